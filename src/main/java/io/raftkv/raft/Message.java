@@ -1,0 +1,46 @@
+package io.raftkv.raft;
+
+import java.util.List;
+
+/**
+ * Messages between Raft nodes (Raft Figure 2). Every message carries the sender's term; the
+ * encoding on the wire lives in the transport, not here.
+ */
+public sealed interface Message {
+    int from();
+
+    int to();
+
+    long term();
+
+    /** RequestVote RPC (Raft §5.2): a candidate asks for a vote in {@code term}. */
+    record RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm) implements Message {}
+
+    /** Answer to {@link RequestVote}. */
+    record RequestVoteResponse(int from, int to, long term, boolean granted) implements Message {}
+
+    /**
+     * AppendEntries RPC (Raft §5.3): replicates {@code entries} after ({@code prevLogIndex},
+     * {@code prevLogTerm}); with no entries it is a heartbeat.
+     */
+    record AppendEntries(int from, int to, long term, long prevLogIndex, long prevLogTerm,
+                         List<Entry> entries, long leaderCommit) implements Message {
+        public AppendEntries {
+            entries = List.copyOf(entries);
+        }
+    }
+
+    /**
+     * Answer to {@link AppendEntries}. On success {@code matchIndex} is the last index known to
+     * match the leader. On rejection {@code rejectedIndex} is the prevLogIndex that failed the
+     * consistency check, and ({@code conflictTerm}, {@code conflictIndex}) is the hint that lets
+     * the leader skip a whole term per round trip: the follower's term at rejectedIndex and the
+     * first index it holds of that term, or term 0 and lastIndex + 1 when its log is too short.
+     */
+    record AppendEntriesResponse(int from, int to, long term, boolean success, long matchIndex,
+                                 long rejectedIndex, long conflictTerm, long conflictIndex) implements Message {
+        public static AppendEntriesResponse accept(int from, int to, long term, long matchIndex) {
+            return new AppendEntriesResponse(from, to, term, true, matchIndex, 0, 0, 0);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.raftkv.raft;
+
+import java.util.Arrays;
+import java.util.Collection;
+
+/** Majority arithmetic for a single group of voters. */
+public final class Quorum {
+    private Quorum() {}
+
+    /** Smallest number of voters that is a majority of {@code voters}. */
+    public static int majority(int voters) {
+        return voters / 2 + 1;
+    }
+
+    /**
+     * The highest index that a majority has acknowledged: the median-like order statistic of the
+     * match indexes (Raft §5.3, "a majority of matchIndex[i] >= N").
+     */
+    public static long committedIndex(Collection<Long> matchIndexes) {
+        if (matchIndexes.isEmpty()) throw new IllegalArgumentException("no voters");
+        long[] sorted = matchIndexes.stream().mapToLong(Long::longValue).toArray();
+        Arrays.sort(sorted);
+        // With n voters sorted ascending, the entry at n - majority is held by a majority.
+        return sorted[sorted.length - majority(sorted.length)];
+    }
+}

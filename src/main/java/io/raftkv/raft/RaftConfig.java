@@ -1,0 +1,40 @@
+package io.raftkv.raft;
+
+import java.util.List;
+
+/**
+ * Static configuration of one Raft node. Times are in ticks; the runtime decides how long a
+ * tick is ({@code tickMs} is only used to render reasons in milliseconds).
+ *
+ * @param id                 this node's id, one of {@code voters}
+ * @param voters             ids of all voting members, this node included
+ * @param electionTicksMin   lower bound (inclusive) of the randomized election timeout (Raft §5.2)
+ * @param electionTicksMax   upper bound (exclusive) of the randomized election timeout
+ * @param heartbeatTicks     leader heartbeat interval, well below the election timeout
+ * @param maxEntriesPerAppend most entries one AppendEntries carries
+ * @param maxInflightAppends most unacknowledged AppendEntries with entries per follower
+ * @param randomSeed         seed of the election timeout randomization
+ * @param tickMs             length of one tick in milliseconds, for messages only
+ */
+public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,
+                         int heartbeatTicks, int maxEntriesPerAppend, int maxInflightAppends,
+                         long randomSeed, int tickMs) {
+    public RaftConfig {
+        voters = List.copyOf(voters);
+        if (!voters.contains(id)) throw new IllegalArgumentException("id " + id + " is not among voters " + voters);
+        if (voters.stream().distinct().count() != voters.size())
+            throw new IllegalArgumentException("duplicate voter ids in " + voters);
+        if (heartbeatTicks < 1) throw new IllegalArgumentException("heartbeatTicks must be >= 1");
+        if (electionTicksMin <= heartbeatTicks)
+            throw new IllegalArgumentException("election timeout must exceed the heartbeat interval");
+        if (electionTicksMax <= electionTicksMin)
+            throw new IllegalArgumentException("electionTicksMax must exceed electionTicksMin");
+        if (maxEntriesPerAppend < 1 || maxInflightAppends < 1)
+            throw new IllegalArgumentException("maxEntriesPerAppend and maxInflightAppends must be >= 1");
+    }
+
+    /** The report's timing with 10 ms ticks: 50 ms heartbeats, 300-500 ms election timeouts. */
+    public static RaftConfig defaults(int id, List<Integer> voters, long randomSeed) {
+        return new RaftConfig(id, voters, 30, 50, 5, 512, 256, randomSeed, 10);
+    }
+}

@@ -1,0 +1,432 @@
+package io.raftkv.raft;
+
+import io.raftkv.raft.Message.AppendEntries;
+import io.raftkv.raft.Message.AppendEntriesResponse;
+import io.raftkv.raft.Message.RequestVote;
+import io.raftkv.raft.Message.RequestVoteResponse;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Random;
+
+/**
+ * One Raft participant as a deterministic state machine (the etcd-io/raft design).
+ *
+ * <p>Inputs: {@link #tick()}, {@link #step(Message)}, {@link #propose(byte[])}. Output: a
+ * {@link Ready} from {@link #ready()}, handled by the runtime and acknowledged with
+ * {@link #advance(Ready)}. Nothing here blocks, reads a clock or does I/O, so a test or a
+ * simulation drives it message by message.
+ *
+ * <p>Not thread-safe: exactly one thread owns an instance.
+ */
+public final class RaftNode {
+    /** "No node": no vote cast, no leader known. */
+    public static final int NONE = -1;
+
+    private final RaftConfig config;
+    private final Random random;
+    private final RaftLog log;
+    private final List<Integer> peers;
+
+    private long term;
+    private int votedFor;
+    private Role role = Role.FOLLOWER;
+    private int leaderId = NONE;
+
+    /** Ticks since the last heartbeat from a leader / since the election started (follower, candidate). */
+    private int electionElapsed;
+    private int randomizedElectionTimeout;
+    /** Ticks since the last heartbeat broadcast (leader). */
+    private int heartbeatElapsed;
+
+    /** Votes received in the current election: voter id -> granted. */
+    private final Map<Integer, Boolean> votes = new HashMap<>();
+    /** Leader only: progress of each peer, in voter order. */
+    private final Map<Integer, Progress> progress = new LinkedHashMap<>();
+    /** Leader only: new entries were appended and not yet broadcast. */
+    private boolean pendingBroadcast;
+
+    private List<Message> outbox = new ArrayList<>();
+    private List<RoleChange> roleChanges = new ArrayList<>();
+    private HardState persistedHardState;
+    private boolean readyInProgress;
+
+    public RaftNode(RaftConfig config, HardState hardState, List<Entry> storedEntries) {
+        this.config = config;
+        this.random = new Random(config.randomSeed());
+        this.log = new RaftLog(storedEntries, hardState.commit());
+        this.peers = config.voters().stream().filter(v -> v != config.id()).toList();
+        this.term = hardState.term();
+        this.votedFor = hardState.votedFor();
+        this.persistedHardState = hardState;
+        resetElectionTimer();
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /** Advances logical time by one tick. */
+    public void tick() {
+        switch (role) {
+            case LEADER -> tickHeartbeat();
+            case FOLLOWER, CANDIDATE -> tickElection();
+        }
+    }
+
+    /** Proposes a command; only the leader accepts it. The command must not be empty. */
+    public ProposeResult propose(byte[] command) {
+        if (command.length == 0) throw new IllegalArgumentException("empty command is reserved for no-ops");
+        if (role != Role.LEADER) {
+            return new ProposeResult.NotLeader(leaderId == NONE ? OptionalInt.empty() : OptionalInt.of(leaderId));
+        }
+        Entry e = new Entry(log.lastIndex() + 1, term, command);
+        log.append(e);
+        pendingBroadcast = true;
+        return new ProposeResult.Accepted(e.index(), e.term());
+    }
+
+    /** Handles one message from a peer. Messages for another node are ignored. */
+    public void step(Message m) {
+        if (m.to() != config.id() || !config.voters().contains(m.from())) return;
+        if (m.term() > term) {
+            // Raft §5.1: a higher term in any message makes us a follower of that term.
+            int leader = m instanceof AppendEntries ? m.from() : NONE;
+            becomeFollower(m.term(), leader, "saw term " + m.term() + " from node " + m.from());
+        } else if (m.term() < term) {
+            // A stale sender learns our term from the reply and steps down; stale replies are dropped.
+            switch (m) {
+                case RequestVote rv -> send(new RequestVoteResponse(config.id(), rv.from(), term, false));
+                case AppendEntries ae -> send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0,
+                        ae.prevLogIndex(), 0, 0));
+                default -> { }
+            }
+            return;
+        }
+        switch (m) {
+            case RequestVote rv -> handleRequestVote(rv);
+            case RequestVoteResponse r -> handleVoteResponse(r);
+            case AppendEntries ae -> handleAppendEntries(ae);
+            case AppendEntriesResponse r -> handleAppendResponse(r);
+        }
+    }
+
+    /** Starts an election now, as if the election timeout had elapsed (used by tests and tools). */
+    public void campaign(String reason) {
+        if (role == Role.LEADER) return;
+        becomeCandidate(reason);
+    }
+
+    // ---------------------------------------------------------------- output
+
+    public boolean hasReady() {
+        return pendingBroadcast || !outbox.isEmpty() || !roleChanges.isEmpty()
+                || !currentHardState().equals(persistedHardState)
+                || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
+    }
+
+    /** Collects everything to persist, send and apply; must be followed by {@link #advance(Ready)}. */
+    public Ready ready() {
+        if (readyInProgress) throw new IllegalStateException("ready() called again before advance()");
+        if (pendingBroadcast) {
+            pendingBroadcast = false;
+            bcastAppend();
+        }
+        HardState hs = currentHardState();
+        Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
+                log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges);
+        outbox = new ArrayList<>();
+        roleChanges = new ArrayList<>();
+        readyInProgress = true;
+        return rd;
+    }
+
+    /** Acknowledges that {@code rd} was persisted, sent and applied. */
+    public void advance(Ready rd) {
+        if (!readyInProgress) throw new IllegalStateException("advance() without ready()");
+        readyInProgress = false;
+        rd.hardState().ifPresent(hs -> persistedHardState = hs);
+        if (!rd.entries().isEmpty()) {
+            Entry last = rd.entries().getLast();
+            log.stableTo(last.index(), last.term());
+        }
+        if (!rd.committed().isEmpty()) log.appliedTo(rd.committed().getLast().index());
+        // The leader counts itself only for entries on its own disk (thesis §10.2.1).
+        if (role == Role.LEADER) maybeCommit();
+    }
+
+    // ---------------------------------------------------------------- status
+
+    public int id() { return config.id(); }
+
+    public Role role() { return role; }
+
+    public long term() { return term; }
+
+    public OptionalInt leaderId() { return leaderId == NONE ? OptionalInt.empty() : OptionalInt.of(leaderId); }
+
+    public int votedFor() { return votedFor; }
+
+    public long commitIndex() { return log.committed(); }
+
+    public long appliedIndex() { return log.applied(); }
+
+    public long lastIndex() { return log.lastIndex(); }
+
+    public long lastTerm() { return log.lastTerm(); }
+
+    /** Term of the entry at {@code index} (0 for index 0). */
+    public long termAt(long index) { return log.term(index); }
+
+    /** Whether this leader has committed an entry of its own term (it then knows the commit index). */
+    public boolean committedInCurrentTerm() {
+        return role == Role.LEADER && log.committed() > 0 && log.term(log.committed()) == term;
+    }
+
+    public List<FollowerProgress> followerProgress() {
+        List<FollowerProgress> out = new ArrayList<>();
+        progress.forEach((id, pr) -> out.add(new FollowerProgress(id, pr.match, pr.next,
+                pr.state.name().toLowerCase(java.util.Locale.ROOT), pr.inflightCount())));
+        return out;
+    }
+
+    public RaftConfig config() { return config; }
+
+    // ---------------------------------------------------------------- roles
+
+    private void becomeFollower(long newTerm, int leader, String reason) {
+        Role old = role;
+        if (newTerm > term) {
+            term = newTerm;
+            votedFor = NONE;
+        }
+        role = Role.FOLLOWER;
+        leaderId = leader;
+        progress.clear();
+        pendingBroadcast = false;
+        resetElectionTimer();
+        if (old != Role.FOLLOWER) roleChanges.add(new RoleChange(term, old, Role.FOLLOWER, reason));
+    }
+
+    private void becomeCandidate(String reason) {
+        Role old = role;
+        term++;
+        votedFor = config.id();
+        role = Role.CANDIDATE;
+        leaderId = NONE;
+        votes.clear();
+        votes.put(config.id(), true);
+        resetElectionTimer();
+        roleChanges.add(new RoleChange(term, old, Role.CANDIDATE, reason));
+        if (grantedVotes() >= Quorum.majority(config.voters().size())) {
+            becomeLeader("won election with " + grantedVotes() + "/" + config.voters().size() + " votes");
+            return;
+        }
+        for (int peer : peers) {
+            send(new RequestVote(config.id(), peer, term, log.lastIndex(), log.lastTerm()));
+        }
+    }
+
+    private void becomeLeader(String reason) {
+        Role old = role;
+        role = Role.LEADER;
+        leaderId = config.id();
+        heartbeatElapsed = 0;
+        progress.clear();
+        for (int peer : peers) progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
+        roleChanges.add(new RoleChange(term, old, Role.LEADER, reason));
+        // Raft §8: a no-op of the new term lets the leader learn what is committed and commit it.
+        log.append(Entry.noop(log.lastIndex() + 1, term));
+        pendingBroadcast = true;
+    }
+
+    // ---------------------------------------------------------------- ticks
+
+    private void tickElection() {
+        electionElapsed++;
+        if (electionElapsed >= randomizedElectionTimeout) {
+            String why = role == Role.CANDIDATE
+                    ? "election timed out after " + electionElapsed * config.tickMs() + " ms"
+                    : (leaderId == NONE ? "no leader" : "no heartbeat from node " + leaderId) + " for "
+                            + electionElapsed * config.tickMs() + " ms";
+            becomeCandidate(why);
+        }
+    }
+
+    private void tickHeartbeat() {
+        heartbeatElapsed++;
+        if (heartbeatElapsed < config.heartbeatTicks()) return;
+        heartbeatElapsed = 0;
+        int stallLimit = Math.max(2, config.electionTicksMin() / config.heartbeatTicks());
+        for (int peer : peers) {
+            Progress pr = progress.get(peer);
+            switch (pr.state) {
+                case PROBE -> {
+                    pr.probeSent = false;
+                    sendAppend(peer, true);
+                }
+                case REPLICATE -> {
+                    // A stream that stopped making progress (lost messages, restarted peer) is re-probed.
+                    if (pr.match < log.lastIndex() && ++pr.heartbeatsWithoutProgress >= stallLimit) {
+                        pr.becomeProbe(pr.match + 1);
+                        sendAppend(peer, true);
+                    } else {
+                        sendHeartbeat(peer, pr);
+                        sendAppend(peer, false);
+                    }
+                }
+            }
+        }
+    }
+
+    private void resetElectionTimer() {
+        electionElapsed = 0;
+        randomizedElectionTimeout = config.electionTicksMin()
+                + random.nextInt(config.electionTicksMax() - config.electionTicksMin());
+    }
+
+    // ---------------------------------------------------------------- votes
+
+    private void handleRequestVote(RequestVote rv) {
+        // Raft §5.2: one vote per term, first come first served; §5.4.1: only to an up-to-date log.
+        boolean canVote = votedFor == NONE || votedFor == rv.from();
+        boolean granted = canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
+        if (granted) {
+            votedFor = rv.from();
+            electionElapsed = 0;
+        }
+        send(new RequestVoteResponse(config.id(), rv.from(), term, granted));
+    }
+
+    private void handleVoteResponse(RequestVoteResponse r) {
+        if (role != Role.CANDIDATE) return;
+        votes.putIfAbsent(r.from(), r.granted());
+        int majority = Quorum.majority(config.voters().size());
+        if (grantedVotes() >= majority) {
+            becomeLeader("won election with " + grantedVotes() + "/" + config.voters().size() + " votes");
+        } else if (votes.size() - grantedVotes() >= majority) {
+            becomeFollower(term, NONE, "lost election: " + (votes.size() - grantedVotes()) + " votes denied");
+        }
+    }
+
+    private int grantedVotes() {
+        return (int) votes.values().stream().filter(Boolean::booleanValue).count();
+    }
+
+    // ---------------------------------------------------------------- replication, follower side
+
+    private void handleAppendEntries(AppendEntries ae) {
+        if (role == Role.LEADER) {
+            throw new IllegalStateException("node " + config.id() + " is leader of term " + term
+                    + " and got AppendEntries from node " + ae.from() + " in the same term");
+        }
+        if (role == Role.CANDIDATE) becomeFollower(term, ae.from(), "node " + ae.from() + " won term " + term);
+        leaderId = ae.from();
+        electionElapsed = 0;
+
+        if (ae.prevLogIndex() < log.committed()) {
+            // Everything up to our commit index already matches the leader (Log Matching).
+            send(AppendEntriesResponse.accept(config.id(), ae.from(), term, log.committed()));
+            return;
+        }
+        if (!log.matchTerm(ae.prevLogIndex(), ae.prevLogTerm())) {
+            long conflictTerm = 0;
+            long conflictIndex = log.lastIndex() + 1;
+            if (ae.prevLogIndex() <= log.lastIndex()) {
+                conflictTerm = log.term(ae.prevLogIndex());
+                conflictIndex = log.firstIndexOfTermAt(ae.prevLogIndex());
+            }
+            send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0, ae.prevLogIndex(),
+                    conflictTerm, conflictIndex));
+            return;
+        }
+        // Raft §5.3: delete a conflicting suffix, then append what is new.
+        for (Entry e : ae.entries()) {
+            if (e.index() <= log.lastIndex()) {
+                if (log.term(e.index()) == e.term()) continue;
+                log.truncateFrom(e.index());
+            }
+            log.append(e);
+        }
+        long lastNew = ae.prevLogIndex() + ae.entries().size();
+        log.commitTo(Math.min(ae.leaderCommit(), lastNew));
+        send(AppendEntriesResponse.accept(config.id(), ae.from(), term, lastNew));
+    }
+
+    // ---------------------------------------------------------------- replication, leader side
+
+    private void handleAppendResponse(AppendEntriesResponse r) {
+        if (role != Role.LEADER) return;
+        Progress pr = progress.get(r.from());
+        if (r.success()) {
+            if (pr.maybeUpdate(r.matchIndex())) {
+                maybeCommit();
+            } else if (pr.state == Progress.State.PROBE && r.matchIndex() == pr.match) {
+                pr.becomeReplicate(); // the probe found the match point where it already was
+            }
+            sendAppend(r.from(), false);
+            return;
+        }
+        // A rejection for a message sent before the latest state change is stale.
+        boolean stale = switch (pr.state) {
+            case REPLICATE -> r.rejectedIndex() <= pr.match;
+            case PROBE -> r.rejectedIndex() != pr.next - 1;
+        };
+        if (stale) return;
+        long next = r.conflictIndex();
+        if (r.conflictTerm() > 0) {
+            long ours = log.lastIndexOfTerm(r.conflictTerm(), r.rejectedIndex());
+            if (ours > 0) next = ours + 1;
+        }
+        pr.becomeProbe(Math.min(next, r.rejectedIndex()));
+        sendAppend(r.from(), true);
+    }
+
+    /** Raft §5.3/§5.4.2: commit the highest index held by a majority, if it is of the current term. */
+    private void maybeCommit() {
+        List<Long> matches = new ArrayList<>(config.voters().size());
+        matches.add(log.stableIndex());
+        for (Progress pr : progress.values()) matches.add(pr.match);
+        long n = Quorum.committedIndex(matches);
+        // Figure 8: never commit an older term's entry by counting replicas.
+        if (n > log.committed() && log.term(n) == term) log.commitTo(n);
+    }
+
+    private void bcastAppend() {
+        for (int peer : peers) sendAppend(peer, false);
+    }
+
+    /** Sends entries from the peer's next index, or an empty probe if {@code allowEmpty}. */
+    private void sendAppend(int peer, boolean allowEmpty) {
+        Progress pr = progress.get(peer);
+        if (pr.paused()) return;
+        long last = Math.min(log.lastIndex(), pr.next + config.maxEntriesPerAppend() - 1);
+        List<Entry> entries = log.slice(pr.next, last + 1);
+        if (entries.isEmpty() && !allowEmpty) return;
+        long prev = pr.next - 1;
+        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), entries, log.committed()));
+        if (!entries.isEmpty() || pr.state == Progress.State.PROBE) pr.sentEntries(last);
+    }
+
+    /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
+    private void sendHeartbeat(int peer, Progress pr) {
+        send(new AppendEntries(config.id(), peer, term, pr.match, log.term(pr.match), List.of(), log.committed()));
+    }
+
+    private void send(Message m) {
+        outbox.add(m);
+    }
+
+    private HardState currentHardState() {
+        return new HardState(term, votedFor, log.committed());
+    }
+
+    @Override
+    public String toString() {
+        return "RaftNode[id=" + config.id() + " " + role.label() + " term=" + term + " last=" + log.lastIndex()
+                + " commit=" + log.committed() + " applied=" + log.applied() + "]";
+    }
+}

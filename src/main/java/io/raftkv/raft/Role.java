@@ -1,0 +1,11 @@
+package io.raftkv.raft;
+
+/** The role of a node in its current term (Raft §5.2). */
+public enum Role {
+    FOLLOWER, CANDIDATE, LEADER;
+
+    /** Lower-case name used in logs and the HTTP status. */
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT);
+    }
+}

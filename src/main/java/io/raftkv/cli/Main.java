@@ -1,7 +1,160 @@
 package io.raftkv.cli;
 
-public final class Main {
+import io.raftkv.client.RaftKvClient;
+import io.raftkv.server.NodeConfig;
+import io.raftkv.server.RaftServer;
+import io.raftkv.storage.MemoryStorage;
+import io.raftkv.transport.HostPort;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code raftkv}: runs one node, or with a subcommand the shell or a local cluster. */
+@Command(name = "raftkv", mixinStandardHelpOptions = true, version = "raftkv 0.1.0",
+        subcommands = {ShellCommand.class, LocalCommand.class},
+        description = {"A strongly consistent, replicated key-value store on Raft.", "",
+                "Without a subcommand, runs one node. When started in a terminal the node also opens the"
+                        + " interactive shell on its stdin (see 'raftkv shell --help' for its commands)."},
+        footer = {"", "Examples (the report's 3-node cluster):",
+                "  raftkv -id 0 -port 8000 -peers \"localhost:8001,localhost:8002\"",
+                "  raftkv -id 1 -port 8001 -peers \"localhost:8000,localhost:8002\"",
+                "  raftkv -id 2 -port 8002 -peers \"localhost:8000,localhost:8001\"",
+                "  raftkv local                       3 nodes on this machine with the shell attached",
+                "  raftkv shell --cluster localhost:8000,localhost:8001,localhost:8002"},
+        sortOptions = false, usageHelpAutoWidth = true)
+public final class Main implements Callable<Integer> {
+    /** Exit code for bad flags or inconsistent configuration. */
+    static final int EXIT_USAGE = 2;
+
+    @Option(names = {"-id", "--id"}, paramLabel = "ID", description = "This node's id (>= 0).")
+    Integer id;
+
+    @Option(names = {"-port", "--port"}, paramLabel = "PORT", description = "Port to serve the client API and peer RPCs on.")
+    Integer port;
+
+    @Option(names = {"-peers", "--peers"}, paramLabel = "LIST", description = {
+            "The other nodes, comma-separated. Bare form 'host:port,host:port': ids are the positions of all",
+            "addresses (this node's included) sorted by host, then port. Explicit form 'id=host:port,...'.",
+            "Empty: a single-node cluster."})
+    String peers;
+
+    @Option(names = {"-host", "--host"}, paramLabel = "HOST", defaultValue = "localhost",
+            description = "Host name peers use to reach this node (default: ${DEFAULT-VALUE}); it listens on all interfaces.")
+    String host;
+
+    @Option(names = "--heartbeat-ms", defaultValue = "50", description = "Leader heartbeat interval (default: ${DEFAULT-VALUE}).")
+    int heartbeatMs;
+
+    @Option(names = "--election-min-ms", defaultValue = "300", description = "Election timeout lower bound (default: ${DEFAULT-VALUE}).")
+    int electionMinMs;
+
+    @Option(names = "--election-max-ms", defaultValue = "500", description = "Election timeout upper bound (default: ${DEFAULT-VALUE}).")
+    int electionMaxMs;
+
+    @Option(names = "--tick-ms", defaultValue = "10", description = "Length of a Raft tick (default: ${DEFAULT-VALUE}).")
+    int tickMs;
+
+    @Option(names = "--request-timeout-ms", defaultValue = "5000",
+            description = "How long a client request may wait for a leader and a commit (default: ${DEFAULT-VALUE}).")
+    long requestTimeoutMs;
+
+    @Option(names = "--max-key-bytes", defaultValue = "4096", description = "Largest key accepted (default: ${DEFAULT-VALUE}).")
+    int maxKeyBytes;
+
+    @Option(names = "--max-value-bytes", defaultValue = "1048576", description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
+    int maxValueBytes;
+
+    @Option(names = "--no-shell", description = "Never open the interactive shell, even in a terminal.")
+    boolean noShell;
+
+    @Option(names = "--exit-with-pid", hidden = true, description = "Exit when this process ends (used by 'raftkv local').")
+    Long exitWithPid;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     public static void main(String[] args) {
-        System.out.println("raftkv");
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (0 ok, 1 runtime failure, 2 usage error). */
+    static int run(String[] args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ParameterException e, String[] a) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("raftkv: " + e.getMessage());
+            err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the flags.");
+            return EXIT_USAGE;
+        });
+        cl.setExecutionExceptionHandler((e, c, parsed) -> {
+            if (e instanceof ParameterException pe) throw pe;
+            c.getErr().println("raftkv: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            return e instanceof IllegalArgumentException ? EXIT_USAGE : 1;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        NodeConfig config = nodeConfig();
+        RaftServer server;
+        try {
+            server = RaftServer.start(config, new MemoryStorage(), fatal -> {
+                System.err.println("raftkv: node " + config.id() + " stopped: " + fatal);
+                Runtime.getRuntime().halt(1);
+            });
+        } catch (IllegalStateException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "raftkv-shutdown"));
+        if (exitWithPid != null) watchParent(exitWithPid);
+        if (!noShell && Terminals.stdinIsTerminal()) {
+            List<HostPort> all = new ArrayList<>();
+            all.add(config.self());
+            config.peers().values().forEach(all::add);
+            try (RaftKvClient client = new RaftKvClient(all, Duration.ofMillis(requestTimeoutMs + 1000))) {
+                new Shell(client, null).run();
+            }
+            server.close();
+            return 0;
+        }
+        new CountDownLatch(1).await(); // serve until killed
+        return 0;
+    }
+
+    private static void watchParent(long pid) {
+        Thread.ofPlatform().daemon().name("parent-watch").start(() -> {
+            ProcessHandle.of(pid).ifPresentOrElse(p -> p.onExit().join(), () -> { });
+            System.exit(0);
+        });
+    }
+
+    NodeConfig nodeConfig() {
+        CommandLine cl = spec.commandLine();
+        if (id == null || port == null) {
+            throw new ParameterException(cl, "a node needs -id and -port, e.g. -id 0 -port 8000 -peers \"localhost:8001,localhost:8002\""
+                    + " (or use 'raftkv local' for a whole cluster)");
+        }
+        if (id < 0) throw new ParameterException(cl, "-id must be >= 0, got " + id);
+        if (port < 1 || port > 65535) throw new ParameterException(cl, "-port must be in 1..65535, got " + port);
+        HostPort self;
+        Map<Integer, HostPort> peerMap;
+        try {
+            self = new HostPort(host, port);
+            peerMap = PeerSpec.parse(peers, id, self);
+            return new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                    maxKeyBytes, maxValueBytes);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
     }
 }

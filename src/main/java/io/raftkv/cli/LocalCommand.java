@@ -1,0 +1,69 @@
+package io.raftkv.cli;
+
+import io.raftkv.client.RaftKvClient;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code raftkv local}: a whole cluster of node processes on this machine, with the shell attached. */
+@Command(name = "local", mixinStandardHelpOptions = true,
+        description = {"Starts a cluster of node processes on this machine and attaches the shell.",
+                "In the shell, 'kill leader' / 'kill <id>' and 'start <id>' stop and restart nodes.",
+                "The nodes stop when the shell exits."})
+final class LocalCommand implements Callable<Integer> {
+    @Option(names = {"--nodes", "-n"}, defaultValue = "3", description = "Number of nodes, 1 to 9 (default: ${DEFAULT-VALUE}).")
+    int nodes;
+
+    @Option(names = "--base-port", defaultValue = "8000",
+            description = "Node i listens on base-port + i (default: ${DEFAULT-VALUE}).")
+    int basePort;
+
+    @Option(names = "--host", defaultValue = "localhost", description = "Host name of the nodes (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--dir", defaultValue = "data/local", description = "Folder for the nodes' logs (default: ${DEFAULT-VALUE}).")
+    Path dir;
+
+    @Option(names = "--no-shell", description = "Run the cluster without the shell, until interrupted.")
+    boolean noShell;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        if (nodes < 1 || nodes > 9) throw new ParameterException(spec.commandLine(), "--nodes must be 1 to 9, got " + nodes);
+        if (basePort < 1 || basePort + nodes - 1 > 65535) {
+            throw new ParameterException(spec.commandLine(), "--base-port " + basePort + " leaves no room for " + nodes + " ports");
+        }
+        LocalCluster cluster = new LocalCluster(nodes, host, basePort, dir, List.of());
+        try {
+            cluster.startAll();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "raftkv-local-shutdown"));
+        System.out.println("started " + nodes + " nodes on " + cluster.addresses() + "; logs in " + dir.toAbsolutePath());
+        try (RaftKvClient client = new RaftKvClient(cluster.addresses(), Duration.ofSeconds(6))) {
+            OptionalInt leader = cluster.awaitLeader(client, Duration.ofSeconds(20));
+            System.out.println(leader.isPresent() ? "node " + leader.getAsInt() + " is the leader"
+                    : "no leader elected yet; see the logs in " + dir.toAbsolutePath());
+            if (noShell) {
+                new CountDownLatch(1).await();
+            } else {
+                new Shell(client, cluster).run();
+            }
+        } finally {
+            cluster.close();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,157 @@
+package io.raftkv.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.raftkv.transport.HostPort;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A blocking client for a raftkv cluster. Thread-safe.
+ *
+ * <p>Requests go to the last leader seen, else to the nodes in turn. A node that cannot be
+ * reached, or that answers 503 with {@code "retryable":true} (the write was certainly not
+ * applied), is skipped for the next one until the timeout. An answer whose outcome is unknown
+ * (503 without {@code retryable}, or a connection lost after sending) is returned as is: a
+ * write must not be blindly resent until exactly-once sessions exist.
+ */
+public final class RaftKvClient implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final List<HostPort> nodes;
+    private final Duration timeout;
+    private final HttpClient http;
+    private volatile HostPort preferred;
+
+    public RaftKvClient(List<HostPort> nodes, Duration timeout) {
+        if (nodes.isEmpty()) throw new IllegalArgumentException("no cluster addresses given");
+        this.nodes = List.copyOf(nodes);
+        this.timeout = timeout;
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofMillis(Math.min(1000, timeout.toMillis()))).build();
+        this.preferred = nodes.getFirst();
+    }
+
+    public KvResult put(String key, String value) {
+        return write("/put", key, value);
+    }
+
+    public KvResult append(String key, String value) {
+        return write("/append", key, value);
+    }
+
+    public KvResult get(String key) {
+        return call("/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8), null);
+    }
+
+    /** {@code GET /status} of one node, or empty body with status 0 if it is unreachable. */
+    public KvResult status(HostPort node) {
+        long start = System.nanoTime();
+        try {
+            return send(node, "/status", null, start);
+        } catch (IOException e) {
+            return new KvResult(0, error("unreachable: " + describe(e)), node, System.nanoTime() - start);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new KvResult(0, error("interrupted"), node, System.nanoTime() - start);
+        }
+    }
+
+    public List<HostPort> nodes() {
+        return nodes;
+    }
+
+    private KvResult write(String path, String key, String value) {
+        ObjectNode body = JSON.createObjectNode().put("key", key).put("value", value);
+        try {
+            return call(path, JSON.writeValueAsBytes(body));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private KvResult call(String path, byte[] body) {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        List<HostPort> order = new ArrayList<>(nodes);
+        order.remove(preferred);
+        order.addFirst(preferred);
+        KvResult last = null;
+        int i = 0;
+        while (System.nanoTime() < deadline) {
+            HostPort node = order.get(i++ % order.size());
+            try {
+                KvResult r = send(node, path, body, start);
+                r.leaderAddress().ifPresent(this::preferLeader);
+                if (r.status() != 503 || !r.retryable()) return r;
+                last = r;
+            } catch (ConnectException | HttpConnectTimeoutException e) {
+                last = new KvResult(0, error("cannot connect to " + node + ": " + describe(e)), node,
+                        System.nanoTime() - start);
+            } catch (IOException e) {
+                // Sent, and the connection failed: a read may be retried, a write's outcome is unknown.
+                KvResult r = new KvResult(0, error("connection to " + node + " failed (" + describe(e)
+                        + ")" + (body != null ? "; the outcome is unknown" : "")), node, System.nanoTime() - start);
+                if (body != null) return r;
+                last = r;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new KvResult(0, error("interrupted"), node, System.nanoTime() - start);
+            }
+            if (i % order.size() == 0) LockSupport.parkNanos(50_000_000L);
+        }
+        return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
+    }
+
+    private KvResult send(HostPort node, String path, byte[] body, long start) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(timeout);
+        if (body == null) {
+            b.GET();
+        } else {
+            b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        }
+        HttpResponse<byte[]> res = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        JsonNode json;
+        try {
+            json = res.body().length == 0 ? JSON.createObjectNode() : JSON.readTree(res.body());
+        } catch (IOException e) {
+            json = error("node answered with non-JSON (HTTP " + res.statusCode() + ")");
+        }
+        return new KvResult(res.statusCode(), json, node, System.nanoTime() - start);
+    }
+
+    private void preferLeader(String address) {
+        for (HostPort n : nodes) {
+            if (n.toString().equals(address)) {
+                preferred = n;
+                return;
+            }
+        }
+    }
+
+    private static ObjectNode error(String message) {
+        return JSON.createObjectNode().put("error", message);
+    }
+
+    private static String describe(Exception e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
+    @Override
+    public void close() {
+        http.shutdownNow();
+    }
+}

@@ -1,0 +1,257 @@
+package io.raftkv.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.raftkv.kv.KvCommand;
+import io.raftkv.transport.HostPort;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * Client requests: validation, then execution on this node if it leads, else forwarding to the
+ * leader. A request waits for a leader (retrying every {@link #RETRY_MS}) until its deadline; what
+ * it answers then says whether the write may still commit.
+ */
+final class ClientRequests implements AutoCloseable {
+    /** Number of times a request was forwarded; bounded so a stale leader hint cannot loop. */
+    static final String HOPS_HEADER = "X-Raftkv-Hops";
+    private static final int MAX_HOPS = 2;
+    private static final long RETRY_MS = 20;
+
+    private final RaftServer server;
+    private final HttpClient forwarder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(1)).build();
+
+    ClientRequests(RaftServer server) {
+        this.server = server;
+    }
+
+    /** A validated request: what to run locally and how to forward it. */
+    private record Call(ChannelHandlerContext ctx, boolean keepAlive, String path, byte[] body, long deadlineNs,
+                        int hops, boolean isWrite) {
+        long remainingMs() {
+            return TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+        }
+
+        void reply(FullHttpResponse res) {
+            ctx.executor().execute(() -> HttpApi.write(ctx, keepAlive, res));
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    void write(ChannelHandlerContext ctx, boolean keepAlive, KvCommand.Op op, byte[] body, HttpHeaders headers) {
+        KvCommand cmd;
+        try {
+            cmd = parseWrite(op, body);
+        } catch (BadRequest e) {
+            HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        Call call = new Call(ctx, keepAlive, "/" + op.label(), body, deadline(), hops(headers), true);
+        runWrite(call, cmd);
+    }
+
+    private void runWrite(Call call, KvCommand cmd) {
+        server.propose(cmd).orTimeout(Math.max(1, call.remainingMs()), TimeUnit.MILLISECONDS)
+                .whenComplete((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(unknownOutcome("the write was not committed within "
+                                + server.config().requestTimeoutMs() + " ms"));
+                        return;
+                    }
+                    switch (outcome) {
+                        case WriteOutcome.Applied a -> {
+                            ObjectNode o = HttpApi.JSON.createObjectNode().put("ok", true).put("op", cmd.op().label())
+                                    .put("key", cmd.key()).put("value", a.value()).put("index", a.index())
+                                    .put("term", a.term());
+                            o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
+                            call.reply(HttpApi.json(HttpResponseStatus.OK, o));
+                        }
+                        // Another entry took its index: it will never apply, so trying again is safe.
+                        case WriteOutcome.Superseded s -> retryLater(call, () -> runWrite(call, cmd));
+                        case WriteOutcome.Unknown u -> call.reply(unknownOutcome(u.reason()));
+                        case WriteOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
+                    }
+                });
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    void get(ChannelHandlerContext ctx, boolean keepAlive, List<String> keyParam, HttpHeaders headers) {
+        if (keyParam == null || keyParam.isEmpty()) {
+            HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
+                    "missing query parameter 'key': use GET /get?key=K"));
+            return;
+        }
+        String key = keyParam.getFirst();
+        try {
+            checkKey(key);
+        } catch (BadRequest e) {
+            HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
+        runRead(new Call(ctx, keepAlive, path, null, deadline(), hops(headers), false), key);
+    }
+
+    private void runRead(Call call, String key) {
+        server.read(key).orTimeout(Math.max(1, call.remainingMs()), TimeUnit.MILLISECONDS)
+                .whenComplete((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(HttpApi.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no leader could serve the read within "
+                                + server.config().requestTimeoutMs() + " ms (no quorum?)"));
+                        return;
+                    }
+                    switch (outcome) {
+                        case ReadOutcome.Value v -> {
+                            ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
+                            v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
+                            o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
+                            call.reply(HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
+                                    : HttpResponseStatus.NOT_FOUND, o));
+                        }
+                        case ReadOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call, key));
+                    }
+                });
+    }
+
+    // ---------------------------------------------------------------- forwarding
+
+    private void forwardOrWait(Call call, OptionalInt hint, Runnable retry) {
+        if (hint.isPresent() && hint.getAsInt() != server.config().id() && call.hops() < MAX_HOPS) {
+            forward(call, server.addressOf(hint.getAsInt()).orElseThrow(), retry);
+        } else {
+            retryLater(call, retry);
+        }
+    }
+
+    private void retryLater(Call call, Runnable retry) {
+        if (call.remainingMs() <= RETRY_MS) {
+            call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                    .put("error", "no leader available within " + server.config().requestTimeoutMs()
+                            + " ms (is a majority of nodes up?)" + (call.isWrite() ? "; the write was not applied" : ""))
+                    .put("retryable", true)));
+            return;
+        }
+        call.ctx().executor().schedule(retry, RETRY_MS, TimeUnit.MILLISECONDS);
+    }
+
+    private void forward(Call call, HostPort leader, Runnable retry) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + leader + call.path()))
+                .timeout(Duration.ofMillis(Math.max(1, call.remainingMs())))
+                .header(HOPS_HEADER, String.valueOf(call.hops() + 1));
+        if (call.body() != null) {
+            b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(call.body()));
+        } else {
+            b.GET();
+        }
+        CompletableFuture<HttpResponse<byte[]>> f = forwarder.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        f.whenComplete((res, err) -> {
+            if (err == null) {
+                call.reply(HttpApi.bytes(HttpResponseStatus.valueOf(res.statusCode()), res.body(), "application/json"));
+                return;
+            }
+            Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+            if (cause instanceof ConnectException || cause instanceof HttpConnectTimeoutException || !call.isWrite()) {
+                // The request never reached the leader (or it was a read): try again when a leader is known.
+                retryLater(call, retry);
+            } else if (cause instanceof java.net.http.HttpTimeoutException || cause instanceof TimeoutException) {
+                call.reply(unknownOutcome("the leader did not answer within " + server.config().requestTimeoutMs() + " ms"));
+            } else {
+                call.reply(unknownOutcome("the connection to leader " + leader + " failed: " + cause.getMessage()));
+            }
+        });
+    }
+
+    private static FullHttpResponse unknownOutcome(String why) {
+        return HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                .put("error", why + "; the outcome is unknown: the write may still commit")
+                .put("retryable", false));
+    }
+
+    // ---------------------------------------------------------------- validation
+
+    private static final class BadRequest extends Exception {
+        final HttpResponseStatus status;
+
+        BadRequest(HttpResponseStatus status, String message) {
+            super(message, null, false, false);
+            this.status = status;
+        }
+    }
+
+    private KvCommand parseWrite(KvCommand.Op op, byte[] body) throws BadRequest {
+        String usage = "; send {\"key\":\"k\",\"value\":\"v\"}";
+        if (body.length == 0) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "empty request body" + usage);
+        JsonNode o;
+        try {
+            o = HttpApi.JSON.readTree(body);
+        } catch (IOException e) {
+            throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "malformed JSON" + usage);
+        }
+        if (o == null || !o.isObject()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "body must be a JSON object" + usage);
+        String key = stringField(o, "key", usage);
+        String value = stringField(o, "value", usage);
+        checkKey(key);
+        int valueBytes = value.getBytes(StandardCharsets.UTF_8).length;
+        if (valueBytes > server.config().maxValueBytes()) {
+            throw new BadRequest(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "value is " + valueBytes
+                    + " bytes; the limit is " + server.config().maxValueBytes() + " bytes");
+        }
+        return new KvCommand(op, key, value);
+    }
+
+    private void checkKey(String key) throws BadRequest {
+        if (key.isEmpty()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "key must not be empty");
+        int keyBytes = key.getBytes(StandardCharsets.UTF_8).length;
+        if (keyBytes > server.config().maxKeyBytes()) {
+            throw new BadRequest(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "key is " + keyBytes
+                    + " bytes; the limit is " + server.config().maxKeyBytes() + " bytes");
+        }
+    }
+
+    private static String stringField(JsonNode o, String name, String usage) throws BadRequest {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "missing field '" + name + "'" + usage);
+        if (!n.isTextual()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' must be a string" + usage);
+        return n.asText();
+    }
+
+    private long deadline() {
+        return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(server.config().requestTimeoutMs());
+    }
+
+    private static int hops(HttpHeaders headers) {
+        try {
+            return Integer.parseInt(headers.get(HOPS_HEADER, "0"));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public void close() {
+        forwarder.shutdownNow();
+    }
+}

@@ -1,0 +1,183 @@
+package io.raftkv.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.raftkv.kv.KvCommand;
+import io.raftkv.raft.Message;
+import io.raftkv.transport.MessageCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The node's HTTP server: the client API ({@code /put}, {@code /append}, {@code /get},
+ * {@code /status}) and the peer RPCs ({@code /requestVote}, {@code /appendEntries}).
+ * Handlers never block a Netty thread: every operation is a future completed by the Raft loop.
+ */
+final class HttpApi implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
+    static final ObjectMapper JSON = new ObjectMapper();
+    /** Allowed methods per path; anything else is 404 (unknown path) or 405 (wrong method). */
+    private static final Map<String, HttpMethod> ROUTES = Map.of(
+            "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
+            "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST);
+
+    private final RaftServer server;
+    private final EventLoopGroup group;
+    private final ClientRequests clientRequests;
+    private Channel serverChannel;
+
+    HttpApi(RaftServer server, EventLoopGroup group) {
+        this.server = server;
+        this.group = group;
+        this.clientRequests = new ClientRequests(server);
+    }
+
+    void bind(int port) throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024 * 1024),
+                                new Handler());
+                    }
+                });
+        try {
+            serverChannel = b.bind(port).sync().channel();
+        } catch (Exception e) {
+            if (e instanceof BindException || e.getCause() instanceof BindException) {
+                throw new IllegalStateException("port " + port + " is already in use; stop what runs there or pick another -port");
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (serverChannel != null) serverChannel.close().syncUninterruptibly();
+        clientRequests.close();
+    }
+
+    static FullHttpResponse json(HttpResponseStatus status, JsonNode body) {
+        byte[] bytes;
+        try {
+            bytes = JSON.writeValueAsBytes(body);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return bytes(status, bytes, HttpHeaderValues.APPLICATION_JSON.toString());
+    }
+
+    static FullHttpResponse bytes(HttpResponseStatus status, byte[] body, String contentType) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        res.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        return res;
+    }
+
+    static FullHttpResponse error(HttpResponseStatus status, String message) {
+        return json(status, JSON.createObjectNode().put("error", message));
+    }
+
+    /** Writes {@code res}, keeping the connection open if the client asked for it. */
+    static void write(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse res) {
+        if (keepAlive) {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            ctx.writeAndFlush(res, ctx.voidPromise());
+        } else {
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            if (!req.decoderResult().isSuccess()) {
+                write(ctx, false, error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
+                return;
+            }
+            QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+            String path = uri.path();
+            HttpMethod allowed = ROUTES.get(path);
+            if (allowed == null) {
+                write(ctx, keepAlive, error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
+                        + "; the API is POST /put, POST /append, GET /get?key=K, GET /status"));
+                return;
+            }
+            if (!allowed.equals(req.method())) {
+                FullHttpResponse res = error(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                        path + " takes " + allowed + ", not " + req.method());
+                res.headers().set(HttpHeaderNames.ALLOW, allowed.name());
+                write(ctx, keepAlive, res);
+                return;
+            }
+            byte[] body = ByteBufUtil.getBytes(req.content());
+            switch (path) {
+                case "/requestVote", "/appendEntries" -> peerRpc(ctx, keepAlive, body);
+                case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
+                case "/get" -> clientRequests.get(ctx, keepAlive, uri.parameters().get("key"), req.headers());
+                case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());
+                case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND, body, req.headers());
+                default -> throw new IllegalStateException("route without handler: " + path);
+            }
+        }
+
+        private void peerRpc(ChannelHandlerContext ctx, boolean keepAlive, byte[] body) {
+            Message m;
+            try {
+                m = MessageCodec.decode(body);
+            } catch (IllegalArgumentException e) {
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "bad raft message: " + e.getMessage()));
+                return;
+            }
+            int self = server.config().id();
+            if (MessageCodec.isResponse(m) || m.to() != self || !server.config().peers().containsKey(m.from())) {
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
+                        + " from node " + m.from() + " to node " + m.to() + " is not for node " + self
+                        + " (members " + server.config().members().keySet() + ")"));
+                return;
+            }
+            server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx, keepAlive,
+                    response.map(r -> bytes(HttpResponseStatus.OK, MessageCodec.encode(r), "application/json"))
+                            .orElseGet(() -> bytes(HttpResponseStatus.NO_CONTENT, new byte[0], "application/json")))));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("HTTP connection error: {}", cause.toString());
+            ctx.close();
+        }
+    }
+}

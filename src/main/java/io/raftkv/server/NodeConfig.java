@@ -1,0 +1,62 @@
+package io.raftkv.server;
+
+import io.raftkv.transport.HostPort;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Everything a node needs to start.
+ *
+ * @param id          this node's id
+ * @param self        address this node listens on and peers use to reach it
+ * @param peers       the other voters: id to address
+ * @param tickMs      length of a Raft tick
+ * @param heartbeatMs leader heartbeat interval
+ * @param electionMinMs lower bound of the randomized election timeout
+ * @param electionMaxMs upper bound of the randomized election timeout
+ * @param requestTimeoutMs how long a client request may wait for a leader and a commit
+ * @param maxKeyBytes   largest key accepted (UTF-8 bytes)
+ * @param maxValueBytes largest value accepted (UTF-8 bytes)
+ */
+public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
+                         int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
+                         int maxValueBytes) {
+    public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
+    public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
+    public NodeConfig {
+        peers = Map.copyOf(peers);
+        if (peers.containsKey(id)) throw new IllegalArgumentException("node " + id + " is listed as its own peer");
+        if (tickMs < 1) throw new IllegalArgumentException("tick must be >= 1 ms");
+        if (heartbeatMs < tickMs) throw new IllegalArgumentException("heartbeat must be at least one tick");
+        if (electionMinMs <= heartbeatMs)
+            throw new IllegalArgumentException("election timeout must be longer than the heartbeat interval");
+        if (electionMaxMs <= electionMinMs)
+            throw new IllegalArgumentException("election timeout max must be above its min");
+        if (requestTimeoutMs < 1) throw new IllegalArgumentException("request timeout must be positive");
+        if (maxKeyBytes < 1 || maxValueBytes < 0) throw new IllegalArgumentException("bad size limits");
+    }
+
+    /** The report's defaults: 50 ms heartbeats, 300-500 ms election timeouts, 5 s request timeout. */
+    public static NodeConfig of(int id, HostPort self, Map<Integer, HostPort> peers) {
+        return new NodeConfig(id, self, peers, 10, 50, 300, 500, 5000, DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_VALUE_BYTES);
+    }
+
+    public NodeConfig withRequestTimeoutMs(long ms) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
+                maxValueBytes);
+    }
+
+    public NodeConfig withLimits(int keyBytes, int valueBytes) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                keyBytes, valueBytes);
+    }
+
+    /** All members, this node included, by id. */
+    public Map<Integer, HostPort> members() {
+        Map<Integer, HostPort> all = new TreeMap<>(peers);
+        all.put(id, self);
+        return all;
+    }
+}

@@ -1,0 +1,294 @@
+package io.raftkv.server;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.FollowerProgress;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.ProposeResult;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftNode;
+import io.raftkv.raft.Ready;
+import io.raftkv.raft.Role;
+import io.raftkv.raft.RoleChange;
+import io.raftkv.storage.RaftStorage;
+import io.raftkv.transport.HostPort;
+import io.raftkv.transport.MessageCodec;
+import io.raftkv.transport.PeerTransport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * One raftkv node. A single loop thread owns the {@link RaftNode}, the state machine and every
+ * table below; everything else (HTTP handlers, peer responses, the ticker) hands it work through
+ * {@link #submit(Runnable)}. Each loop iteration runs the queued work, then drains the core's
+ * {@link Ready}s: persist, send, apply, advance.
+ */
+public final class RaftServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftServer.class);
+
+    private final NodeConfig config;
+    private final RaftStorage storage;
+    private final RaftNode core;
+    private final KvStateMachine kv = new KvStateMachine();
+    private final LinkedBlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
+    private final EventLoopGroup ioGroup;
+    private final PeerTransport transport;
+    private final HttpApi http;
+    private final ScheduledExecutorService ticker;
+    private final Thread loopThread;
+    private final Consumer<Throwable> fatalHandler;
+
+    // Owned by the loop thread.
+    private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
+    private final List<PendingRead> pendingReads = new ArrayList<>();
+    private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
+
+    private volatile boolean running = true;
+    private volatile StatusSnapshot lastStatus;
+
+    private record PendingWrite(long term, CompletableFuture<WriteOutcome> future) {}
+
+    private record PendingRead(String key, CompletableFuture<ReadOutcome> future) {}
+
+    /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
+            throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler);
+    }
+
+    private RaftServer(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
+            throws InterruptedException {
+        this.config = config;
+        this.storage = storage;
+        this.fatalHandler = fatalHandler;
+        RaftStorage.Stored stored = storage.load();
+        List<Integer> voters = new ArrayList<>(config.members().keySet());
+        RaftConfig rc = new RaftConfig(config.id(), voters, config.electionMinMs() / config.tickMs(),
+                config.electionMaxMs() / config.tickMs(), Math.max(1, config.heartbeatMs() / config.tickMs()),
+                512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs());
+        this.core = new RaftNode(rc, stored.hardState(), stored.entries());
+        this.ioGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        this.transport = new PeerTransport(config.peers(), ioGroup, m -> submit(() -> core.step(m)),
+                64 * 1024 * 1024);
+        this.lastStatus = snapshotStatus();
+        this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.id()).unstarted(this::runLoop);
+        try {
+            this.http = new HttpApi(this, ioGroup);
+            http.bind(config.self().port());
+        } catch (RuntimeException | InterruptedException e) {
+            ioGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+        loopThread.start();
+        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
+                .name("raft-ticker-" + config.id()).unstarted(r));
+        ticker.scheduleAtFixedRate(() -> submit(core::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
+        LOG.info("node {} listening on {} with peers {}", config.id(), config.self(), config.peers());
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    /** Runs {@code task} on the loop thread. */
+    public void submit(Runnable task) {
+        if (running) queue.add(task);
+    }
+
+    // ---------------------------------------------------------------- API used by the HTTP layer
+
+    public CompletableFuture<WriteOutcome> propose(KvCommand cmd) {
+        CompletableFuture<WriteOutcome> f = new CompletableFuture<>();
+        submit(() -> {
+            switch (core.propose(cmd.encode())) {
+                case ProposeResult.Accepted a -> pendingWrites.put(a.index(), new PendingWrite(a.term(), f));
+                case ProposeResult.NotLeader n -> f.complete(new WriteOutcome.NotLeader(n.leaderHint()));
+            }
+        });
+        return f;
+    }
+
+    public CompletableFuture<ReadOutcome> read(String key) {
+        CompletableFuture<ReadOutcome> f = new CompletableFuture<>();
+        submit(() -> pendingReads.add(new PendingRead(key, f)));
+        return f;
+    }
+
+    /** An inbound peer request; {@code reply} gets the core's answer after it is persisted. */
+    public void deliverRpc(Message request, RpcReply reply) {
+        submit(() -> {
+            pendingRpcs.computeIfAbsent(rpcKey(request.from(), request), k -> new ArrayDeque<>()).addLast(reply);
+            core.step(request);
+        });
+    }
+
+    /** Latest status, refreshed by the loop after every iteration (never blocks). */
+    public StatusSnapshot status() {
+        return lastStatus;
+    }
+
+    public OptionalInt leaderId() {
+        StatusSnapshot s = lastStatus;
+        return s.leaderId() < 0 ? OptionalInt.empty() : OptionalInt.of(s.leaderId());
+    }
+
+    public Optional<HostPort> addressOf(int id) {
+        return Optional.ofNullable(config.members().get(id));
+    }
+
+    // ---------------------------------------------------------------- the loop
+
+    private void runLoop() {
+        List<Runnable> batch = new ArrayList<>();
+        try {
+            while (running) {
+                Runnable first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) continue;
+                batch.add(first);
+                queue.drainTo(batch, 4096);
+                for (Runnable r : batch) r.run();
+                batch.clear();
+                while (core.hasReady()) handleReady(core.ready());
+                serveReads();
+                answerUnansweredRpcs();
+                lastStatus = snapshotStatus();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable t) {
+            // A broken invariant or a storage failure: stop this node rather than go on wrong.
+            LOG.error("node {} stopping on fatal error", config.id(), t);
+            running = false;
+            fatalHandler.accept(t);
+        }
+    }
+
+    private void handleReady(Ready rd) {
+        // 1. Persist before anything that depends on it leaves this node (Raft Figure 2).
+        if (rd.hardState().isPresent() || !rd.entries().isEmpty()) {
+            storage.persist(rd.hardState().orElse(null), rd.entries());
+        }
+        // 2. Send: answers go back on the HTTP request they answer, requests to the transport.
+        for (Message m : rd.messages()) {
+            if (MessageCodec.isResponse(m)) {
+                ArrayDeque<RpcReply> q = pendingRpcs.get(rpcKey(m.to(), m));
+                RpcReply reply = q == null ? null : q.pollFirst();
+                if (reply != null) reply.send(Optional.of(m));
+            } else {
+                transport.send(m);
+            }
+        }
+        for (RoleChange rc : rd.roleChanges()) {
+            LOG.info("node {}: {}", config.id(), rc);
+            if (rc.from() == Role.LEADER) abandonPendingWrites("node " + config.id() + " lost leadership in term "
+                    + rc.term() + " before the write committed");
+        }
+        // 3. Apply committed entries in order and answer the clients waiting on them.
+        for (Entry e : rd.committed()) apply(e);
+        // 4. Tell the core it all happened.
+        core.advance(rd);
+    }
+
+    private void apply(Entry e) {
+        String value = null;
+        if (e.isNoop()) {
+            kv.skip(e.index());
+        } else {
+            value = kv.apply(e.index(), KvCommand.decode(e.data()));
+        }
+        PendingWrite p = pendingWrites.remove(e.index());
+        if (p != null) {
+            p.future().complete(p.term() == e.term()
+                    ? new WriteOutcome.Applied(e.index(), e.term(), value)
+                    : new WriteOutcome.Superseded(e.index()));
+        }
+    }
+
+    private void abandonPendingWrites(String reason) {
+        pendingWrites.values().forEach(p -> p.future().complete(new WriteOutcome.Unknown(reason)));
+        pendingWrites.clear();
+    }
+
+    /**
+     * Reads are served by the leader from its applied state once it has committed an entry of its
+     * term (so it knows the latest commit index). ReadIndex, which also rules out a deposed leader
+     * that does not know it yet, is the fault-tolerance issue's job.
+     */
+    private void serveReads() {
+        if (pendingReads.isEmpty()) return;
+        if (core.role() != Role.LEADER) {
+            OptionalInt hint = core.leaderId();
+            pendingReads.forEach(r -> r.future().complete(new ReadOutcome.NotLeader(hint)));
+            pendingReads.clear();
+        } else if (core.committedInCurrentTerm() && core.appliedIndex() == core.commitIndex()) {
+            pendingReads.forEach(r -> r.future().complete(new ReadOutcome.Value(kv.get(r.key()), kv.appliedIndex())));
+            pendingReads.clear();
+        }
+        pendingReads.removeIf(r -> r.future().isDone());
+    }
+
+    private void answerUnansweredRpcs() {
+        for (ArrayDeque<RpcReply> q : pendingRpcs.values()) {
+            RpcReply r;
+            while ((r = q.pollFirst()) != null) r.send(Optional.empty());
+        }
+    }
+
+    private static long rpcKey(int peer, Message m) {
+        return peer * 2L + (MessageCodec.path(m).equals("/requestVote") ? 1 : 0);
+    }
+
+    private StatusSnapshot snapshotStatus() {
+        int leader = core.leaderId().orElse(-1);
+        List<FollowerProgress> followers = core.role() == Role.LEADER ? core.followerProgress() : List.of();
+        return new StatusSnapshot(config.id(), config.self().toString(), core.role().label(), core.term(), leader,
+                leader < 0 ? null : config.members().get(leader).toString(), core.votedFor(), core.commitIndex(),
+                core.appliedIndex(), core.lastIndex(), core.lastTerm(), kv.size(), followers,
+                ProcessHandle.current().pid(), config.members());
+    }
+
+    // ---------------------------------------------------------------- shutdown
+
+    @Override
+    public void close() {
+        if (!running && !loopThread.isAlive()) return;
+        running = false;
+        ticker.shutdownNow();
+        loopThread.interrupt();
+        try {
+            loopThread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        http.close();
+        transport.close();
+        ioGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        storage.close();
+        pendingWrites.values().forEach(p -> p.future().complete(new WriteOutcome.Unknown("node stopped")));
+        LOG.info("node {} stopped", config.id());
+    }
+
+    /** Whether the loop is still running (false after close or a fatal error). */
+    public boolean isRunning() {
+        return running;
+    }
+}

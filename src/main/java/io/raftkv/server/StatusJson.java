@@ -1,0 +1,44 @@
+package io.raftkv.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.raftkv.raft.FollowerProgress;
+
+/** The JSON shape of {@code GET /status}. */
+final class StatusJson {
+    private StatusJson() {}
+
+    static ObjectNode of(StatusSnapshot s) {
+        ObjectNode o = HttpApi.JSON.createObjectNode();
+        o.put("id", s.id());
+        o.put("address", s.address());
+        o.put("role", s.role());
+        o.put("term", s.term());
+        if (s.leaderId() < 0) {
+            o.putNull("leader");
+        } else {
+            o.set("leader", leader(s.leaderId(), s.leaderAddress()));
+        }
+        o.put("votedFor", s.votedFor() < 0 ? null : s.votedFor());
+        o.put("commitIndex", s.commitIndex());
+        o.put("lastApplied", s.appliedIndex());
+        o.put("lastLogIndex", s.lastLogIndex());
+        o.put("lastLogTerm", s.lastLogTerm());
+        o.put("keys", s.keys());
+        o.put("pid", s.pid());
+        ObjectNode members = o.putObject("members");
+        s.members().forEach((id, addr) -> members.put(String.valueOf(id), addr.toString()));
+        if (s.role().equals("leader")) {
+            ArrayNode peers = o.putArray("peers");
+            for (FollowerProgress p : s.followers()) {
+                peers.addObject().put("id", p.id()).put("matchIndex", p.matchIndex()).put("nextIndex", p.nextIndex())
+                        .put("state", p.state()).put("inflight", p.inflight());
+            }
+        }
+        return o;
+    }
+
+    static ObjectNode leader(int id, String address) {
+        return HttpApi.JSON.createObjectNode().put("id", id).put("address", address);
+    }
+}

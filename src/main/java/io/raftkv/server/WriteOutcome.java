@@ -1,0 +1,18 @@
+package io.raftkv.server;
+
+import java.util.OptionalInt;
+
+/** How a proposed write ended, as seen by the node that proposed it. */
+public sealed interface WriteOutcome {
+    /** Committed and applied at {@code index}; {@code value} is the key's value afterwards. */
+    record Applied(long index, long term, String value) implements WriteOutcome {}
+
+    /** Not proposed: this node is not the leader. Safe to retry elsewhere. */
+    record NotLeader(OptionalInt leaderHint) implements WriteOutcome {}
+
+    /** Proposed, but another entry was committed at its index: it will never apply. Safe to retry. */
+    record Superseded(long index) implements WriteOutcome {}
+
+    /** Proposed, and this node lost leadership before it committed: it may or may not apply. */
+    record Unknown(String reason) implements WriteOutcome {}
+}

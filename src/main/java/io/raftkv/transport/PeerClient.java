@@ -1,0 +1,149 @@
+package io.raftkv.transport;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.raftkv.raft.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * One persistent, pipelined HTTP connection to a peer. Sending never blocks: when the peer is
+ * unreachable or too many requests are outstanding the message is dropped (Raft resends).
+ */
+final class PeerClient {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerClient.class);
+
+    private final int peerId;
+    private final HostPort address;
+    private final Bootstrap bootstrap;
+    private final Consumer<Message> inbound;
+    private final int maxOutstanding;
+    private final long reconnectBackoffNs;
+    private final AtomicInteger outstanding = new AtomicInteger();
+    private final AtomicInteger dropped = new AtomicInteger();
+
+    private volatile Channel channel;
+    private volatile boolean connecting;
+    private volatile long lastConnectAttemptNs;
+    private volatile boolean reportedDown;
+
+    PeerClient(int peerId, HostPort address, EventLoopGroup group, Consumer<Message> inbound, int maxOutstanding,
+               long reconnectBackoffNs, int maxResponseBytes) {
+        this.peerId = peerId;
+        this.address = address;
+        this.inbound = inbound;
+        this.maxOutstanding = maxOutstanding;
+        this.reconnectBackoffNs = reconnectBackoffNs;
+        this.bootstrap = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(maxResponseBytes),
+                                new ResponseHandler());
+                    }
+                });
+    }
+
+    void send(Message m) {
+        Channel ch = channel;
+        if (ch == null || !ch.isActive()) {
+            dropped.incrementAndGet();
+            maybeConnect();
+            return;
+        }
+        if (outstanding.get() >= maxOutstanding) {
+            dropped.incrementAndGet();
+            return;
+        }
+        byte[] body = MessageCodec.encode(m);
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, MessageCodec.path(m),
+                Unpooled.wrappedBuffer(body));
+        req.headers().set(HttpHeaderNames.HOST, address.toString());
+        req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        outstanding.incrementAndGet();
+        ch.writeAndFlush(req, ch.voidPromise());
+    }
+
+    private void maybeConnect() {
+        long now = System.nanoTime();
+        if (connecting || now - lastConnectAttemptNs < reconnectBackoffNs) return;
+        synchronized (this) {
+            if (connecting) return;
+            connecting = true;
+            lastConnectAttemptNs = now;
+        }
+        ChannelFuture f = bootstrap.connect(address.host(), address.port());
+        f.addListener((ChannelFuture cf) -> {
+            if (cf.isSuccess()) {
+                outstanding.set(0);
+                channel = cf.channel();
+                if (reportedDown) LOG.info("connected to node {} at {}", peerId, address);
+                reportedDown = false;
+                cf.channel().closeFuture().addListener(c -> outstanding.set(0));
+            } else if (!reportedDown) {
+                reportedDown = true;
+                LOG.info("node {} at {} unreachable: {}", peerId, address, rootMessage(cf.cause()));
+            }
+            connecting = false;
+        });
+    }
+
+    int droppedCount() {
+        return dropped.get();
+    }
+
+    void close() {
+        Channel ch = channel;
+        if (ch != null) ch.close();
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) t = t.getCause();
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    }
+
+    private final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
+            outstanding.decrementAndGet();
+            if (!res.status().equals(HttpResponseStatus.OK) || res.content().readableBytes() == 0) return;
+            try {
+                inbound.accept(MessageCodec.decode(ByteBufUtil.getBytes(res.content())));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("bad response from node {}: {}", peerId, e.getMessage());
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.debug("connection to node {} failed: {}", peerId, cause.toString());
+            ctx.close();
+        }
+    }
+}

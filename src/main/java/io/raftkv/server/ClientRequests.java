@@ -139,7 +139,8 @@ final class ClientRequests implements AutoCloseable {
     // ---------------------------------------------------------------- forwarding
 
     private void forwardOrWait(Call call, OptionalInt hint, Runnable retry) {
-        if (hint.isPresent() && hint.getAsInt() != server.config().id() && call.hops() < MAX_HOPS) {
+        if (hint.isPresent() && hint.getAsInt() != server.config().id() && call.hops() < MAX_HOPS
+                && server.isPeerReachable(hint.getAsInt())) {
             forward(call, server.addressOf(hint.getAsInt()).orElseThrow(), retry);
         } else {
             retryLater(call, retry);

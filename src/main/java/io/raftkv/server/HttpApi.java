@@ -169,6 +169,10 @@ final class HttpApi implements AutoCloseable {
                         + " (members " + server.config().members().keySet() + ")"));
                 return;
             }
+            if (!server.isPeerReachable(m.from())) {
+                write(ctx, keepAlive, error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + m.from() + " is cut off"));
+                return;
+            }
             server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx, keepAlive,
                     response.map(r -> bytes(HttpResponseStatus.OK, MessageCodec.encode(r), "application/json"))
                             .orElseGet(() -> bytes(HttpResponseStatus.NO_CONTENT, new byte[0], "application/json")))));

@@ -63,6 +63,8 @@ public final class RaftServer implements AutoCloseable {
     private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
 
     private volatile boolean running = true;
+    /** Fault injection for tests: peers for which this is false are unreachable both ways. */
+    private volatile java.util.function.IntPredicate peerReachable = id -> true;
     private volatile StatusSnapshot lastStatus;
 
     private record PendingWrite(long term, CompletableFuture<WriteOutcome> future) {}
@@ -87,8 +89,9 @@ public final class RaftServer implements AutoCloseable {
                 512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs());
         this.core = new RaftNode(rc, stored.hardState(), stored.entries());
         this.ioGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        this.transport = new PeerTransport(config.peers(), ioGroup, m -> submit(() -> core.step(m)),
-                64 * 1024 * 1024);
+        this.transport = new PeerTransport(config.peers(), ioGroup, m -> {
+            if (peerReachable.test(m.from())) submit(() -> core.step(m));
+        }, 64 * 1024 * 1024);
         this.lastStatus = snapshotStatus();
         this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.id()).unstarted(this::runLoop);
         try {
@@ -139,6 +142,19 @@ public final class RaftServer implements AutoCloseable {
             pendingRpcs.computeIfAbsent(rpcKey(request.from(), request), k -> new ArrayDeque<>()).addLast(reply);
             core.step(request);
         });
+    }
+
+    /**
+     * Cuts this node off from the peers for which {@code reachable} is false: messages to them are
+     * dropped, their requests and answers are refused, and client requests are not forwarded to
+     * them. For partition tests; a real partition does the same to every message.
+     */
+    public void setPeerReachable(java.util.function.IntPredicate reachable) {
+        this.peerReachable = reachable;
+    }
+
+    public boolean isPeerReachable(int id) {
+        return peerReachable.test(id);
     }
 
     /** Latest status, refreshed by the loop after every iteration (never blocks). */
@@ -193,7 +209,7 @@ public final class RaftServer implements AutoCloseable {
                 ArrayDeque<RpcReply> q = pendingRpcs.get(rpcKey(m.to(), m));
                 RpcReply reply = q == null ? null : q.pollFirst();
                 if (reply != null) reply.send(Optional.of(m));
-            } else {
+            } else if (peerReachable.test(m.to())) {
                 transport.send(m);
             }
         }

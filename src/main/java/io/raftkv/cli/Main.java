@@ -88,7 +88,14 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command line and returns the exit code (0 ok, 1 runtime failure, 2 usage error). */
     static int run(String[] args) {
+        return run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    }
+
+    /** As {@link #run(String[])}, writing help and errors to the given streams (for tests). */
+    static int run(String[] args, PrintWriter out, PrintWriter err) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setParameterExceptionHandler((ParameterException e, String[] a) -> {
             PrintWriter err = e.getCommandLine().getErr();
             err.println("raftkv: " + e.getMessage());

@@ -97,9 +97,9 @@ public final class Main implements Callable<Integer> {
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ParameterException e, String[] a) -> {
-            PrintWriter err = e.getCommandLine().getErr();
-            err.println("raftkv: " + e.getMessage());
-            err.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the flags.");
+            PrintWriter w = e.getCommandLine().getErr();
+            w.println("raftkv: " + e.getMessage());
+            w.println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help' for the flags.");
             return EXIT_USAGE;
         });
         cl.setExecutionExceptionHandler((e, c, parsed) -> {

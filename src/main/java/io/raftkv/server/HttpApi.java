@@ -12,6 +12,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -26,6 +28,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.raft.Message;
 import io.raftkv.transport.MessageCodec;
@@ -54,6 +57,8 @@ final class HttpApi implements AutoCloseable {
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
     private Channel serverChannel;
+    /** Every accepted connection, so that close() really closes them (clients then fail fast). */
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     HttpApi(RaftServer server, EventLoopGroup group) {
         this.server = server;
@@ -68,6 +73,7 @@ final class HttpApi implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024 * 1024),
                                 new Handler());
                     }
@@ -85,6 +91,7 @@ final class HttpApi implements AutoCloseable {
     @Override
     public void close() {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
+        connections.close().awaitUninterruptibly();
         clientRequests.close();
     }
 

@@ -49,6 +49,7 @@ final class PeerClient {
     private volatile boolean connecting;
     private volatile long lastConnectAttemptNs;
     private volatile boolean reportedDown;
+    private volatile boolean closed;
 
     PeerClient(int peerId, HostPort address, EventLoopGroup group, Consumer<Message> inbound, int maxOutstanding,
                long reconnectBackoffNs, int maxResponseBytes) {
@@ -92,7 +93,7 @@ final class PeerClient {
 
     private void maybeConnect() {
         long now = System.nanoTime();
-        if (connecting || now - lastConnectAttemptNs < reconnectBackoffNs) return;
+        if (closed || connecting || now - lastConnectAttemptNs < reconnectBackoffNs) return;
         synchronized (this) {
             if (connecting) return;
             connecting = true;
@@ -100,7 +101,9 @@ final class PeerClient {
         }
         ChannelFuture f = bootstrap.connect(address.host(), address.port());
         f.addListener((ChannelFuture cf) -> {
-            if (cf.isSuccess()) {
+            if (cf.isSuccess() && closed) {
+                cf.channel().close();
+            } else if (cf.isSuccess()) {
                 outstanding.set(0);
                 channel = cf.channel();
                 if (reportedDown) LOG.info("connected to node {} at {}", peerId, address);
@@ -119,8 +122,9 @@ final class PeerClient {
     }
 
     void close() {
+        closed = true;
         Channel ch = channel;
-        if (ch != null) ch.close();
+        if (ch != null) ch.close().awaitUninterruptibly();
     }
 
     private static String rootMessage(Throwable t) {

@@ -30,6 +30,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class RaftKvClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(1);
 
     private final List<HostPort> nodes;
     private final Duration timeout;
@@ -61,7 +62,8 @@ public final class RaftKvClient implements AutoCloseable {
     public KvResult status(HostPort node) {
         long start = System.nanoTime();
         try {
-            return send(node, "/status", null, start);
+            // A node answers /status from memory at once; one that doesn't is paused or overloaded.
+            return send(node, "/status", null, start, STATUS_TIMEOUT.compareTo(timeout) < 0 ? STATUS_TIMEOUT : timeout);
         } catch (IOException e) {
             return new KvResult(0, error("unreachable: " + describe(e)), node, System.nanoTime() - start);
         } catch (InterruptedException e) {
@@ -94,7 +96,7 @@ public final class RaftKvClient implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             HostPort node = order.get(i++ % order.size());
             try {
-                KvResult r = send(node, path, body, start);
+                KvResult r = send(node, path, body, start, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
                 r.leaderAddress().ifPresent(this::preferLeader);
                 if (r.status() != 503 || !r.retryable()) return r;
                 last = r;
@@ -116,8 +118,9 @@ public final class RaftKvClient implements AutoCloseable {
         return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
     }
 
-    private KvResult send(HostPort node, String path, byte[] body, long start) throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(timeout);
+    private KvResult send(HostPort node, String path, byte[] body, long start, Duration attemptTimeout)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(attemptTimeout);
         if (body == null) {
             b.GET();
         } else {

@@ -1,0 +1,73 @@
+package io.raftkv.storage;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** An exclusive lock on a data folder, so two processes never write the same log. */
+final class DataDirLock implements AutoCloseable {
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private DataDirLock(FileChannel channel, FileLock lock) {
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    /** Creates {@code dir} if needed and locks it; throws {@link StorageException} saying what is wrong. */
+    static DataDirLock acquire(Path dir) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new StorageException("data folder " + dir + " is a file, not a folder; remove it or choose another -data");
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StorageException("cannot create data folder " + dir + ": " + e.getMessage()
+                    + "; check the path and its permissions or choose another -data");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new StorageException("data folder " + dir + " is not writable; fix its permissions or choose another -data");
+        }
+        Path lockFile = dir.resolve("LOCK");
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new StorageException("cannot open lock file " + lockFile + ": " + e.getMessage());
+        }
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (IOException | OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            closeQuietly(ch);
+            throw new StorageException("data folder " + dir + " is in use by another raftkv process (" + lockFile
+                    + " is locked); stop that process or choose another -data");
+        }
+        return new DataDirLock(ch, lock);
+    }
+
+    @Override
+    public void close() {
+        try {
+            lock.release();
+        } catch (IOException ignored) {
+            // the channel close below releases it too
+        }
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing more to do on a lock file
+        }
+    }
+}

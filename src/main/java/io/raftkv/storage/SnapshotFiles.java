@@ -1,0 +1,144 @@
+package io.raftkv.storage;
+
+import io.raftkv.raft.Snapshot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+
+/**
+ * Snapshot files, written atomically: a temporary file, fsync, rename, fsync of the folder.
+ *
+ * <pre>
+ * snap/snapshot_&lt;index 20 digits&gt;_&lt;term 20 digits&gt;
+ *   +----------+-------+------+------------+------+--------+
+ *   | "RKVSNAP1" | index | term | dataLength | data | crc32c |
+ *   | 8 bytes  | int64 | int64| int64      |      | int32 of all before it
+ *   +----------+-------+------+------------+------+--------+
+ * </pre>
+ * Only the newest snapshot is kept; a leftover temporary file (crash while writing) is deleted.
+ */
+final class SnapshotFiles {
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotFiles.class);
+    private static final byte[] MAGIC = "RKVSNAP1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final Pattern NAME = Pattern.compile("snapshot_(\\d{20})_(\\d{20})");
+    private static final int HEADER = 8 + 8 + 8 + 8;
+
+    private final Path dir;
+    private final boolean fsync;
+
+    SnapshotFiles(Path dir, boolean fsync) {
+        this.dir = dir;
+        this.fsync = fsync;
+    }
+
+    Optional<Snapshot> loadLatest() {
+        try {
+            Files.createDirectories(dir);
+            List<Path> files;
+            try (Stream<Path> s = Files.list(dir)) {
+                files = s.sorted().toList();
+            }
+            Path latest = null;
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                if (name.endsWith(".tmp")) {
+                    LOG.info("deleting unfinished snapshot {}", f);
+                    Files.delete(f);
+                } else if (NAME.matcher(name).matches()) {
+                    latest = f; // names sort by index
+                } else {
+                    throw new StorageException("unexpected file " + f + " in the snapshot folder; move it away");
+                }
+            }
+            return latest == null ? Optional.empty() : Optional.of(read(latest));
+        } catch (IOException e) {
+            throw new StorageException("cannot read snapshots in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static Snapshot read(Path f) throws IOException {
+        byte[] bytes = Files.readAllBytes(f);
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (bytes.length < HEADER + 4 || !java.util.Arrays.equals(bytes, 0, 8, MAGIC, 0, 8)) {
+            throw new StorageException("snapshot " + f + " is not a raftkv snapshot or is cut short; remove it to recover from the log and peers");
+        }
+        long index = b.getLong(8);
+        long term = b.getLong(16);
+        long len = b.getLong(24);
+        if (len != bytes.length - HEADER - 4L) {
+            throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (bytes.length - HEADER - 4));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        if ((int) crc.getValue() != b.getInt(bytes.length - 4)) {
+            throw new StorageException("snapshot " + f + " fails its checksum; remove it to recover from the log and peers");
+        }
+        Matcher m = NAME.matcher(f.getFileName().toString());
+        if (!m.matches() || Long.parseLong(m.group(1)) != index || Long.parseLong(m.group(2)) != term) {
+            throw new StorageException("snapshot " + f + " holds index " + index + " term " + term + ", not what its name says");
+        }
+        byte[] data = java.util.Arrays.copyOfRange(bytes, HEADER, bytes.length - 4);
+        return new Snapshot(index, term, data);
+    }
+
+    /** Writes {@code snap} durably and deletes older snapshots. Returns the file's size. */
+    long save(Snapshot snap) {
+        Path target = dir.resolve(String.format("snapshot_%020d_%020d", snap.index(), snap.term()));
+        Path tmp = dir.resolve(target.getFileName() + ".tmp");
+        try {
+            Files.createDirectories(dir);
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            header.put(MAGIC).putLong(snap.index()).putLong(snap.term()).putLong(snap.data().length).flip();
+            CRC32C crc = new CRC32C();
+            crc.update(header.duplicate());
+            crc.update(snap.data());
+            ByteBuffer trailer = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                ByteBuffer[] parts = {header, ByteBuffer.wrap(snap.data()), trailer};
+                while (trailer.hasRemaining()) ch.write(parts);
+                if (fsync) ch.force(true);
+            }
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            syncDir();
+            try (Stream<Path> s = Files.list(dir)) {
+                for (Path old : s.filter(p -> NAME.matcher(p.getFileName().toString()).matches() && !p.equals(target)).toList()) {
+                    Files.delete(old);
+                }
+            }
+            return Files.size(target);
+        } catch (IOException e) {
+            throw new StorageException("cannot write snapshot " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    long sizeBytes() {
+        try (Stream<Path> s = Files.list(dir)) {
+            long total = 0;
+            for (Path p : s.toList()) total += Files.size(p);
+            return total;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private void syncDir() throws IOException {
+        if (!fsync) return;
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+}

@@ -1,20 +1,22 @@
 package io.raftkv.it;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Supplier;
 
 /** Where the jar, the project and the JVM are, free ports, and bounded polling. For the process tests. */
 final class ItEnv {
     private static final long POLL_INTERVAL_MS = 50;
+    /** Test ports are drawn from here up to the ephemeral range (IANA's default start is 49152, Linux's 32768). */
+    private static final int PORT_RANGE_START = 10_000;
+    private static final int DEFAULT_EPHEMERAL_LOW = 32_768;
 
     private ItEnv() {}
 
@@ -37,40 +39,57 @@ final class ItEnv {
         return jar().getParent();
     }
 
+    /** A new folder {@code target/<prefix><unique>} for one test's logs. */
+    static Path newLogDir(String prefix) {
+        try {
+            return Files.createTempDirectory(targetDir(), prefix);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     /** The java binary of this JVM, so children run on the same JDK as the tests. */
     static String javaBinary() {
         return ProcessHandle.current().info().command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    /** {@code n} distinct free ports, ascending. */
+    /**
+     * {@code n} distinct ports, ascending, free right now. They are drawn below the kernel's
+     * ephemeral range, where {@code bind(0)} of other tests and outgoing connections take theirs:
+     * a port chosen there can be taken before the node binds it (and then another test's node
+     * answers our requests).
+     */
     static int[] freePorts(int n) {
-        int[] ports = new int[n];
-        ServerSocket[] held = new ServerSocket[n];
-        try {
-            // Held open together so the OS cannot hand out the same port twice.
-            for (int i = 0; i < n; i++) {
-                held[i] = new ServerSocket(0);
-                ports[i] = held[i].getLocalPort();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } finally {
-            for (ServerSocket s : held) closeQuietly(s);
+        TreeSet<Integer> ports = new TreeSet<>();
+        for (int attempt = 0; ports.size() < n && attempt < 1000; attempt++) {
+            int p = ThreadLocalRandom.current().nextInt(PORT_RANGE_START, ephemeralLow());
+            if (isFree(p)) ports.add(p);
         }
-        Arrays.sort(ports);
-        return ports;
+        if (ports.size() < n) throw new IllegalStateException("found no " + n + " free ports");
+        return ports.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** A base port such that base .. base+n-1 are all free right now. */
+    /** A base port such that base .. base+n-1 are all free right now (below the ephemeral range, as above). */
     static int freeConsecutivePorts(int n) {
-        for (int attempt = 0; attempt < 200; attempt++) {
-            int base = ThreadLocalRandom.current().nextInt(20_000, 60_000);
+        for (int attempt = 0; attempt < 1000; attempt++) {
+            int base = ThreadLocalRandom.current().nextInt(PORT_RANGE_START, ephemeralLow() - n);
             boolean allFree = true;
             for (int i = 0; i < n && allFree; i++) allFree = isFree(base + i);
             if (allFree) return base;
         }
         throw new IllegalStateException("found no " + n + " consecutive free ports");
+    }
+
+    /** The first port of the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range). */
+    private static int ephemeralLow() {
+        try {
+            String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
+            int low = Integer.parseInt(range.split("\\s+")[0]);
+            return low > PORT_RANGE_START + 1000 ? low : DEFAULT_EPHEMERAL_LOW;
+        } catch (IOException | RuntimeException e) {
+            return DEFAULT_EPHEMERAL_LOW;
+        }
     }
 
     static boolean isFree(int port) {
@@ -108,12 +127,4 @@ final class ItEnv {
         await(what, timeout, () -> condition.get() ? Optional.of(Boolean.TRUE) : Optional.empty(), state);
     }
 
-    private static void closeQuietly(ServerSocket s) {
-        if (s == null) return;
-        try {
-            s.close();
-        } catch (IOException ignored) {
-            // closing a probe socket; nothing to do
-        }
-    }
 }

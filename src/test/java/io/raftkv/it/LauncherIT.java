@@ -28,7 +28,8 @@ class LauncherIT {
     private static final List<String> TOOLS = List.of("bash", "dirname", "readlink", "ls", "sort", "sed", "head", "find", "rm");
 
     @RegisterExtension
-    final ProcessGroup procs = new ProcessGroup(ItEnv.targetDir().resolve("it-launcher-" + ProcessHandle.current().pid()));
+    final ProcessGroup procs = new ProcessGroup();
+    private final Path logDir = ItEnv.newLogDir("it-launcher-");
 
     @AfterEach
     void stopEverything() {
@@ -37,7 +38,7 @@ class LauncherIT {
 
     @Test
     void versionRunsTheJarAndPrintsTheProjectVersion() {
-        Process p = procs.start("version", List.of(launcher().toString(), "--version"), ItEnv.projectDir());
+        Process p = procs.start(logDir.resolve("version.log"), List.of(launcher().toString(), "--version"), ItEnv.projectDir());
         String output = awaitOutput(p, "version");
         assertThat(p.exitValue()).as("exit code of './raftkv --version'; output:%n%s", output).isZero();
         String version = System.getProperty("raftkv.version", "").replace("-SNAPSHOT", "");
@@ -73,7 +74,7 @@ class LauncherIT {
         env.put("JAVA_HOME", "/nonexistent");
         env.put("RAFTKV_JVM_DIRS", noJvms.toString());
         env.put("HOME", tmp.toString());
-        Process p = procs.start("no-jdk", pb);
+        Process p = procs.start(logDir.resolve("no-jdk.log"), pb);
         String output = awaitOutput(p, "no-jdk");
 
         assertThat(p.exitValue()).as("exit code without a JDK 21; output:%n%s", output).isEqualTo(1);
@@ -93,7 +94,7 @@ class LauncherIT {
 
     private String awaitOutput(Process p, String name) {
         boolean exited = ProcessGroup.awaitExit(p, EXIT_WAIT_S);
-        String output = procs.output(name);
+        String output = ProcessGroup.read(logDir.resolve(name + ".log"));
         assertThat(exited).as("launcher exits; output so far:%n%s", output).isTrue();
         return output;
     }

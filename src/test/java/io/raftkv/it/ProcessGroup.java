@@ -9,62 +9,52 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The processes one test started, each with its output (stdout and stderr) appended to
- * {@code <logDir>/<name>.log}. {@link #close()} kills them and their descendants; register it
- * with {@code @RegisterExtension} so a failed test prints where the logs are and their last lines.
+ * The processes one test started, each with its output (stdout and stderr) appended to a log
+ * file. {@link #close()} kills them and their descendants; registered with
+ * {@code @RegisterExtension}, a failed test prints every log's path and its last lines.
  */
 final class ProcessGroup implements AutoCloseable, TestWatcher {
     private static final int TAIL_LINES = 40;
 
-    private final Path logDir;
     private final List<Process> processes = new CopyOnWriteArrayList<>();
-    private final Map<String, Path> logs = new LinkedHashMap<>();
-
-    ProcessGroup(Path logDir) {
-        this.logDir = logDir.toAbsolutePath();
-    }
-
-    Path logDir() {
-        return logDir;
-    }
+    private final Set<Path> logs = new CopyOnWriteArraySet<>();
 
     /** Starts {@code command} in {@code workDir} with the inherited environment. */
-    Process start(String name, List<String> command, Path workDir) {
-        return start(name, new ProcessBuilder(command).directory(workDir.toFile()));
+    Process start(Path log, List<String> command, Path workDir) {
+        return start(log, new ProcessBuilder(command).directory(workDir.toFile()));
     }
 
-    /** Starts {@code pb}, sending its stdout and stderr to the log {@code name}; stdin stays a pipe. */
-    Process start(String name, ProcessBuilder pb) {
-        Path log = log(name);
+    /** Starts {@code pb}, appending its stdout and stderr to {@code log}; stdin stays a pipe. */
+    Process start(Path log, ProcessBuilder pb) {
+        watch(log);
         try {
-            Files.createDirectories(logDir);
+            Files.createDirectories(log.toAbsolutePath().getParent());
             Process p = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             processes.add(p);
             return p;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot start " + name + ": " + pb.command(), e);
+            throw new UncheckedIOException("cannot start " + pb.command(), e);
         }
     }
 
-    Path log(String name) {
-        synchronized (logs) {
-            return logs.computeIfAbsent(name, n -> logDir.resolve(n + ".log"));
-        }
+    /** Adds a log written by someone else (e.g. a grandchild) to what a failure prints. */
+    void watch(Path log) {
+        logs.add(log.toAbsolutePath());
     }
 
-    String output(String name) {
+    static String read(Path log) {
         try {
-            return new String(Files.readAllBytes(log(name)), StandardCharsets.UTF_8);
+            return new String(Files.readAllBytes(log), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            return "(cannot read " + log(name) + ": " + e + ")";
+            return "(cannot read " + log + ": " + e + ")";
         }
     }
 
@@ -100,12 +90,10 @@ final class ProcessGroup implements AutoCloseable, TestWatcher {
 
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
-        StringBuilder sb = new StringBuilder("\n==== " + context.getDisplayName() + " failed; process logs in " + logDir + "\n");
-        synchronized (logs) {
-            for (Map.Entry<String, Path> e : logs.entrySet()) {
-                sb.append("---- ").append(e.getValue()).append(" (last ").append(TAIL_LINES).append(" lines)\n");
-                tail(e.getValue()).ifPresent(t -> sb.append(t).append('\n'));
-            }
+        StringBuilder sb = new StringBuilder("\n==== " + context.getDisplayName() + " failed; process logs:\n");
+        for (Path log : logs) {
+            sb.append("---- ").append(log).append(" (last ").append(TAIL_LINES).append(" lines)\n");
+            tail(log).ifPresent(t -> sb.append(t).append('\n'));
         }
         System.err.println(sb);
     }

@@ -5,11 +5,11 @@ import io.raftkv.client.KvResult;
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.transport.HostPort;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,15 +35,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReportClusterIT {
     private static final int NODES = 3;
     /** Generous bounds for conditions that normally hold within a second or two. */
-    private static final Duration ELECTION_WAIT = Duration.ofSeconds(20);
-    private static final Duration CATCH_UP_WAIT = Duration.ofSeconds(20);
+    private static final Duration ELECTION_WAIT = Duration.ofSeconds(30);
+    private static final Duration CATCH_UP_WAIT = Duration.ofSeconds(30);
     /** Longer than a node's own request timeout (5 s), so the node's answer arrives first. */
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(8);
 
-    private final int[] ports = ItEnv.freePorts(NODES);
+    /** Attempts at starting the cluster when a chosen port was taken before a node could bind it. */
+    private static final int START_ATTEMPTS = 3;
 
     @RegisterExtension
-    final ProcessGroup procs = new ProcessGroup(ItEnv.targetDir().resolve("it-report-" + ports[0]));
+    final ProcessGroup procs = new ProcessGroup();
+    private final Path logDir = ItEnv.newLogDir("it-report-");
+
+    private int[] ports;
 
     private final Process[] processes = new Process[NODES];
     private final Map<Integer, RaftKvClient> viaNode = new HashMap<>();
@@ -53,23 +57,15 @@ class ReportClusterIT {
     /** Raft §5.2 election safety, checked on every status poll: at most one leader per term. */
     private final Map<Long, Integer> leaderOfTerm = new TreeMap<>();
 
-    @BeforeEach
-    void startClients() {
-        List<HostPort> all = IntStream.range(0, NODES).mapToObj(this::address).toList();
-        statusClient = new RaftKvClient(all, Duration.ofSeconds(2));
-        for (int id = 0; id < NODES; id++) viaNode.put(id, new RaftKvClient(List.of(address(id)), CLIENT_TIMEOUT));
-    }
-
     @AfterEach
     void stopEverything() {
         procs.close();
-        viaNode.values().forEach(RaftKvClient::close);
-        if (statusClient != null) statusClient.close();
+        closeClients();
     }
 
     @Test
     void reportClusterReplicatesSurvivesLeaderKillAndCatchesUpARestartedNode() {
-        for (int id = 0; id < NODES; id++) startNode(id);
+        startCluster();
 
         int firstLeader = awaitAgreedLeader(Set.of(0, 1, 2), 0);
 
@@ -105,10 +101,10 @@ class ReportClusterIT {
 
         // The killed node comes back with the same command line and catches up from the leader.
         startNode(firstLeader);
-        awaitCaughtUp(firstLeader, secondLeader);
+        awaitCaughtUp(firstLeader);
         write(firstLeader, "put", "after-restart", "via-" + firstLeader, "via-" + firstLeader);
         assertAllAcknowledgedReadable(firstLeader);
-        awaitCaughtUp(firstLeader, secondLeader);
+        awaitCaughtUp(firstLeader);
     }
 
     // ------------------------------------------------------------------ processes
@@ -126,7 +122,55 @@ class ReportClusterIT {
     }
 
     private void startNode(int id) {
-        processes[id] = procs.start("node-" + id, nodeCommand(id), ItEnv.projectDir());
+        processes[id] = procs.start(logDir.resolve("node-" + id + "-" + ports[id] + ".log"), nodeCommand(id), ItEnv.projectDir());
+    }
+
+    /**
+     * Starts the three nodes on fresh ports and waits until each port is answered by the process
+     * started for it (its /status pid), so that no request of this test reaches a stranger. If a
+     * port was taken between choosing and binding it, starts over on other ports.
+     */
+    private void startCluster() {
+        for (int attempt = 1; ; attempt++) {
+            ports = ItEnv.freePorts(NODES);
+            connectClients();
+            for (int id = 0; id < NODES; id++) startNode(id);
+            Optional<String> clash = ItEnv.await("each node's port to be answered by that node's process", ELECTION_WAIT,
+                    this::ownNodesOrPortClash, () -> describe(Set.of(0, 1, 2)));
+            if (clash.isEmpty()) return;
+            procs.close();
+            if (attempt == START_ATTEMPTS) throw new AssertionError("ports taken in " + attempt + " attempts; last: " + clash.get());
+            System.err.println("ReportClusterIT: starting over on other ports: " + clash.get());
+        }
+    }
+
+    /** Present when settled: an empty inner value if every node answers with its own pid, else why a node exited. */
+    private Optional<Optional<String>> ownNodesOrPortClash() {
+        for (int id = 0; id < NODES; id++) {
+            if (processes[id].isAlive()) continue;
+            String log = ProcessGroup.read(logDir.resolve("node-" + id + "-" + ports[id] + ".log"));
+            assertThat(log).as("node %d exited with code %d at startup", id, processes[id].exitValue())
+                    .contains("already in use");
+            return Optional.of(Optional.of("node " + id + ": " + log.strip()));
+        }
+        for (int id = 0; id < NODES; id++) {
+            KvResult r = statusClient.status(address(id));
+            if (!r.ok() || r.body().path("pid").asLong() != processes[id].pid()) return Optional.empty();
+        }
+        return Optional.of(Optional.empty());
+    }
+
+    private void connectClients() {
+        closeClients();
+        List<HostPort> all = IntStream.range(0, NODES).mapToObj(this::address).toList();
+        statusClient = new RaftKvClient(all, Duration.ofSeconds(2));
+        for (int id = 0; id < NODES; id++) viaNode.put(id, new RaftKvClient(List.of(address(id)), CLIENT_TIMEOUT));
+    }
+
+    private void closeClients() {
+        viaNode.values().forEach(RaftKvClient::close);
+        viaNode.clear();
+        if (statusClient != null) statusClient.close();
     }
 
     // ------------------------------------------------------------------ status
@@ -169,27 +213,31 @@ class ReportClusterIT {
         return agreed ? Optional.of(leader) : Optional.empty();
     }
 
-    /** Waits until {@code node} follows {@code leader} and has applied everything the leader committed. */
-    private void awaitCaughtUp(int node, int leader) {
-        ItEnv.awaitTrue("node " + node + " to apply up to leader " + leader + "'s commitIndex with the same number of keys",
+    /** Waits until {@code node} follows the current leader and has applied everything that leader committed. */
+    private void awaitCaughtUp(int node) {
+        ItEnv.awaitTrue("node " + node + " to follow the leader and apply up to its commitIndex, with the same number of keys",
                 CATCH_UP_WAIT, () -> {
-                    Optional<JsonNode> l = status(leader);
-                    Optional<JsonNode> n = status(node);
-                    if (l.isEmpty() || n.isEmpty()) return false;
-                    assertThat(l.get().path("role").asText()).as("role of node %d", leader).isEqualTo("leader");
-                    return leaderId(n.get()) == leader
-                            && n.get().get("lastApplied").asLong() >= l.get().get("commitIndex").asLong()
-                            && n.get().get("keys").asLong() == l.get().get("keys").asLong();
-                }, () -> describe(Set.of(node, leader)));
+                    Map<Integer, JsonNode> statuses = new TreeMap<>();
+                    for (int id = 0; id < NODES; id++) {
+                        int i = id;
+                        status(id).ifPresent(st -> statuses.put(i, st));
+                    }
+                    JsonNode n = statuses.get(node);
+                    if (n == null) return false;
+                    JsonNode l = statuses.get(leaderId(n));
+                    return l != null && l.path("role").asText().equals("leader")
+                            && n.get("lastApplied").asLong() >= l.get("commitIndex").asLong()
+                            && n.get("keys").asLong() == l.get("keys").asLong();
+                }, () -> describe(Set.of(0, 1, 2)));
     }
 
     private String describe(Set<Integer> ids) {
         List<String> parts = new ArrayList<>();
-        for (int id : ids) {
+        for (int id : new TreeSet<>(ids)) {
             KvResult r = statusClient.status(address(id));
             parts.add("node " + id + " (" + address(id) + "): " + (r.ok() ? r.body() : r.error().orElse("HTTP " + r.status())));
         }
-        return String.join("; ", parts) + "; logs in " + procs.logDir();
+        return String.join("; ", parts) + "; logs in " + logDir;
     }
 
     private int firstFollowerOtherThan(int leader) {

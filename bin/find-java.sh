@@ -29,7 +29,7 @@ raftkv_find_java() {
   done
   echo "raftkv: no JDK 21 or newer found (looked at \$JAVA_HOME${JAVA_HOME:+ ($JAVA_HOME)}, $where)." >&2
   if [ ${#rejected[@]} -gt 0 ]; then
-    echo "raftkv: too old: ${rejected[*]}" >&2
+    echo "raftkv: not usable: ${rejected[*]}" >&2
   fi
   echo "raftkv: install one (e.g. 'apt-get install openjdk-21-jdk' or a Temurin 21+) or set JAVA_HOME to it." >&2
   return 1

@@ -87,19 +87,19 @@ class LocalShellIT {
         assertThat(answers.get(5)).as("get a after the kill").startsWith("\"12\" ");
         assertThat(answers.get(6)).as("get b").startsWith("\"3\" ");
 
-        // The status table: three nodes, one of them leader, and that is the node 'kill leader' killed.
+        // The status table: three nodes, a leader among them; 'kill leader' killed one of those processes.
+        // (Not necessarily the table's leader: a stalled node may cause an election between the two commands.)
         assertThat(lines).as("status table header").anyMatch(l -> l.matches("^id\\s+address\\s+role\\s+term\\s+leader.*pid$"));
         List<Matcher> rows = lines.stream().map(STATUS_ROW::matcher).filter(Matcher::matches).toList();
         assertThat(rows).as("status table rows; output:%n%s", output).hasSize(NODES);
-        List<Matcher> leaderRows = rows.stream().filter(m -> m.group(3).equals("leader")).toList();
-        assertThat(leaderRows).as("leaders in the status table").hasSize(1);
-        String leaderId = leaderRows.getFirst().group(1);
+        assertThat(rows).as("a leader in the status table").anyMatch(m -> m.group(3).equals("leader"));
         Matcher killed = KILLED.matcher(answers.get(3));
         assertThat(killed.matches()).isTrue();
-        assertThat(killed.group(1)).as("id of the killed node").isEqualTo(leaderId);
-        assertThat(killed.group(2)).as("pid of the killed node").isEqualTo(leaderRows.getFirst().group(9));
+        String killedId = killed.group(1);
+        assertThat(rows).as("a status row with the killed node's id and pid")
+                .anyMatch(m -> m.group(1).equals(killedId) && m.group(9).equals(killed.group(2)));
         assertThat(answers.get(5)).as("the read after the kill is served by a new leader")
-                .doesNotContain("(leader node " + leaderId + ",");
+                .doesNotContain("(leader node " + killedId + ",");
 
         // 'exit' stopped every node: their pids are gone and their ports are free again.
         List<Long> nodePids = rows.stream().map(m -> Long.parseLong(m.group(9))).toList();

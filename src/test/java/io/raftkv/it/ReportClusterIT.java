@@ -67,7 +67,7 @@ class ReportClusterIT {
     void reportClusterReplicatesSurvivesLeaderKillAndCatchesUpARestartedNode() {
         startCluster();
 
-        int firstLeader = awaitAgreedLeader(Set.of(0, 1, 2), 0);
+        awaitAgreedLeader(Set.of(0, 1, 2), 0);
 
         // A write on node 0, read back through the two other nodes.
         write(0, "put", "report-key", "v0", "v0");
@@ -75,22 +75,24 @@ class ReportClusterIT {
         assertReadable(1, "report-key", "v0");
 
         // An append through a follower is forwarded to the leader and applied once.
-        int follower = firstFollowerOtherThan(firstLeader);
+        int follower = firstFollowerOtherThan(awaitAgreedLeader(Set.of(0, 1, 2), 0).id());
         write(follower, "append", "report-key", "+f", "v0+f");
         for (int id = 0; id < NODES; id++) assertReadable(id, "report-key", "v0+f");
         for (int i = 0; i < 6; i++) write(i % NODES, "put", "k" + i, "value-" + i, "value-" + i);
 
-        // kill -9 the leader, identified by the pid its own /status reports.
-        JsonNode leaderStatus = status(firstLeader).orElseThrow(() -> new AssertionError("leader " + firstLeader + " stopped answering"));
-        long firstTerm = leaderStatus.get("term").asLong();
-        assertThat(leaderStatus.get("pid").asLong()).as("pid in /status of node %d", firstLeader)
-                .isEqualTo(processes[firstLeader].pid());
-        processes[firstLeader].destroyForcibly();
-        assertThat(ProcessGroup.awaitExit(processes[firstLeader], 10)).as("node %d exits after SIGKILL", firstLeader).isTrue();
+        // kill -9 the leader of now (a stalled node may have caused an election since the first one),
+        // identified by the pid its own /status reports.
+        Leader leader = awaitAgreedLeader(Set.of(0, 1, 2), 0);
+        int killed = leader.id();
+        JsonNode leaderStatus = status(killed).orElseThrow(() -> new AssertionError("leader " + killed + " stopped answering"));
+        assertThat(leaderStatus.get("pid").asLong()).as("pid in /status of node %d", killed).isEqualTo(processes[killed].pid());
+        processes[killed].destroyForcibly();
+        assertThat(ProcessGroup.awaitExit(processes[killed], 10)).as("node %d exits after SIGKILL", killed).isTrue();
 
         Set<Integer> survivors = new TreeSet<>(Set.of(0, 1, 2));
-        survivors.remove(firstLeader);
-        int secondLeader = awaitAgreedLeader(survivors, firstTerm);
+        survivors.remove(killed);
+        // A leader in a later term than the killed one's; usually elected after the kill.
+        int secondLeader = awaitAgreedLeader(survivors, leader.term()).id();
         assertThat(secondLeader).isIn(survivors);
 
         // The service goes on: new writes through a surviving follower, and nothing acknowledged is lost.
@@ -100,11 +102,11 @@ class ReportClusterIT {
         for (int id : survivors) assertAllAcknowledgedReadable(id);
 
         // The killed node comes back with the same command line and catches up from the leader.
-        startNode(firstLeader);
-        awaitCaughtUp(firstLeader);
-        write(firstLeader, "put", "after-restart", "via-" + firstLeader, "via-" + firstLeader);
-        assertAllAcknowledgedReadable(firstLeader);
-        awaitCaughtUp(firstLeader);
+        startNode(killed);
+        awaitCaughtUp(killed);
+        write(killed, "put", "after-restart", "via-" + killed, "via-" + killed);
+        assertAllAcknowledgedReadable(killed);
+        awaitCaughtUp(killed);
     }
 
     // ------------------------------------------------------------------ processes
@@ -193,13 +195,15 @@ class ReportClusterIT {
         return l == null || l.isNull() ? -1 : l.get("id").asInt();
     }
 
+    private record Leader(int id, long term) {}
+
     /** Waits until exactly one of {@code among} leads, in a term above {@code aboveTerm}, and all of them say so. */
-    private int awaitAgreedLeader(Set<Integer> among, long aboveTerm) {
+    private Leader awaitAgreedLeader(Set<Integer> among, long aboveTerm) {
         return ItEnv.await("one leader among nodes " + among + " in a term above " + aboveTerm + ", agreed by all of them",
                 ELECTION_WAIT, () -> agreedLeader(among, aboveTerm), () -> describe(among));
     }
 
-    private Optional<Integer> agreedLeader(Set<Integer> among, long aboveTerm) {
+    private Optional<Leader> agreedLeader(Set<Integer> among, long aboveTerm) {
         Map<Integer, JsonNode> statuses = new TreeMap<>();
         for (int id : among) status(id).ifPresent(s -> statuses.put(id, s));
         if (statuses.size() < among.size()) return Optional.empty();
@@ -210,7 +214,7 @@ class ReportClusterIT {
         int leader = leaders.getFirst();
         long term = statuses.get(leader).get("term").asLong();
         boolean agreed = statuses.values().stream().allMatch(s -> leaderId(s) == leader && s.get("term").asLong() == term);
-        return agreed ? Optional.of(leader) : Optional.empty();
+        return agreed ? Optional.of(new Leader(leader, term)) : Optional.empty();
     }
 
     /** Waits until {@code node} follows the current leader and has applied everything that leader committed. */

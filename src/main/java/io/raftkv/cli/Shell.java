@@ -48,9 +48,12 @@ final class Shell {
         try (Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
             DefaultParser parser = new DefaultParser();
             parser.setEofOnUnclosedQuote(false);
-            LineReader reader = LineReaderBuilder.builder().terminal(terminal).parser(parser).appName("raftkv")
-                    .variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".raftkv_history"))
-                    .build();
+            LineReaderBuilder builder = LineReaderBuilder.builder().terminal(terminal).parser(parser).appName("raftkv");
+            if (Terminals.stdinIsTerminal()) {
+                // History is for what a person typed, not for scripts piped in.
+                builder.variable(LineReader.HISTORY_FILE, Path.of(System.getProperty("user.home"), ".raftkv_history"));
+            }
+            LineReader reader = builder.build();
             PrintWriter out = terminal.writer();
             out.println("raftkv shell - cluster " + client.nodes() + ". Type 'help' for commands.");
             out.flush();

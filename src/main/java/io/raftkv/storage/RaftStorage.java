@@ -2,21 +2,26 @@ package io.raftkv.storage;
 
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
+import io.raftkv.raft.Snapshot;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Where a node keeps its Raft state. {@link #persist} returns only when the state is as durable
  * as the implementation promises; the runtime calls it before sending any message of the same
- * {@link io.raftkv.raft.Ready}.
+ * {@link io.raftkv.raft.Ready}. A failure is a {@link StorageException}: the node must stop.
  */
 public interface RaftStorage extends AutoCloseable {
-    /** What a node restarts from. */
-    record Stored(HardState hardState, List<Entry> entries) {
+    /** What a node restarts from: the latest snapshot, then the log entries after it. */
+    record Stored(HardState hardState, Optional<Snapshot> snapshot, List<Entry> entries) {
         public Stored {
             entries = List.copyOf(entries);
         }
     }
+
+    /** Counters for status and benchmarks. */
+    record Stats(long fsyncs, long entriesWritten, long walBytes, long snapshotBytes, long snapshotIndex) {}
 
     Stored load();
 
@@ -25,6 +30,14 @@ public interface RaftStorage extends AutoCloseable {
      * at or below the last stored index, in which case the stored suffix from there is replaced.
      */
     void persist(HardState hardState, List<Entry> entries);
+
+    /** Stores a snapshot of the local state machine and drops the log prefix it covers. */
+    void saveSnapshot(Snapshot snapshot);
+
+    /** Stores a snapshot received from the leader that replaces the whole log. */
+    void installSnapshot(Snapshot snapshot);
+
+    Stats stats();
 
     @Override
     default void close() {}

@@ -73,6 +73,24 @@ class ElectionTest {
     }
 
     @Test
+    @DisplayName("§5.2: nodes configured with one shared seed still draw different timeouts and elect a leader")
+    void sharedSeedStillElects() {
+        for (long seed = 0; seed < 20; seed++) {
+            TestCluster.Builder b = TestCluster.builder(5).seed(seed);
+            long shared = seed;
+            for (int id = 1; id <= 5; id++) b.config(id, cfg -> withSeed(cfg, shared));
+            TestCluster c = b.build();
+            int leader = c.electLeader(1_000);
+            assertThat(c.leaders()).containsExactly(leader);
+        }
+    }
+
+    static RaftConfig withSeed(RaftConfig c, long seed) {
+        return new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
+                c.maxEntriesPerAppend(), c.maxInflightAppends(), seed, c.tickMs());
+    }
+
+    @Test
     @DisplayName("§5.2, §8: a candidate with a majority of votes becomes leader and appends a no-op of its term")
     void candidateWinsWithMajorityAndAppendsNoop() {
         TestCluster c = TestCluster.of(5, 3);

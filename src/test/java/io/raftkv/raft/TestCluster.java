@@ -145,8 +145,13 @@ final class TestCluster {
 
     /** Replaces {@code maxEntriesPerAppend} in a config. */
     static RaftConfig maxEntriesPerAppend(RaftConfig c, int max) {
+        return limits(c, max, c.maxInflightAppends());
+    }
+
+    /** Replaces {@code maxEntriesPerAppend} and {@code maxInflightAppends} in a config. */
+    static RaftConfig limits(RaftConfig c, int maxEntriesPerAppend, int maxInflightAppends) {
         return new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
-                max, c.maxInflightAppends(), c.randomSeed(), c.tickMs());
+                maxEntriesPerAppend, maxInflightAppends, c.randomSeed(), c.tickMs());
     }
 
     private void startNode(int id, RaftConfig cfg) {
@@ -157,8 +162,6 @@ final class TestCluster {
     }
 
     // ---------------------------------------------------------------- driving
-
-    long seed() { return seed; }
 
     RaftNode node(int id) { return nodes.get(id); }
 
@@ -320,18 +323,12 @@ final class TestCluster {
     }
 
     /** {@code rounds} times: tick every live node once, then stabilize. */
-    void tick(int rounds, boolean stabilizeEachRound) {
+    void tickAndStabilize(int rounds) {
         for (int r = 0; r < rounds; r++) {
             for (int id : nodes.keySet()) if (isUp(id)) nodes.get(id).tick();
             checkLeaders();
-            if (stabilizeEachRound) stabilize();
-            else processReadies();
+            stabilize();
         }
-    }
-
-    /** {@code rounds} times: tick every live node once, then stabilize. */
-    void tickAndStabilize(int rounds) {
-        tick(rounds, true);
     }
 
     void campaign(int id) {
@@ -451,8 +448,6 @@ final class TestCluster {
             for (int b : storages.keySet())
                 if (a < b) ClusterInvariants.checkLogMatching(a, storages.get(a).entries, b, storages.get(b).entries);
     }
-
-    ClusterInvariants invariants() { return invariants; }
 
     @Override
     public String toString() {

@@ -114,6 +114,7 @@ class VoteTest {
         int ticksAlone = 0;
         RaftNode probe = voter(2);
         while (probe.role() == Role.FOLLOWER) {
+            assertThat(ticksAlone).isLessThan(100);
             probe.tick();
             ticksAlone++;
         }

@@ -13,7 +13,8 @@ import java.util.List;
  * @param heartbeatTicks     leader heartbeat interval, well below the election timeout
  * @param maxEntriesPerAppend most entries one AppendEntries carries
  * @param maxInflightAppends most unacknowledged AppendEntries with entries per follower
- * @param randomSeed         seed of the election timeout randomization
+ * @param randomSeed         seed of the election timeout randomization; the node mixes in its id,
+ *                           so one seed may be shared by the whole cluster
  * @param tickMs             length of one tick in milliseconds, for messages only
  */
 public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,

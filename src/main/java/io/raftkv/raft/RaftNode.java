@@ -58,7 +58,10 @@ public final class RaftNode {
 
     public RaftNode(RaftConfig config, HardState hardState, List<Entry> storedEntries) {
         this.config = config;
-        this.random = new Random(config.randomSeed());
+        // Raft §5.2: election timeouts must differ between servers. The id is mixed in (the odd
+        // multiplier keeps distinct ids distinct) so that nodes given one cluster-wide seed do not
+        // draw identical timeouts, time out together and split every vote.
+        this.random = new Random(config.randomSeed() ^ (0x9E3779B97F4A7C15L * config.id()));
         this.log = new RaftLog(storedEntries, hardState.commit());
         this.peers = config.voters().stream().filter(v -> v != config.id()).toList();
         this.term = hardState.term();

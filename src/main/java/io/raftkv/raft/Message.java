@@ -43,4 +43,25 @@ public sealed interface Message {
             return new AppendEntriesResponse(from, to, term, true, matchIndex, 0, 0, 0);
         }
     }
+
+    /**
+     * InstallSnapshot RPC (Raft §7, Figure 13): one chunk of the leader's snapshot, which ends at
+     * ({@code snapshotIndex}, {@code snapshotTerm}); {@code offset} is where {@code data} starts,
+     * {@code done} marks the last chunk.
+     */
+    record InstallSnapshot(int from, int to, long term, long snapshotIndex, long snapshotTerm, long offset,
+                           byte[] data, boolean done) implements Message {
+        @Override
+        public String toString() {
+            return "InstallSnapshot[" + from + "->" + to + " term=" + term + " snap=" + snapshotIndex + "@" + snapshotTerm
+                    + " offset=" + offset + " len=" + data.length + (done ? " done" : "") + "]";
+        }
+    }
+
+    /**
+     * Answer to {@link InstallSnapshot}: the follower holds the snapshot's first {@code nextOffset}
+     * bytes, or the whole snapshot when {@code done}.
+     */
+    record InstallSnapshotResponse(int from, int to, long term, long snapshotIndex, long nextOffset, boolean done)
+            implements Message {}
 }

@@ -11,7 +11,7 @@ import java.util.ArrayDeque;
  * at most {@code maxInflight} unacknowledged messages. Invariant: {@code match < next}.
  */
 final class Progress {
-    enum State { PROBE, REPLICATE }
+    enum State { PROBE, REPLICATE, SNAPSHOT }
 
     long match;
     long next;
@@ -20,6 +20,9 @@ final class Progress {
     boolean probeSent;
     /** Heartbeat rounds since {@code match} last advanced while entries were outstanding. */
     int heartbeatsWithoutProgress;
+    /** In SNAPSHOT: the snapshot being sent and how many of its bytes the follower holds. */
+    long pendingSnapshotIndex;
+    long snapshotOffset;
     private final ArrayDeque<Long> inflight = new ArrayDeque<>();
     private final int maxInflight;
 
@@ -32,6 +35,7 @@ final class Progress {
         return switch (state) {
             case PROBE -> probeSent;
             case REPLICATE -> inflight.size() >= maxInflight;
+            case SNAPSHOT -> true;
         };
     }
 
@@ -42,6 +46,7 @@ final class Progress {
                 next = lastIndex + 1;
                 inflight.addLast(lastIndex);
             }
+            case SNAPSHOT -> throw new IllegalStateException("no appends while sending a snapshot");
         }
     }
 
@@ -59,6 +64,15 @@ final class Progress {
     void becomeProbe(long nextIndex) {
         state = State.PROBE;
         next = Math.max(match + 1, nextIndex);
+        probeSent = false;
+        inflight.clear();
+        heartbeatsWithoutProgress = 0;
+    }
+
+    void becomeSnapshot(long snapshotIndex) {
+        state = State.SNAPSHOT;
+        pendingSnapshotIndex = snapshotIndex;
+        snapshotOffset = 0;
         probeSent = false;
         inflight.clear();
         heartbeatsWithoutProgress = 0;

@@ -16,10 +16,21 @@ import java.util.List;
  * @param randomSeed         seed of the election timeout randomization; the node mixes in its id,
  *                           so one seed may be shared by the whole cluster
  * @param tickMs             length of one tick in milliseconds, for messages only
+ * @param maxBytesPerAppend  most entry data one AppendEntries carries (at least one entry is sent)
+ * @param snapshotChunkBytes size of one InstallSnapshot chunk
  */
 public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,
                          int heartbeatTicks, int maxEntriesPerAppend, int maxInflightAppends,
-                         long randomSeed, int tickMs) {
+                         long randomSeed, int tickMs, long maxBytesPerAppend, int snapshotChunkBytes) {
+    public static final long DEFAULT_MAX_BYTES_PER_APPEND = 4L * 1024 * 1024;
+    public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+    public RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax, int heartbeatTicks,
+                      int maxEntriesPerAppend, int maxInflightAppends, long randomSeed, int tickMs) {
+        this(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend, maxInflightAppends,
+                randomSeed, tickMs, DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_SNAPSHOT_CHUNK_BYTES);
+    }
+
     public RaftConfig {
         voters = List.copyOf(voters);
         if (!voters.contains(id)) throw new IllegalArgumentException("id " + id + " is not among voters " + voters);
@@ -30,6 +41,8 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
             throw new IllegalArgumentException("election timeout must exceed the heartbeat interval");
         if (electionTicksMax <= electionTicksMin)
             throw new IllegalArgumentException("electionTicksMax must exceed electionTicksMin");
+        if (maxBytesPerAppend < 1 || snapshotChunkBytes < 1)
+            throw new IllegalArgumentException("maxBytesPerAppend and snapshotChunkBytes must be >= 1");
         if (maxEntriesPerAppend < 1 || maxInflightAppends < 1)
             throw new IllegalArgumentException("maxEntriesPerAppend and maxInflightAppends must be >= 1");
     }
@@ -37,5 +50,10 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
     /** The report's timing with 10 ms ticks: 50 ms heartbeats, 300-500 ms election timeouts. */
     public static RaftConfig defaults(int id, List<Integer> voters, long randomSeed) {
         return new RaftConfig(id, voters, 30, 50, 5, 512, 256, randomSeed, 10);
+    }
+
+    public RaftConfig withSnapshotChunkBytes(int bytes) {
+        return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
+                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, bytes);
     }
 }

@@ -6,18 +6,32 @@ import java.util.List;
 /**
  * The in-memory view of the Raft log plus its commit and apply cursors.
  *
- * <p>Invariants: indexes are contiguous from 1; {@code applied <= committed <= lastIndex()};
- * {@code stableIndex <= lastIndex()} - entries above {@code stableIndex} are not yet on stable
- * storage and are handed out in the next {@link Ready}.
+ * <p>The log may start after a compacted prefix (Raft §7): entries up to {@code baseIndex} are
+ * gone (a snapshot holds their effect) and only {@code baseTerm}, the term of entry
+ * {@code baseIndex}, is remembered for the consistency check.
+ *
+ * <p>Invariants: indexes are contiguous from {@code baseIndex + 1};
+ * {@code baseIndex <= applied <= committed <= lastIndex()}; {@code stableIndex <= lastIndex()} -
+ * entries above {@code stableIndex} are not yet on stable storage and are handed out in the next
+ * {@link Ready}.
  */
 final class RaftLog {
     private final ArrayList<Entry> entries = new ArrayList<>();
+    private long baseIndex;
+    private long baseTerm;
     private long committed;
     private long applied;
     private long stableIndex;
 
     RaftLog(List<Entry> stored, long committed) {
-        long expected = 1;
+        this(0, 0, stored, committed);
+    }
+
+    /** A log whose prefix up to {@code baseIndex} (of {@code baseTerm}) is in a snapshot already applied. */
+    RaftLog(long baseIndex, long baseTerm, List<Entry> stored, long committed) {
+        this.baseIndex = baseIndex;
+        this.baseTerm = baseTerm;
+        long expected = baseIndex + 1;
         for (Entry e : stored) {
             if (e.index() != expected)
                 throw new IllegalStateException("stored log has a gap: expected index " + expected + ", got " + e);
@@ -27,27 +41,42 @@ final class RaftLog {
         this.stableIndex = lastIndex();
         if (committed > lastIndex())
             throw new IllegalStateException("commit index " + committed + " beyond last stored index " + lastIndex());
-        this.committed = committed;
+        this.committed = Math.max(committed, baseIndex);
+        this.applied = baseIndex;
+    }
+
+    long baseIndex() {
+        return baseIndex;
+    }
+
+    long firstIndex() {
+        return baseIndex + 1;
     }
 
     long lastIndex() {
-        return entries.size();
+        return baseIndex + entries.size();
     }
 
     long lastTerm() {
         return term(lastIndex());
     }
 
-    /** Term of the entry at {@code index}; 0 for index 0 (the empty prefix). */
+    /** Term of the entry at {@code index}; the base's term at the compaction point, 0 for index 0. */
     long term(long index) {
-        if (index == 0) return 0;
-        if (index < 0 || index > lastIndex())
+        if (index == baseIndex) return baseTerm;
+        if (index < baseIndex)
+            throw new IllegalArgumentException("entry " + index + " is compacted (log starts after " + baseIndex + ")");
+        if (index > lastIndex())
             throw new IllegalArgumentException("no entry at index " + index + " (last " + lastIndex() + ")");
-        return entries.get((int) (index - 1)).term();
+        return entries.get((int) (index - baseIndex - 1)).term();
+    }
+
+    boolean isCompacted(long index) {
+        return index < baseIndex;
     }
 
     boolean matchTerm(long index, long term) {
-        return index <= lastIndex() && term(index) == term;
+        return index >= baseIndex && index <= lastIndex() && term(index) == term;
     }
 
     /** Raft §5.4.1: a candidate's log is at least as up to date as ours. */
@@ -55,23 +84,24 @@ final class RaftLog {
         return lastTerm > lastTerm() || (lastTerm == lastTerm() && lastIndex >= lastIndex());
     }
 
-    /** Entries with index in [from, toExclusive). */
+    /** Entries with index in [from, toExclusive); {@code from} must not be compacted. */
     List<Entry> slice(long from, long toExclusive) {
         if (from > toExclusive) return List.of();
-        return List.copyOf(entries.subList((int) (from - 1), (int) (toExclusive - 1)));
+        if (from <= baseIndex) throw new IllegalArgumentException("slice from compacted index " + from);
+        return List.copyOf(entries.subList((int) (from - baseIndex - 1), (int) (toExclusive - baseIndex - 1)));
     }
 
     /** First index holding {@code term} going back from {@code index} (the conflict hint). */
     long firstIndexOfTermAt(long index) {
         long t = term(index);
         long i = index;
-        while (i > 1 && term(i - 1) == t) i--;
+        while (i > firstIndex() && term(i - 1) == t) i--;
         return i;
     }
 
     /** Last index at or below {@code index} whose term is {@code term}, or 0 if none. */
     long lastIndexOfTerm(long term, long index) {
-        for (long i = Math.min(index, lastIndex()); i > 0; i--) {
+        for (long i = Math.min(index, lastIndex()); i >= baseIndex && i > 0; i--) {
             long t = term(i);
             if (t == term) return i;
             if (t < term) return 0;
@@ -92,6 +122,27 @@ final class RaftLog {
                     + committed + ")");
         while (lastIndex() >= index) entries.remove(entries.size() - 1);
         stableIndex = Math.min(stableIndex, index - 1);
+    }
+
+    /** Forgets entries up to {@code index}, which a persisted snapshot covers and which is applied. */
+    void compact(long index) {
+        if (index <= baseIndex) return;
+        if (index > applied) throw new IllegalStateException("compacting to " + index + " beyond applied " + applied);
+        long term = term(index);
+        entries.subList(0, (int) (index - baseIndex)).clear();
+        entries.trimToSize();
+        baseIndex = index;
+        baseTerm = term;
+    }
+
+    /** Replaces the whole log with a snapshot's end point (Raft §7, InstallSnapshot step 7). */
+    void restore(long index, long term) {
+        entries.clear();
+        baseIndex = index;
+        baseTerm = term;
+        committed = index;
+        applied = index;
+        stableIndex = index;
     }
 
     long committed() {
@@ -131,5 +182,10 @@ final class RaftLog {
 
     List<Entry> unappliedCommitted() {
         return slice(applied + 1, committed + 1);
+    }
+
+    /** Number of entries held in memory. */
+    int size() {
+        return entries.size();
     }
 }

@@ -2,6 +2,8 @@ package io.raftkv.raft;
 
 import io.raftkv.raft.Message.AppendEntries;
 import io.raftkv.raft.Message.AppendEntriesResponse;
+import io.raftkv.raft.Message.InstallSnapshot;
+import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
 
@@ -56,13 +58,30 @@ public final class RaftNode {
     private HardState persistedHardState;
     private boolean readyInProgress;
 
+    /** The newest snapshot, sent to followers that need compacted entries (null if none). */
+    private Snapshot latestSnapshot;
+    /** A snapshot received from the leader that replaces our log, to hand out in the next Ready. */
+    private Snapshot snapshotToInstall;
+    /** Follower: chunks of a snapshot being received; in memory only, so a crash discards them. */
+    private SnapshotReceiver receiving;
+
     public RaftNode(RaftConfig config, HardState hardState, List<Entry> storedEntries) {
+        this(config, hardState, Optional.empty(), storedEntries);
+    }
+
+    /**
+     * Restarts from storage: {@code snapshot} (already restored into the state machine by the
+     * caller) and the entries after it.
+     */
+    public RaftNode(RaftConfig config, HardState hardState, Optional<Snapshot> snapshot, List<Entry> storedEntries) {
         this.config = config;
         // Raft §5.2: election timeouts must differ between servers. The id is mixed in (the odd
         // multiplier keeps distinct ids distinct) so that nodes given one cluster-wide seed do not
         // draw identical timeouts, time out together and split every vote.
         this.random = new Random(config.randomSeed() ^ (0x9E3779B97F4A7C15L * config.id()));
-        this.log = new RaftLog(storedEntries, hardState.commit());
+        this.log = snapshot.map(sn -> new RaftLog(sn.index(), sn.term(), storedEntries, hardState.commit()))
+                .orElseGet(() -> new RaftLog(storedEntries, hardState.commit()));
+        this.latestSnapshot = snapshot.orElse(null);
         this.peers = config.voters().stream().filter(v -> v != config.id()).toList();
         this.term = hardState.term();
         this.votedFor = hardState.votedFor();
@@ -97,7 +116,7 @@ public final class RaftNode {
         if (m.to() != config.id() || !config.voters().contains(m.from())) return;
         if (m.term() > term) {
             // Raft §5.1: a higher term in any message makes us a follower of that term.
-            int leader = m instanceof AppendEntries ? m.from() : NONE;
+            int leader = m instanceof AppendEntries || m instanceof InstallSnapshot ? m.from() : NONE;
             becomeFollower(m.term(), leader, "saw term " + m.term() + " from node " + m.from());
         } else if (m.term() < term) {
             // A stale sender learns our term from the reply and steps down; stale replies are dropped.
@@ -105,6 +124,8 @@ public final class RaftNode {
                 case RequestVote rv -> send(new RequestVoteResponse(config.id(), rv.from(), term, false));
                 case AppendEntries ae -> send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0,
                         ae.prevLogIndex(), 0, 0));
+                case InstallSnapshot is -> send(new InstallSnapshotResponse(config.id(), is.from(), term,
+                        is.snapshotIndex(), 0, false));
                 default -> { }
             }
             return;
@@ -114,6 +135,8 @@ public final class RaftNode {
             case RequestVoteResponse r -> handleVoteResponse(r);
             case AppendEntries ae -> handleAppendEntries(ae);
             case AppendEntriesResponse r -> handleAppendResponse(r);
+            case InstallSnapshot is -> handleInstallSnapshot(is);
+            case InstallSnapshotResponse r -> handleSnapshotResponse(r);
         }
     }
 
@@ -126,7 +149,7 @@ public final class RaftNode {
     // ---------------------------------------------------------------- output
 
     public boolean hasReady() {
-        return pendingBroadcast || !outbox.isEmpty() || !roleChanges.isEmpty()
+        return pendingBroadcast || snapshotToInstall != null || !outbox.isEmpty() || !roleChanges.isEmpty()
                 || !currentHardState().equals(persistedHardState)
                 || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
     }
@@ -140,7 +163,9 @@ public final class RaftNode {
         }
         HardState hs = currentHardState();
         Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
-                log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges);
+                log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
+                Optional.ofNullable(snapshotToInstall));
+        snapshotToInstall = null;
         outbox = new ArrayList<>();
         roleChanges = new ArrayList<>();
         readyInProgress = true;
@@ -156,10 +181,31 @@ public final class RaftNode {
             Entry last = rd.entries().getLast();
             log.stableTo(last.index(), last.term());
         }
-        if (!rd.committed().isEmpty()) log.appliedTo(rd.committed().getLast().index());
+        // A snapshot installed since this Ready was taken may already have moved applied past it.
+        if (!rd.committed().isEmpty() && rd.committed().getLast().index() > log.applied()) {
+            log.appliedTo(rd.committed().getLast().index());
+        }
         // The leader counts itself only for entries on its own disk (thesis §10.2.1).
         if (role == Role.LEADER) maybeCommit();
     }
+
+    /**
+     * The runtime has persisted {@code snapshot} of its applied state machine: forget the log up
+     * to {@code compactTo} (at most the snapshot's index; keeping a tail lets slightly lagging
+     * followers catch up without a snapshot) and send this snapshot to followers that need it.
+     */
+    public void compact(Snapshot snapshot, long compactTo) {
+        if (snapshot.index() > log.applied())
+            throw new IllegalStateException("snapshot at " + snapshot.index() + " beyond applied " + log.applied());
+        if (latestSnapshot == null || snapshot.index() > latestSnapshot.index()) latestSnapshot = snapshot;
+        log.compact(Math.min(compactTo, snapshot.index()));
+    }
+
+    /** Index of the first entry still held in memory. */
+    public long firstIndex() { return log.firstIndex(); }
+
+    /** Number of log entries held in memory. */
+    public int logSize() { return log.size(); }
 
     // ---------------------------------------------------------------- status
 
@@ -271,9 +317,20 @@ public final class RaftNode {
                     pr.probeSent = false;
                     sendAppend(peer, true);
                 }
+                case SNAPSHOT -> {
+                    // Chunks go one at a time; resend the unacknowledged one if it seems lost.
+                    if (++pr.heartbeatsWithoutProgress >= stallLimit) {
+                        pr.heartbeatsWithoutProgress = 0;
+                        sendSnapshotChunk(peer, pr);
+                    }
+                }
                 case REPLICATE -> {
                     // A stream that stopped making progress (lost messages, restarted peer) is re-probed.
-                    if (pr.match < log.lastIndex() && ++pr.heartbeatsWithoutProgress >= stallLimit) {
+                    if (pr.match < log.baseIndex()) {
+                        // Far behind and its next entries are compacted away: it needs the snapshot.
+                        pr.becomeProbe(pr.match + 1);
+                        sendAppend(peer, true);
+                    } else if (pr.match < log.lastIndex() && ++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.becomeProbe(pr.match + 1);
                         sendAppend(peer, true);
                     } else {
@@ -377,6 +434,7 @@ public final class RaftNode {
         boolean stale = switch (pr.state) {
             case REPLICATE -> r.rejectedIndex() <= pr.match;
             case PROBE -> r.rejectedIndex() != pr.next - 1;
+            case SNAPSHOT -> true;
         };
         if (stale) return;
         long next = r.conflictIndex();
@@ -406,8 +464,22 @@ public final class RaftNode {
     private void sendAppend(int peer, boolean allowEmpty) {
         Progress pr = progress.get(peer);
         if (pr.paused()) return;
+        if (pr.next - 1 < log.baseIndex()) {
+            // Raft §7: the entries this follower needs are compacted; send the snapshot instead.
+            startSnapshot(peer, pr);
+            return;
+        }
         long last = Math.min(log.lastIndex(), pr.next + config.maxEntriesPerAppend() - 1);
         List<Entry> entries = log.slice(pr.next, last + 1);
+        long bytes = 0;
+        for (int i = 0; i < entries.size(); i++) {
+            bytes += entries.get(i).data().length;
+            if (bytes > config.maxBytesPerAppend() && i > 0) {
+                entries = entries.subList(0, i);
+                last = pr.next + i - 1;
+                break;
+            }
+        }
         if (entries.isEmpty() && !allowEmpty) return;
         long prev = pr.next - 1;
         send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), entries, log.committed()));
@@ -417,6 +489,89 @@ public final class RaftNode {
     /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
     private void sendHeartbeat(int peer, Progress pr) {
         send(new AppendEntries(config.id(), peer, term, pr.match, log.term(pr.match), List.of(), log.committed()));
+    }
+
+    // ---------------------------------------------------------------- snapshots (Raft §7)
+
+    private void startSnapshot(int peer, Progress pr) {
+        if (latestSnapshot == null) {
+            throw new IllegalStateException("follower " + peer + " needs entry " + pr.next + " but the log starts at "
+                    + log.firstIndex() + " and there is no snapshot");
+        }
+        pr.becomeSnapshot(latestSnapshot.index());
+        sendSnapshotChunk(peer, pr);
+    }
+
+    private void sendSnapshotChunk(int peer, Progress pr) {
+        Snapshot snap = latestSnapshot;
+        if (snap == null || snap.index() != pr.pendingSnapshotIndex) {
+            // A newer snapshot replaced the one being sent: start over with it.
+            pr.becomeProbe(pr.match + 1);
+            sendAppend(peer, true);
+            return;
+        }
+        int offset = (int) pr.snapshotOffset;
+        int end = (int) Math.min(snap.data().length, (long) offset + config.snapshotChunkBytes());
+        byte[] chunk = java.util.Arrays.copyOfRange(snap.data(), offset, end);
+        send(new InstallSnapshot(config.id(), peer, term, snap.index(), snap.term(), offset, chunk,
+                end == snap.data().length));
+    }
+
+    private void handleSnapshotResponse(InstallSnapshotResponse r) {
+        if (role != Role.LEADER) return;
+        Progress pr = progress.get(r.from());
+        if (pr.state != Progress.State.SNAPSHOT || r.snapshotIndex() != pr.pendingSnapshotIndex) return;
+        pr.heartbeatsWithoutProgress = 0;
+        if (r.done()) {
+            // The follower's log now ends at the snapshot; continue with entries after it.
+            pr.match = Math.max(pr.match, r.snapshotIndex());
+            pr.becomeProbe(r.snapshotIndex() + 1);
+            maybeCommit();
+            sendAppend(r.from(), true);
+            return;
+        }
+        pr.snapshotOffset = r.nextOffset();
+        sendSnapshotChunk(r.from(), pr);
+    }
+
+    private void handleInstallSnapshot(InstallSnapshot is) {
+        if (role == Role.LEADER) {
+            throw new IllegalStateException("node " + config.id() + " is leader of term " + term
+                    + " and got InstallSnapshot from node " + is.from() + " in the same term");
+        }
+        if (role == Role.CANDIDATE) becomeFollower(term, is.from(), "node " + is.from() + " won term " + term);
+        leaderId = is.from();
+        electionElapsed = 0;
+        if (is.snapshotIndex() <= log.committed()) {
+            // We already have everything it holds (possibly through the log).
+            receiving = null;
+            send(new InstallSnapshotResponse(config.id(), is.from(), term, is.snapshotIndex(), 0, true));
+            return;
+        }
+        if (is.offset() == 0) receiving = new SnapshotReceiver(is.snapshotIndex(), is.snapshotTerm());
+        if (receiving == null || !receiving.accepts(is)) {
+            // Out of order or from an older transfer: tell the leader where we are.
+            long at = receiving != null && receiving.index == is.snapshotIndex() ? receiving.size() : 0;
+            send(new InstallSnapshotResponse(config.id(), is.from(), term, is.snapshotIndex(), at, false));
+            return;
+        }
+        receiving.add(is.data());
+        if (!is.done()) {
+            send(new InstallSnapshotResponse(config.id(), is.from(), term, is.snapshotIndex(), receiving.size(), false));
+            return;
+        }
+        Snapshot snap = new Snapshot(is.snapshotIndex(), is.snapshotTerm(), receiving.bytes());
+        receiving = null;
+        if (log.matchTerm(snap.index(), snap.term())) {
+            // Our log already has the snapshot's last entry: keep the log, just learn the commit (etcd's rule).
+            log.commitTo(snap.index());
+        } else {
+            // Figure 13 step 7: discard the whole log and reset the state machine from the snapshot.
+            log.restore(snap.index(), snap.term());
+            snapshotToInstall = snap;
+            latestSnapshot = snap;
+        }
+        send(new InstallSnapshotResponse(config.id(), is.from(), term, snap.index(), snap.data().length, true));
     }
 
     private void send(Message m) {

@@ -7,6 +7,8 @@ import java.util.Optional;
  * What the core asks of its runtime after a batch of inputs, to be handled in this order
  * (the etcd-io/raft contract):
  * <ol>
+ *   <li>if {@code snapshot} is present, it replaces the whole log and state machine: persist it
+ *       and restore the state machine from it;</li>
  *   <li>persist {@code hardState} (if present) and {@code entries} (which replace any stored
  *       entries from {@code entries.get(0).index()} on) durably;</li>
  *   <li>only then send {@code messages} - a vote or an acknowledgement must never leave before
@@ -16,7 +18,7 @@ import java.util.Optional;
  * </ol>
  */
 public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages,
-                    List<Entry> committed, List<RoleChange> roleChanges) {
+                    List<Entry> committed, List<RoleChange> roleChanges, Optional<Snapshot> snapshot) {
     public Ready {
         entries = List.copyOf(entries);
         messages = List.copyOf(messages);
@@ -26,6 +28,6 @@ public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Mes
 
     public boolean isEmpty() {
         return hardState.isEmpty() && entries.isEmpty() && messages.isEmpty() && committed.isEmpty()
-                && roleChanges.isEmpty();
+                && roleChanges.isEmpty() && snapshot.isEmpty();
     }
 }

@@ -51,7 +51,8 @@ final class HttpApi implements AutoCloseable {
     /** Allowed methods per path; anything else is 404 (unknown path) or 405 (wrong method). */
     private static final Map<String, HttpMethod> ROUTES = Map.of(
             "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
-            "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST);
+            "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
+            "/installSnapshot", HttpMethod.POST);
 
     private final RaftServer server;
     private final EventLoopGroup group;
@@ -152,7 +153,7 @@ final class HttpApi implements AutoCloseable {
             }
             byte[] body = ByteBufUtil.getBytes(req.content());
             switch (path) {
-                case "/requestVote", "/appendEntries" -> peerRpc(ctx, keepAlive, body);
+                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, body);
                 case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
                 case "/get" -> clientRequests.get(ctx, keepAlive, uri.parameters().get("key"), req.headers());
                 case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());

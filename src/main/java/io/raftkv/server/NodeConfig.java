@@ -18,12 +18,37 @@ import java.util.TreeMap;
  * @param requestTimeoutMs how long a client request may wait for a leader and a commit
  * @param maxKeyBytes   largest key accepted (UTF-8 bytes)
  * @param maxValueBytes largest value accepted (UTF-8 bytes)
+ * @param snapshots     when to snapshot the state machine and compact the log
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
-                         int maxValueBytes) {
+                         int maxValueBytes, SnapshotPolicy snapshots) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+
+    /**
+     * @param everyEntries snapshot once this many entries were applied since the last snapshot
+     * @param everyBytes   ... or once this many bytes of commands were applied since then
+     * @param keepEntries  entries kept in the log behind a snapshot, so a follower slightly behind
+     *                     catches up from the log rather than by a snapshot transfer
+     * @param chunkBytes   size of one InstallSnapshot chunk
+     */
+    public record SnapshotPolicy(long everyEntries, long everyBytes, long keepEntries, int chunkBytes) {
+        public SnapshotPolicy {
+            if (everyEntries < 1 || everyBytes < 1 || keepEntries < 0 || chunkBytes < 1)
+                throw new IllegalArgumentException("bad snapshot policy");
+        }
+
+        public static SnapshotPolicy defaults() {
+            return new SnapshotPolicy(10_000, 64L * 1024 * 1024, 1_000, 1024 * 1024);
+        }
+    }
+
+    public NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
+                      int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes) {
+        this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
+                maxValueBytes, SnapshotPolicy.defaults());
+    }
 
     public NodeConfig {
         peers = Map.copyOf(peers);
@@ -45,12 +70,17 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes);
+                maxValueBytes, snapshots);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes);
+                keyBytes, valueBytes, snapshots);
+    }
+
+    public NodeConfig withSnapshots(SnapshotPolicy policy) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, policy);
     }
 
     /** All members, this node included, by id. */

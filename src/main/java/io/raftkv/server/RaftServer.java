@@ -63,6 +63,9 @@ public final class RaftServer implements AutoCloseable {
     private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
 
     private volatile boolean running = true;
+    /** Index of the newest snapshot and command bytes applied since it (loop thread). */
+    private long lastSnapshotIndex;
+    private long bytesSinceSnapshot;
     /** Fault injection for tests: peers for which this is false are unreachable both ways. */
     private volatile java.util.function.IntPredicate peerReachable = id -> true;
     private volatile StatusSnapshot lastStatus;
@@ -82,12 +85,20 @@ public final class RaftServer implements AutoCloseable {
         this.config = config;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
+        long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
+        // Recovery: the latest snapshot into the state machine; the log after it is re-applied by the core.
+        stored.snapshot().ifPresent(snap -> kv.restore(snap.data()));
+        this.lastSnapshotIndex = stored.snapshot().map(io.raftkv.raft.Snapshot::index).orElse(0L);
         List<Integer> voters = new ArrayList<>(config.members().keySet());
         RaftConfig rc = new RaftConfig(config.id(), voters, config.electionMinMs() / config.tickMs(),
                 config.electionMaxMs() / config.tickMs(), Math.max(1, config.heartbeatMs() / config.tickMs()),
-                512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs());
-        this.core = new RaftNode(rc, stored.hardState(), stored.entries());
+                512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs(),
+                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes());
+        this.core = new RaftNode(rc, stored.hardState(), stored.snapshot(), stored.entries());
+        LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
+                config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
+                lastSnapshotIndex, kv.size(), stored.entries().size(), stored.hardState().term());
         this.ioGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         this.transport = new PeerTransport(config.peers(), ioGroup, m -> {
             if (peerReachable.test(m.from())) submit(() -> core.step(m));
@@ -184,6 +195,7 @@ public final class RaftServer implements AutoCloseable {
                 for (Runnable r : batch) r.run();
                 batch.clear();
                 while (core.hasReady()) handleReady(core.ready());
+                maybeSnapshot();
                 serveReads();
                 answerUnansweredRpcs();
                 lastStatus = snapshotStatus();
@@ -199,6 +211,19 @@ public final class RaftServer implements AutoCloseable {
     }
 
     private void handleReady(Ready rd) {
+        // 0. A snapshot from the leader replaces the log and the state machine (Raft §7).
+        rd.snapshot().ifPresent(snap -> {
+            storage.installSnapshot(snap);
+            kv.restore(snap.data());
+            lastSnapshotIndex = snap.index();
+            bytesSinceSnapshot = 0;
+            LOG.info("node {}: installed snapshot at index {} (term {}, {} bytes, {} keys) from the leader",
+                    config.id(), snap.index(), snap.term(), snap.data().length, kv.size());
+            // Writes proposed here at or below the snapshot may or may not be in it.
+            pendingWrites.headMap(snap.index(), true).values().forEach(p -> p.future().complete(
+                    new WriteOutcome.Unknown("node " + config.id() + " was replaced by a snapshot from the leader")));
+            pendingWrites.headMap(snap.index(), true).clear();
+        });
         // 1. Persist before anything that depends on it leaves this node (Raft Figure 2).
         if (rd.hardState().isPresent() || !rd.entries().isEmpty()) {
             storage.persist(rd.hardState().orElse(null), rd.entries());
@@ -230,6 +255,7 @@ public final class RaftServer implements AutoCloseable {
             kv.skip(e.index());
         } else {
             value = kv.apply(e.index(), KvCommand.decode(e.data()));
+            bytesSinceSnapshot += e.data().length;
         }
         PendingWrite p = pendingWrites.remove(e.index());
         if (p != null) {
@@ -237,6 +263,26 @@ public final class RaftServer implements AutoCloseable {
                     ? new WriteOutcome.Applied(e.index(), e.term(), value)
                     : new WriteOutcome.Superseded(e.index()));
         }
+    }
+
+    /**
+     * Raft §7: once enough was applied since the last snapshot, snapshot the state machine,
+     * persist it, and let storage and the core drop the log it covers (keeping a short tail).
+     * Runs on the loop thread; the encode and the fsync pause the node briefly.
+     */
+    private void maybeSnapshot() {
+        long applied = core.appliedIndex();
+        NodeConfig.SnapshotPolicy policy = config.snapshots();
+        if (applied - lastSnapshotIndex < policy.everyEntries() && bytesSinceSnapshot < policy.everyBytes()) return;
+        if (applied <= lastSnapshotIndex) return;
+        long startNs = System.nanoTime();
+        io.raftkv.raft.Snapshot snap = new io.raftkv.raft.Snapshot(applied, core.termAt(applied), kv.snapshot());
+        storage.saveSnapshot(snap);
+        core.compact(snap, Math.max(0, applied - policy.keepEntries()));
+        lastSnapshotIndex = applied;
+        bytesSinceSnapshot = 0;
+        LOG.info("node {}: snapshot at index {} ({} keys, {} bytes) in {} ms; log now starts at {}", config.id(), applied,
+                kv.size(), snap.data().length, (System.nanoTime() - startNs) / 1_000_000, core.firstIndex());
     }
 
     private void abandonPendingWrites(String reason) {
@@ -270,7 +316,12 @@ public final class RaftServer implements AutoCloseable {
     }
 
     private static long rpcKey(int peer, Message m) {
-        return peer * 2L + (MessageCodec.path(m).equals("/requestVote") ? 1 : 0);
+        int kind = switch (MessageCodec.path(m)) {
+            case "/requestVote" -> 1;
+            case "/installSnapshot" -> 2;
+            default -> 0;
+        };
+        return peer * 4L + kind;
     }
 
     private StatusSnapshot snapshotStatus() {

@@ -8,6 +8,8 @@ import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.Message.AppendEntries;
 import io.raftkv.raft.Message.AppendEntriesResponse;
+import io.raftkv.raft.Message.InstallSnapshot;
+import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
 
@@ -28,11 +30,14 @@ public final class MessageCodec {
             case AppendEntries ae -> "/appendEntries";
             case RequestVoteResponse r -> "/requestVote";
             case AppendEntriesResponse r -> "/appendEntries";
+            case InstallSnapshot is -> "/installSnapshot";
+            case InstallSnapshotResponse r -> "/installSnapshot";
         };
     }
 
     public static boolean isResponse(Message m) {
-        return m instanceof RequestVoteResponse || m instanceof AppendEntriesResponse;
+        return m instanceof RequestVoteResponse || m instanceof AppendEntriesResponse
+                || m instanceof InstallSnapshotResponse;
     }
 
     public static byte[] encode(Message m) {
@@ -62,6 +67,18 @@ public final class MessageCodec {
                 o.put("rejectedIndex", r.rejectedIndex());
                 o.put("conflictTerm", r.conflictTerm());
                 o.put("conflictIndex", r.conflictIndex());
+            }
+            case InstallSnapshot is -> {
+                o.put("snapshotIndex", is.snapshotIndex());
+                o.put("snapshotTerm", is.snapshotTerm());
+                o.put("offset", is.offset());
+                o.put("done", is.done());
+                o.put("data", is.data());
+            }
+            case InstallSnapshotResponse r -> {
+                o.put("snapshotIndex", r.snapshotIndex());
+                o.put("nextOffset", r.nextOffset());
+                o.put("done", r.done());
             }
         }
         try {
@@ -103,6 +120,20 @@ public final class MessageCodec {
             }
             case "AppendEntriesResponse" -> new AppendEntriesResponse(from, to, term, bool(o, "success"),
                     num(o, "matchIndex"), num(o, "rejectedIndex"), num(o, "conflictTerm"), num(o, "conflictIndex"));
+            case "InstallSnapshot" -> {
+                JsonNode d = o.get("data");
+                byte[] data;
+                try {
+                    if (d == null) throw new IOException("missing");
+                    data = d.binaryValue();
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("field 'data' must be base64");
+                }
+                yield new InstallSnapshot(from, to, term, num(o, "snapshotIndex"), num(o, "snapshotTerm"),
+                        num(o, "offset"), data, bool(o, "done"));
+            }
+            case "InstallSnapshotResponse" -> new InstallSnapshotResponse(from, to, term, num(o, "snapshotIndex"),
+                    num(o, "nextOffset"), bool(o, "done"));
             default -> throw new IllegalArgumentException("unknown message type '" + type + "'");
         };
     }

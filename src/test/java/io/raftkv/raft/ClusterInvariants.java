@@ -132,6 +132,13 @@ final class ClusterInvariants {
                             + " but persisted only up to " + persistedLastIndex + ": " + r);
             }
             case AppendEntries ae -> { }
+            case Message.InstallSnapshot is -> { }
+            case Message.InstallSnapshotResponse r -> {
+                // A completed install is acknowledged only once the snapshot is persisted.
+                if (r.done() && sameTerm && persistedLastIndex < r.snapshotIndex())
+                    throw new AssertionError("node " + id + " acknowledges snapshot " + r.snapshotIndex()
+                            + " but persisted only up to " + persistedLastIndex + ": " + r);
+            }
         }
     }
 }

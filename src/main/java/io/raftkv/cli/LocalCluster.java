@@ -64,7 +64,8 @@ final class LocalCluster implements AutoCloseable {
                 .collect(Collectors.joining(","));
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xss512k", "-XX:+UseSerialGC", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "-id", String.valueOf(id), "-host",
-                self.host(), "-port", String.valueOf(self.port()), "-peers", peers, "--no-shell", "--exit-with-pid",
+                self.host(), "-port", String.valueOf(self.port()), "-peers", peers, "-data",
+                dir.resolve("node-" + id).toString(), "--no-shell", "--exit-with-pid",
                 String.valueOf(ProcessHandle.current().pid())));
         cmd.addAll(extraNodeArgs);
         Path log = dir.resolve("node-" + id + ".log");

@@ -29,7 +29,8 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "localhost", description = "Host name of the nodes (default: ${DEFAULT-VALUE}).")
     String host;
 
-    @Option(names = "--dir", defaultValue = "data/local", description = "Folder for the nodes' logs (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dir", defaultValue = "data/local", description = "Folder for the nodes' data and logs; a later run with the same folder finds the data"
+                    + " again (default: ${DEFAULT-VALUE}).")
     Path dir;
 
     @Option(names = "--no-shell", description = "Run the cluster without the shell, until interrupted.")
@@ -51,7 +52,8 @@ final class LocalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "raftkv-local-shutdown"));
-        System.out.println("started " + nodes + " nodes on " + cluster.addresses() + "; logs in " + dir.toAbsolutePath());
+        System.out.println("started " + nodes + " nodes on " + cluster.addresses() + "; data and logs in "
+                + dir.toAbsolutePath() + " (delete it for an empty cluster)");
         try (RaftKvClient client = new RaftKvClient(cluster.addresses(), Duration.ofSeconds(6))) {
             OptionalInt leader = cluster.awaitLeader(client, Duration.ofSeconds(20));
             System.out.println(leader.isPresent() ? "node " + leader.getAsInt() + " is the leader"

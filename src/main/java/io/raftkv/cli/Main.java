@@ -3,7 +3,8 @@ package io.raftkv.cli;
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.server.NodeConfig;
 import io.raftkv.server.RaftServer;
-import io.raftkv.storage.MemoryStorage;
+import io.raftkv.storage.FileStorage;
+import io.raftkv.storage.StorageException;
 import io.raftkv.transport.HostPort;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -11,6 +12,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -73,6 +75,27 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--max-value-bytes", defaultValue = "1048576", description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
     int maxValueBytes;
 
+    @Option(names = {"-data", "--data"}, paramLabel = "DIR",
+            description = "Data folder: write-ahead log and snapshots (default: data/node-<id>).")
+    Path dataDir;
+
+    @Option(names = "--fsync", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "fsync the log before acknowledging (default: on). --no-fsync is for experiments only: "
+                    + "a power loss or kernel crash may then lose acknowledged writes.")
+    boolean fsync;
+
+    @Option(names = "--snapshot-entries", defaultValue = "10000",
+            description = "Snapshot and compact the log after this many applied entries (default: ${DEFAULT-VALUE}).")
+    long snapshotEntries;
+
+    @Option(names = "--snapshot-bytes", defaultValue = "67108864",
+            description = "... or after this many bytes of applied commands (default: ${DEFAULT-VALUE}).")
+    long snapshotBytes;
+
+    @Option(names = "--segment-bytes", defaultValue = "67108864",
+            description = "Roll the open log segment at this size (default: ${DEFAULT-VALUE}).")
+    long segmentBytes;
+
     @Option(names = "--no-shell", description = "Never open the interactive shell, even in a terminal.")
     boolean noShell;
 
@@ -113,13 +136,25 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         NodeConfig config = nodeConfig();
+        Path dir = dataDir != null ? dataDir : Path.of("data", "node-" + config.id());
+        if (segmentBytes < 1024) throw new ParameterException(spec.commandLine(), "--segment-bytes must be >= 1024");
+        FileStorage storage;
+        try {
+            storage = FileStorage.open(dir, new FileStorage.Options(segmentBytes, fsync));
+        } catch (StorageException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         RaftServer server;
         try {
-            server = RaftServer.start(config, new MemoryStorage(), fatal -> {
+            server = RaftServer.start(config, storage, fatal -> {
                 System.err.println("raftkv: node " + config.id() + " stopped: " + fatal);
                 Runtime.getRuntime().halt(1);
             });
+        } catch (StorageException e) {
+            storage.close();
+            throw e; // a damaged data folder: exit 1 with the message saying where and what to do
         } catch (IllegalStateException e) {
+            storage.close();
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "raftkv-shutdown"));
@@ -159,7 +194,8 @@ public final class Main implements Callable<Integer> {
             self = new HostPort(host, port);
             peerMap = PeerSpec.parse(peers, id, self);
             return new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                    maxKeyBytes, maxValueBytes);
+                    maxKeyBytes, maxValueBytes, new NodeConfig.SnapshotPolicy(snapshotEntries, snapshotBytes,
+                    Math.min(1000, snapshotEntries), 1024 * 1024));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, e.getMessage());
         }

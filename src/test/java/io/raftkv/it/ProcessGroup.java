@@ -37,6 +37,7 @@ final class ProcessGroup implements AutoCloseable, TestWatcher {
         watch(log);
         try {
             Files.createDirectories(log.toAbsolutePath().getParent());
+            if (pb.directory() != null) Files.createDirectories(pb.directory().toPath());
             Process p = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
             processes.add(p);
             return p;

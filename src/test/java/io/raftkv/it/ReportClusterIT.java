@@ -124,7 +124,10 @@ class ReportClusterIT {
     }
 
     private void startNode(int id) {
-        processes[id] = procs.start(logDir.resolve("node-" + id + "-" + ports[id] + ".log"), nodeCommand(id), ItEnv.projectDir());
+        // Run in this test's folder so the default data folder (data/node-<id>) is the test's own;
+        // a restart with the same command line then finds the node's data again.
+        processes[id] = procs.start(logDir.resolve("node-" + id + "-" + ports[id] + ".log"), nodeCommand(id),
+                logDir.resolve("attempt-" + ports[0]));
     }
 
     /**

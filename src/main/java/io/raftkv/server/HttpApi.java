@@ -12,6 +12,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -26,6 +28,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.raft.Message;
 import io.raftkv.transport.MessageCodec;
@@ -34,6 +37,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -53,6 +57,12 @@ final class HttpApi implements AutoCloseable {
     private final RaftServer server;
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
+    /**
+     * Accepted connections, closed by {@link #close()}: shutting the event loops down does not
+     * reliably close them, and a stopped node that keeps them open leaves its clients (a follower
+     * forwarding on a pooled connection) waiting for their timeout instead of failing fast.
+     */
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
 
     HttpApi(RaftServer server, EventLoopGroup group) {
@@ -68,6 +78,7 @@ final class HttpApi implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024 * 1024),
                                 new Handler());
                     }
@@ -85,6 +96,7 @@ final class HttpApi implements AutoCloseable {
     @Override
     public void close() {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
+        connections.close().awaitUninterruptibly();
         clientRequests.close();
     }
 
@@ -129,7 +141,17 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-            String path = uri.path();
+            String path;
+            Map<String, List<String>> params;
+            try {
+                // Decoded eagerly: a bad escape such as %zz must get an answer, not an exception that drops the connection.
+                path = uri.path();
+                params = uri.parameters();
+            } catch (IllegalArgumentException e) {
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
+                        + "; percent-encode the key, e.g. GET /get?key=a%20b"));
+                return;
+            }
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
                 write(ctx, keepAlive, error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
@@ -147,7 +169,7 @@ final class HttpApi implements AutoCloseable {
             switch (path) {
                 case "/requestVote", "/appendEntries" -> peerRpc(ctx, keepAlive, body);
                 case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
-                case "/get" -> clientRequests.get(ctx, keepAlive, uri.parameters().get("key"), req.headers());
+                case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), req.headers());
                 case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());
                 case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND, body, req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);

@@ -25,6 +25,10 @@ final class PeerSpec {
     static Map<Integer, HostPort> parse(String spec, int selfId, HostPort self) {
         if (spec == null || spec.isBlank()) return Map.of();
         String[] items = spec.split(",");
+        // Checked before the form: an empty item is neither form, and "mixes forms" would mislead.
+        for (String item : items) {
+            if (item.isBlank()) throw new IllegalArgumentException("-peers has an empty item; separate addresses with single commas");
+        }
         long explicit = java.util.Arrays.stream(items).filter(s -> s.contains("=")).count();
         if (explicit != 0 && explicit != items.length) {
             throw new IllegalArgumentException("-peers mixes 'id=host:port' and bare 'host:port' items; use one form");
@@ -38,7 +42,6 @@ final class PeerSpec {
         Set<HostPort> seen = new HashSet<>();
         seen.add(self);
         for (String item : items) {
-            if (item.isBlank()) throw new IllegalArgumentException("-peers has an empty item; separate addresses with single commas");
             HostPort hp = parseAddress(item);
             if (hp.equals(self)) {
                 throw new IllegalArgumentException("-peers lists this node's own address " + self

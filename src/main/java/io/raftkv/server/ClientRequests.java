@@ -1,6 +1,8 @@
 package io.raftkv.server;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -37,6 +39,9 @@ final class ClientRequests implements AutoCloseable {
     static final String HOPS_HEADER = "X-Raftkv-Hops";
     private static final int MAX_HOPS = 2;
     private static final long RETRY_MS = 20;
+    /** A body is one JSON value: {@code {...} garbage} or two objects in a row are malformed, not the first object. */
+    private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final RaftServer server;
     private final HttpClient forwarder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -148,7 +153,9 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void retryLater(Call call, Runnable retry) {
-        if (call.remainingMs() <= RETRY_MS) {
+        // The retry needs time for the loop to answer it too: one started with ~0 ms left times out
+        // as "outcome unknown" although nothing was proposed.
+        if (call.remainingMs() <= 2 * RETRY_MS) {
             call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
                     .put("error", "no leader available within " + server.config().requestTimeoutMs()
                             + " ms (is a majority of nodes up?)" + (call.isWrite() ? "; the write was not applied" : ""))
@@ -207,7 +214,7 @@ final class ClientRequests implements AutoCloseable {
         if (body.length == 0) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "empty request body" + usage);
         JsonNode o;
         try {
-            o = HttpApi.JSON.readTree(body);
+            o = BODY_READER.readTree(body);
         } catch (IOException e) {
             throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "malformed JSON" + usage);
         }

@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.BindException;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -57,6 +58,12 @@ final class HttpApi implements AutoCloseable {
     private final RaftServer server;
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
+    /**
+     * Accepted connections, closed by {@link #close()}: shutting the event loops down does not
+     * reliably close them, and a stopped node that keeps them open leaves its clients (a follower
+     * forwarding on a pooled connection) waiting for their timeout instead of failing fast.
+     */
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
     /** Every accepted connection, so that close() really closes them (clients then fail fast). */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -137,7 +144,17 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-            String path = uri.path();
+            String path;
+            Map<String, List<String>> params;
+            try {
+                // Decoded eagerly: a bad escape such as %zz must get an answer, not an exception that drops the connection.
+                path = uri.path();
+                params = uri.parameters();
+            } catch (IllegalArgumentException e) {
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
+                        + "; percent-encode the key, e.g. GET /get?key=a%20b"));
+                return;
+            }
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
                 write(ctx, keepAlive, error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
@@ -155,7 +172,7 @@ final class HttpApi implements AutoCloseable {
             switch (path) {
                 case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, body);
                 case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
-                case "/get" -> clientRequests.get(ctx, keepAlive, uri.parameters().get("key"), req.headers());
+                case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), req.headers());
                 case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());
                 case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND, body, req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);

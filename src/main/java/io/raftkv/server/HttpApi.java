@@ -65,8 +65,6 @@ final class HttpApi implements AutoCloseable {
      */
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
-    /** Every accepted connection, so that close() really closes them (clients then fail fast). */
-    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
 
     HttpApi(RaftServer server, EventLoopGroup group) {
         this.server = server;

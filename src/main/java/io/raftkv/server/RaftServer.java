@@ -330,7 +330,7 @@ public final class RaftServer implements AutoCloseable {
         return new StatusSnapshot(config.id(), config.self().toString(), core.role().label(), core.term(), leader,
                 leader < 0 ? null : config.members().get(leader).toString(), core.votedFor(), core.commitIndex(),
                 core.appliedIndex(), core.lastIndex(), core.lastTerm(), kv.size(), followers,
-                ProcessHandle.current().pid(), config.members());
+                ProcessHandle.current().pid(), config.members(), core.firstIndex(), storage.stats());
     }
 
     // ---------------------------------------------------------------- shutdown

@@ -26,6 +26,18 @@ final class StatusJson {
         o.put("lastLogTerm", s.lastLogTerm());
         o.put("keys", s.keys());
         o.put("pid", s.pid());
+        io.raftkv.storage.RaftStorage.Stats st = s.storage();
+        ObjectNode storage = o.putObject("storage");
+        storage.put("firstLogIndex", s.firstLogIndex());
+        storage.put("logEntries", s.lastLogIndex() - s.firstLogIndex() + 1);
+        storage.put("snapshotIndex", st.snapshotIndex());
+        storage.put("walBytes", st.walBytes());
+        storage.put("snapshotBytes", st.snapshotBytes());
+        storage.put("diskBytes", st.walBytes() + st.snapshotBytes());
+        storage.put("fsyncs", st.fsyncs());
+        storage.put("entriesWritten", st.entriesWritten());
+        storage.put("entriesPerFsync", st.fsyncs() == 0 ? 0.0
+                : Math.round(100.0 * st.entriesWritten() / st.fsyncs()) / 100.0);
         ObjectNode members = o.putObject("members");
         s.members().forEach((id, addr) -> members.put(String.valueOf(id), addr.toString()));
         if (s.role().equals("leader")) {

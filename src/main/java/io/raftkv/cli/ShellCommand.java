@@ -27,8 +27,7 @@ final class ShellCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Override
-    public Integer call() throws Exception {
+    static List<HostPort> parseCluster(String cluster, CommandLine.Model.CommandSpec spec) {
         List<HostPort> nodes = new ArrayList<>();
         for (String s : cluster.split(",")) {
             try {
@@ -37,6 +36,12 @@ final class ShellCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "bad address in --cluster: " + e.getMessage());
             }
         }
+        return nodes;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<HostPort> nodes = parseCluster(cluster, spec);
         try (RaftKvClient client = new RaftKvClient(nodes, Duration.ofMillis(timeoutMs))) {
             new Shell(client, null).run();
         }

@@ -272,6 +272,7 @@ final class Wal implements AutoCloseable {
                     throw new IllegalStateException("WAL gap: append at " + first + " after " + lastIndex());
                 }
             }
+            HardState prevState = hardState;
             if (hs != null) hardState = hs;
             boolean writeState = hs != null || truncated;
             if (entries.isEmpty() && !writeState) return;
@@ -291,7 +292,11 @@ final class Wal implements AutoCloseable {
             buf.flip();
             while (buf.hasRemaining()) open.write(buf);
             seg.sizeBytes += bytes;
-            if (fsync) {
+            // Entries, term and vote must be durable before anything that depends on them is sent;
+            // a commit index alone is a hint (recovery clamps it), so it rides on the next fsync.
+            boolean mustSync = !entries.isEmpty() || truncated || prevState.term() != hardState.term()
+                    || prevState.votedFor() != hardState.votedFor();
+            if (fsync && mustSync) {
                 open.force(false);
                 fsyncs++;
             }

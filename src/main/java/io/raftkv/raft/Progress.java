@@ -18,6 +18,8 @@ final class Progress {
     State state = State.PROBE;
     /** In PROBE: an append is outstanding, don't send another before a reply or heartbeat. */
     boolean probeSent;
+    /** Heard from this follower since the leader's last quorum check (check-quorum). */
+    boolean recentActive;
     /** Heartbeat rounds since {@code match} last advanced while entries were outstanding. */
     int heartbeatsWithoutProgress;
     /** In SNAPSHOT: the snapshot being sent and how many of its bytes the follower holds. */

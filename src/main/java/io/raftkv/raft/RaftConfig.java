@@ -18,17 +18,20 @@ import java.util.List;
  * @param tickMs             length of one tick in milliseconds, for messages only
  * @param maxBytesPerAppend  most entry data one AppendEntries carries (at least one entry is sent)
  * @param snapshotChunkBytes size of one InstallSnapshot chunk
+ * @param checkQuorum        a leader that has not heard from a majority for an election timeout
+ *                           steps down (thesis §6.2), so its clients fail fast instead of waiting
  */
 public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,
                          int heartbeatTicks, int maxEntriesPerAppend, int maxInflightAppends,
-                         long randomSeed, int tickMs, long maxBytesPerAppend, int snapshotChunkBytes) {
+                         long randomSeed, int tickMs, long maxBytesPerAppend, int snapshotChunkBytes,
+                         boolean checkQuorum) {
     public static final long DEFAULT_MAX_BYTES_PER_APPEND = 4L * 1024 * 1024;
     public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
     public RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax, int heartbeatTicks,
                       int maxEntriesPerAppend, int maxInflightAppends, long randomSeed, int tickMs) {
         this(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend, maxInflightAppends,
-                randomSeed, tickMs, DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_SNAPSHOT_CHUNK_BYTES);
+                randomSeed, tickMs, DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_SNAPSHOT_CHUNK_BYTES, false);
     }
 
     public RaftConfig {
@@ -54,6 +57,11 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
 
     public RaftConfig withSnapshotChunkBytes(int bytes) {
         return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, bytes);
+                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, bytes, checkQuorum);
+    }
+
+    public RaftConfig withCheckQuorum(boolean on) {
+        return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
+                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, on);
     }
 }

@@ -284,6 +284,7 @@ public final class RaftNode {
         role = Role.LEADER;
         leaderId = config.id();
         heartbeatElapsed = 0;
+        electionElapsed = 0;
         progress.clear();
         for (int peer : peers) progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
         roleChanges.add(new RoleChange(term, old, Role.LEADER, reason));
@@ -306,6 +307,14 @@ public final class RaftNode {
     }
 
     private void tickHeartbeat() {
+        if (config.checkQuorum() && ++electionElapsed >= config.electionTicksMin()) {
+            electionElapsed = 0;
+            if (!quorumActive()) {
+                becomeFollower(term, NONE, "lost contact with a majority for "
+                        + config.electionTicksMin() * config.tickMs() + " ms (check quorum)");
+                return;
+            }
+        }
         heartbeatElapsed++;
         if (heartbeatElapsed < config.heartbeatTicks()) return;
         heartbeatElapsed = 0;
@@ -340,6 +349,16 @@ public final class RaftNode {
                 }
             }
         }
+    }
+
+    /** Thesis §6.2: has a majority (this leader included) answered since the last check? Resets the marks. */
+    private boolean quorumActive() {
+        int active = 1;
+        for (Progress pr : progress.values()) {
+            if (pr.recentActive) active++;
+            pr.recentActive = false;
+        }
+        return active >= Quorum.majority(config.voters().size());
     }
 
     private void resetElectionTimer() {
@@ -421,6 +440,7 @@ public final class RaftNode {
     private void handleAppendResponse(AppendEntriesResponse r) {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
+        pr.recentActive = true;
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
@@ -520,6 +540,7 @@ public final class RaftNode {
     private void handleSnapshotResponse(InstallSnapshotResponse r) {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
+        pr.recentActive = true;
         if (pr.state != Progress.State.SNAPSHOT || r.snapshotIndex() != pr.pendingSnapshotIndex) return;
         pr.heartbeatsWithoutProgress = 0;
         if (r.done()) {

@@ -94,7 +94,7 @@ public final class RaftServer implements AutoCloseable {
         RaftConfig rc = new RaftConfig(config.id(), voters, config.electionMinMs() / config.tickMs(),
                 config.electionMaxMs() / config.tickMs(), Math.max(1, config.heartbeatMs() / config.tickMs()),
                 512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs(),
-                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes());
+                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes(), true);
         this.core = new RaftNode(rc, stored.hardState(), stored.snapshot(), stored.entries());
         LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,

@@ -20,24 +20,15 @@ final class DataDirLock implements AutoCloseable {
 
     /** Creates {@code dir} if needed and locks it; throws {@link StorageException} saying what is wrong. */
     static DataDirLock acquire(Path dir) {
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new StorageException("data folder " + dir + " is a file, not a folder; remove it or choose another -data");
-        }
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new StorageException("cannot create data folder " + dir + ": " + e.getMessage()
-                    + "; check the path and its permissions or choose another -data");
-        }
-        if (!Files.isWritable(dir)) {
-            throw new StorageException("data folder " + dir + " is not writable; fix its permissions or choose another -data");
-        }
+        ensureWritableFolder(dir, "data folder");
         Path lockFile = dir.resolve("LOCK");
         FileChannel ch;
         try {
             ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw new StorageException("cannot open lock file " + lockFile + ": " + e.getMessage());
+            // e.g. sysfs: the folder passes the access check yet refuses new files
+            throw new StorageException("cannot create lock file " + lockFile + " (" + e + "): data folder " + dir
+                    + " is not writable; fix its permissions or choose another -data");
         }
         FileLock lock;
         try {
@@ -51,6 +42,25 @@ final class DataDirLock implements AutoCloseable {
                     + " is locked); stop that process or choose another -data");
         }
         return new DataDirLock(ch, lock);
+    }
+
+    /**
+     * Creates {@code dir} (the data folder, or its wal/ or snap/) if needed and checks that it is
+     * a folder that can take files; throws {@link StorageException} saying what to fix.
+     */
+    static void ensureWritableFolder(Path dir, String what) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new StorageException(what + " " + dir + " is a file, not a folder; remove it or choose another -data");
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StorageException("cannot create " + what + " " + dir + ": " + e.getMessage()
+                    + "; check the path and its permissions or choose another -data");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new StorageException(what + " " + dir + " is not writable; fix its permissions or choose another -data");
+        }
     }
 
     @Override

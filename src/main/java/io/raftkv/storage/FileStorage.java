@@ -62,8 +62,9 @@ public final class FileStorage implements RaftStorage {
         try {
             Optional<Snapshot> snap = snapshots.loadLatest();
             snapshotIndex = snap.map(Snapshot::index).orElse(0L);
-            snapshotBytes = snap.map(s -> (long) s.data().length).orElse(0L);
-            Wal.Recovered r = wal.recover(snapshotIndex);
+            // the size on disk, the figure saveSnapshot reports, so stats agree across a restart
+            snapshotBytes = snapshots.sizeBytes();
+            Wal.Recovered r = wal.recover(snapshotIndex, snap.map(Snapshot::term).orElse(0L));
             HardState hs = r.hardState();
             long last = r.entries().isEmpty() ? snapshotIndex : r.entries().getLast().index();
             // The commit index is a hint written after the entries; a torn write may leave it ahead.

@@ -46,7 +46,7 @@ final class SnapshotFiles {
 
     Optional<Snapshot> loadLatest() {
         try {
-            Files.createDirectories(dir);
+            DataDirLock.ensureWritableFolder(dir, "snapshot folder");
             List<Path> files;
             try (Stream<Path> s = Files.list(dir)) {
                 files = s.sorted().toList();
@@ -79,7 +79,8 @@ final class SnapshotFiles {
         long term = b.getLong(16);
         long len = b.getLong(24);
         if (len != bytes.length - HEADER - 4L) {
-            throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (bytes.length - HEADER - 4));
+            throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (bytes.length - HEADER - 4)
+                    + "; remove it to recover from the log and peers");
         }
         CRC32C crc = new CRC32C();
         crc.update(bytes, 0, bytes.length - 4);

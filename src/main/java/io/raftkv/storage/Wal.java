@@ -37,8 +37,9 @@ import java.util.stream.Stream;
  *
  * <p>Recovery reads every segment. A torn record at the very end of the last segment (a crash in
  * the middle of a write) is cut off with a log line saying how many bytes were dropped; any other
- * bad record - a CRC mismatch followed by more data, an impossible index or term - stops the node
- * with the file and offset, since it may hold committed data.
+ * bad record - a CRC mismatch followed by more data, a bad record with an intact one anywhere
+ * after it (e.g. a damaged length field), an impossible index or term - stops the node with the
+ * file and offset, since it may hold committed data.
  *
  * <p>Not thread-safe: the node's Raft loop is its only user.
  */
@@ -82,6 +83,8 @@ final class Wal implements AutoCloseable {
     private HardState hardState = HardState.EMPTY;
     /** Index before the first entry the WAL holds (a snapshot covers everything up to it). */
     private long baseIndex;
+    /** During recovery: the term of the WAL's entry at the snapshot index, -1 if it has none. */
+    private long termAtSnapshot = -1;
 
     private long fsyncs;
     private long entriesWritten;
@@ -95,11 +98,12 @@ final class Wal implements AutoCloseable {
 
     /**
      * Reads every segment, repairs a torn tail, and opens the last segment for appends. Entries
-     * at or below {@code snapshotIndex} are skipped (the snapshot holds them).
+     * at or below {@code snapshotIndex} are skipped (the snapshot holds them). A WAL that the
+     * snapshot contradicts or outruns is reset to start after it, see below.
      */
-    Recovered recover(long snapshotIndex) {
+    Recovered recover(long snapshotIndex, long snapshotTerm) {
         try {
-            Files.createDirectories(dir);
+            DataDirLock.ensureWritableFolder(dir, "WAL folder");
             List<Path> files;
             try (Stream<Path> s = Files.list(dir)) {
                 files = s.filter(p -> !p.getFileName().toString().endsWith(".tmp")).sorted().toList();
@@ -142,6 +146,19 @@ final class Wal implements AutoCloseable {
                 }
                 segments.add(seg);
             }
+            // installSnapshot writes the snapshot, then resets the WAL: a crash in between leaves a
+            // WAL that ends before the snapshot or disagrees with it. Raft §7: keep the entries
+            // after the snapshot only if the log holds its last entry with its term; otherwise
+            // the snapshot replaces the whole log, as the reset would have done.
+            long logEnd = segments.isEmpty() ? snapshotIndex : segments.getLast().firstIndex + segments.getLast().count - 1;
+            if (snapshotIndex > 0 && (logEnd < snapshotIndex || (termAtSnapshot >= 0 && termAtSnapshot != snapshotTerm)
+                    || (!entries.isEmpty() && entries.getFirst().term() < snapshotTerm))) {
+                LOG.warn("WAL in {} ends at index {} or disagrees with the snapshot at index {} term {}"
+                        + " (a crash while installing it): dropping {} entries after the snapshot and starting the log after it",
+                        dir, logEnd, snapshotIndex, snapshotTerm, entries.size());
+                resetTo(snapshotIndex);
+                return new Recovered(hardState, List.of());
+            }
             baseIndex = segments.isEmpty() ? snapshotIndex : Math.max(snapshotIndex, segments.getFirst().firstIndex - 1);
             if (!segments.isEmpty() && segments.getFirst().firstIndex > snapshotIndex + 1) {
                 throw new StorageException("WAL in " + dir + " starts at index " + segments.getFirst().firstIndex
@@ -182,8 +199,11 @@ final class Wal implements AutoCloseable {
                     }
                 }
                 if (bad != null) {
-                    boolean atTail = lastSegment && (length < 1 || length > WalRecord.MAX_RECORD_BYTES
-                            || pos + WalRecord.HEADER_BYTES + length >= size || onlyZeros(all, pos + WalRecord.HEADER_BYTES + length, size));
+                    // A damaged length can make a record in the middle look as if it ran past the
+                    // end of the file: it is a torn write only if no intact record follows it.
+                    boolean atTail = lastSegment && !intactRecordAfter(all, pos + 1, size)
+                            && (length < 1 || length > WalRecord.MAX_RECORD_BYTES || pos + WalRecord.HEADER_BYTES + length >= size
+                                || onlyZeros(all, pos + WalRecord.HEADER_BYTES + length, size));
                     if (!atTail) {
                         throw new StorageException("corrupt WAL record in " + seg.path + " at offset " + pos + ": " + bad
                                 + ", with valid data after it. Refusing to start: it may hold committed entries."
@@ -210,6 +230,7 @@ final class Wal implements AutoCloseable {
                         body.get(data);
                         seg.addOffset(pos);
                         lastTerm = term;
+                        if (index == snapshotIndex) termAtSnapshot = term;
                         if (index > snapshotIndex) out.add(new Entry(index, term, data));
                     }
                     case WalRecord.STATE -> {
@@ -226,6 +247,25 @@ final class Wal implements AutoCloseable {
             seg.sizeBytes = size;
         }
         return lastTerm;
+    }
+
+    /**
+     * Whether a whole record with a plausible type and a matching CRC starts anywhere in
+     * {@code [from, size)}. A bad record followed by an intact one is damage inside the log, not
+     * a write cut short at its end: recovery must refuse rather than drop what follows, which may
+     * be committed.
+     */
+    private static boolean intactRecordAfter(ByteBuffer all, long from, long size) {
+        for (long p = from; p + WalRecord.HEADER_BYTES + 1 <= size; p++) {
+            int length = all.getInt((int) p);
+            if (length < 1 || length > size - p - WalRecord.HEADER_BYTES) continue;
+            byte type = all.get((int) p + WalRecord.HEADER_BYTES);
+            boolean plausible = type == WalRecord.ENTRY ? length >= 1 + 16 : type == WalRecord.STATE && length == 1 + WalRecord.STATE_PAYLOAD;
+            if (plausible && WalRecord.crcMatches(all.slice((int) p + WalRecord.HEADER_BYTES, length), all.getInt((int) p + 4))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean onlyZeros(ByteBuffer all, long from, long to) {
@@ -309,14 +349,25 @@ final class Wal implements AutoCloseable {
 
     /** Removes entries from {@code index} on, in every segment. */
     private void truncateFrom(long index) throws IOException {
+        // The channel writes the last segment; when that segment is deleted the channel must be
+        // closed too, or the appends after the cut would land in the deleted file and be lost.
+        Path openPath = currentOpenPath();
         while (segments.size() > 1 && segments.getLast().firstIndex >= index && segments.getLast().firstIndex > baseIndex + 1) {
             Segment gone = segments.removeLast();
-            if (gone.path.equals(currentOpenPath())) open.close();
+            if (gone.path.equals(openPath)) open.close();
             Files.deleteIfExists(gone.path);
         }
         Segment seg = segments.getLast();
-        long cut = index <= seg.firstIndex ? headerEnd(seg, index) : seg.offsets[(int) (index - seg.firstIndex)];
-        if (open != null && open.isOpen() && !seg.path.equals(currentOpenPath())) open.close();
+        long cut;
+        if (index <= seg.firstIndex) {
+            cut = headerEnd(seg, index);
+        } else if (index - seg.firstIndex == seg.count) {
+            // The cut is at a segment boundary: the whole of this segment stays (offsets[count]
+            // is not an entry's offset).
+            cut = seg.sizeBytes;
+        } else {
+            cut = seg.offsets[(int) (index - seg.firstIndex)];
+        }
         if (!OPEN.matcher(seg.path.getFileName().toString()).matches()) {
             Path reopened = dir.resolve(openName(seg.firstIndex));
             Files.move(seg.path, reopened, StandardCopyOption.ATOMIC_MOVE);
@@ -356,6 +407,11 @@ final class Wal implements AutoCloseable {
     /** Deletes closed segments whose entries are all at or below {@code snapshotIndex}. */
     void compact(long snapshotIndex) {
         try {
+            if (segments.size() > 1 && segments.getFirst().lastIndex() <= snapshotIndex) {
+                // The newest state record may sit in a segment about to be deleted: write the hard
+                // state again first (durably), so the term and vote survive the compaction.
+                append(hardState, List.of());
+            }
             while (segments.size() > 1 && segments.getFirst().lastIndex() <= snapshotIndex) {
                 Files.deleteIfExists(segments.removeFirst().path);
             }
@@ -369,7 +425,7 @@ final class Wal implements AutoCloseable {
     /** After installing a snapshot past the log's end: drop every entry and start after it. */
     void resetTo(long snapshotIndex) {
         try {
-            open.close();
+            if (open != null) open.close(); // null when recovery resets
             for (Segment s : segments) Files.deleteIfExists(s.path);
             segments.clear();
             baseIndex = snapshotIndex;

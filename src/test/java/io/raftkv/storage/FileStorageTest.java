@@ -1,0 +1,384 @@
+package io.raftkv.storage;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
+import io.raftkv.raft.RaftNode;
+import io.raftkv.raft.Snapshot;
+import io.raftkv.storage.RaftStorage.Stored;
+import io.raftkv.storage.StorageFixtures.SegmentName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import static io.raftkv.storage.StorageFixtures.assertSegmentLayout;
+import static io.raftkv.storage.StorageFixtures.entries;
+import static io.raftkv.storage.StorageFixtures.entry;
+import static io.raftkv.storage.StorageFixtures.list;
+import static io.raftkv.storage.StorageFixtures.names;
+import static io.raftkv.storage.StorageFixtures.open;
+import static io.raftkv.storage.StorageFixtures.reload;
+import static io.raftkv.storage.StorageFixtures.size;
+import static io.raftkv.storage.StorageFixtures.walFiles;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * FileStorage through its public contract: what {@link RaftStorage#persist} and the snapshot calls
+ * write must come back, unchanged, from {@link RaftStorage#load} in a new instance on the same
+ * folder (a restart). The WAL file layout is checked where the contract depends on it.
+ */
+class FileStorageTest {
+    /** One segment for everything. */
+    private static final long BIG = 1 << 20;
+    /** An entry record is 32 bytes: a segment rolls after three or four single-entry writes. */
+    private static final long TINY = 100;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void anEmptyFolderLoadsAnEmptyState() {
+        Stored s = reload(dir, BIG);
+
+        assertThat(s).isEqualTo(new Stored(HardState.EMPTY, Optional.empty(), List.of()));
+        assertThat(dir.resolve("LOCK")).isRegularFile();
+        assertThat(dir.resolve("wal")).isDirectory();
+        assertThat(dir.resolve("snap")).isDirectory();
+        assertThat(assertSegmentLayout(dir)).containsExactly(new SegmentName(1, -1));
+    }
+
+    @Test
+    void entriesAndHardStateSurviveARestart() {
+        HardState hs = new HardState(7, 3, 4);
+        List<Entry> written = new ArrayList<>(entries(1, 3, 2));
+        written.add(Entry.noop(4, 7));
+        written.add(new Entry(5, 7, new byte[] {0, -1, 0, 127, -128}));
+        written.add(new Entry(6, 7, new byte[10_000]));
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(hs, written.subList(0, 3));
+            s.persist(null, written.subList(3, 6));
+        }
+
+        assertThat(reload(dir, BIG)).isEqualTo(new Stored(hs, Optional.empty(), written));
+        // a restart that writes nothing leaves nothing to repair: the next one sees the same
+        assertThat(reload(dir, BIG)).isEqualTo(new Stored(hs, Optional.empty(), written));
+    }
+
+    @Test
+    void theLatestHardStateWinsAndNullKeepsIt() {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(1, RaftNode.NONE, 0), List.of());
+            s.persist(new HardState(2, 1, 0), entries(1, 2, 2));
+            s.persist(null, entries(3, 4, 2));
+            s.persist(new HardState(3, 2, 3), List.of());
+            s.persist(null, List.of());
+        }
+
+        Stored s = reload(dir, BIG);
+        assertThat(s.hardState()).isEqualTo(new HardState(3, 2, 3));
+        assertThat(s.entries()).isEqualTo(entries(1, 4, 2));
+    }
+
+    @Test
+    void anOverwriteWithinASegmentReplacesTheSuffix() {
+        HardState hs = new HardState(2, 1, 1);
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(hs, entries(1, 6, 1));
+            // Raft §5.3: a new leader's entries replace the conflicting suffix, here from index 3
+            s.persist(null, entries(3, 4, 2));
+        }
+
+        List<Entry> expected = new ArrayList<>(entries(1, 2, 1));
+        expected.addAll(entries(3, 4, 2));
+        assertThat(reload(dir, BIG)).isEqualTo(new Stored(hs, Optional.empty(), expected));
+
+        // and the log goes on after the overwritten suffix
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(null, entries(5, 5, 2));
+        }
+        expected.add(entry(5, 2));
+        assertThat(reload(dir, BIG).entries()).isEqualTo(expected);
+    }
+
+    @Test
+    void anOverwriteAcrossSegmentsReplacesTheSuffixAndKeepsTheNamesConsistent() {
+        HardState hs = new HardState(1, 1, 2);
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            s.persist(hs, List.of());
+            for (long i = 1; i <= 12; i++) s.persist(null, List.of(entry(i, 1)));
+            assertThat(assertSegmentLayout(dir)).as("12 entries in 100-byte segments").hasSizeGreaterThan(3);
+
+            // cut in the middle of the second segment: later segments go, the open one included
+            s.persist(null, entries(6, 7, 2));
+            assertSegmentLayout(dir);
+            s.persist(null, List.of(entry(8, 2)));
+        }
+
+        List<Entry> expected = new ArrayList<>(entries(1, 5, 1));
+        expected.addAll(entries(6, 8, 2));
+        assertThat(reload(dir, TINY)).isEqualTo(new Stored(hs, Optional.empty(), expected));
+        assertThat(assertSegmentLayout(dir).getLast().first()).isLessThanOrEqualTo(8);
+    }
+
+    @Test
+    void anOverwriteAtTheFirstEntryOfASegmentDropsThatWholeSegment() {
+        List<SegmentName> layout;
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            for (long i = 1; i <= 12; i++) s.persist(null, List.of(entry(i, 1)));
+            layout = assertSegmentLayout(dir);
+        }
+        // the second closed segment starts right after the first: overwrite exactly there,
+        // i.e. truncate at a segment boundary
+        long boundary = layout.get(1).first();
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            s.persist(null, List.of(entry(boundary, 2)));
+            s.persist(null, List.of(entry(boundary + 1, 2)));
+        }
+
+        List<Entry> expected = new ArrayList<>(entries(1, boundary - 1, 1));
+        expected.addAll(entries(boundary, boundary + 1, 2));
+        assertThat(reload(dir, TINY).entries()).isEqualTo(expected);
+        assertSegmentLayout(dir);
+    }
+
+    @Test
+    void anOverwriteOfTheWholeLogKeepsTheHardState() {
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            s.persist(new HardState(4, 2, 0), List.of());
+            for (long i = 1; i <= 8; i++) s.persist(null, List.of(entry(i, 1)));
+            s.persist(null, List.of(entry(1, 4)));
+        }
+
+        assertThat(reload(dir, TINY)).isEqualTo(new Stored(new HardState(4, 2, 0), Optional.empty(), List.of(entry(1, 4))));
+        assertThat(assertSegmentLayout(dir)).containsExactly(new SegmentName(1, -1));
+    }
+
+    @Test
+    void theHardStateSurvivesATruncationThatCutsOffItsRecord() {
+        // the state record is written after the entries of the same persist, so a truncation
+        // below them cuts it off: the WAL must write it again
+        HardState hs = new HardState(5, 2, 1);
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(hs, entries(1, 6, 1));
+            s.persist(null, entries(2, 2, 5));
+        }
+
+        assertThat(reload(dir, BIG)).isEqualTo(new Stored(hs, Optional.empty(), List.of(entry(1, 1), entry(2, 5))));
+    }
+
+    @Test
+    void segmentsRollOnSizeAndAreNamedByTheirIndexRange() {
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            for (long i = 1; i <= 20; i++) s.persist(null, List.of(entry(i, 1)));
+        }
+
+        List<SegmentName> layout = assertSegmentLayout(dir);
+        assertThat(layout.getFirst().first()).isEqualTo(1);
+        assertThat(layout).hasSizeGreaterThan(4);
+        // a segment rolls once it reaches the limit, so it holds less than the limit plus one
+        // write (here one entry record of at most 33 bytes)
+        for (Path p : walFiles(dir)) assertThat(size(p)).as("%s", p).isLessThan(TINY + 33);
+        assertThat(reload(dir, TINY).entries()).isEqualTo(entries(1, 20, 1));
+        assertThat(assertSegmentLayout(dir)).as("a restart keeps the layout").isEqualTo(layout);
+    }
+
+    @Test
+    void aSnapshotDeletesTheSegmentsItCoversAndLoadReturnsItWithTheEntriesAfterIt() {
+        Snapshot snap = new Snapshot(12, 1, "state@12".getBytes(StandardCharsets.UTF_8));
+        HardState hs = new HardState(1, 1, 15);
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            for (long i = 1; i <= 20; i++) s.persist(i == 15 ? hs : null, List.of(entry(i, 1)));
+            s.saveSnapshot(snap);
+            assertThat(s.stats().snapshotIndex()).isEqualTo(12);
+        }
+
+        List<SegmentName> layout = assertSegmentLayout(dir);
+        assertThat(layout.stream().filter(n -> !n.isOpen()))
+                .as("every closed segment left holds entries after the snapshot")
+                .allSatisfy(n -> assertThat(n.last()).isGreaterThan(12));
+        assertThat(layout.getFirst().first()).as("nothing after the snapshot was deleted").isLessThanOrEqualTo(13);
+        assertThat(reload(dir, TINY)).isEqualTo(new Stored(hs, Optional.of(snap), entries(13, 20, 1)));
+    }
+
+    @Test
+    void compactionKeepsTheHardStateEvenWhenItsRecordWasInADeletedSegment() {
+        // the only state record sits in the first segment, which the snapshot covers entirely
+        HardState hs = new HardState(3, 2, 10);
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            s.persist(hs, List.of(entry(1, 3)));
+            for (long i = 2; i <= 16; i++) s.persist(null, List.of(entry(i, 3)));
+            s.saveSnapshot(new Snapshot(10, 3, new byte[] {1}));
+        }
+
+        Stored s = reload(dir, TINY);
+        assertThat(s.hardState()).isEqualTo(hs);
+        assertThat(s.entries()).isEqualTo(entries(11, 16, 3));
+    }
+
+    @Test
+    void onlyTheNewestSnapshotIsKept() {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
+            s.saveSnapshot(new Snapshot(4, 1, new byte[] {4}));
+            s.saveSnapshot(new Snapshot(8, 1, new byte[] {8}));
+        }
+
+        assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 8, 1));
+        Stored s = reload(dir, BIG);
+        assertThat(s.snapshot()).contains(new Snapshot(8, 1, new byte[] {8}));
+        assertThat(s.entries()).isEqualTo(entries(9, 10, 1));
+    }
+
+    @Test
+    void installSnapshotReplacesTheWholeLog() {
+        HardState hs = new HardState(3, 2, 5);
+        Snapshot snap = new Snapshot(50, 3, "leader state".getBytes(StandardCharsets.UTF_8));
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            s.persist(hs, List.of());
+            for (long i = 1; i <= 10; i++) s.persist(null, List.of(entry(i, 1)));
+            s.installSnapshot(snap);
+            assertThat(names(walFiles(dir))).containsExactly(Wal.openName(51));
+        }
+
+        // the commit index is at least the snapshot's: a snapshot holds only committed entries
+        Stored afterInstall = reload(dir, TINY);
+        assertThat(afterInstall).isEqualTo(new Stored(new HardState(3, 2, 50), Optional.of(snap), List.of()));
+
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            s.persist(new HardState(3, 2, 50), entries(51, 53, 3));
+        }
+        assertThat(reload(dir, TINY)).isEqualTo(new Stored(new HardState(3, 2, 50), Optional.of(snap), entries(51, 53, 3)));
+        assertSegmentLayout(dir);
+    }
+
+    @Test
+    void installSnapshotBelowTheLastIndexAlsoDropsTheWholeLog() {
+        Snapshot snap = new Snapshot(5, 2, new byte[] {5});
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(2, 1, 0), entries(1, 10, 1));
+            s.installSnapshot(snap);
+            s.persist(new HardState(2, 1, 5), List.of(entry(6, 2)));
+        }
+
+        assertThat(reload(dir, BIG)).isEqualTo(new Stored(new HardState(2, 1, 5), Optional.of(snap), List.of(entry(6, 2))));
+    }
+
+    @Test
+    void statsCountFsyncsEntriesAndBytes() {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            assertThat(s.stats()).isEqualTo(new RaftStorage.Stats(0, 0, 0, 0, 0));
+
+            s.persist(new HardState(1, 1, 0), entries(1, 3, 1));
+            s.persist(null, entries(4, 5, 1));
+            s.persist(null, List.of()); // nothing to write: no fsync
+            s.persist(new HardState(1, 1, 2), List.of());
+            s.persist(null, entries(5, 6, 1)); // an overwrite counts what it writes
+
+            RaftStorage.Stats stats = s.stats();
+            assertThat(stats.fsyncs()).as("one fsync per persist that wrote something").isEqualTo(4);
+            assertThat(stats.entriesWritten()).isEqualTo(7);
+            assertThat(stats.walBytes()).isEqualTo(size(StorageFixtures.openSegment(dir)));
+
+            s.saveSnapshot(new Snapshot(3, 1, new byte[100]));
+            Path snapFile = list(dir.resolve("snap")).getFirst();
+            assertThat(s.stats().snapshotIndex()).isEqualTo(3);
+            assertThat(s.stats().snapshotBytes()).isEqualTo(size(snapFile));
+        }
+
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            RaftStorage.Stats stats = s.stats();
+            assertThat(stats.fsyncs()).as("counters are per process").isZero();
+            assertThat(stats.entriesWritten()).isZero();
+            assertThat(stats.walBytes()).isEqualTo(size(StorageFixtures.openSegment(dir)));
+            assertThat(stats.snapshotIndex()).isEqualTo(3);
+            assertThat(stats.snapshotBytes()).as("the same figure as before the restart").isEqualTo(size(list(dir.resolve("snap")).getFirst()));
+        }
+    }
+
+    @Test
+    void withoutFsyncNothingIsForcedButEverythingRoundTrips() {
+        FileStorage.Options noSync = new FileStorage.Options(TINY, false);
+        try (FileStorage s = FileStorage.open(dir, noSync)) {
+            s.load();
+            s.persist(new HardState(1, 1, 0), List.of());
+            for (long i = 1; i <= 10; i++) s.persist(null, List.of(entry(i, 1)));
+            assertThat(s.stats().fsyncs()).isZero();
+            assertThat(s.stats().entriesWritten()).isEqualTo(10);
+        }
+        try (FileStorage s = FileStorage.open(dir, noSync)) {
+            assertThat(s.load()).isEqualTo(new Stored(new HardState(1, 1, 0), Optional.empty(), entries(1, 10, 1)));
+        }
+    }
+
+    @Test
+    void theCommitIndexIsClampedToTheLastIndexOnLoad() {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            // e.g. a commit index learned from the leader before the entries arrived
+            s.persist(new HardState(2, 1, 10), entries(1, 5, 2));
+        }
+
+        assertThat(reload(dir, BIG).hardState()).isEqualTo(new HardState(2, 1, 5));
+    }
+
+    @Test
+    void theCommitIndexIsAtLeastTheSnapshotIndexOnLoad() {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(2, 1, 1), entries(1, 5, 2));
+            s.saveSnapshot(new Snapshot(4, 2, new byte[] {1}));
+        }
+
+        assertThat(reload(dir, BIG).hardState()).isEqualTo(new HardState(2, 1, 4));
+    }
+
+    @Test
+    void appendsWithAGapOrIntoTheSnapshotAreProgrammingErrors() {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(null, entries(1, 5, 1));
+            assertThatThrownBy(() -> s.persist(null, List.of(entry(7, 1))))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("gap");
+            s.saveSnapshot(new Snapshot(3, 1, new byte[0]));
+            assertThatThrownBy(() -> s.persist(null, List.of(entry(3, 2))))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("snapshot");
+        }
+
+        assertThat(reload(dir, BIG).entries()).as("the rejected appends wrote nothing").isEqualTo(entries(4, 5, 1));
+    }
+
+    @Test
+    void leftoverTemporaryFilesAreNotMistakenForSegments() throws Exception {
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(null, entries(1, 2, 1));
+        }
+        Files.writeString(dir.resolve("wal").resolve("log_inprogress_00000000000000000003.tmp"), "junk");
+
+        assertThat(reload(dir, BIG).entries()).isEqualTo(entries(1, 2, 1));
+    }
+}

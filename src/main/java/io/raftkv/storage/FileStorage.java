@@ -14,6 +14,7 @@ import java.util.Optional;
  * <pre>
  * &lt;data&gt;/
  *   LOCK        held (flock) while a process uses the folder
+ *   term-vote   current term and vote, replaced atomically when they change, see {@link TermVoteFile}
  *   wal/        the write-ahead log, see {@link Wal}
  *   snap/       the newest snapshot, see {@link SnapshotFiles}
  * </pre>
@@ -38,6 +39,9 @@ public final class FileStorage implements RaftStorage {
     private final DataDirLock lock;
     private final Wal wal;
     private final SnapshotFiles snapshots;
+    private final TermVoteFile termVote;
+    private long durableTerm;
+    private int durableVote = io.raftkv.raft.RaftNode.NONE;
     private long snapshotIndex;
     private long snapshotBytes;
 
@@ -46,6 +50,7 @@ public final class FileStorage implements RaftStorage {
         this.lock = DataDirLock.acquire(dir);
         this.wal = new Wal(dir.resolve("wal"), options.maxSegmentBytes(), options.fsync());
         this.snapshots = new SnapshotFiles(dir.resolve("snap"), options.fsync());
+        this.termVote = new TermVoteFile(dir, options.fsync());
     }
 
     /** Locks {@code dir} (creating it if needed); throws {@link StorageException} with what to fix. */
@@ -65,7 +70,14 @@ public final class FileStorage implements RaftStorage {
             // the size on disk, the figure saveSnapshot reports, so stats agree across a restart
             snapshotBytes = snapshots.sizeBytes();
             Wal.Recovered r = wal.recover(snapshotIndex, snap.map(Snapshot::term).orElse(0L));
-            HardState hs = r.hardState();
+            HardState walState = r.hardState();
+            // The term-vote file is written before the WAL whenever they change, so it is never behind.
+            HardState hs = termVote.load()
+                    .filter(tv -> tv.term() >= walState.term())
+                    .map(tv -> new HardState(tv.term(), tv.votedFor(), walState.commit()))
+                    .orElse(walState);
+            durableTerm = hs.term();
+            durableVote = hs.votedFor();
             long last = r.entries().isEmpty() ? snapshotIndex : r.entries().getLast().index();
             // The commit index is a hint written after the entries; a torn write may leave it ahead.
             long commit = Math.max(snapshotIndex, Math.min(hs.commit(), last));
@@ -78,6 +90,11 @@ public final class FileStorage implements RaftStorage {
 
     @Override
     public void persist(HardState hardState, List<Entry> entries) {
+        if (hardState != null && (hardState.term() != durableTerm || hardState.votedFor() != durableVote)) {
+            termVote.save(hardState.term(), hardState.votedFor());
+            durableTerm = hardState.term();
+            durableVote = hardState.votedFor();
+        }
         wal.append(hardState, entries);
     }
 

@@ -95,7 +95,11 @@ final class Shell {
                 } else {
                     String value = String.join(" ", words.subList(2, words.size()));
                     KvResult r = cmd.equals("put") ? client.put(words.get(1), value) : client.append(words.get(1), value);
-                    out.println(r.ok() ? "OK " + words.get(1) + " = " + quote(r.value().orElse("")) + meta(r) : failure(r));
+                    if (r.ok() && r.body().path("duplicate").asBoolean()) {
+                        out.println("OK (a retry; it was applied once, at index " + r.body().path("index").asLong() + ")" + meta(r));
+                    } else {
+                        out.println(r.ok() ? "OK " + words.get(1) + " = " + quote(r.value().orElse("")) + meta(r) : failure(r));
+                    }
                 }
             }
             case "get" -> {

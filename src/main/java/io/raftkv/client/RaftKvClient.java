@@ -26,7 +26,12 @@ import java.util.concurrent.locks.LockSupport;
  * reached, or that answers 503 with {@code "retryable":true} (the write was certainly not
  * applied), is skipped for the next one until the timeout. An answer whose outcome is unknown
  * (503 without {@code retryable}, or a connection lost after sending) is returned as is: a
- * write must not be blindly resent until exactly-once sessions exist.
+ * write without a session must not be blindly resent.
+ *
+ * <p>With sessions (the default) the client registers a session on its first write and numbers
+ * its writes; a write whose outcome is unknown is then resent with the same number until a
+ * definite answer or the timeout, and the cluster applies it at most once (Raft thesis §6.3).
+ * Writes of one client go one at a time; use one client per thread for parallel writes.
  */
 public final class RaftKvClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,8 +41,19 @@ public final class RaftKvClient implements AutoCloseable {
     private final Duration timeout;
     private final HttpClient http;
     private volatile HostPort preferred;
+    private final boolean sessions;
+    private final Object writeLock = new Object();
+    /** Guarded by writeLock: the session (0 = none yet) and the last seq used in it. */
+    private long clientId;
+    private long seq;
 
     public RaftKvClient(List<HostPort> nodes, Duration timeout) {
+        this(nodes, timeout, true);
+    }
+
+    /** {@code sessions=false}: plain writes without clientId/seq (an unknown outcome is returned, not retried). */
+    public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions) {
+        this.sessions = sessions;
         if (nodes.isEmpty()) throw new IllegalArgumentException("no cluster addresses given");
         this.nodes = List.copyOf(nodes);
         this.timeout = timeout;
@@ -55,7 +71,14 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     public KvResult get(String key) {
-        return call("/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8), null);
+        return call("/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8), null, true);
+    }
+
+    /** The session's client id, or 0 if none is registered yet. */
+    public long clientId() {
+        synchronized (writeLock) {
+            return clientId;
+        }
     }
 
     /** {@code GET /status} of one node, or empty body with status 0 if it is unreachable. */
@@ -77,15 +100,42 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     private KvResult write(String path, String key, String value) {
-        ObjectNode body = JSON.createObjectNode().put("key", key).put("value", value);
+        if (!sessions) return call(path, json(JSON.createObjectNode().put("key", key).put("value", value)), false);
+        synchronized (writeLock) {
+            for (int attempt = 0; ; attempt++) {
+                if (clientId == 0) {
+                    // A lost registration leaves an unused session behind, which simply expires: safe to retry.
+                    KvResult reg = call("/session", new byte[0], true);
+                    if (!reg.ok() || !reg.body().has("clientId")) return reg;
+                    clientId = reg.body().get("clientId").asLong();
+                    seq = 0;
+                }
+                long s = ++seq;
+                KvResult r = call(path, json(JSON.createObjectNode().put("key", key).put("value", value)
+                        .put("clientId", clientId).put("seq", s)), true);
+                if (r.status() == 409 && r.body().path("sessionExpired").asBoolean() && attempt == 0) {
+                    clientId = 0; // expired while idle: nothing was applied, start a new session
+                    continue;
+                }
+                return r;
+            }
+        }
+    }
+
+    private static byte[] json(ObjectNode o) {
         try {
-            return call(path, JSON.writeValueAsBytes(body));
+            return JSON.writeValueAsBytes(o);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
     }
 
-    private KvResult call(String path, byte[] body) {
+    /**
+     * Sends {@code path} to the preferred node, then the others, until a definite answer or the
+     * timeout. {@code idempotent}: a read, or a write carrying a session seq, may be resent after
+     * an unknown outcome; anything else is returned at the first unknown outcome.
+     */
+    private KvResult call(String path, byte[] body, boolean idempotent) {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
         List<HostPort> order = new ArrayList<>(nodes);
@@ -98,7 +148,7 @@ public final class RaftKvClient implements AutoCloseable {
             try {
                 KvResult r = send(node, path, body, start, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
                 r.leaderAddress().ifPresent(this::preferLeader);
-                if (r.status() != 503 || !r.retryable()) return r;
+                if (r.status() != 503 || !(r.retryable() || idempotent)) return r;
                 last = r;
             } catch (ConnectException | HttpConnectTimeoutException e) {
                 last = new KvResult(0, error("cannot connect to " + node + ": " + describe(e)), node,
@@ -107,7 +157,7 @@ public final class RaftKvClient implements AutoCloseable {
                 // Sent, and the connection failed: a read may be retried, a write's outcome is unknown.
                 KvResult r = new KvResult(0, error("connection to " + node + " failed (" + describe(e)
                         + ")" + (body != null ? "; the outcome is unknown" : "")), node, System.nanoTime() - start);
-                if (body != null) return r;
+                if (!idempotent) return r;
                 last = r;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

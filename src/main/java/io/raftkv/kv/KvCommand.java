@@ -11,18 +11,22 @@ import java.nio.charset.StandardCharsets;
  * A state machine command as stored in the log.
  *
  * <pre>
- * +---------+-----------+-----------+-------------+-------------+
- * | version | op (byte) | keyLen    | key (UTF-8) | valueLen ... value (UTF-8)
- * | 1 byte  | 1=put     | int32 BE  |             | int32 BE
- * |   = 1   | 2=append  |           |             |
- * +---------+-----------+-----------+-------------+-------------+
+ * version 2 (written now):
+ * +---------+---------+----------+----------+-------------+-------------------+---------------------+
+ * | version | op      | clientId | seq      | timestampMs | keyLen int32, key | valueLen int32, value |
+ * | 1 byte  | 1 byte  | int64    | int64    | int64       | (UTF-8)           | (UTF-8)               |
+ * +---------+---------+----------+----------+-------------+-------------------+---------------------+
+ * op: 1 put, 2 append, 3 register a client session
+ * clientId/seq: 0 when the client sent none (no de-duplication)
+ * timestampMs: the proposing leader's clock, the "log time" sessions expire by
+ * version 1 (read only): version, op, keyLen, key, valueLen, value
  * </pre>
  */
-public record KvCommand(Op op, String key, String value) {
-    private static final byte VERSION = 1;
+public record KvCommand(Op op, String key, String value, long clientId, long seq, long timestampMs) {
+    private static final byte VERSION = 2;
 
     public enum Op {
-        PUT(1), APPEND(2);
+        PUT(1), APPEND(2), REGISTER(3);
 
         final byte code;
 
@@ -42,15 +46,37 @@ public record KvCommand(Op op, String key, String value) {
 
     public KvCommand {
         if (op == null || key == null || value == null) throw new IllegalArgumentException("null field in command");
+        if (clientId < 0 || seq < 0) throw new IllegalArgumentException("negative clientId or seq");
+    }
+
+    /** A command without a client session. */
+    public KvCommand(Op op, String key, String value) {
+        this(op, key, value, 0, 0, 0);
+    }
+
+    /** Registers a new client session; its id will be the index of this entry. */
+    public static KvCommand register() {
+        return new KvCommand(Op.REGISTER, "", "", 0, 0, 0);
+    }
+
+    public KvCommand withTimestamp(long ms) {
+        return new KvCommand(op, key, value, clientId, seq, ms);
+    }
+
+    public boolean hasSession() {
+        return clientId != 0;
     }
 
     public byte[] encode() {
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(10 + k.length + v.length);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(34 + k.length + v.length);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(VERSION);
             out.writeByte(op.code);
+            out.writeLong(clientId);
+            out.writeLong(seq);
+            out.writeLong(timestampMs);
             out.writeInt(k.length);
             out.write(k);
             out.writeInt(v.length);
@@ -64,13 +90,27 @@ public record KvCommand(Op op, String key, String value) {
     public static KvCommand decode(byte[] data) {
         try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(data))) {
             byte version = in.readByte();
-            if (version != VERSION) throw new IllegalArgumentException("unknown command version " + version);
+            if (version != 1 && version != VERSION) throw new IllegalArgumentException("unknown command version " + version);
             Op op = Op.of(in.readByte());
-            String key = new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
-            String value = new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
-            return new KvCommand(op, key, value);
+            long clientId = 0, seq = 0, ts = 0;
+            if (version >= 2) {
+                clientId = in.readLong();
+                seq = in.readLong();
+                ts = in.readLong();
+            }
+            String key = readString(in);
+            String value = readString(in);
+            return new KvCommand(op, key, value, clientId, seq, ts);
         } catch (IOException e) {
             throw new IllegalArgumentException("truncated command of " + data.length + " bytes", e);
         }
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        int len = in.readInt();
+        if (len < 0) throw new IOException("negative length");
+        byte[] b = in.readNBytes(len);
+        if (b.length != len) throw new java.io.EOFException("cut short");
+        return new String(b, StandardCharsets.UTF_8);
     }
 }

@@ -1,29 +1,115 @@
 package io.raftkv.kv;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * The key-value map. Owned by the node's Raft loop thread: not thread-safe by design.
- * Invariant: entries are applied in strictly increasing index order, each once.
+ * The key-value map plus the client session table that makes writes exactly-once (Raft thesis
+ * §6.3). Owned by the node's Raft loop thread: not thread-safe by design.
+ *
+ * <p>A client registers a session (its id is the index of the register entry) and numbers its
+ * writes 1, 2, 3, ...; the table keeps, per client, the last applied seq and the index it was
+ * applied at. A retry of that seq is answered from the table and not applied again. Sessions
+ * expire by log time - the proposing leader's timestamp carried in each command, made monotonic
+ * here - after {@code sessionTtlMs} without a command, and the least recently used go first when
+ * there are more than {@code maxSessions}; every node applies the same commands, so every node
+ * expires the same sessions at the same index. A command from an expired session is refused,
+ * never applied blindly. All nodes of a cluster must use the same two limits.
+ *
+ * <p>Invariant: entries are applied in strictly increasing index order, each once.
  */
 public final class KvStateMachine {
-    private final Map<String, String> data = new HashMap<>();
-    private long appliedIndex;
+    public static final long DEFAULT_SESSION_TTL_MS = 10 * 60 * 1000;
+    public static final int DEFAULT_MAX_SESSIONS = 100_000;
+    private static final byte SNAPSHOT_VERSION = 2;
 
-    /** Applies the command committed at {@code index} and returns the key's new value. */
-    public String apply(long index, KvCommand cmd) {
+    /** Per-client state: last applied seq, where it was applied, and when (log time). */
+    private static final class Session {
+        long lastSeq;
+        long lastIndex;
+        long lastActiveMs;
+    }
+
+    private final Map<String, String> data = new HashMap<>();
+    /** Sessions in order of last activity, oldest first (access-ordered). */
+    private final LinkedHashMap<Long, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
+    private final long sessionTtlMs;
+    private final int maxSessions;
+    private long appliedIndex;
+    /** Monotonic log time: the largest command timestamp applied so far. */
+    private long logTimeMs;
+
+    public KvStateMachine() {
+        this(DEFAULT_SESSION_TTL_MS, DEFAULT_MAX_SESSIONS);
+    }
+
+    public KvStateMachine(long sessionTtlMs, int maxSessions) {
+        if (sessionTtlMs < 1 || maxSessions < 1) throw new IllegalArgumentException("bad session limits");
+        this.sessionTtlMs = sessionTtlMs;
+        this.maxSessions = maxSessions;
+    }
+
+    /** Applies the command committed at {@code index}. */
+    public ApplyResult apply(long index, KvCommand cmd) {
         if (index <= appliedIndex)
             throw new IllegalStateException("apply of index " + index + " after " + appliedIndex);
         appliedIndex = index;
+        logTimeMs = Math.max(logTimeMs, cmd.timestampMs());
+        expireSessions();
+        if (cmd.op() == KvCommand.Op.REGISTER) {
+            Session s = new Session();
+            s.lastActiveMs = logTimeMs;
+            sessions.put(index, s);
+            evictOverflow();
+            return new ApplyResult.Registered(index);
+        }
+        Session session = null;
+        if (cmd.hasSession()) {
+            session = sessions.get(cmd.clientId());
+            if (session == null) return new ApplyResult.SessionExpired(cmd.clientId());
+            session.lastActiveMs = logTimeMs;
+            if (cmd.seq() == session.lastSeq) return new ApplyResult.Duplicate(session.lastIndex);
+            if (cmd.seq() < session.lastSeq) return new ApplyResult.StaleSeq(cmd.clientId(), cmd.seq(), session.lastSeq);
+        }
         String next = switch (cmd.op()) {
             case PUT -> cmd.value();
             // A missing key counts as the empty string.
             case APPEND -> data.getOrDefault(cmd.key(), "") + cmd.value();
+            case REGISTER -> throw new IllegalStateException("handled above");
         };
         data.put(cmd.key(), next);
-        return next;
+        if (session != null) {
+            session.lastSeq = cmd.seq();
+            session.lastIndex = index;
+        }
+        return new ApplyResult.Applied(next);
+    }
+
+    private void expireSessions() {
+        Iterator<Session> it = sessions.values().iterator();
+        while (it.hasNext()) {
+            if (it.next().lastActiveMs >= logTimeMs - sessionTtlMs) break; // the rest are more recent
+            it.remove();
+        }
+    }
+
+    private void evictOverflow() {
+        Iterator<Long> it = sessions.keySet().iterator();
+        while (sessions.size() > maxSessions && it.hasNext()) {
+            it.next();
+            it.remove();
+        }
     }
 
     /** Marks a no-op entry as applied. */
@@ -31,59 +117,6 @@ public final class KvStateMachine {
         if (index <= appliedIndex)
             throw new IllegalStateException("skip of index " + index + " after " + appliedIndex);
         appliedIndex = index;
-    }
-
-    /**
-     * Encodes the whole state for a Raft snapshot (§7).
-     * <pre>
-     * version byte (1) | appliedIndex int64 | count int32 | count x (keyLen int32, key, valueLen int32, value)
-     * </pre>
-     */
-    public byte[] snapshot() {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(64 + data.size() * 32);
-        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
-            out.writeByte(1);
-            out.writeLong(appliedIndex);
-            out.writeInt(data.size());
-            for (Map.Entry<String, String> e : data.entrySet()) {
-                writeString(out, e.getKey());
-                writeString(out, e.getValue());
-            }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
-    }
-
-    /** Replaces the whole state with a snapshot made by {@link #snapshot()}. */
-    public void restore(byte[] snapshot) {
-        try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(snapshot))) {
-            byte version = in.readByte();
-            if (version != 1) throw new IllegalArgumentException("unknown snapshot version " + version);
-            long applied = in.readLong();
-            int count = in.readInt();
-            Map<String, String> restored = new HashMap<>(Math.max(16, count * 4 / 3 + 1));
-            for (int i = 0; i < count; i++) restored.put(readString(in), readString(in));
-            data.clear();
-            data.putAll(restored);
-            appliedIndex = applied;
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("corrupt state machine snapshot: " + e.getMessage(), e);
-        }
-    }
-
-    private static void writeString(java.io.DataOutputStream out, String s) throws java.io.IOException {
-        byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        out.writeInt(b.length);
-        out.write(b);
-    }
-
-    private static String readString(java.io.DataInputStream in) throws java.io.IOException {
-        int len = in.readInt();
-        if (len < 0) throw new java.io.IOException("negative length");
-        byte[] b = in.readNBytes(len);
-        if (b.length != len) throw new java.io.EOFException("string cut short");
-        return new String(b, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     public Optional<String> get(String key) {
@@ -96,5 +129,89 @@ public final class KvStateMachine {
 
     public int size() {
         return data.size();
+    }
+
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    /**
+     * Encodes the whole state for a Raft snapshot (§7), sessions included.
+     * <pre>
+     * version byte (2) | appliedIndex int64 | logTimeMs int64
+     * | count int32 | count x (keyLen int32, key, valueLen int32, value)
+     * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64), oldest first
+     * </pre>
+     */
+    public byte[] snapshot() {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + data.size() * 32 + sessions.size() * 32);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeByte(SNAPSHOT_VERSION);
+            out.writeLong(appliedIndex);
+            out.writeLong(logTimeMs);
+            out.writeInt(data.size());
+            for (Map.Entry<String, String> e : data.entrySet()) {
+                writeString(out, e.getKey());
+                writeString(out, e.getValue());
+            }
+            out.writeInt(sessions.size());
+            for (Map.Entry<Long, Session> e : sessions.entrySet()) {
+                out.writeLong(e.getKey());
+                out.writeLong(e.getValue().lastSeq);
+                out.writeLong(e.getValue().lastIndex);
+                out.writeLong(e.getValue().lastActiveMs);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1 or 2). */
+    public void restore(byte[] snapshot) {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot))) {
+            byte version = in.readByte();
+            if (version != 1 && version != SNAPSHOT_VERSION) throw new IllegalArgumentException("unknown snapshot version " + version);
+            long applied = in.readLong();
+            long time = version >= 2 ? in.readLong() : 0;
+            int count = in.readInt();
+            Map<String, String> restored = new HashMap<>(Math.max(16, count * 4 / 3 + 1));
+            for (int i = 0; i < count; i++) restored.put(readString(in), readString(in));
+            LinkedHashMap<Long, Session> restoredSessions = new LinkedHashMap<>(16, 0.75f, true);
+            if (version >= 2) {
+                int n = in.readInt();
+                for (int i = 0; i < n; i++) {
+                    long id = in.readLong();
+                    Session s = new Session();
+                    s.lastSeq = in.readLong();
+                    s.lastIndex = in.readLong();
+                    s.lastActiveMs = in.readLong();
+                    restoredSessions.put(id, s);
+                }
+            }
+            if (in.read() != -1) throw new IOException("trailing bytes");
+            data.clear();
+            data.putAll(restored);
+            sessions.clear();
+            sessions.putAll(restoredSessions);
+            appliedIndex = applied;
+            logTimeMs = time;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("corrupt state machine snapshot: " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        int len = in.readInt();
+        if (len < 0) throw new IOException("negative length");
+        byte[] b = in.readNBytes(len);
+        if (b.length != len) throw new EOFException("string cut short");
+        return new String(b, StandardCharsets.UTF_8);
     }
 }

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.transport.HostPort;
 
@@ -77,28 +78,54 @@ final class ClientRequests implements AutoCloseable {
         runWrite(call, cmd);
     }
 
+    /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
+    void register(ChannelHandlerContext ctx, boolean keepAlive, HttpHeaders headers) {
+        Call call = new Call(ctx, keepAlive, "/session", new byte[0], deadline(), hops(headers), true);
+        runWrite(call, KvCommand.register());
+    }
+
     private void runWrite(Call call, KvCommand cmd) {
+        // Answers are built on the connection's event loop, not on the Raft loop that completes the future.
         server.propose(cmd).orTimeout(Math.max(1, call.remainingMs()), TimeUnit.MILLISECONDS)
-                .whenComplete((outcome, err) -> {
+                .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
                         call.reply(unknownOutcome("the write was not committed within "
                                 + server.config().requestTimeoutMs() + " ms"));
                         return;
                     }
                     switch (outcome) {
-                        case WriteOutcome.Applied a -> {
-                            ObjectNode o = HttpApi.JSON.createObjectNode().put("ok", true).put("op", cmd.op().label())
-                                    .put("key", cmd.key()).put("value", a.value()).put("index", a.index())
-                                    .put("term", a.term());
-                            o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
-                            call.reply(HttpApi.json(HttpResponseStatus.OK, o));
-                        }
+                        case WriteOutcome.Applied a -> call.reply(applied(cmd, a));
                         // Another entry took its index: it will never apply, so trying again is safe.
                         case WriteOutcome.Superseded s -> retryLater(call, () -> runWrite(call, cmd));
                         case WriteOutcome.Unknown u -> call.reply(unknownOutcome(u.reason()));
                         case WriteOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
                     }
-                });
+                }, call.ctx().executor());
+    }
+
+    private FullHttpResponse applied(KvCommand cmd, WriteOutcome.Applied a) {
+        ObjectNode o = HttpApi.JSON.createObjectNode();
+        HttpResponseStatus status = HttpResponseStatus.OK;
+        switch (a.result()) {
+            case ApplyResult.Applied r -> o.put("ok", true).put("op", cmd.op().label()).put("key", cmd.key())
+                    .put("value", r.value()).put("index", a.index()).put("term", a.term());
+            case ApplyResult.Registered r -> o.put("ok", true).put("clientId", r.clientId()).put("index", a.index());
+            // A retry of a write that was already applied: answered from the session table, not applied again.
+            case ApplyResult.Duplicate d -> o.put("ok", true).put("op", cmd.op().label()).put("key", cmd.key())
+                    .put("duplicate", true).put("index", d.index());
+            case ApplyResult.SessionExpired e -> {
+                status = HttpResponseStatus.CONFLICT;
+                o.put("error", "client session " + e.clientId() + " is unknown or expired; nothing was applied."
+                        + " Register a new session with POST /session").put("sessionExpired", true);
+            }
+            case ApplyResult.StaleSeq e -> {
+                status = HttpResponseStatus.CONFLICT;
+                o.put("error", "seq " + e.seq() + " of client " + e.clientId() + " is older than its last applied seq "
+                        + e.lastSeq() + "; nothing was applied. Number each new write with a higher seq");
+            }
+        }
+        o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
+        return HttpApi.json(status, o);
     }
 
     // ---------------------------------------------------------------- reads
@@ -122,7 +149,7 @@ final class ClientRequests implements AutoCloseable {
 
     private void runRead(Call call, String key) {
         server.read(key).orTimeout(Math.max(1, call.remainingMs()), TimeUnit.MILLISECONDS)
-                .whenComplete((outcome, err) -> {
+                .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
                         call.reply(HttpApi.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no leader could serve the read within "
                                 + server.config().requestTimeoutMs() + " ms (no quorum?)"));
@@ -138,7 +165,7 @@ final class ClientRequests implements AutoCloseable {
                         }
                         case ReadOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call, key));
                     }
-                });
+                }, call.ctx().executor());
     }
 
     // ---------------------------------------------------------------- forwarding
@@ -227,7 +254,22 @@ final class ClientRequests implements AutoCloseable {
             throw new BadRequest(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "value is " + valueBytes
                     + " bytes; the limit is " + server.config().maxValueBytes() + " bytes");
         }
-        return new KvCommand(op, key, value);
+        long clientId = optionalPositive(o, "clientId");
+        long seq = optionalPositive(o, "seq");
+        if ((clientId == 0) != (seq == 0)) {
+            throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "send 'clientId' and 'seq' together (or neither);"
+                    + " get a clientId from POST /session and number writes 1, 2, 3, ...");
+        }
+        return new KvCommand(op, key, value, clientId, seq, 0);
+    }
+
+    private static long optionalPositive(JsonNode o, String name) throws BadRequest {
+        JsonNode n = o.get(name);
+        if (n == null || n.isNull()) return 0;
+        if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < 1) {
+            throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' must be a positive integer");
+        }
+        return n.asLong();
     }
 
     private void checkKey(String key) throws BadRequest {

@@ -53,7 +53,7 @@ final class HttpApi implements AutoCloseable {
     private static final Map<String, HttpMethod> ROUTES = Map.of(
             "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
             "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
-            "/installSnapshot", HttpMethod.POST);
+            "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST);
 
     private final RaftServer server;
     private final EventLoopGroup group;
@@ -173,6 +173,7 @@ final class HttpApi implements AutoCloseable {
                 case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), req.headers());
                 case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());
                 case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND, body, req.headers());
+                case "/session" -> clientRequests.register(ctx, keepAlive, req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
         }

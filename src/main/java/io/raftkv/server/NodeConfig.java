@@ -19,10 +19,12 @@ import java.util.TreeMap;
  * @param maxKeyBytes   largest key accepted (UTF-8 bytes)
  * @param maxValueBytes largest value accepted (UTF-8 bytes)
  * @param snapshots     when to snapshot the state machine and compact the log
+ * @param sessionTtlMs  client sessions expire after this much log time without a command; must
+ *                      be the same on every node
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
-                         int maxValueBytes, SnapshotPolicy snapshots) {
+                         int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 
@@ -47,7 +49,14 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
     public NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                       int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes) {
         this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
-                maxValueBytes, SnapshotPolicy.defaults());
+                maxValueBytes, SnapshotPolicy.defaults(), io.raftkv.kv.KvStateMachine.DEFAULT_SESSION_TTL_MS);
+    }
+
+    public NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
+                      int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes,
+                      SnapshotPolicy snapshots) {
+        this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
+                maxValueBytes, snapshots, io.raftkv.kv.KvStateMachine.DEFAULT_SESSION_TTL_MS);
     }
 
     public NodeConfig {
@@ -60,6 +69,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
         if (electionMaxMs <= electionMinMs)
             throw new IllegalArgumentException("election timeout max must be above its min");
         if (requestTimeoutMs < 1) throw new IllegalArgumentException("request timeout must be positive");
+        if (sessionTtlMs < 1) throw new IllegalArgumentException("session TTL must be positive");
         if (maxKeyBytes < 1 || maxValueBytes < 0) throw new IllegalArgumentException("bad size limits");
     }
 
@@ -70,17 +80,22 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots);
+                maxValueBytes, snapshots, sessionTtlMs);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots);
+                keyBytes, valueBytes, snapshots, sessionTtlMs);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs);
+    }
+
+    public NodeConfig withSessionTtlMs(long ms) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, ms);
     }
 
     /** All members, this node included, by id. */

@@ -48,7 +48,7 @@ public final class RaftServer implements AutoCloseable {
     private final NodeConfig config;
     private final RaftStorage storage;
     private final RaftNode core;
-    private final KvStateMachine kv = new KvStateMachine();
+    private final KvStateMachine kv;
     private final LinkedBlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
     private final EventLoopGroup ioGroup;
     private final PeerTransport transport;
@@ -85,6 +85,7 @@ public final class RaftServer implements AutoCloseable {
         this.config = config;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
+        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS);
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
         // Recovery: the latest snapshot into the state machine; the log after it is re-applied by the core.
@@ -133,7 +134,8 @@ public final class RaftServer implements AutoCloseable {
     public CompletableFuture<WriteOutcome> propose(KvCommand cmd) {
         CompletableFuture<WriteOutcome> f = new CompletableFuture<>();
         submit(() -> {
-            switch (core.propose(cmd.encode())) {
+            // The leader stamps its clock on the command: the "log time" client sessions expire by.
+            switch (core.propose(cmd.withTimestamp(System.currentTimeMillis()).encode())) {
                 case ProposeResult.Accepted a -> pendingWrites.put(a.index(), new PendingWrite(a.term(), f));
                 case ProposeResult.NotLeader n -> f.complete(new WriteOutcome.NotLeader(n.leaderHint()));
             }
@@ -250,17 +252,17 @@ public final class RaftServer implements AutoCloseable {
     }
 
     private void apply(Entry e) {
-        String value = null;
+        io.raftkv.kv.ApplyResult result = null;
         if (e.isNoop()) {
             kv.skip(e.index());
         } else {
-            value = kv.apply(e.index(), KvCommand.decode(e.data()));
+            result = kv.apply(e.index(), KvCommand.decode(e.data()));
             bytesSinceSnapshot += e.data().length;
         }
         PendingWrite p = pendingWrites.remove(e.index());
         if (p != null) {
-            p.future().complete(p.term() == e.term()
-                    ? new WriteOutcome.Applied(e.index(), e.term(), value)
+            p.future().complete(p.term() == e.term() && result != null
+                    ? new WriteOutcome.Applied(e.index(), e.term(), result)
                     : new WriteOutcome.Superseded(e.index()));
         }
     }

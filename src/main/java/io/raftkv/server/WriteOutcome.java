@@ -4,8 +4,8 @@ import java.util.OptionalInt;
 
 /** How a proposed write ended, as seen by the node that proposed it. */
 public sealed interface WriteOutcome {
-    /** Committed and applied at {@code index}; {@code value} is the key's value afterwards. */
-    record Applied(long index, long term, String value) implements WriteOutcome {}
+    /** Committed at {@code index}; {@code result} says what applying it did (which may be a refusal). */
+    record Applied(long index, long term, io.raftkv.kv.ApplyResult result) implements WriteOutcome {}
 
     /** Not proposed: this node is not the leader. Safe to retry elsewhere. */
     record NotLeader(OptionalInt leaderHint) implements WriteOutcome {}

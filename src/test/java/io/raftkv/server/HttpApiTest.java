@@ -320,16 +320,20 @@ class HttpApiTest {
 
     @Test
     void statusHasItsFieldsOnLeaderAndFollowers() {
-        int leader = stableLeader(nodes);
-        Written w = put(leader, "kStatus", "v");
+        Written w = put(stableLeader(nodes), "kStatus", "v");
         // Followers learn the commit index with the next append or heartbeat: wait for it.
         TestNodes.awaitCondition(() -> ALL.stream().allMatch(n -> status(nodes, n).path("lastApplied").asLong() >= w.index()),
                 WAIT, "every node to apply index " + w.index());
+        // Leadership may move under a loaded machine; take whoever leads once the followers caught up.
+        int[] current = {-1};
         TestNodes.awaitCondition(() -> {
-            JsonNode s = status(nodes, leader);
+            current[0] = nodes.leader(ALL).orElse(-1);
+            if (current[0] < 0) return false;
+            JsonNode s = status(nodes, current[0]);
             long last = s.path("lastLogIndex").asLong();
             return s.path("peers").size() == 2 && stream(s.path("peers")).allMatch(p -> p.path("matchIndex").asLong() == last);
         }, WAIT, "the leader to see both followers caught up");
+        int leader = current[0];
 
         JsonNode ls = status(nodes, leader);
         assertThat(ls.path("id").asInt()).isEqualTo(leader);

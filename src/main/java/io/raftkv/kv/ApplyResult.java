@@ -1,0 +1,19 @@
+package io.raftkv.kv;
+
+/** What applying one command did. */
+public sealed interface ApplyResult {
+    /** Applied now; {@code value} is the key's value afterwards. */
+    record Applied(String value) implements ApplyResult {}
+
+    /** A session was registered; its client id is the entry's index. */
+    record Registered(long clientId) implements ApplyResult {}
+
+    /** A retry of the client's last command, already applied at {@code index}: not applied again. */
+    record Duplicate(long index) implements ApplyResult {}
+
+    /** The client's session is unknown: it expired (or was never registered). Nothing applied. */
+    record SessionExpired(long clientId) implements ApplyResult {}
+
+    /** A seq older than the client's last applied one: the client already moved on. Nothing applied. */
+    record StaleSeq(long clientId, long seq, long lastSeq) implements ApplyResult {}
+}

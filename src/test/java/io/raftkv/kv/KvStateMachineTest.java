@@ -1,0 +1,108 @@
+package io.raftkv.kv;
+
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The state machine and its session table (Raft thesis §6.3). */
+class KvStateMachineTest {
+    private long index;
+
+    private ApplyResult apply(KvStateMachine kv, KvCommand cmd) {
+        return kv.apply(++index, cmd);
+    }
+
+    private static KvCommand append(String key, String value, long client, long seq, long ts) {
+        return new KvCommand(KvCommand.Op.APPEND, key, value, client, seq, ts);
+    }
+
+    @Test
+    void putAppendGetWithoutSessions() {
+        KvStateMachine kv = new KvStateMachine();
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.APPEND, "a", "x"))).isEqualTo(new ApplyResult.Applied("x"));
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.APPEND, "a", "y"))).isEqualTo(new ApplyResult.Applied("xy"));
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.PUT, "a", "z"))).isEqualTo(new ApplyResult.Applied("z"));
+        assertThat(kv.get("a")).hasValue("z");
+        assertThat(kv.get("b")).isEmpty();
+        assertThatThrownBy(() -> kv.apply(1, new KvCommand(KvCommand.Op.PUT, "a", "again")))
+                .isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    @DisplayName("§6.3: a retried append is answered from the session table and applied once")
+    void retriedAppendAppliesOnce() {
+        KvStateMachine kv = new KvStateMachine();
+        long client = ((ApplyResult.Registered) apply(kv, KvCommand.register().withTimestamp(1000))).clientId();
+        assertThat(client).isEqualTo(index);
+        assertThat(apply(kv, append("k", "a", client, 1, 1001))).isEqualTo(new ApplyResult.Applied("a"));
+        long appliedAt = index;
+        // The same request again (e.g. resent after a leader crash): not applied a second time.
+        assertThat(apply(kv, append("k", "a", client, 1, 1002))).isEqualTo(new ApplyResult.Duplicate(appliedAt));
+        assertThat(kv.get("k")).hasValue("a");
+        assertThat(apply(kv, append("k", "b", client, 2, 1003))).isEqualTo(new ApplyResult.Applied("ab"));
+        assertThat(apply(kv, append("k", "a", client, 1, 1004))).isEqualTo(new ApplyResult.StaleSeq(client, 1, 2));
+        assertThat(kv.get("k")).hasValue("ab");
+    }
+
+    @Test
+    @DisplayName("sessions expire by log time, not wall clock; an expired session is refused, never applied")
+    void sessionsExpireByLogTime() {
+        KvStateMachine kv = new KvStateMachine(10_000, 100);
+        long old = ((ApplyResult.Registered) apply(kv, KvCommand.register().withTimestamp(1_000))).clientId();
+        long busy = ((ApplyResult.Registered) apply(kv, KvCommand.register().withTimestamp(1_000))).clientId();
+        apply(kv, append("k", "x", busy, 1, 9_000));
+        // A leader with a slower clock stamps an older time: log time does not go back.
+        apply(kv, new KvCommand(KvCommand.Op.PUT, "other", "v", 0, 0, 500));
+        apply(kv, append("k", "y", busy, 2, 11_500)); // log time 11.5 s: "old" idle for 10.5 s
+        assertThat(kv.sessionCount()).isEqualTo(1);
+        assertThat(apply(kv, append("k", "z", old, 1, 11_600))).isEqualTo(new ApplyResult.SessionExpired(old));
+        assertThat(kv.get("k")).hasValue("xy");
+        assertThat(apply(kv, append("k", "z", busy, 3, 11_700))).isEqualTo(new ApplyResult.Applied("xyz"));
+        assertThat(apply(kv, append("k", "q", 424242, 1, 11_800))).isEqualTo(new ApplyResult.SessionExpired(424242));
+    }
+
+    @Test
+    void leastRecentlyUsedSessionsGoFirstWhenFull() {
+        KvStateMachine kv = new KvStateMachine(1_000_000, 2);
+        long a = ((ApplyResult.Registered) apply(kv, KvCommand.register())).clientId();
+        long b = ((ApplyResult.Registered) apply(kv, KvCommand.register())).clientId();
+        apply(kv, append("k", "1", a, 1, 0)); // a used after b: b is now the least recently used
+        long c = ((ApplyResult.Registered) apply(kv, KvCommand.register())).clientId();
+        assertThat(kv.sessionCount()).isEqualTo(2);
+        assertThat(apply(kv, append("k", "2", b, 1, 0))).isEqualTo(new ApplyResult.SessionExpired(b));
+        assertThat(apply(kv, append("k", "2", a, 2, 0))).isInstanceOf(ApplyResult.Applied.class);
+        assertThat(apply(kv, append("k", "3", c, 1, 0))).isInstanceOf(ApplyResult.Applied.class);
+    }
+
+    @Test
+    @DisplayName("§7: a snapshot carries the data and the session table, so a duplicate is still caught after restore")
+    void snapshotKeepsSessions() {
+        KvStateMachine kv = new KvStateMachine(10_000, 100);
+        long client = ((ApplyResult.Registered) apply(kv, KvCommand.register().withTimestamp(5))).clientId();
+        apply(kv, append("k", "a", client, 1, 6));
+        long appliedAt = index;
+        apply(kv, new KvCommand(KvCommand.Op.PUT, "p", "q", 0, 0, 7));
+        byte[] snap = kv.snapshot();
+
+        KvStateMachine restored = new KvStateMachine(10_000, 100);
+        restored.restore(snap);
+        assertThat(restored.appliedIndex()).isEqualTo(kv.appliedIndex());
+        assertThat(restored.get("k")).hasValue("a");
+        assertThat(restored.get("p")).hasValue("q");
+        assertThat(restored.apply(++index, append("k", "a", client, 1, 8))).isEqualTo(new ApplyResult.Duplicate(appliedAt));
+        assertThat(restored.snapshot()).as("restore then snapshot is stable").isNotEmpty();
+        assertThatThrownBy(() -> restored.restore(java.util.Arrays.copyOf(snap, snap.length - 3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("corrupt");
+    }
+
+    @Test
+    void commandEncodingRoundTripsAndReadsVersion1() {
+        KvCommand c = new KvCommand(KvCommand.Op.APPEND, "clé", "välue", 7, 9, 123456789L);
+        assertThat(KvCommand.decode(c.encode())).isEqualTo(c);
+        byte[] v1 = {1, 1, 0, 0, 0, 1, 'k', 0, 0, 0, 1, 'v'};
+        assertThat(KvCommand.decode(v1)).isEqualTo(new KvCommand(KvCommand.Op.PUT, "k", "v"));
+        assertThatThrownBy(() -> KvCommand.decode(new byte[] {2, 1, 0})).isInstanceOf(IllegalArgumentException.class);
+    }
+}

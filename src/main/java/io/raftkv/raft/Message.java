@@ -14,17 +14,34 @@ public sealed interface Message {
     long term();
 
     /** RequestVote RPC (Raft §5.2): a candidate asks for a vote in {@code term}. */
-    record RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm) implements Message {}
+    record RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm, boolean preVote)
+            implements Message {
+        public RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm) {
+            this(from, to, term, lastLogIndex, lastLogTerm, false);
+        }
+    }
 
-    /** Answer to {@link RequestVote}. */
-    record RequestVoteResponse(int from, int to, long term, boolean granted) implements Message {}
+    /**
+     * Answer to {@link RequestVote}. A granted pre-vote carries the term the pre-candidate asked
+     * about; nobody's term changes in a pre-vote (thesis §9.6).
+     */
+    record RequestVoteResponse(int from, int to, long term, boolean granted, boolean preVote) implements Message {
+        public RequestVoteResponse(int from, int to, long term, boolean granted) {
+            this(from, to, term, granted, false);
+        }
+    }
 
     /**
      * AppendEntries RPC (Raft §5.3): replicates {@code entries} after ({@code prevLogIndex},
      * {@code prevLogTerm}); with no entries it is a heartbeat.
      */
     record AppendEntries(int from, int to, long term, long prevLogIndex, long prevLogTerm,
-                         List<Entry> entries, long leaderCommit) implements Message {
+                         List<Entry> entries, long leaderCommit, long readContext) implements Message {
+        public AppendEntries(int from, int to, long term, long prevLogIndex, long prevLogTerm, List<Entry> entries,
+                             long leaderCommit) {
+            this(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, 0);
+        }
+
         public AppendEntries {
             entries = List.copyOf(entries);
         }
@@ -38,7 +55,13 @@ public sealed interface Message {
      * first index it holds of that term, or term 0 and lastIndex + 1 when its log is too short.
      */
     record AppendEntriesResponse(int from, int to, long term, boolean success, long matchIndex,
-                                 long rejectedIndex, long conflictTerm, long conflictIndex) implements Message {
+                                 long rejectedIndex, long conflictTerm, long conflictIndex, long readContext)
+            implements Message {
+        public AppendEntriesResponse(int from, int to, long term, boolean success, long matchIndex, long rejectedIndex,
+                                     long conflictTerm, long conflictIndex) {
+            this(from, to, term, success, matchIndex, rejectedIndex, conflictTerm, conflictIndex, 0);
+        }
+
         public static AppendEntriesResponse accept(int from, int to, long term, long matchIndex) {
             return new AppendEntriesResponse(from, to, term, true, matchIndex, 0, 0, 0);
         }

@@ -19,19 +19,24 @@ import java.util.List;
  * @param maxBytesPerAppend  most entry data one AppendEntries carries (at least one entry is sent)
  * @param snapshotChunkBytes size of one InstallSnapshot chunk
  * @param checkQuorum        a leader that has not heard from a majority for an election timeout
- *                           steps down (thesis §6.2), so its clients fail fast instead of waiting
+ *                           steps down (thesis §6.2), so its clients fail fast instead of waiting;
+ *                           and a follower that heard from its leader within the minimum election
+ *                           timeout ignores vote requests (the leader lease of §6.2 / §4.2.3)
+ * @param preVote            a node first asks whether it could win before starting an election
+ *                           (thesis §9.6), so a node rejoining after a partition cannot depose a
+ *                           healthy leader by inflating the term
  */
 public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,
                          int heartbeatTicks, int maxEntriesPerAppend, int maxInflightAppends,
                          long randomSeed, int tickMs, long maxBytesPerAppend, int snapshotChunkBytes,
-                         boolean checkQuorum) {
+                         boolean checkQuorum, boolean preVote) {
     public static final long DEFAULT_MAX_BYTES_PER_APPEND = 4L * 1024 * 1024;
     public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
     public RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax, int heartbeatTicks,
                       int maxEntriesPerAppend, int maxInflightAppends, long randomSeed, int tickMs) {
         this(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend, maxInflightAppends,
-                randomSeed, tickMs, DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_SNAPSHOT_CHUNK_BYTES, false);
+                randomSeed, tickMs, DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_SNAPSHOT_CHUNK_BYTES, false, false);
     }
 
     public RaftConfig {
@@ -57,11 +62,16 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
 
     public RaftConfig withSnapshotChunkBytes(int bytes) {
         return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, bytes, checkQuorum);
+                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, bytes, checkQuorum, preVote);
     }
 
     public RaftConfig withCheckQuorum(boolean on) {
         return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, on);
+                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, on, preVote);
+    }
+
+    public RaftConfig withPreVote(boolean on) {
+        return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
+                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, checkQuorum, on);
     }
 }

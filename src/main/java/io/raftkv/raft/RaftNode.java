@@ -55,6 +55,28 @@ public final class RaftNode {
 
     private List<Message> outbox = new ArrayList<>();
     private List<RoleChange> roleChanges = new ArrayList<>();
+    private List<ReadState> readStates = new ArrayList<>();
+
+    /** ReadIndex (leader): reads waiting for the first commit of this term, then for the next round. */
+    private final List<Long> readsAwaitingCommit = new ArrayList<>();
+    private final List<Long> readBatch = new ArrayList<>();
+    /** Heartbeat rounds confirming leadership, oldest first; context numbers only grow. */
+    private final java.util.ArrayDeque<ReadRound> readRounds = new java.util.ArrayDeque<>();
+    private long lastReadContext;
+
+    /** One ReadIndex heartbeat round: the commit index when it started, and who has answered. */
+    private static final class ReadRound {
+        final long context;
+        final long index;
+        final List<Long> requestIds;
+        final java.util.Set<Integer> acks = new java.util.HashSet<>();
+
+        ReadRound(long context, long index, List<Long> requestIds) {
+            this.context = context;
+            this.index = index;
+            this.requestIds = requestIds;
+        }
+    }
     private HardState persistedHardState;
     private boolean readyInProgress;
 
@@ -95,7 +117,25 @@ public final class RaftNode {
     public void tick() {
         switch (role) {
             case LEADER -> tickHeartbeat();
-            case FOLLOWER, CANDIDATE -> tickElection();
+            case FOLLOWER, PRE_CANDIDATE, CANDIDATE -> tickElection();
+        }
+    }
+
+    /**
+     * ReadIndex (thesis §6.4): asks to serve a linearizable read without writing to the log. The
+     * leader records its commit index, confirms with a heartbeat round that a majority still
+     * follows it, and then reports a {@link ReadState} with that index; a read served once that
+     * index is applied cannot miss any write acknowledged before the read began. A leader that has
+     * not committed an entry of its own term yet waits until it has (it does not know the commit
+     * index before). Reads that arrive together share one heartbeat round.
+     */
+    public void readIndex(long requestId) {
+        if (role != Role.LEADER) {
+            readStates.add(new ReadState(requestId, 0, false));
+        } else if (!committedInCurrentTerm()) {
+            readsAwaitingCommit.add(requestId);
+        } else {
+            queueRead(requestId);
         }
     }
 
@@ -114,6 +154,19 @@ public final class RaftNode {
     /** Handles one message from a peer. Messages for another node are ignored. */
     public void step(Message m) {
         if (m.to() != config.id() || !config.voters().contains(m.from())) return;
+        if (m.term() > term && m instanceof RequestVote rv && inLease()) {
+            // §6.2/§4.2.3: we heard from a live leader less than an election timeout ago, so this
+            // candidate is disruptive (e.g. back from a partition); do not let it raise our term.
+            return;
+        }
+        if (m.term() > term && (m instanceof RequestVote rv && rv.preVote()
+                || m instanceof RequestVoteResponse r && r.preVote() && r.granted())) {
+            // Thesis §9.6: a pre-vote and its grant carry the term the pre-candidate would use;
+            // nobody adopts it until a real election happens.
+            if (m instanceof RequestVote rv) handleRequestVote(rv);
+            else handleVoteResponse((RequestVoteResponse) m);
+            return;
+        }
         if (m.term() > term) {
             // Raft §5.1: a higher term in any message makes us a follower of that term.
             int leader = m instanceof AppendEntries || m instanceof InstallSnapshot ? m.from() : NONE;
@@ -121,9 +174,9 @@ public final class RaftNode {
         } else if (m.term() < term) {
             // A stale sender learns our term from the reply and steps down; stale replies are dropped.
             switch (m) {
-                case RequestVote rv -> send(new RequestVoteResponse(config.id(), rv.from(), term, false));
+                case RequestVote rv -> send(new RequestVoteResponse(config.id(), rv.from(), term, false, rv.preVote()));
                 case AppendEntries ae -> send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0,
-                        ae.prevLogIndex(), 0, 0));
+                        ae.prevLogIndex(), 0, 0, ae.readContext()));
                 case InstallSnapshot is -> send(new InstallSnapshotResponse(config.id(), is.from(), term,
                         is.snapshotIndex(), 0, false));
                 default -> { }
@@ -150,6 +203,8 @@ public final class RaftNode {
 
     public boolean hasReady() {
         return pendingBroadcast || snapshotToInstall != null || !outbox.isEmpty() || !roleChanges.isEmpty()
+                || !readStates.isEmpty() || !readBatch.isEmpty()
+                || (!readsAwaitingCommit.isEmpty() && committedInCurrentTerm())
                 || !currentHardState().equals(persistedHardState)
                 || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
     }
@@ -161,11 +216,17 @@ public final class RaftNode {
             pendingBroadcast = false;
             bcastAppend();
         }
+        if (!readsAwaitingCommit.isEmpty() && committedInCurrentTerm()) {
+            readsAwaitingCommit.forEach(this::queueRead);
+            readsAwaitingCommit.clear();
+        }
+        if (!readBatch.isEmpty()) startReadRound();
         HardState hs = currentHardState();
         Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
                 log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
-                Optional.ofNullable(snapshotToInstall));
+                Optional.ofNullable(snapshotToInstall), readStates);
         snapshotToInstall = null;
+        readStates = new ArrayList<>();
         outbox = new ArrayList<>();
         roleChanges = new ArrayList<>();
         readyInProgress = true;
@@ -248,6 +309,7 @@ public final class RaftNode {
 
     private void becomeFollower(long newTerm, int leader, String reason) {
         Role old = role;
+        if (old == Role.LEADER) failPendingReads();
         if (newTerm > term) {
             term = newTerm;
             votedFor = NONE;
@@ -258,6 +320,34 @@ public final class RaftNode {
         pendingBroadcast = false;
         resetElectionTimer();
         if (old != Role.FOLLOWER) roleChanges.add(new RoleChange(term, old, Role.FOLLOWER, reason));
+    }
+
+    /** Thesis §9.6: ask for pre-votes for term + 1 without changing our term or vote. */
+    private void becomePreCandidate(String reason) {
+        Role old = role;
+        role = Role.PRE_CANDIDATE;
+        leaderId = NONE;
+        votes.clear();
+        votes.put(config.id(), true);
+        resetElectionTimer();
+        roleChanges.add(new RoleChange(term, old, Role.PRE_CANDIDATE, reason));
+        if (grantedVotes() >= Quorum.majority(config.voters().size())) {
+            becomeCandidate("pre-vote won with " + grantedVotes() + "/" + config.voters().size());
+            return;
+        }
+        for (int peer : peers) {
+            send(new RequestVote(config.id(), peer, term + 1, log.lastIndex(), log.lastTerm(), true));
+        }
+    }
+
+    /**
+     * Check-quorum only: a leader (which steps down itself once it loses its majority) or a
+     * follower that heard from its leader within the minimum election timeout.
+     */
+    private boolean inLease() {
+        if (!config.checkQuorum()) return false;
+        return role == Role.LEADER
+                || role == Role.FOLLOWER && leaderId != NONE && electionElapsed < config.electionTicksMin();
     }
 
     private void becomeCandidate(String reason) {
@@ -288,6 +378,9 @@ public final class RaftNode {
         progress.clear();
         for (int peer : peers) progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
         roleChanges.add(new RoleChange(term, old, Role.LEADER, reason));
+        readRounds.clear();
+        readBatch.clear();
+        readsAwaitingCommit.clear();
         // Raft §8: a no-op of the new term lets the leader learn what is committed and commit it.
         log.append(Entry.noop(log.lastIndex() + 1, term));
         pendingBroadcast = true;
@@ -298,11 +391,12 @@ public final class RaftNode {
     private void tickElection() {
         electionElapsed++;
         if (electionElapsed >= randomizedElectionTimeout) {
-            String why = role == Role.CANDIDATE
+            String why = role != Role.FOLLOWER
                     ? "election timed out after " + electionElapsed * config.tickMs() + " ms"
                     : (leaderId == NONE ? "no leader" : "no heartbeat from node " + leaderId) + " for "
                             + electionElapsed * config.tickMs() + " ms";
-            becomeCandidate(why);
+            if (config.preVote()) becomePreCandidate(why);
+            else becomeCandidate(why);
         }
     }
 
@@ -370,6 +464,13 @@ public final class RaftNode {
     // ---------------------------------------------------------------- votes
 
     private void handleRequestVote(RequestVote rv) {
+        if (rv.preVote()) {
+            // §9.6: would we vote for it in rv.term? Only the log check applies (the lease check ran
+            // in step); nothing is recorded, so a pre-vote commits us to nothing.
+            boolean granted = rv.term() > term && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
+            send(new RequestVoteResponse(config.id(), rv.from(), granted ? rv.term() : term, granted, true));
+            return;
+        }
         // Raft §5.2: one vote per term, first come first served; §5.4.1: only to an up-to-date log.
         boolean canVote = votedFor == NONE || votedFor == rv.from();
         boolean granted = canVote && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
@@ -381,6 +482,17 @@ public final class RaftNode {
     }
 
     private void handleVoteResponse(RequestVoteResponse r) {
+        if (r.preVote() != (role == Role.PRE_CANDIDATE)) return; // stale: from another phase
+        if (role == Role.PRE_CANDIDATE) {
+            votes.putIfAbsent(r.from(), r.granted());
+            int majority = Quorum.majority(config.voters().size());
+            if (grantedVotes() >= majority) {
+                becomeCandidate("pre-vote won with " + grantedVotes() + "/" + config.voters().size());
+            } else if (votes.size() - grantedVotes() >= majority) {
+                becomeFollower(term, NONE, "pre-vote lost: " + (votes.size() - grantedVotes()) + " denied");
+            }
+            return;
+        }
         if (role != Role.CANDIDATE) return;
         votes.putIfAbsent(r.from(), r.granted());
         int majority = Quorum.majority(config.voters().size());
@@ -402,13 +514,15 @@ public final class RaftNode {
             throw new IllegalStateException("node " + config.id() + " is leader of term " + term
                     + " and got AppendEntries from node " + ae.from() + " in the same term");
         }
-        if (role == Role.CANDIDATE) becomeFollower(term, ae.from(), "node " + ae.from() + " won term " + term);
+        if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
+            becomeFollower(term, ae.from(), "node " + ae.from() + " leads term " + term);
+        }
         leaderId = ae.from();
         electionElapsed = 0;
 
         if (ae.prevLogIndex() < log.committed()) {
             // Everything up to our commit index already matches the leader (Log Matching).
-            send(AppendEntriesResponse.accept(config.id(), ae.from(), term, log.committed()));
+            send(new AppendEntriesResponse(config.id(), ae.from(), term, true, log.committed(), 0, 0, 0, ae.readContext()));
             return;
         }
         if (!log.matchTerm(ae.prevLogIndex(), ae.prevLogTerm())) {
@@ -419,7 +533,7 @@ public final class RaftNode {
                 conflictIndex = log.firstIndexOfTermAt(ae.prevLogIndex());
             }
             send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0, ae.prevLogIndex(),
-                    conflictTerm, conflictIndex));
+                    conflictTerm, conflictIndex, ae.readContext()));
             return;
         }
         // Raft §5.3: delete a conflicting suffix, then append what is new.
@@ -432,7 +546,7 @@ public final class RaftNode {
         }
         long lastNew = ae.prevLogIndex() + ae.entries().size();
         log.commitTo(Math.min(ae.leaderCommit(), lastNew));
-        send(AppendEntriesResponse.accept(config.id(), ae.from(), term, lastNew));
+        send(new AppendEntriesResponse(config.id(), ae.from(), term, true, lastNew, 0, 0, 0, ae.readContext()));
     }
 
     // ---------------------------------------------------------------- replication, leader side
@@ -441,6 +555,8 @@ public final class RaftNode {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
         pr.recentActive = true;
+        // Any answer in our term, success or not, shows this follower still takes us as leader.
+        if (r.readContext() > 0) ackRead(r.from(), r.readContext());
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
@@ -508,7 +624,63 @@ public final class RaftNode {
 
     /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
     private void sendHeartbeat(int peer, Progress pr) {
-        send(new AppendEntries(config.id(), peer, term, pr.match, log.term(pr.match), List.of(), log.committed()));
+        sendHeartbeat(peer, pr, lastReadContext);
+    }
+
+    /** With a read context, the answer confirms this leader for ReadIndex rounds up to it. */
+    private void sendHeartbeat(int peer, Progress pr, long readContext) {
+        // A follower waiting for a snapshot may match below the compaction point, where only the
+        // base entry's term is still known.
+        long prev = Math.max(pr.match, log.baseIndex());
+        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), List.of(), log.committed(), readContext));
+    }
+
+    // ---------------------------------------------------------------- ReadIndex (thesis §6.4)
+
+    private void queueRead(long requestId) {
+        if (peers.isEmpty()) {
+            // A single voter is a majority by itself.
+            readStates.add(new ReadState(requestId, log.committed(), true));
+        } else {
+            readBatch.add(requestId);
+        }
+    }
+
+    /** Every read queued since the last round shares one heartbeat broadcast. */
+    private void startReadRound() {
+        ReadRound round = new ReadRound(++lastReadContext, log.committed(), List.copyOf(readBatch));
+        readBatch.clear();
+        readRounds.addLast(round);
+        for (int peer : peers) sendHeartbeat(peer, progress.get(peer), round.context);
+    }
+
+    /**
+     * {@code peer} answered the heartbeat of round {@code context} in our term. It then followed us
+     * after every earlier round started too, so its answer counts for those as well.
+     */
+    private void ackRead(int peer, long context) {
+        int majority = Quorum.majority(config.voters().size());
+        while (!readRounds.isEmpty()) {
+            for (ReadRound round : readRounds) {
+                if (round.context > context) break;
+                round.acks.add(peer);
+            }
+            ReadRound first = readRounds.peekFirst();
+            if (first.acks.size() + 1 < majority) return;
+            readRounds.removeFirst();
+            for (long id : first.requestIds) readStates.add(new ReadState(id, first.index, true));
+        }
+    }
+
+    private void failPendingReads() {
+        for (ReadRound round : readRounds) {
+            for (long id : round.requestIds) readStates.add(new ReadState(id, 0, false));
+        }
+        for (long id : readBatch) readStates.add(new ReadState(id, 0, false));
+        for (long id : readsAwaitingCommit) readStates.add(new ReadState(id, 0, false));
+        readRounds.clear();
+        readBatch.clear();
+        readsAwaitingCommit.clear();
     }
 
     // ---------------------------------------------------------------- snapshots (Raft §7)
@@ -560,7 +732,9 @@ public final class RaftNode {
             throw new IllegalStateException("node " + config.id() + " is leader of term " + term
                     + " and got InstallSnapshot from node " + is.from() + " in the same term");
         }
-        if (role == Role.CANDIDATE) becomeFollower(term, is.from(), "node " + is.from() + " won term " + term);
+        if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
+            becomeFollower(term, is.from(), "node " + is.from() + " leads term " + term);
+        }
         leaderId = is.from();
         electionElapsed = 0;
         if (is.snapshotIndex() <= log.committed()) {

@@ -130,7 +130,8 @@ final class ClientRequests implements AutoCloseable {
 
     // ---------------------------------------------------------------- reads
 
-    void get(ChannelHandlerContext ctx, boolean keepAlive, List<String> keyParam, HttpHeaders headers) {
+    void get(ChannelHandlerContext ctx, boolean keepAlive, List<String> keyParam, List<String> consistency,
+             HttpHeaders headers) {
         if (keyParam == null || keyParam.isEmpty()) {
             HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "missing query parameter 'key': use GET /get?key=K"));
@@ -143,8 +144,24 @@ final class ClientRequests implements AutoCloseable {
             HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-        runRead(new Call(ctx, keepAlive, path, null, deadline(), hops(headers), false), key);
+        String mode = consistency == null || consistency.isEmpty() ? "linearizable" : consistency.getFirst();
+        switch (mode) {
+            case "linearizable" -> {
+                String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
+                runRead(new Call(ctx, keepAlive, path, null, deadline(), hops(headers), false), key);
+            }
+            case "stale" -> server.readStale(key).whenCompleteAsync((outcome, err) -> {
+                ReadOutcome.Value v = (ReadOutcome.Value) outcome;
+                ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
+                v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
+                // This node's own applied state: it may lag behind the leader and says so.
+                o.put("consistency", "stale").put("servedBy", server.config().id()).put("appliedIndex", v.appliedIndex());
+                HttpApi.write(ctx, keepAlive, HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
+                        : HttpResponseStatus.NOT_FOUND, o));
+            }, ctx.executor());
+            default -> HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
+                    "consistency must be 'linearizable' (the default) or 'stale', not '" + mode + "'"));
+        }
     }
 
     private void runRead(Call call, String key) {

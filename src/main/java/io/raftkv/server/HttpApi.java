@@ -170,7 +170,8 @@ final class HttpApi implements AutoCloseable {
             switch (path) {
                 case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, body);
                 case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
-                case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), req.headers());
+                case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), params.get("consistency"),
+                        req.headers());
                 case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());
                 case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND, body, req.headers());
                 case "/session" -> clientRequests.register(ctx, keepAlive, req.headers());

@@ -11,6 +11,7 @@ import io.raftkv.raft.Message;
 import io.raftkv.raft.ProposeResult;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftNode;
+import io.raftkv.raft.ReadState;
 import io.raftkv.raft.Ready;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.RoleChange;
@@ -59,7 +60,10 @@ public final class RaftServer implements AutoCloseable {
 
     // Owned by the loop thread.
     private final TreeMap<Long, PendingWrite> pendingWrites = new TreeMap<>();
-    private final List<PendingRead> pendingReads = new ArrayList<>();
+    /** Linearizable reads: waiting for their ReadIndex round, then for the apply of its index. */
+    private final Map<Long, PendingRead> readsAwaitingIndex = new HashMap<>();
+    private final TreeMap<Long, List<PendingRead>> readsAwaitingApply = new TreeMap<>();
+    private long nextReadId;
     private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
 
     private volatile boolean running = true;
@@ -95,7 +99,7 @@ public final class RaftServer implements AutoCloseable {
         RaftConfig rc = new RaftConfig(config.id(), voters, config.electionMinMs() / config.tickMs(),
                 config.electionMaxMs() / config.tickMs(), Math.max(1, config.heartbeatMs() / config.tickMs()),
                 512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs(),
-                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes(), true);
+                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes(), true, true);
         this.core = new RaftNode(rc, stored.hardState(), stored.snapshot(), stored.entries());
         LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
@@ -143,9 +147,21 @@ public final class RaftServer implements AutoCloseable {
         return f;
     }
 
+    /** A linearizable read through ReadIndex (thesis §6.4). */
     public CompletableFuture<ReadOutcome> read(String key) {
         CompletableFuture<ReadOutcome> f = new CompletableFuture<>();
-        submit(() -> pendingReads.add(new PendingRead(key, f)));
+        submit(() -> {
+            long id = ++nextReadId;
+            readsAwaitingIndex.put(id, new PendingRead(key, f));
+            core.readIndex(id);
+        });
+        return f;
+    }
+
+    /** A read of this node's applied state, which may lag the leader: no guarantee but speed. */
+    public CompletableFuture<ReadOutcome> readStale(String key) {
+        CompletableFuture<ReadOutcome> f = new CompletableFuture<>();
+        submit(() -> f.complete(new ReadOutcome.Value(kv.get(key), kv.appliedIndex())));
         return f;
     }
 
@@ -198,7 +214,6 @@ public final class RaftServer implements AutoCloseable {
                 batch.clear();
                 while (core.hasReady()) handleReady(core.ready());
                 maybeSnapshot();
-                serveReads();
                 answerUnansweredRpcs();
                 lastStatus = snapshotStatus();
             }
@@ -247,6 +262,8 @@ public final class RaftServer implements AutoCloseable {
         }
         // 3. Apply committed entries in order and answer the clients waiting on them.
         for (Entry e : rd.committed()) apply(e);
+        takeReadStates(rd.readStates());
+        serveAppliedReads();
         // 4. Tell the core it all happened.
         core.advance(rd);
     }
@@ -292,22 +309,25 @@ public final class RaftServer implements AutoCloseable {
         pendingWrites.clear();
     }
 
-    /**
-     * Reads are served by the leader from its applied state once it has committed an entry of its
-     * term (so it knows the latest commit index). ReadIndex, which also rules out a deposed leader
-     * that does not know it yet, is the fault-tolerance issue's job.
-     */
-    private void serveReads() {
-        if (pendingReads.isEmpty()) return;
-        if (core.role() != Role.LEADER) {
-            OptionalInt hint = core.leaderId();
-            pendingReads.forEach(r -> r.future().complete(new ReadOutcome.NotLeader(hint)));
-            pendingReads.clear();
-        } else if (core.committedInCurrentTerm() && core.appliedIndex() == core.commitIndex()) {
-            pendingReads.forEach(r -> r.future().complete(new ReadOutcome.Value(kv.get(r.key()), kv.appliedIndex())));
-            pendingReads.clear();
+    /** ReadIndex answers: a confirmed read waits for its index to be applied, a refused one goes elsewhere. */
+    private void takeReadStates(List<ReadState> states) {
+        for (ReadState rs : states) {
+            PendingRead r = readsAwaitingIndex.remove(rs.requestId());
+            if (r == null) continue;
+            if (rs.ok()) {
+                readsAwaitingApply.computeIfAbsent(rs.index(), i -> new ArrayList<>()).add(r);
+            } else {
+                r.future().complete(new ReadOutcome.NotLeader(core.leaderId()));
+            }
         }
-        pendingReads.removeIf(r -> r.future().isDone());
+    }
+
+    private void serveAppliedReads() {
+        while (!readsAwaitingApply.isEmpty() && readsAwaitingApply.firstKey() <= kv.appliedIndex()) {
+            for (PendingRead r : readsAwaitingApply.pollFirstEntry().getValue()) {
+                r.future().complete(new ReadOutcome.Value(kv.get(r.key()), kv.appliedIndex()));
+            }
+        }
     }
 
     private void answerUnansweredRpcs() {

@@ -50,12 +50,17 @@ public final class MessageCodec {
             case RequestVote rv -> {
                 o.put("lastLogIndex", rv.lastLogIndex());
                 o.put("lastLogTerm", rv.lastLogTerm());
+                if (rv.preVote()) o.put("preVote", true);
             }
-            case RequestVoteResponse r -> o.put("granted", r.granted());
+            case RequestVoteResponse r -> {
+                o.put("granted", r.granted());
+                if (r.preVote()) o.put("preVote", true);
+            }
             case AppendEntries ae -> {
                 o.put("prevLogIndex", ae.prevLogIndex());
                 o.put("prevLogTerm", ae.prevLogTerm());
                 o.put("leaderCommit", ae.leaderCommit());
+                if (ae.readContext() != 0) o.put("readContext", ae.readContext());
                 ArrayNode arr = o.putArray("entries");
                 for (Entry e : ae.entries()) {
                     arr.addObject().put("index", e.index()).put("term", e.term()).put("data", e.data());
@@ -67,6 +72,7 @@ public final class MessageCodec {
                 o.put("rejectedIndex", r.rejectedIndex());
                 o.put("conflictTerm", r.conflictTerm());
                 o.put("conflictIndex", r.conflictIndex());
+                if (r.readContext() != 0) o.put("readContext", r.readContext());
             }
             case InstallSnapshot is -> {
                 o.put("snapshotIndex", is.snapshotIndex());
@@ -102,8 +108,10 @@ public final class MessageCodec {
         int to = (int) num(o, "to");
         long term = num(o, "term");
         return switch (type) {
-            case "RequestVote" -> new RequestVote(from, to, term, num(o, "lastLogIndex"), num(o, "lastLogTerm"));
-            case "RequestVoteResponse" -> new RequestVoteResponse(from, to, term, bool(o, "granted"));
+            case "RequestVote" -> new RequestVote(from, to, term, num(o, "lastLogIndex"), num(o, "lastLogTerm"),
+                    o.path("preVote").asBoolean(false));
+            case "RequestVoteResponse" -> new RequestVoteResponse(from, to, term, bool(o, "granted"),
+                    o.path("preVote").asBoolean(false));
             case "AppendEntries" -> {
                 JsonNode arr = o.get("entries");
                 if (arr == null || !arr.isArray()) throw new IllegalArgumentException("field 'entries' must be an array");
@@ -116,10 +124,11 @@ public final class MessageCodec {
                     }
                 }
                 yield new AppendEntries(from, to, term, num(o, "prevLogIndex"), num(o, "prevLogTerm"), entries,
-                        num(o, "leaderCommit"));
+                        num(o, "leaderCommit"), o.path("readContext").asLong(0));
             }
             case "AppendEntriesResponse" -> new AppendEntriesResponse(from, to, term, bool(o, "success"),
-                    num(o, "matchIndex"), num(o, "rejectedIndex"), num(o, "conflictTerm"), num(o, "conflictIndex"));
+                    num(o, "matchIndex"), num(o, "rejectedIndex"), num(o, "conflictTerm"), num(o, "conflictIndex"),
+                    o.path("readContext").asLong(0));
             case "InstallSnapshot" -> {
                 JsonNode d = o.get("data");
                 byte[] data;

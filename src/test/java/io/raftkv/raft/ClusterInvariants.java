@@ -111,6 +111,9 @@ final class ClusterInvariants {
      * {@code m}.
      */
     static void checkPersistedBeforeSend(int id, HardState hs, long persistedLastIndex, Message m) {
+        // A pre-vote and its grant name the term a pre-candidate would use; nobody adopts it (thesis §9.6).
+        if (m instanceof RequestVote rv && rv.preVote() && rv.term() == hs.term() + 1) return;
+        if (m instanceof RequestVoteResponse r && r.preVote()) return;
         if (hs.term() < m.term())
             throw new AssertionError("node " + id + " sends " + m + " in term " + m.term() + " but persisted only term "
                     + hs.term());

@@ -44,7 +44,11 @@ class ClusterSimulationTest {
         int maxEntries = new int[]{1, 2, 512}[(int) (seed / 2 % 3)];
         int maxInflight = new int[]{1, 4, 256}[(int) (seed / 6 % 3)];
         TestCluster.Builder b = TestCluster.builder(n).seed(seed);
-        for (int id = 1; id <= n; id++) b.config(id, cfg -> TestCluster.limits(cfg, maxEntries, maxInflight));
+        // Every other pair of seeds runs with the production settings: check quorum and pre-vote.
+        boolean guards = seed / 18 % 2 == 1;
+        for (int id = 1; id <= n; id++) {
+            b.config(id, cfg -> TestCluster.limits(cfg, maxEntries, maxInflight).withCheckQuorum(guards).withPreVote(guards));
+        }
         TestCluster c = b.build();
         c.holdReadies(new Random(seed ^ 0x5DEECE66DL), 10);
         int step = 0;

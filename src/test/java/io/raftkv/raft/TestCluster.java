@@ -62,6 +62,7 @@ final class TestCluster {
     /** node -> partition group; empty when the network is whole. */
     private final Map<Integer, Integer> groupOf = new HashMap<>();
     private final ClusterInvariants invariants = new ClusterInvariants();
+    private final Map<Integer, List<ReadState>> reads = new HashMap<>();
     /** Readies already persisted, sent and applied whose advance() the runtime has not called yet. */
     private final Map<Integer, Ready> held = new TreeMap<>();
     private Random holdRandom;
@@ -151,7 +152,8 @@ final class TestCluster {
     /** Replaces {@code maxEntriesPerAppend} and {@code maxInflightAppends} in a config. */
     static RaftConfig limits(RaftConfig c, int maxEntriesPerAppend, int maxInflightAppends) {
         return new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
-                maxEntriesPerAppend, maxInflightAppends, c.randomSeed(), c.tickMs());
+                maxEntriesPerAppend, maxInflightAppends, c.randomSeed(), c.tickMs(), c.maxBytesPerAppend(),
+                c.snapshotChunkBytes(), c.checkQuorum(), c.preVote());
     }
 
     private void startNode(int id, RaftConfig cfg) {
@@ -236,6 +238,8 @@ final class TestCluster {
             invariants.onApply(id, e);
             app.add(e);
         }
+
+        reads.computeIfAbsent(id, k -> new ArrayList<>()).addAll(rd.readStates());
 
         // 4. acknowledge, or keep stepping the node first as a runtime with asynchronous storage would.
         if (holdRandom != null && holdRandom.nextInt(100) < holdPercent) held.put(id, rd);
@@ -421,6 +425,9 @@ final class TestCluster {
     // ---------------------------------------------------------------- observation
 
     List<Message> inFlight() { return List.copyOf(inFlight); }
+
+    /** ReadIndex answers node {@code id} handed out so far, in order. */
+    List<ReadState> readStates(int id) { return List.copyOf(reads.getOrDefault(id, List.of())); }
 
     List<Message> sent() { return List.copyOf(sent); }
 

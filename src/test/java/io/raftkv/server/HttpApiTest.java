@@ -407,8 +407,9 @@ class HttpApiTest {
             Reply get = send(lone, survivor, "GET", "/get?key=k", null);
             assertError(get, 503, "no leader", "1000 ms");
 
-            TestNodes.awaitCondition(() -> status(lone, survivor).path("role").asText().equals("candidate"), WAIT,
-                    "node " + survivor + " to become a candidate");
+            // With pre-vote (thesis §9.6) a lone node keeps asking without ever raising its term.
+            TestNodes.awaitCondition(() -> status(lone, survivor).path("role").asText().equals("pre-candidate"), WAIT,
+                    "node " + survivor + " to become a pre-candidate");
             JsonNode s = status(lone, survivor);
             assertThat(s.has("leader")).isTrue();
             assertThat(s.path("leader").isNull()).as("leader in %s", s).isTrue();

@@ -1,0 +1,101 @@
+package io.raftkv.raft;
+
+import io.raftkv.raft.Message.AppendEntries;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Thesis §6.4: ReadIndex serves linearizable reads without writing to the log. */
+class ReadIndexTest {
+    private static TestCluster cluster(long seed) {
+        TestCluster.Builder b = TestCluster.builder(3).seed(seed);
+        for (int id = 1; id <= 3; id++) b.config(id, c -> c.withCheckQuorum(true).withPreVote(true));
+        return b.build();
+    }
+
+    @Test
+    @DisplayName("§6.4: the leader confirms with one heartbeat round and answers with its commit index")
+    void leaderConfirmsWithAHeartbeatRound() {
+        TestCluster c = cluster(1);
+        int leader = c.electLeader(500);
+        c.propose(leader, "w1");
+        c.stabilize();
+        long commit = c.node(leader).commitIndex();
+        int sentBefore = c.sent().size();
+        for (long id = 1; id <= 5; id++) c.node(leader).readIndex(id);
+        c.stabilize();
+        assertThat(c.readStates(leader)).containsExactly(new ReadState(1, commit, true), new ReadState(2, commit, true),
+                new ReadState(3, commit, true), new ReadState(4, commit, true), new ReadState(5, commit, true));
+        long heartbeats = c.sent().subList(sentBefore, c.sent().size()).stream()
+                .filter(m -> m instanceof AppendEntries ae && ae.readContext() > 0 && ae.entries().isEmpty()).count();
+        assertThat(heartbeats).as("five reads share one round: one heartbeat per follower").isEqualTo(2);
+        assertThat(c.node(leader).lastIndex()).as("nothing written to the log").isEqualTo(commit);
+    }
+
+    @Test
+    @DisplayName("§6.4: a leader cut off from its majority never confirms; its reads fail when it steps down")
+    void isolatedLeaderNeverConfirms() {
+        TestCluster c = cluster(2);
+        int leader = c.electLeader(500);
+        c.isolate(leader);
+        c.node(leader).readIndex(7);
+        c.stabilize();
+        assertThat(c.readStates(leader)).isEmpty();
+        for (int i = 0; i < 200; i++) {
+            c.tick(leader);
+            c.stabilize();
+        }
+        assertThat(c.node(leader).role()).isNotEqualTo(Role.LEADER);
+        assertThat(c.readStates(leader)).containsExactly(new ReadState(7, 0, false));
+    }
+
+    @Test
+    void aFollowerRefusesAtOnce() {
+        TestCluster c = cluster(3);
+        int leader = c.electLeader(500);
+        int follower = c.ids().stream().filter(i -> i != leader).findFirst().orElseThrow();
+        c.node(follower).readIndex(9);
+        c.stabilize();
+        assertThat(c.readStates(follower)).containsExactly(new ReadState(9, 0, false));
+    }
+
+    @Test
+    @DisplayName("§6.4 step 1: a new leader serves reads only after committing an entry of its own term")
+    void newLeaderWaitsForItsFirstCommit() {
+        TestCluster c = cluster(4);
+        int leader = c.electLeader(500);
+        c.propose(leader, "w1");
+        c.stabilize();
+        long before = c.node(leader).commitIndex();
+        // A new election, with the followers' answers held back so the new no-op cannot commit yet.
+        c.isolate(leader);
+        int next = -1;
+        for (int i = 0; i < 300 && next < 0; i++) {
+            for (int id : c.ids()) if (id != leader) c.tick(id);
+            c.stabilize();
+            next = c.leaders().stream().filter(x -> x != leader).findFirst().orElse(-1);
+        }
+        assertThat(next).isPositive();
+        int newLeader = next;
+        int other = c.ids().stream().filter(i -> i != leader && i != newLeader).findFirst().orElseThrow();
+        c.partition(java.util.Set.of(newLeader), java.util.Set.of(other, leader));
+        if (!c.node(newLeader).committedInCurrentTerm()) {
+            c.node(newLeader).readIndex(11);
+            c.stabilize();
+            assertThat(c.readStates(newLeader)).as("no answer before the first commit of the term").isEmpty();
+            c.heal();
+            c.isolate(leader);
+            for (int i = 0; i < 20; i++) {
+                c.tick(newLeader);
+                c.stabilize();
+            }
+            List<ReadState> states = c.readStates(newLeader);
+            assertThat(states).hasSize(1);
+            assertThat(states.getFirst().ok()).isTrue();
+            assertThat(states.getFirst().index()).isGreaterThan(before);
+        }
+    }
+}

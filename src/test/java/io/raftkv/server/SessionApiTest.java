@@ -98,6 +98,38 @@ class SessionApiTest {
         }
     }
 
+    private static Reply get(int node, String query) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://" + nodes.address(node) + "/get?" + query))
+                .timeout(WAIT).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return new Reply(r.statusCode(), JSON.readTree(r.body()));
+    }
+
+    @Test
+    @DisplayName("?consistency=stale reads the contacted node's own state and says so; bad modes are 400")
+    void staleReadsSayWhatTheyAre() throws Exception {
+        try (RaftKvClient c = nodes.client(WAIT)) {
+            assertThat(c.put("staleKey", "v1").ok()).isTrue();
+        }
+        int follower = nodes.running().stream().filter(i -> !nodes.node(i).status().role().equals("leader")).findFirst().orElseThrow();
+        TestNodes.awaitCondition(() -> {
+            try {
+                return get(follower, "key=staleKey&consistency=stale").status() == 200;
+            } catch (Exception e) {
+                return false;
+            }
+        }, WAIT, "the follower to apply the put");
+        Reply stale = get(follower, "key=staleKey&consistency=stale");
+        assertThat(stale.json().get("value").asText()).isEqualTo("v1");
+        assertThat(stale.json().get("consistency").asText()).isEqualTo("stale");
+        assertThat(stale.json().get("servedBy").asInt()).isEqualTo(follower);
+        Reply linear = get(follower, "key=staleKey&consistency=linearizable");
+        assertThat(linear.status()).isEqualTo(200);
+        assertThat(linear.json().has("consistency")).isFalse();
+        Reply bad = get(follower, "key=staleKey&consistency=eventual");
+        assertThat(bad.status()).isEqualTo(400);
+        assertThat(bad.json().get("error").asText()).contains("'linearizable'").contains("'stale'");
+    }
+
     @Test
     void javaClientUsesASession() {
         try (RaftKvClient c = nodes.client(WAIT)) {

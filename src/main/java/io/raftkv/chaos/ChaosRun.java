@@ -8,6 +8,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -41,13 +43,16 @@ public final class ChaosRun {
      * @param faults        what the nemesis injects (partitions need a firewall)
      * @param dir           the run's folder (the nodes' data and logs are there too)
      * @param clientTimeout how long a client tries one operation before its outcome is unknown
+     * @param attemptTimeout how long a client waits for one node before it tries another (a paused
+     *                      node never answers); longer than the nodes' request timeout
      * @param partitionsOff why partitions were left out although asked for, if they were
      */
     public record Options(int clients, Duration duration, long seed, Set<FaultKind> faults, Path dir,
-                          Duration clientTimeout, Optional<String> partitionsOff) {
+                          Duration clientTimeout, Duration attemptTimeout, Optional<String> partitionsOff) {
         public Options {
             if (clients < 1) throw new IllegalArgumentException("clients must be >= 1");
-            faults = Set.copyOf(faults);
+            if (attemptTimeout.compareTo(clientTimeout) > 0) attemptTimeout = clientTimeout;
+            faults = Collections.unmodifiableSet(faults.isEmpty() ? EnumSet.noneOf(FaultKind.class) : EnumSet.copyOf(faults));
             Objects.requireNonNull(dir);
         }
     }
@@ -107,7 +112,7 @@ public final class ChaosRun {
             }
             Nemesis nemesis = new Nemesis(nodes, firewall, monitor, kinds, options.seed(), log);
             Workload workload = new Workload(nodes.addresses(), options.clients(), options.seed(), options.clientTimeout(),
-                    history, startNs);
+                    options.attemptTimeout(), history, startNs);
             Summary summary = new Summary(options, nodes, startNs);
             long loadStartNs = System.nanoTime();
             long endNs = loadStartNs + options.duration().toNanos();
@@ -249,7 +254,7 @@ public final class ChaosRun {
         Map<String, Optional<String>> values = new TreeMap<>();
         int reader = options.clients();
         long deadline = System.nanoTime() + FINAL_READS_WAIT.toNanos();
-        try (RaftKvClient client = new RaftKvClient(nodes.addresses(), options.clientTimeout(), false)) {
+        try (RaftKvClient client = new RaftKvClient(nodes.addresses(), options.clientTimeout(), false, options.attemptTimeout())) {
             for (String key : new TreeSet<>(keys)) {
                 while (System.nanoTime() < deadline) {
                     long call = System.nanoTime() - log.startNs();

@@ -34,6 +34,7 @@ final class Workload {
     private final int clients;
     private final long seed;
     private final Duration timeout;
+    private final Duration attemptTimeout;
     private final HistoryFile history;
     private final long startNs;
     private final AtomicReferenceArray<String> currentKey;
@@ -47,7 +48,9 @@ final class Workload {
     /**
      * @param startNs the run's time origin: history times are {@code System.nanoTime() - startNs}
      */
-    Workload(List<HostPort> nodes, int clients, long seed, Duration timeout, HistoryFile history, long startNs) {
+    Workload(List<HostPort> nodes, int clients, long seed, Duration timeout, Duration attemptTimeout, HistoryFile history,
+             long startNs) {
+        this.attemptTimeout = attemptTimeout;
         this.nodes = List.copyOf(nodes);
         this.clients = clients;
         this.seed = seed;
@@ -84,7 +87,7 @@ final class Workload {
         // Spread the clients' first node, as real clients would; each then follows the leader.
         List<HostPort> order = new ArrayList<>(nodes);
         Collections.rotate(order, -(c % nodes.size()));
-        try (RaftKvClient client = new RaftKvClient(order, timeout)) {
+        try (RaftKvClient client = new RaftKvClient(order, timeout, true, attemptTimeout)) {
             int keyNo = 0;
             int writesOnKey = 0;
             long writeNo = 0;

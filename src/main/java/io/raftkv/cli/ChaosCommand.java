@@ -43,6 +43,8 @@ final class ChaosCommand implements Callable<Integer> {
     static final int EXIT_NO_VERDICT = 3;
     /** The first node's address; 127.0.0.1 is left to the clients (see the description). */
     private static final int FIRST_ADDRESS = 2;
+    /** A client gives up on a node this long after the node's own request timeout: it is paused or cut off. */
+    private static final long ATTEMPT_MARGIN_MS = 500;
 
     @Option(names = {"--nodes", "-n"}, defaultValue = "3", description = "Number of nodes, 1 to 9 (default: ${DEFAULT-VALUE}).")
     int nodes;
@@ -78,7 +80,8 @@ final class ChaosCommand implements Callable<Integer> {
 
     @Option(names = "--node-request-timeout-ms", defaultValue = "2000",
             description = "The nodes' --request-timeout-ms: shorter than the client timeout, so a client stuck on a node"
-                    + " cut off from the leader hears back and tries another (default: ${DEFAULT-VALUE}).")
+                    + " cut off from the leader hears back and tries another; a node silent for 500 ms longer is taken"
+                    + " for paused and the client tries another (default: ${DEFAULT-VALUE}).")
     int nodeRequestTimeoutMs;
 
     @CommandLine.Spec
@@ -102,6 +105,15 @@ final class ChaosCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--faults: " + e.getMessage());
         }
+        Path runDir = dir != null ? dir : Path.of("data", "chaos",
+                LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+        if (Files.isDirectory(runDir)) {
+            try (Stream<Path> s = Files.list(runDir)) {
+                if (s.findAny().isPresent()) {
+                    throw new ParameterException(cl, "--dir " + runDir + " is not empty; a chaos run starts a fresh cluster in a new folder");
+                }
+            }
+        }
         Optional<String> partitionsOff = Optional.empty();
         if (kinds.stream().anyMatch(FaultKind::needsFirewall)) {
             Optional<String> why = Firewall.unusableReason();
@@ -115,15 +127,6 @@ final class ChaosCommand implements Callable<Integer> {
             }
         }
         long theSeed = seed != null ? seed : new java.util.Random().nextLong() >>> 1;
-        Path runDir = dir != null ? dir : Path.of("data", "chaos",
-                LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-        if (Files.isDirectory(runDir)) {
-            try (Stream<Path> s = Files.list(runDir)) {
-                if (s.findAny().isPresent()) {
-                    throw new ParameterException(cl, "--dir " + runDir + " is not empty; a chaos run starts a fresh cluster in a new folder");
-                }
-            }
-        }
         List<HostPort> addresses = IntStream.range(0, nodes).mapToObj(i -> new HostPort("127.0.0." + (FIRST_ADDRESS + i), port))
                 .toList();
         LocalCluster cluster = LocalCluster.onAddresses(addresses, runDir,
@@ -145,7 +148,7 @@ final class ChaosCommand implements Callable<Integer> {
             }, "raftkv-chaos-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
             ChaosRun.Result result = ChaosRun.run(cluster, new ChaosRun.Options(clients, runFor, theSeed, kinds, runDir,
-                    timeout, partitionsOff), firewall, System.out);
+                    timeout, Duration.ofMillis(nodeRequestTimeoutMs + ATTEMPT_MARGIN_MS), partitionsOff), firewall, System.out);
             return switch (result.verdict()) {
                 case PASS -> 0;
                 case FAIL -> EXIT_FAILED;

@@ -7,11 +7,11 @@ import java.util.stream.Collectors;
 
 /** The faults the nemesis injects; {@code --faults} names them. */
 public enum FaultKind {
-    /** {@code kill -9} a node (the leader half of the time), start it again a little later. */
+    /** {@code kill -9} a node (the leader every other time), start it again a little later. */
     KILL("kill"),
-    /** {@code kill -STOP} a node (the leader half of the time), {@code kill -CONT} it a little later. */
+    /** {@code kill -STOP} a node (the leader every other time), {@code kill -CONT} it a little later. */
     PAUSE("pause"),
-    /** Cut a minority of nodes (holding the leader half of the time) from the majority, both ways. */
+    /** Cut a minority of nodes (holding the leader every other time) from the majority, both ways. */
     PARTITION("partition"),
     /** Cut every node from every other: no majority anywhere until it heals. */
     PARTITION_FULL("partition-full");

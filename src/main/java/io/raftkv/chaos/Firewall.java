@@ -153,6 +153,20 @@ public final class Firewall implements AutoCloseable {
         }
     }
 
+    /**
+     * Removes what a run on {@code port} left behind (it was killed before it could clean up).
+     * For tests, after killing a chaos process. Never throws; false if iptables refused.
+     */
+    public static boolean removeLeftovers(int port) {
+        try {
+            new Firewall(port).removeChain();
+            return true;
+        } catch (IOException e) {
+            System.err.println("raftkv chaos: could not remove iptables chain " + chainName(port) + ": " + e.getMessage());
+            return false;
+        }
+    }
+
     /** The shell commands that remove what this class adds for {@code port}, for a person to run. */
     public static String cleanupCommand(int port) {
         String c = chainName(port);

@@ -22,14 +22,18 @@ import java.util.stream.IntStream;
  * while, its repair, again. The faults are real: {@code kill -9} of a node process, {@code
  * SIGSTOP}/{@code SIGCONT}, iptables rules between node addresses. {@link #healAll()} undoes
  * whatever is in effect and is safe to call from any thread, any number of times.
+ *
+ * <p>The kinds come round in turns: the first turn in the order given, later turns shuffled, so
+ * even a short run sees every kind. A kind's odd occurrences (1st, 3rd, ...) aim at the leader
+ * (kill or pause it, put it in the minority), its even ones at a random node.
  */
 final class Nemesis {
     private static final long MS = 1_000_000L;
     /** Quiet time between two faults, and how long each kind of fault is held, in ms. */
-    private static final long QUIET_MIN_MS = 1_000, QUIET_MAX_MS = 3_000;
-    private static final long KILL_MIN_MS = 1_000, KILL_MAX_MS = 4_000;
-    private static final long PAUSE_MIN_MS = 1_000, PAUSE_MAX_MS = 4_000;
-    private static final long CUT_MIN_MS = 2_000, CUT_MAX_MS = 6_000;
+    private static final long QUIET_MIN_MS = 500, QUIET_MAX_MS = 2_000;
+    private static final long KILL_MIN_MS = 1_000, KILL_MAX_MS = 3_000;
+    private static final long PAUSE_MIN_MS = 1_000, PAUSE_MAX_MS = 3_000;
+    private static final long CUT_MIN_MS = 1_500, CUT_MAX_MS = 4_000;
 
     /**
      * A fault as injected.
@@ -59,6 +63,10 @@ final class Nemesis {
     private final List<Fault> faults = new ArrayList<>();
     private final List<String> errors = new ArrayList<>();
     private final TreeSet<Integer> killed = new TreeSet<>();
+    /** The kinds still to come in this turn. */
+    private final List<FaultKind> turn = new ArrayList<>();
+    private final Map<FaultKind, Integer> occurrences = new java.util.EnumMap<>(FaultKind.class);
+    private boolean firstTurn = true;
     private final Map<Integer, Long> paused = new LinkedHashMap<>();
     private Fault current;
 
@@ -85,7 +93,7 @@ final class Nemesis {
             while (!stopped && !kinds.isEmpty()) {
                 sleepUntil(Math.min(endNs, System.nanoTime() + between(QUIET_MIN_MS, QUIET_MAX_MS)));
                 if (stopped || System.nanoTime() >= endNs) break;
-                FaultKind kind = kinds.get(random.nextInt(kinds.size()));
+                FaultKind kind = nextKind();
                 long holdNs = switch (kind) {
                     case KILL -> between(KILL_MIN_MS, KILL_MAX_MS);
                     case PAUSE -> between(PAUSE_MIN_MS, PAUSE_MAX_MS);
@@ -105,6 +113,17 @@ final class Nemesis {
         }
     }
 
+    private FaultKind nextKind() {
+        if (turn.isEmpty()) {
+            turn.addAll(kinds);
+            if (!firstTurn) {
+                for (int i = turn.size() - 1; i > 0; i--) java.util.Collections.swap(turn, i, random.nextInt(i + 1));
+            }
+            firstTurn = false;
+        }
+        return turn.removeFirst();
+    }
+
     void stop() {
         stopped = true;
         Thread t = runner;
@@ -122,12 +141,13 @@ final class Nemesis {
 
     private void inject(FaultKind kind) throws IOException {
         Optional<ClusterMonitor.View> leader = monitor.leader();
+        boolean atLeader = occurrences.merge(kind, 1, Integer::sum) % 2 == 1;
         OptionalLong leaderId = leader.map(v -> OptionalLong.of(v.id())).orElse(OptionalLong.empty());
         long term = leader.map(ClusterMonitor.View::term).orElse(0L);
         String leaderNote = leader.map(v -> "node " + v.id() + " leads in term " + v.term()).orElse("no leader known");
         switch (kind) {
             case KILL -> {
-                int victim = victim(leader);
+                int victim = victim(leader, atLeader);
                 long pid;
                 synchronized (this) {
                     pid = nodes.kill9(victim);
@@ -137,7 +157,7 @@ final class Nemesis {
                 }
             }
             case PAUSE -> {
-                int victim = victim(leader);
+                int victim = victim(leader, atLeader);
                 long pid = nodes.pid(victim).orElseThrow(() -> new IllegalStateException("node " + victim + " is not running"));
                 synchronized (this) {
                     signal("STOP", pid);
@@ -147,7 +167,7 @@ final class Nemesis {
                 }
             }
             case PARTITION -> {
-                List<Integer> minority = minority(leader);
+                List<Integer> minority = minority(leader, atLeader);
                 List<Integer> majority = IntStream.range(0, n).filter(i -> !minority.contains(i)).boxed().toList();
                 synchronized (this) {
                     firewall.orElseThrow().cut(hosts(minority), hosts(majority));
@@ -176,16 +196,16 @@ final class Nemesis {
                 : ", a follower; node " + leader.get().id() + " leads";
     }
 
-    private int victim(Optional<ClusterMonitor.View> leader) {
-        if (leader.isPresent() && random.nextBoolean()) return leader.get().id();
+    private int victim(Optional<ClusterMonitor.View> leader, boolean atLeader) {
+        if (leader.isPresent() && atLeader) return leader.get().id();
         return random.nextInt(n);
     }
 
-    private List<Integer> minority(Optional<ClusterMonitor.View> leader) {
+    private List<Integer> minority(Optional<ClusterMonitor.View> leader, boolean atLeader) {
         int size = 1 + random.nextInt(Math.max(1, (n - 1) / 2));
         List<Integer> order = new ArrayList<>(IntStream.range(0, n).boxed().toList());
         for (int i = order.size() - 1; i > 0; i--) java.util.Collections.swap(order, i, random.nextInt(i + 1));
-        if (leader.isPresent() && random.nextBoolean()) {
+        if (leader.isPresent() && atLeader) {
             order.remove(Integer.valueOf(leader.get().id()));
             order.addFirst(leader.get().id());
         }

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * instead of failing fast, and TCP retransmits once the link is back.
  */
 public final class Firewall implements AutoCloseable {
-    private static final String IPTABLES = "iptables";
+    /** The iptables binary: on the PATH, else where Debian puts it (root's PATH has it, a user's may not). */
+    private static final String IPTABLES = findIptables();
     /** Seconds to wait for the xtables lock when another iptables command runs. */
     private static final String LOCK_WAIT_S = "5";
 
@@ -38,6 +39,15 @@ public final class Firewall implements AutoCloseable {
         this.port = port;
         this.chain = chainName(port);
         this.jumpComment = "raftkv chaos, port " + port;
+    }
+
+    private static String findIptables() {
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "" : path).split(java.io.File.pathSeparator)) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "iptables"))) return Path.of(dir, "iptables").toString();
+        }
+        for (String p : List.of("/usr/sbin/iptables", "/sbin/iptables")) if (Files.isExecutable(Path.of(p))) return p;
+        return "iptables";
     }
 
     static String chainName(int port) {

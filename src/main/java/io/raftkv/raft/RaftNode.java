@@ -509,16 +509,24 @@ public final class RaftNode {
 
     // ---------------------------------------------------------------- replication, follower side
 
-    private void handleAppendEntries(AppendEntries ae) {
+    /**
+     * A message only the leader of our term sends: follow it and restart the election timer.
+     * Raft §5.2 allows one leader per term, so receiving one as leader is a broken invariant.
+     */
+    private void followLeaderOf(Message m) {
         if (role == Role.LEADER) {
-            throw new IllegalStateException("node " + config.id() + " is leader of term " + term
-                    + " and got AppendEntries from node " + ae.from() + " in the same term");
+            throw new IllegalStateException("node " + config.id() + " is leader of term " + term + " and got "
+                    + m.getClass().getSimpleName() + " from node " + m.from() + " in the same term");
         }
         if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
-            becomeFollower(term, ae.from(), "node " + ae.from() + " leads term " + term);
+            becomeFollower(term, m.from(), "node " + m.from() + " leads term " + term);
         }
-        leaderId = ae.from();
+        leaderId = m.from();
         electionElapsed = 0;
+    }
+
+    private void handleAppendEntries(AppendEntries ae) {
+        followLeaderOf(ae);
 
         if (ae.prevLogIndex() < log.committed()) {
             // Everything up to our commit index already matches the leader (Log Matching).
@@ -728,15 +736,7 @@ public final class RaftNode {
     }
 
     private void handleInstallSnapshot(InstallSnapshot is) {
-        if (role == Role.LEADER) {
-            throw new IllegalStateException("node " + config.id() + " is leader of term " + term
-                    + " and got InstallSnapshot from node " + is.from() + " in the same term");
-        }
-        if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
-            becomeFollower(term, is.from(), "node " + is.from() + " leads term " + term);
-        }
-        leaderId = is.from();
-        electionElapsed = 0;
+        followLeaderOf(is);
         if (is.snapshotIndex() <= log.committed()) {
             // We already have everything it holds (possibly through the log).
             receiving = null;

@@ -430,6 +430,17 @@ public final class RaftNode {
             sendAppend(r.from(), false);
             return;
         }
+        if (pr.state != Progress.State.SNAPSHOT && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
+            // The follower's log ends below an index it acknowledged: it lost its storage (a wiped
+            // or replaced data folder), which Raft assumes never happens (Figure 2). Probing can
+            // never go below match (§5.3), so without this the leader would retry match + 1
+            // forever. Forget the match and probe from the follower's end, which sends the
+            // snapshot if that is compacted (§7). The commit index never moves back, so if this
+            // was a reordered answer from before the acknowledgement, it costs only a re-probe.
+            pr.forgetMatch(r.conflictIndex());
+            sendAppend(r.from(), true);
+            return;
+        }
         // A rejection for a message sent before the latest state change is stale.
         boolean stale = switch (pr.state) {
             case REPLICATE -> r.rejectedIndex() <= pr.match;

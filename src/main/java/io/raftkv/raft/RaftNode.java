@@ -318,6 +318,11 @@ public final class RaftNode {
                     sendAppend(peer, true);
                 }
                 case SNAPSHOT -> {
+                    // Raft §5.2: heartbeats go to every follower. A lost chunk is resent only after
+                    // stallLimit rounds, as long as the shortest election timeout: without these the
+                    // waiting follower would time out and depose this leader with a higher term.
+                    // It rejects them until the snapshot is in; rejections are ignored in this state.
+                    sendHeartbeat(peer, pr);
                     // Chunks go one at a time; resend the unacknowledged one if it seems lost.
                     if (++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.heartbeatsWithoutProgress = 0;
@@ -499,7 +504,10 @@ public final class RaftNode {
 
     /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
     private void sendHeartbeat(int peer, Progress pr) {
-        send(new AppendEntries(config.id(), peer, term, pr.match, log.term(pr.match), List.of(), log.committed()));
+        // A follower waiting for the snapshot may match below the compaction point, where only the
+        // base entry's term is still known.
+        long prev = Math.max(pr.match, log.baseIndex());
+        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), List.of(), log.committed()));
     }
 
     // ---------------------------------------------------------------- snapshots (Raft §7)

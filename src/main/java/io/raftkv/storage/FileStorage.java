@@ -3,6 +3,8 @@ package io.raftkv.storage;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Snapshot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -23,6 +25,7 @@ import java.util.Optional;
  * waiting when the write started (group commit).
  */
 public final class FileStorage implements RaftStorage {
+    private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
     /**
      * @param maxSegmentBytes roll the open WAL segment once it passes this size
      * @param fsync           force writes to the device; off only for experiments (a power
@@ -64,6 +67,13 @@ public final class FileStorage implements RaftStorage {
             snapshotIndex = snap.map(Snapshot::index).orElse(0L);
             snapshotBytes = snap.map(s -> (long) s.data().length).orElse(0L);
             Wal.Recovered r = wal.recover(snapshotIndex);
+            if (wal.lastIndex() < snapshotIndex) {
+                // A crash inside installSnapshot, after the leader's snapshot was saved and before
+                // the WAL was reset: what is left of the WAL is all older than the snapshot, which
+                // replaces the whole log (Raft §7). Finish the reset, or the next append leaves a gap.
+                LOG.info("WAL in {} ends at {}, before the snapshot at {}: resetting it", dir, wal.lastIndex(), snapshotIndex);
+                wal.resetTo(snapshotIndex);
+            }
             HardState hs = r.hardState();
             long last = r.entries().isEmpty() ? snapshotIndex : r.entries().getLast().index();
             // The commit index is a hint written after the entries; a torn write may leave it ahead.

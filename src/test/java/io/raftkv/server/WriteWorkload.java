@@ -41,7 +41,7 @@ public final class WriteWorkload {
     enum Outcome { ACKED, NOT_APPLIED, UNKNOWN }
 
     /** One write and how it ended; {@code returned} is the value the 200 answer reported. */
-    private record Op(int n, String key, boolean put, String value, Outcome outcome, String returned, int status) {}
+    record Op(int n, String key, boolean put, String value, Outcome outcome, String returned, int status) {}
 
     private static final Pattern TOKEN = Pattern.compile("<(\\d+)>");
 

@@ -110,7 +110,7 @@ class BoundedDiskTest {
             }
             assertThat(nodes.fatalErrors()).isEmpty();
 
-            nodes.close();
+            nodes.stopAll();
             for (int id : ALL) {
                 NodeFolder.Replayed disk = NodeFolder.replay(nodes.dataDir(id));
                 assertThat(disk.differencesFrom(last)).as("node %d's folder replayed", id).isEmpty();

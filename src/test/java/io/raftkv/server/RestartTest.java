@@ -54,7 +54,7 @@ class RestartTest {
             Map<Integer, Long> appliedBefore = new HashMap<>();
             for (int id : ALL) appliedBefore.put(id, nodes.node(id).status().appliedIndex());
 
-            nodes.close();
+            nodes.stopAll();
             for (int id : ALL) {
                 NodeFolder.Replayed disk = NodeFolder.replay(nodes.dataDir(id));
                 assertThat(disk.snapshotIndex()).as("node %d's snapshot", id).isPositive();
@@ -83,7 +83,7 @@ class RestartTest {
             WriteWorkload w = new WriteWorkload("", 4, 5, () -> nodes.client(Duration.ofSeconds(3))).start();
             w.awaitAcked(400, WAIT);
             // Round 1: stop the nodes in id order, writes in flight.
-            nodes.close();
+            nodes.stopAll();
             nodes.startAll();
             w.awaitAcked(w.acked() + 400, WAIT);
             // Round 2: the leader goes last, so the followers' stops cannot have caught it mid-commit.
@@ -103,7 +103,7 @@ class RestartTest {
             assertThat(nodes.fatalErrors()).isEmpty();
 
             // And every node's disk holds exactly what the cluster answered.
-            nodes.close();
+            nodes.stopAll();
             for (int id : ALL) {
                 NodeFolder.Replayed disk = NodeFolder.replay(nodes.dataDir(id));
                 List<String> diffs = disk.differencesFrom(check.observed());

@@ -122,7 +122,7 @@ class SnapshotCatchUpTest {
         ClusterChecks.assertReadableThroughEach(nodes, ALL, expected, WAIT);
         assertThat(nodes.fatalErrors()).isEmpty();
 
-        nodes.close();
+        nodes.stopAll();
         for (int id : ALL) {
             NodeFolder.Replayed disk = NodeFolder.replay(nodes.dataDir(id));
             assertThat(disk.differencesFrom(expected)).as("node %d's folder replayed (snapshot %d, commit %d): %s", id,

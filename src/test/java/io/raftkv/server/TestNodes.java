@@ -212,8 +212,13 @@ public final class TestNodes implements AutoCloseable {
         }
     }
 
+    /** Stops every running node (each can be started again on the same storage). */
+    public void stopAll() {
+        for (int id : List.copyOf(servers.keySet())) stop(id);
+    }
+
     @Override
     public void close() {
-        for (int id : List.copyOf(servers.keySet())) stop(id);
+        stopAll();
     }
 }

@@ -399,6 +399,11 @@ public final class RaftNode {
                     sendAppend(peer, true);
                 }
                 case SNAPSHOT -> {
+                    // Raft §5.2: heartbeats go to every follower. A lost chunk is resent only after
+                    // stallLimit rounds, as long as the shortest election timeout: without these the
+                    // waiting follower would time out and depose this leader with a higher term.
+                    // It rejects them until the snapshot is in; rejections are ignored in this state.
+                    sendHeartbeat(peer, pr);
                     // Chunks go one at a time; resend the unacknowledged one if it seems lost.
                     if (++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.heartbeatsWithoutProgress = 0;
@@ -550,6 +555,17 @@ public final class RaftNode {
                 pr.becomeReplicate(); // the probe found the match point where it already was
             }
             sendAppend(r.from(), false);
+            return;
+        }
+        if (pr.state != Progress.State.SNAPSHOT && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
+            // The follower's log ends below an index it acknowledged: it lost its storage (a wiped
+            // or replaced data folder), which Raft assumes never happens (Figure 2). Probing can
+            // never go below match (§5.3), so without this the leader would retry match + 1
+            // forever. Forget the match and probe from the follower's end, which sends the
+            // snapshot if that is compacted (§7). The commit index never moves back, so if this
+            // was a reordered answer from before the acknowledgement, it costs only a re-probe.
+            pr.forgetMatch(r.conflictIndex());
+            sendAppend(r.from(), true);
             return;
         }
         // A rejection for a message sent before the latest state change is stale.

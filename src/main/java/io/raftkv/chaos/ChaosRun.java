@@ -118,8 +118,9 @@ public final class ChaosRun {
             long endNs = loadStartNs + options.duration().toNanos();
             workload.start();
             Thread nemesisThread = Thread.ofPlatform().name("nemesis").start(() -> nemesis.run(endNs));
+            Set<Integer> exited = new TreeSet<>();
             try {
-                progressUntil(endNs, workload, log, history);
+                progressUntil(endNs, workload, log, history, () -> watchExits(nemesis, exited, log));
             } finally {
                 nemesis.stop();
                 nemesisThread.join(Duration.ofSeconds(30));
@@ -131,6 +132,7 @@ public final class ChaosRun {
             if (!workload.awaitStopped(options.clientTimeout().plusSeconds(10))) {
                 log.event("note", "some clients are still waiting for an answer; their operations are not in the history");
             }
+            watchExits(nemesis, exited, log);
             summary.load(workload, loadStartNs, loadEndNs);
             summary.faults(nemesis.faults(), nemesis.errors());
 
@@ -150,6 +152,10 @@ public final class ChaosRun {
                 reasons.addAll(check.problems());
                 if (check.moreProblems() > 0) reasons.add("... and " + check.moreProblems() + " more problems");
                 reasons.addAll(monitor.safetyViolations());
+                for (int id : exited) {
+                    reasons.add("node " + id + " exited by itself during the run (not killed by the nemesis); see "
+                            + nodes.log(id));
+                }
                 if (!reasons.isEmpty()) {
                     verdict = Verdict.FAIL;
                 } else if (!unread.isEmpty()) {
@@ -183,7 +189,18 @@ public final class ChaosRun {
         return new Result(Verdict.NO_VERDICT, List.of(why), historyPath, summaryPath, eventsPath);
     }
 
-    private void progressUntil(long endNs, Workload workload, EventLog log, HistoryFile history) throws IOException {
+    /** Notes nodes that are down although the nemesis did not kill them; each is reported once. */
+    private void watchExits(Nemesis nemesis, Set<Integer> exited, EventLog log) {
+        for (int i = 0; i < nodes.addresses().size(); i++) {
+            if (!exited.contains(i) && nemesis.exitedByItself(i)) {
+                exited.add(i);
+                log.event("VIOLATION", "node " + i + " is not running and the nemesis did not kill it; see " + nodes.log(i));
+            }
+        }
+    }
+
+    private void progressUntil(long endNs, Workload workload, EventLog log, HistoryFile history, Runnable everySecond)
+            throws IOException {
         long lastNs = System.nanoTime();
         long lastOps = 0;
         Map<String, Long> lastErrors = Map.of();
@@ -203,6 +220,7 @@ public final class ChaosRun {
             log.event("load", String.format("%6.0f ops/s   total ok %d, unknown %d%s", (ops - lastOps) * 1e9 / (now - lastNs),
                     workload.okCount(), workload.unknownCount(), newErrors.isEmpty() ? "" : "   errors " + newErrors));
             history.flush();
+            everySecond.run();
             lastNs = now;
             lastOps = ops;
             lastErrors = errors;

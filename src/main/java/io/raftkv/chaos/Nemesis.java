@@ -276,6 +276,14 @@ final class Nemesis {
         }
     }
 
+    /**
+     * Whether node {@code id} is not running although the nemesis did not kill it: it exited by
+     * itself (a crash, a fatal storage error) or could not start again.
+     */
+    synchronized boolean exitedByItself(int id) {
+        return !killed.contains(id) && nodes.pid(id).isEmpty();
+    }
+
     /** Faults injected so far, repaired ones with their end time. */
     synchronized List<Fault> faults() {
         List<Fault> all = new ArrayList<>(faults);

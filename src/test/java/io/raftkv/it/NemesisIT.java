@@ -112,15 +112,19 @@ class NemesisIT {
         assertThat(summary.path("nemesisErrors")).as("faults the nemesis failed to inject or repair%s", where).isEmpty();
         assertThat(summary.path("operations").path("ok").asLong()).as("acknowledged operations%s", where).isGreaterThan(50);
 
-        // The first turn injects every kind in order; a run long enough for a turn shows them all.
+        // The first turn injects every kind in order; a run of the default length or longer has time for a turn.
         Set<String> injected = new TreeSet<>();
         summary.path("faults").forEach(f -> injected.add(f.path("kind").asText()));
-        assertThat(summary.path("faults").size()).as("faults injected%s", where).isGreaterThanOrEqualTo(kinds.size());
-        assertThat(injected).as("kinds of fault injected%s", where)
-                .containsExactlyInAnyOrderElementsOf(kinds.stream().map(FaultKind::flagName).toList());
+        assertThat(summary.path("faults").size()).as("faults injected%s", where).isPositive();
+        if (runFor.toSeconds() >= DEFAULT_SECONDS) {
+            assertThat(summary.path("faults").size()).as("faults injected%s", where).isGreaterThanOrEqualTo(kinds.size());
+            assertThat(injected).as("kinds of fault injected%s", where)
+                    .containsExactlyInAnyOrderElementsOf(kinds.stream().map(FaultKind::flagName).toList());
+        }
         assertThat(output).as("the live output shows the faults, the leaders and the load")
-                .contains("fault   kill -9 node", "fault   pause node", "leader  node", "ops/s", "== verdict: PASS");
-        if (noPartitions.isEmpty()) {
+                .contains("fault   ", "leader  node", "ops/s", "== verdict: PASS");
+        if (runFor.toSeconds() >= DEFAULT_SECONDS) assertThat(output).contains("fault   kill -9 node", "fault   pause node");
+        if (noPartitions.isEmpty() && runFor.toSeconds() >= DEFAULT_SECONDS) {
             assertThat(output).contains("fault   partition [", "fault   full partition");
             // A full partition outlasts the client timeout: operations in flight then have an unknown outcome.
             if (expectUnknowns) {

@@ -17,8 +17,6 @@ import java.util.TreeMap;
 /** {@code summary.json}: what a run did and concluded, for people and for the tests that read it. */
 final class Summary {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    /** The test-scope command that checks a history for linearizability (see CheckHistoryTest). */
-    static final String CHECK_TEST = "CheckHistoryTest";
 
     private final ObjectNode root = JSON.createObjectNode();
     private final long startNs;
@@ -149,8 +147,8 @@ final class Summary {
 
     /** The one command that checks {@code history} with the test-scope linearizability checker. */
     static String checkCommand(Path history) {
-        return "(cd " + sourceDir().map(Path::toString).orElse("<raftkv source folder>") + " && ./mvnw -q -B test -Dtest="
-                + CHECK_TEST + " -Draftkv.history=" + history.toAbsolutePath() + ")";
+        return sourceDir().map(d -> d.resolve("bin").resolve("check-history").toString())
+                .orElse("<raftkv source folder>/bin/check-history") + " " + history.toAbsolutePath();
     }
 
     /** The source folder, if this runs from its {@code target/raftkv.jar} or {@code target/classes}. */
@@ -159,7 +157,7 @@ final class Summary {
             Path code = Path.of(Summary.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             Path target = code.getParent();
             if (target != null && target.getFileName().toString().equals("target") && target.getParent() != null
-                    && Files.exists(target.getParent().resolve("mvnw"))) {
+                    && Files.exists(target.getParent().resolve("bin").resolve("check-history"))) {
                 return Optional.of(target.getParent());
             }
         } catch (Exception e) {

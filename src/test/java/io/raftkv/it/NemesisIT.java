@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.raftkv.chaos.FaultKind;
 import io.raftkv.chaos.Firewall;
+import io.raftkv.linearizability.CheckResult;
+import io.raftkv.linearizability.History;
+import io.raftkv.linearizability.LinearizabilityChecker;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -27,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * concurrent clients while nodes are killed (-9) and restarted, paused (SIGSTOP/SIGCONT) and
  * partitioned (iptables, when this runs as root with iptables), then a full restart. The run must
  * end with every acknowledged write present exactly once and in order, no two leaders in a term,
- * and a linearizable history.
+ * and a history that {@link LinearizabilityChecker} finds linearizable.
  *
  * <p>The default build runs each for {@value #DEFAULT_SECONDS} s. {@code -Draftkv.soak=true} runs
  * them for {@code raftkv.soak.seconds} (default {@value #SOAK_SECONDS}) each; {@code -Draftkv.seed=N}
@@ -40,6 +43,8 @@ class NemesisIT {
     /** Beyond the run itself: JVM and cluster start, the final restart and recovery (bounded at 60 s), the reads. */
     private static final Duration OVERHEAD = Duration.ofSeconds(150);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The checker's time budget; an UNKNOWN verdict (budget spent) fails the test as well. */
+    private static final Duration CHECK_BUDGET = Duration.ofSeconds(60);
 
     @RegisterExtension
     final ProcessGroup procs = new ProcessGroup();
@@ -136,19 +141,16 @@ class NemesisIT {
         linearizability(runDir.resolve("history.jsonl"), where);
     }
 
-    /**
-     * Integration point for the linearizability checker (io.raftkv.linearizability, test scope, on
-     * main): until it is merged into this branch the history is only checked by the command's
-     * acknowledged-writes check above.
-     */
+    /** The history, read back from its file, is linearizable (the checker decides within the budget). */
     private static void linearizability(Path history, String where) throws IOException {
-        long lines;
-        try (var s = Files.lines(history)) {
-            lines = s.count();
-        }
-        System.out.println("NemesisIT: linearizability not checked (the checker is not on this branch yet); history of "
-                + lines + " operations: " + history);
-        assertThat(lines).as("history lines%s", where).isPositive();
+        History h = History.readJsonLines(history);
+        long t0 = System.nanoTime();
+        CheckResult result = LinearizabilityChecker.check(h, CHECK_BUDGET);
+        System.out.printf("NemesisIT: %d operations on %d keys checked in %.1f s: %s%n", h.size(), h.byKey().size(),
+                (System.nanoTime() - t0) / 1e9, result.explanation().lines().findFirst().orElse(""));
+        assertThat(h.operations()).as("history%s", where).isNotEmpty();
+        assertThat(result.verdict()).as("linearizability of the history:%n%s%s", result.explanation(), where)
+                .isEqualTo(CheckResult.Verdict.LINEARIZABLE);
     }
 
     private static String tail(String text, int n) {

@@ -126,11 +126,21 @@ public final class RaftKvClient implements AutoCloseable {
                     seq = 0;
                 }
                 long s = ++seq;
+                boolean[] maybeApplied = {false};
                 KvResult r = call(path, json(JSON.createObjectNode().put("key", key).put("value", value)
-                        .put("clientId", clientId).put("seq", s)), true);
-                if (r.status() == 409 && r.body().path("sessionExpired").asBoolean() && attempt == 0) {
-                    clientId = 0; // expired while idle: nothing was applied, start a new session
-                    continue;
+                        .put("clientId", clientId).put("seq", s)), true, maybeApplied);
+                if (r.status() == 409 && r.body().path("sessionExpired").asBoolean()) {
+                    if (maybeApplied[0]) {
+                        // An earlier send of this seq may have been applied before the session went:
+                        // sending it again under a new session could apply it twice.
+                        clientId = 0;
+                        return new KvResult(0, error("the session expired while this write was being resent;"
+                                + " the outcome is unknown (it may have been applied once)"), r.servedBy(), r.latencyNs());
+                    }
+                    if (attempt == 0) {
+                        clientId = 0; // expired while idle: nothing was applied, start a new session
+                        continue;
+                    }
                 }
                 return r;
             }
@@ -151,6 +161,11 @@ public final class RaftKvClient implements AutoCloseable {
      * an unknown outcome; anything else is returned at the first unknown outcome.
      */
     private KvResult call(String path, byte[] body, boolean idempotent) {
+        return call(path, body, idempotent, new boolean[1]);
+    }
+
+    /** As above; sets {@code maybeApplied[0]} if some attempt ended with an unknown outcome. */
+    private KvResult call(String path, byte[] body, boolean idempotent, boolean[] maybeApplied) {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
         List<HostPort> order = new ArrayList<>(nodes);
@@ -165,6 +180,7 @@ public final class RaftKvClient implements AutoCloseable {
                 KvResult r = send(node, path, body, start, Duration.ofNanos(idempotent ? Math.min(left, attemptTimeoutNs) : left));
                 r.leaderAddress().ifPresent(this::preferLeader);
                 if (r.status() != 503 || !(r.retryable() || idempotent)) return r;
+                if (!r.retryable()) maybeApplied[0] = true;
                 last = r;
             } catch (ConnectException | HttpConnectTimeoutException e) {
                 last = new KvResult(0, error("cannot connect to " + node + ": " + describe(e)), node,
@@ -174,6 +190,7 @@ public final class RaftKvClient implements AutoCloseable {
                 KvResult r = new KvResult(0, error("connection to " + node + " failed (" + describe(e)
                         + ")" + (body != null ? "; the outcome is unknown" : "")), node, System.nanoTime() - start);
                 if (!idempotent) return r;
+                maybeApplied[0] = true;
                 last = r;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -17,6 +17,11 @@ final class Scheduler {
         }
     }
 
+    /** Far more than any healthy millisecond holds: a zero-delay loop. */
+    private static final long MAX_EVENTS_PER_MS = 200_000;
+    /** Some thousand times a normal run. */
+    private static final long MAX_EVENTS = 20_000_000;
+
     private final PriorityQueue<Event> queue = new PriorityQueue<>();
     private long nowMs;
     private long seq;
@@ -55,8 +60,11 @@ final class Scheduler {
         }
         queue.poll();
         advanceTo(e.timeMs);
-        ranThisMs++;
-        eventsRun++;
+        if (++ranThisMs > MAX_EVENTS_PER_MS)
+            throw new AssertionError("livelock: more than " + MAX_EVENTS_PER_MS + " events at " + nowMs
+                    + " ms simulated, time no longer advances");
+        if (++eventsRun > MAX_EVENTS)
+            throw new AssertionError("runaway: more than " + MAX_EVENTS + " events by " + nowMs + " ms simulated");
         e.action.run();
         return true;
     }

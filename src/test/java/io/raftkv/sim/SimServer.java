@@ -44,6 +44,8 @@ final class SimServer {
 
     private record PendingRead(String key, Consumer<ReadOutcome> done) {}
 
+    static final java.util.concurrent.atomic.AtomicLong DANGER = new java.util.concurrent.atomic.AtomicLong();
+    static final java.util.concurrent.atomic.AtomicLong BUGHITS = new java.util.concurrent.atomic.AtomicLong();
     final int id;
     final int incarnation;
     private final Simulation sim;
@@ -239,7 +241,13 @@ final class SimServer {
         if (!cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) send(rd);
         for (RoleChange rc : rd.roleChanges()) {
             sim.trace("node %d: %s", id, rc);
-            if (rc.to() == Role.LEADER) sim.invariants().onLeader(id, rc.term(), core);
+            if (rc.to() == Role.LEADER) {
+                sim.invariants().onLeader(id, rc.term(), core);
+                if (sim.faultsActive() && sim.random().nextDouble() < cfg.crashNewLeaderRate()) {
+                    long at = sim.random().nextInt(8 * cfg.maxDelayMs() + 1);
+                    sim.scheduler().after(at, () -> sim.crash(id, incarnation, "crash soon after winning term " + rc.term()));
+                }
+            }
             if (rc.from() == Role.LEADER) abandonPendingWrites("lost leadership in term " + rc.term());
         }
         // 3. Apply committed entries in order and answer the clients waiting on them.
@@ -270,7 +278,17 @@ final class SimServer {
         matches.add(storage.lastIndex());
         for (FollowerProgress p : core.followerProgress()) matches.add(p.matchIndex());
         long n = Math.min(Quorum.committedIndex(matches), storage.lastIndex());
-        if (n <= ae.leaderCommit()) return m;
+        // Only old-term entries: for an entry of its own term the leader's rule is already this one.
+        if (n <= ae.leaderCommit() || core.termAt(n) == core.term()) return m;
+        BUGHITS.incrementAndGet();
+        for (SimStorage other : sim.storages()) {
+            if (other != null && other.termAt(n) > core.termAt(n)) {
+                DANGER.incrementAndGet();
+                sim.trace("DANGER: a disk holds term %d at %d", other.termAt(n), n);
+                break;
+            }
+        }
+        sim.trace("node %d: Figure 8 bug tells node %d that %d (term %d) is committed", id, ae.to(), n, core.termAt(n));
         return new Message.AppendEntries(ae.from(), ae.to(), ae.term(), ae.prevLogIndex(), ae.prevLogTerm(),
                 ae.entries(), n, ae.readContext());
     }

@@ -71,6 +71,15 @@ final class Progress {
         heartbeatsWithoutProgress = 0;
     }
 
+    /**
+     * The follower no longer holds entries it acknowledged (its storage was wiped or replaced):
+     * nothing is known to match any more, so probe again from {@code nextIndex}.
+     */
+    void forgetMatch(long nextIndex) {
+        match = 0;
+        becomeProbe(nextIndex);
+    }
+
     void becomeSnapshot(long snapshotIndex) {
         state = State.SNAPSHOT;
         pendingSnapshotIndex = snapshotIndex;

@@ -57,26 +57,8 @@ public final class RaftNode {
     private List<RoleChange> roleChanges = new ArrayList<>();
     private List<ReadState> readStates = new ArrayList<>();
 
-    /** ReadIndex (leader): reads waiting for the first commit of this term, then for the next round. */
-    private final List<Long> readsAwaitingCommit = new ArrayList<>();
-    private final List<Long> readBatch = new ArrayList<>();
-    /** Heartbeat rounds confirming leadership, oldest first; context numbers only grow. */
-    private final java.util.ArrayDeque<ReadRound> readRounds = new java.util.ArrayDeque<>();
-    private long lastReadContext;
-
-    /** One ReadIndex heartbeat round: the commit index when it started, and who has answered. */
-    private static final class ReadRound {
-        final long context;
-        final long index;
-        final List<Long> requestIds;
-        final java.util.Set<Integer> acks = new java.util.HashSet<>();
-
-        ReadRound(long context, long index, List<Long> requestIds) {
-            this.context = context;
-            this.index = index;
-            this.requestIds = requestIds;
-        }
-    }
+    /** ReadIndex bookkeeping of this node's leadership. */
+    private final ReadOnlyTracker readOnly;
     private HardState persistedHardState;
     private boolean readyInProgress;
 
@@ -105,6 +87,7 @@ public final class RaftNode {
                 .orElseGet(() -> new RaftLog(storedEntries, hardState.commit()));
         this.latestSnapshot = snapshot.orElse(null);
         this.peers = config.voters().stream().filter(v -> v != config.id()).toList();
+        this.readOnly = new ReadOnlyTracker(config.voters().size());
         this.term = hardState.term();
         this.votedFor = hardState.votedFor();
         this.persistedHardState = hardState;
@@ -133,7 +116,7 @@ public final class RaftNode {
         if (role != Role.LEADER) {
             readStates.add(new ReadState(requestId, 0, false));
         } else if (!committedInCurrentTerm()) {
-            readsAwaitingCommit.add(requestId);
+            readOnly.awaitCommit(requestId);
         } else {
             queueRead(requestId);
         }
@@ -203,8 +186,8 @@ public final class RaftNode {
 
     public boolean hasReady() {
         return pendingBroadcast || snapshotToInstall != null || !outbox.isEmpty() || !roleChanges.isEmpty()
-                || !readStates.isEmpty() || !readBatch.isEmpty()
-                || (!readsAwaitingCommit.isEmpty() && committedInCurrentTerm())
+                || !readStates.isEmpty() || readOnly.hasBatch()
+                || (readOnly.hasAwaitingCommit() && committedInCurrentTerm())
                 || !currentHardState().equals(persistedHardState)
                 || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
     }
@@ -216,11 +199,8 @@ public final class RaftNode {
             pendingBroadcast = false;
             bcastAppend();
         }
-        if (!readsAwaitingCommit.isEmpty() && committedInCurrentTerm()) {
-            readsAwaitingCommit.forEach(this::queueRead);
-            readsAwaitingCommit.clear();
-        }
-        if (!readBatch.isEmpty()) startReadRound();
+        if (readOnly.hasAwaitingCommit() && committedInCurrentTerm()) readOnly.commitKnown();
+        if (readOnly.hasBatch()) startReadRound();
         HardState hs = currentHardState();
         Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
                 log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
@@ -309,7 +289,7 @@ public final class RaftNode {
 
     private void becomeFollower(long newTerm, int leader, String reason) {
         Role old = role;
-        if (old == Role.LEADER) failPendingReads();
+        if (old == Role.LEADER) readStates.addAll(readOnly.failAll());
         if (newTerm > term) {
             term = newTerm;
             votedFor = NONE;
@@ -378,9 +358,7 @@ public final class RaftNode {
         progress.clear();
         for (int peer : peers) progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
         roleChanges.add(new RoleChange(term, old, Role.LEADER, reason));
-        readRounds.clear();
-        readBatch.clear();
-        readsAwaitingCommit.clear();
+        readStates.addAll(readOnly.failAll());
         // Raft §8: a no-op of the new term lets the leader learn what is committed and commit it.
         log.append(Entry.noop(log.lastIndex() + 1, term));
         pendingBroadcast = true;
@@ -421,6 +399,11 @@ public final class RaftNode {
                     sendAppend(peer, true);
                 }
                 case SNAPSHOT -> {
+                    // Raft §5.2: heartbeats go to every follower. A lost chunk is resent only after
+                    // stallLimit rounds, as long as the shortest election timeout: without these the
+                    // waiting follower would time out and depose this leader with a higher term.
+                    // It rejects them until the snapshot is in; rejections are ignored in this state.
+                    sendHeartbeat(peer, pr);
                     // Chunks go one at a time; resend the unacknowledged one if it seems lost.
                     if (++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.heartbeatsWithoutProgress = 0;
@@ -509,16 +492,24 @@ public final class RaftNode {
 
     // ---------------------------------------------------------------- replication, follower side
 
-    private void handleAppendEntries(AppendEntries ae) {
+    /**
+     * A message only the leader of our term sends: follow it and restart the election timer.
+     * Raft §5.2 allows one leader per term, so receiving one as leader is a broken invariant.
+     */
+    private void followLeaderOf(Message m) {
         if (role == Role.LEADER) {
-            throw new IllegalStateException("node " + config.id() + " is leader of term " + term
-                    + " and got AppendEntries from node " + ae.from() + " in the same term");
+            throw new IllegalStateException("node " + config.id() + " is leader of term " + term + " and got "
+                    + m.getClass().getSimpleName() + " from node " + m.from() + " in the same term");
         }
         if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
-            becomeFollower(term, ae.from(), "node " + ae.from() + " leads term " + term);
+            becomeFollower(term, m.from(), "node " + m.from() + " leads term " + term);
         }
-        leaderId = ae.from();
+        leaderId = m.from();
         electionElapsed = 0;
+    }
+
+    private void handleAppendEntries(AppendEntries ae) {
+        followLeaderOf(ae);
 
         if (ae.prevLogIndex() < log.committed()) {
             // Everything up to our commit index already matches the leader (Log Matching).
@@ -556,7 +547,7 @@ public final class RaftNode {
         Progress pr = progress.get(r.from());
         pr.recentActive = true;
         // Any answer in our term, success or not, shows this follower still takes us as leader.
-        if (r.readContext() > 0) ackRead(r.from(), r.readContext());
+        if (r.readContext() > 0) readStates.addAll(readOnly.ack(r.from(), r.readContext()));
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
@@ -564,6 +555,17 @@ public final class RaftNode {
                 pr.becomeReplicate(); // the probe found the match point where it already was
             }
             sendAppend(r.from(), false);
+            return;
+        }
+        if (pr.state != Progress.State.SNAPSHOT && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
+            // The follower's log ends below an index it acknowledged: it lost its storage (a wiped
+            // or replaced data folder), which Raft assumes never happens (Figure 2). Probing can
+            // never go below match (§5.3), so without this the leader would retry match + 1
+            // forever. Forget the match and probe from the follower's end, which sends the
+            // snapshot if that is compacted (§7). The commit index never moves back, so if this
+            // was a reordered answer from before the acknowledgement, it costs only a re-probe.
+            pr.forgetMatch(r.conflictIndex());
+            sendAppend(r.from(), true);
             return;
         }
         // A rejection for a message sent before the latest state change is stale.
@@ -624,7 +626,7 @@ public final class RaftNode {
 
     /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
     private void sendHeartbeat(int peer, Progress pr) {
-        sendHeartbeat(peer, pr, lastReadContext);
+        sendHeartbeat(peer, pr, readOnly.lastContext());
     }
 
     /** With a read context, the answer confirms this leader for ReadIndex rounds up to it. */
@@ -642,45 +644,16 @@ public final class RaftNode {
             // A single voter is a majority by itself.
             readStates.add(new ReadState(requestId, log.committed(), true));
         } else {
-            readBatch.add(requestId);
+            readOnly.add(requestId);
         }
     }
 
     /** Every read queued since the last round shares one heartbeat broadcast. */
     private void startReadRound() {
-        ReadRound round = new ReadRound(++lastReadContext, log.committed(), List.copyOf(readBatch));
-        readBatch.clear();
-        readRounds.addLast(round);
-        for (int peer : peers) sendHeartbeat(peer, progress.get(peer), round.context);
-    }
-
-    /**
-     * {@code peer} answered the heartbeat of round {@code context} in our term. It then followed us
-     * after every earlier round started too, so its answer counts for those as well.
-     */
-    private void ackRead(int peer, long context) {
-        int majority = Quorum.majority(config.voters().size());
-        while (!readRounds.isEmpty()) {
-            for (ReadRound round : readRounds) {
-                if (round.context > context) break;
-                round.acks.add(peer);
-            }
-            ReadRound first = readRounds.peekFirst();
-            if (first.acks.size() + 1 < majority) return;
-            readRounds.removeFirst();
-            for (long id : first.requestIds) readStates.add(new ReadState(id, first.index, true));
-        }
-    }
-
-    private void failPendingReads() {
-        for (ReadRound round : readRounds) {
-            for (long id : round.requestIds) readStates.add(new ReadState(id, 0, false));
-        }
-        for (long id : readBatch) readStates.add(new ReadState(id, 0, false));
-        for (long id : readsAwaitingCommit) readStates.add(new ReadState(id, 0, false));
-        readRounds.clear();
-        readBatch.clear();
-        readsAwaitingCommit.clear();
+        long context = readOnly.startRound(log.committed());
+        for (int peer : peers) sendHeartbeat(peer, progress.get(peer), context);
+        // A single voter confirms its own round (reads that waited for the term's first commit).
+        if (peers.isEmpty()) readStates.addAll(readOnly.ack(config.id(), context));
     }
 
     // ---------------------------------------------------------------- snapshots (Raft §7)
@@ -728,15 +701,7 @@ public final class RaftNode {
     }
 
     private void handleInstallSnapshot(InstallSnapshot is) {
-        if (role == Role.LEADER) {
-            throw new IllegalStateException("node " + config.id() + " is leader of term " + term
-                    + " and got InstallSnapshot from node " + is.from() + " in the same term");
-        }
-        if (role == Role.CANDIDATE || role == Role.PRE_CANDIDATE) {
-            becomeFollower(term, is.from(), "node " + is.from() + " leads term " + term);
-        }
-        leaderId = is.from();
-        electionElapsed = 0;
+        followLeaderOf(is);
         if (is.snapshotIndex() <= log.committed()) {
             // We already have everything it holds (possibly through the log).
             receiving = null;

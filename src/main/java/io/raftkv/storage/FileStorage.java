@@ -3,6 +3,8 @@ package io.raftkv.storage;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Snapshot;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -24,6 +26,7 @@ import java.util.Optional;
  * waiting when the write started (group commit).
  */
 public final class FileStorage implements RaftStorage {
+    private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
     /**
      * @param maxSegmentBytes roll the open WAL segment once it passes this size
      * @param fsync           force writes to the device; off only for experiments (a power
@@ -70,6 +73,12 @@ public final class FileStorage implements RaftStorage {
             // the size on disk, the figure saveSnapshot reports, so stats agree across a restart
             snapshotBytes = snapshots.sizeBytes();
             Wal.Recovered r = wal.recover(snapshotIndex, snap.map(Snapshot::term).orElse(0L));
+            if (wal.lastIndex() < snapshotIndex) {
+                // A crash inside installSnapshot, after the leader's snapshot was saved and before
+                // the WAL was reset: what is left of the WAL is all older than the snapshot, which
+                // replaces the whole log (Raft §7). Finish the reset, or the next append leaves a gap.
+                wal.resetTo(snapshotIndex);
+            }
             HardState walState = r.hardState();
             // The term-vote file is written before the WAL whenever they change, so it is never behind.
             HardState hs = termVote.load()

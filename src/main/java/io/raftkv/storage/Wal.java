@@ -426,7 +426,10 @@ final class Wal implements AutoCloseable {
     void resetTo(long snapshotIndex) {
         try {
             if (open != null) open.close(); // null when recovery resets
-            for (Segment s : segments) Files.deleteIfExists(s.path);
+            // Newest first: a crash part way leaves a prefix of the old log (which FileStorage.load
+            // resets again if it ends before the snapshot), never segments that start after a gap,
+            // which recovery refuses as missing entries.
+            for (Segment s : segments.reversed()) Files.deleteIfExists(s.path);
             segments.clear();
             baseIndex = snapshotIndex;
             openForAppend();

@@ -98,4 +98,17 @@ class ReadIndexTest {
             assertThat(states.getFirst().index()).isGreaterThan(before);
         }
     }
+
+    @Test
+    @DisplayName("a single voter answers reads itself, also those that waited for its first commit")
+    void singleVoter() {
+        TestCluster c = TestCluster.builder(1).seed(5).build();
+        c.campaign(1);
+        c.node(1).readIndex(1); // before the stabilize: the no-op is not committed yet
+        c.stabilize();
+        c.node(1).readIndex(2);
+        c.stabilize();
+        long commit = c.node(1).commitIndex();
+        assertThat(c.readStates(1)).containsExactly(new ReadState(1, commit, true), new ReadState(2, commit, true));
+    }
 }

@@ -412,6 +412,16 @@ final class TestCluster {
         inFlight.removeIf(m -> m.to() == id);
     }
 
+    /**
+     * Deletes a crashed node's storage, so it restarts empty: a replaced or wiped disk, which Raft
+     * assumes never happens (Figure 2, "updated on stable storage").
+     */
+    void wipe(int id) {
+        if (!down.contains(id)) throw new IllegalStateException("crash node " + id + " before wiping it");
+        storages.put(id, new Storage());
+        commitChecked.put(id, 0L);
+    }
+
     /** Restarts a crashed node from its storage, with a fresh randomization seed. */
     void restart(int id) {
         if (!down.remove(id)) throw new IllegalStateException("node " + id + " is not down");

@@ -1,11 +1,16 @@
 package io.raftkv.server;
 
 import io.raftkv.client.RaftKvClient;
+import io.raftkv.storage.FileStorage;
 import io.raftkv.storage.MemoryStorage;
+import io.raftkv.storage.RaftStorage;
 import io.raftkv.transport.HostPort;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,17 +20,25 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 /**
- * An in-process cluster of real nodes talking HTTP on loopback, each with its own
- * {@link MemoryStorage} kept across stop/restart. For tests.
+ * An in-process cluster of real nodes talking HTTP on loopback. Each node keeps its storage
+ * across stop/restart: a {@link MemoryStorage} instance, or with {@link #onDisk} a
+ * {@link FileStorage} in its own folder {@code <root>/node-<id>}, reopened on every start (a
+ * stopped node's folder may be inspected or {@linkplain #wipe wiped}). For tests.
  */
 public final class TestNodes implements AutoCloseable {
     private final Map<Integer, HostPort> addresses = new HashMap<>();
-    private final Map<Integer, MemoryStorage> storages = new HashMap<>();
+    /** In memory mode the one storage of each node; on disk the storage of each running node. */
+    private final Map<Integer, RaftStorage> storages = new HashMap<>();
     private final Map<Integer, RaftServer> servers = new HashMap<>();
     private final UnaryOperator<NodeConfig> tweak;
+    /** Null for in-memory storage. */
+    private final Path dataRoot;
+    private final FileStorage.Options fileOptions;
     private final List<Throwable> fatalErrors = new CopyOnWriteArrayList<>();
 
     public TestNodes(int n) {
@@ -34,12 +47,23 @@ public final class TestNodes implements AutoCloseable {
 
     /** {@code tweak} adjusts each node's config (e.g. a shorter request timeout). */
     public TestNodes(int n, UnaryOperator<NodeConfig> tweak) {
+        this(n, tweak, null, null);
+    }
+
+    private TestNodes(int n, UnaryOperator<NodeConfig> tweak, Path dataRoot, FileStorage.Options fileOptions) {
         this.tweak = tweak;
+        this.dataRoot = dataRoot;
+        this.fileOptions = fileOptions;
         List<Integer> ports = freePorts(n);
         for (int i = 0; i < n; i++) {
             addresses.put(i, new HostPort("127.0.0.1", ports.get(i)));
-            storages.put(i, new MemoryStorage());
+            if (dataRoot == null) storages.put(i, new MemoryStorage());
         }
+    }
+
+    /** Nodes that keep their data in {@code root/node-<id>} with {@link FileStorage}. */
+    public static TestNodes onDisk(int n, Path root, FileStorage.Options options, UnaryOperator<NodeConfig> tweak) {
+        return new TestNodes(n, tweak, root, options);
     }
 
     public TestNodes startAll() {
@@ -50,20 +74,47 @@ public final class TestNodes implements AutoCloseable {
     public RaftServer start(int id) {
         Map<Integer, HostPort> peers = new HashMap<>(addresses);
         peers.remove(id);
+        if (servers.containsKey(id)) throw new IllegalStateException("node " + id + " is already running");
         NodeConfig cfg = tweak.apply(NodeConfig.of(id, addresses.get(id), peers));
+        RaftStorage storage = dataRoot == null ? storages.get(id) : FileStorage.open(dataDir(id), fileOptions);
         try {
-            RaftServer s = RaftServer.start(cfg, storages.get(id), fatalErrors::add);
+            RaftServer s = RaftServer.start(cfg, storage, fatalErrors::add);
             servers.put(id, s);
+            storages.put(id, storage);
             return s;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            storage.close();
             throw new IllegalStateException(e);
+        } catch (RuntimeException e) {
+            storage.close(); // releases the folder's lock, so the node can be started again
+            throw e;
         }
     }
 
+    /** Stops the node; it closes its storage (on disk: releases the folder). */
     public void stop(int id) {
         RaftServer s = servers.remove(id);
         if (s != null) s.close();
+        if (dataRoot != null) storages.remove(id);
+    }
+
+    /** The data folder of node {@code id} (on-disk clusters only). */
+    public Path dataDir(int id) {
+        if (dataRoot == null) throw new IllegalStateException("this cluster keeps its data in memory");
+        return dataRoot.resolve("node-" + id);
+    }
+
+    /** Deletes a stopped node's data folder: it restarts as an empty node with the same id and address. */
+    public void wipe(int id) {
+        if (servers.containsKey(id)) throw new IllegalStateException("stop node " + id + " before wiping its data");
+        Path dir = dataDir(id);
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot wipe " + dir, e);
+        }
     }
 
     public RaftServer node(int id) {
@@ -78,7 +129,8 @@ public final class TestNodes implements AutoCloseable {
         return Set.copyOf(servers.keySet());
     }
 
-    public MemoryStorage storage(int id) {
+    /** The node's storage: in memory always, on disk while the node runs. */
+    public RaftStorage storage(int id) {
         return storages.get(id);
     }
 
@@ -125,14 +177,19 @@ public final class TestNodes implements AutoCloseable {
 
     /** Polls {@code condition} every 10 ms until it holds or {@code timeout} passes. */
     public static void awaitCondition(BooleanSupplier condition, Duration timeout, String what) {
+        awaitCondition(condition, timeout, () -> what);
+    }
+
+    /** As above; {@code what} is evaluated on timeout, so it may describe the state at that moment. */
+    public static void awaitCondition(BooleanSupplier condition, Duration timeout, Supplier<String> what) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out after " + timeout + " waiting for " + what.get());
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what);
+                throw new AssertionError("interrupted waiting for " + what.get());
             }
         }
     }
@@ -155,8 +212,13 @@ public final class TestNodes implements AutoCloseable {
         }
     }
 
+    /** Stops every running node (each can be started again on the same storage). */
+    public void stopAll() {
+        for (int id : List.copyOf(servers.keySet())) stop(id);
+    }
+
     @Override
     public void close() {
-        for (int id : List.copyOf(servers.keySet())) stop(id);
+        stopAll();
     }
 }

@@ -1,0 +1,110 @@
+package io.raftkv.linearizability;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * Histories of an atomic store, linearizable by construction: each client issues one operation at a
+ * time; every operation takes effect at one instant strictly inside its call-return interval (an
+ * unknown-outcome write: at an instant after its call, possibly after it timed out, or never), and
+ * the outputs are those of the sequential store applied in the order of those instants.
+ *
+ * <p>Every written value is a unique token {@code [c<client>n<seq>]}, so a value read names the
+ * writes that produced it and no state can ever hold a token twice; the mutation properties rely on
+ * that.
+ */
+final class SimulatedHistories {
+
+    /**
+     * @param unknownRate   the share of operations whose outcome is unknown (ok = false)
+     * @param appendRate    the share of writes that are appends (the others are puts)
+     * @param getRate       the share of operations that are gets
+     * @param unreportedRate the share of acknowledged appends whose new value is not reported
+     */
+    record Shape(int clients, int keys, int operations, double getRate, double appendRate, double unknownRate,
+                 double unreportedRate, long maxThinkNs, long maxLatencyNs) {
+        Shape {
+            if (clients < 1 || keys < 1 || operations < 0 || maxLatencyNs < 2 || maxThinkNs < 0)
+                throw new IllegalArgumentException(toString());
+        }
+
+        static Shape of(int clients, int keys, int operations) {
+            return new Shape(clients, keys, operations, 0.4, 0.5, 0.05, 0.2, 50, 400);
+        }
+
+        Shape withUnknownRate(double rate) {
+            return new Shape(clients, keys, operations, getRate, appendRate, rate, unreportedRate, maxThinkNs,
+                    maxLatencyNs);
+        }
+    }
+
+    /** An operation and the instant it took effect; {@code Long.MAX_VALUE} if it never did. */
+    private record Planned(int index, Operation op, long effectNs, long tieBreak) {}
+
+    private SimulatedHistories() {}
+
+    static History generate(Shape shape, long seed) {
+        Random rnd = new Random(seed);
+        long[] clockNs = new long[shape.clients()];
+        int[] seq = new int[shape.clients()];
+        List<Planned> planned = new ArrayList<>(shape.operations());
+        for (int i = 0; i < shape.operations(); i++) {
+            int client = 0; // the client that is free first issues the next operation
+            for (int c = 1; c < shape.clients(); c++) if (clockNs[c] < clockNs[client]) client = c;
+            long callNs = clockNs[client] + (shape.maxThinkNs() == 0 ? 0 : rnd.nextLong(shape.maxThinkNs() + 1));
+            long returnNs = callNs + 2 + rnd.nextLong(shape.maxLatencyNs() - 1);
+            clockNs[client] = returnNs;
+            String key = "k" + rnd.nextInt(shape.keys());
+            String token = "[c" + client + "n" + seq[client]++ + "]";
+            Operation.Kind kind = rnd.nextDouble() < shape.getRate() ? Operation.Kind.GET
+                    : rnd.nextDouble() < shape.appendRate() ? Operation.Kind.APPEND : Operation.Kind.PUT;
+            boolean ok = rnd.nextDouble() >= shape.unknownRate();
+            Optional<String> value = kind == Operation.Kind.GET ? Optional.empty() : Optional.of(token);
+            Operation op = new Operation(client, kind, key, value, Optional.empty(), callNs, returnNs, ok);
+
+            long effectNs;
+            if (ok) {
+                effectNs = callNs + 1 + rnd.nextLong(returnNs - callNs - 1); // strictly inside (call, return)
+            } else if (kind == Operation.Kind.GET || rnd.nextBoolean()) {
+                effectNs = Long.MAX_VALUE; // lost (a get of unknown outcome has no effect to speak of)
+            } else {
+                effectNs = callNs + 1 + rnd.nextLong(6 * shape.maxLatencyNs()); // maybe long after the timeout
+            }
+            planned.add(new Planned(i, op, effectNs, rnd.nextLong()));
+        }
+
+        // run the sequential store in effect order to fill in the outputs
+        List<Planned> byEffect = new ArrayList<>(planned);
+        byEffect.sort(Comparator.comparingLong(Planned::effectNs).thenComparingLong(Planned::tieBreak));
+        Map<String, String> store = new HashMap<>();
+        Operation[] completed = new Operation[planned.size()];
+        for (Planned p : byEffect) {
+            Operation op = p.op();
+            Optional<String> output = Optional.empty();
+            if (p.effectNs() != Long.MAX_VALUE) {
+                switch (op.kind()) {
+                    case PUT -> {
+                        store.put(op.key(), op.value().orElseThrow());
+                        output = Optional.of("ok");
+                    }
+                    case APPEND -> {
+                        String after = store.getOrDefault(op.key(), "") + op.value().orElseThrow();
+                        store.put(op.key(), after);
+                        if (rnd.nextDouble() >= shape.unreportedRate()) output = Optional.of(after);
+                    }
+                    case GET -> output = Optional.ofNullable(store.get(op.key()));
+                }
+            }
+            completed[p.index()] = op.ok() ? op.withOutput(output) : op;
+        }
+        List<Operation> ops = new ArrayList<>(List.of(completed));
+        Collections.shuffle(ops, rnd); // the checker must not rely on the order of the input
+        return History.of(ops);
+    }
+}

@@ -2,7 +2,7 @@ package io.raftkv.sim;
 
 /**
  * Known bugs the simulation can plant in its own driver or clients, to prove that its checks have
- * teeth ({@code PlantedBugsTest}). None of them touches the production code.
+ * teeth ({@code PlantedBugsTest}). All but the Figure 8 bug live in the simulation's own driver or clients.
  */
 enum PlantedBug {
     /** The leader answers a get from its own state machine at once, without a ReadIndex round (thesis §6.4). */
@@ -16,9 +16,9 @@ enum PlantedBug {
     /** Clients send writes without a session (no clientId/seq) and still resend them after an unknown outcome. */
     RETRY_WITHOUT_SESSIONS,
     /**
-     * The leader tells followers an entry of an older term is committed as soon as a majority holds
-     * it (Raft §5.4.2, Figure 8): the driver raises {@code leaderCommit} in the leader's outgoing
-     * AppendEntries to the highest index a majority holds, whatever its term.
+     * The leader commits an entry of an older term as soon as a majority holds it (Raft §5.4.2,
+     * Figure 8). The one planted bug that lives in the core: a package-private hook in
+     * {@code RaftNode.maybeCommit}, off unless {@code io.raftkv.raft.PlantedBugs} sets it.
      */
     COMMIT_OLD_TERM_BY_COUNTING
 }

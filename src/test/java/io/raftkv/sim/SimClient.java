@@ -28,6 +28,7 @@ final class SimClient {
     private final boolean sessions;
     /** The planted bug: writes without a session are still treated as safe to resend. */
     private final boolean resendWithoutSession;
+    private final int readPercent;
     private int preferred;
     private long clientId;
     private long seq;
@@ -40,11 +41,19 @@ final class SimClient {
         this.endpoint = SimNetwork.clientEndpoint(index);
         this.random = random;
         this.nodes = new ArrayList<>();
-        for (int id = 1; id <= sim.config().nodes(); id++) nodes.add(id);
+        int n = sim.config().nodes();
+        if (random.nextDouble() < sim.config().singleNodeClientRate()) {
+            // Configured with one address (say, the node on its own host): that node forwards.
+            nodes.add(1 + index % n);
+        } else {
+            for (int id = 1; id <= n; id++) nodes.add(id);
+        }
         boolean bug = sim.config().has(PlantedBug.RETRY_WITHOUT_SESSIONS);
         this.sessions = !bug;
         this.resendWithoutSession = bug;
         this.preferred = nodes.get(index % nodes.size());
+        // Some clients mostly read, some mostly write.
+        this.readPercent = new int[]{20, 35, 80}[random.nextInt(3)];
     }
 
     boolean busy() {
@@ -64,7 +73,7 @@ final class SimClient {
         String token = index + "." + n;
         int dice = random.nextInt(100);
         long callNs = sim.scheduler().nowNs();
-        if (dice < 35) {
+        if (dice < readPercent) {
             sim.trace("client %d calls get(%s)", index, key);
             call(ClientRequest.get(key), true, r -> finish(switch (r.status()) {
                 case 200 -> new ClientOp(index, "get", key, Optional.empty(), r.value(), callNs, now(), true);
@@ -72,7 +81,7 @@ final class SimClient {
                 default -> new ClientOp(index, "get", key, Optional.empty(), Optional.empty(), callNs, now(), false);
             }));
         } else {
-            boolean put = dice < 60;
+            boolean put = random.nextBoolean();
             String value = put ? "p" + token : "a" + token + ";";
             ClientRequest.Kind kind = put ? ClientRequest.Kind.PUT : ClientRequest.Kind.APPEND;
             sim.trace("client %d calls %s(%s, %s)", index, kind, key, value);
@@ -167,7 +176,10 @@ final class SimClient {
             Rpc rpc = sim.network().call(endpoint, node, request, new Rpc.Listener() {
                 @Override
                 public void onReply(ClientReply r) {
-                    r.leader().ifPresent(l -> preferred = l);
+                    // RaftKvClient.preferLeader: only an address it was given.
+                    r.leader().ifPresent(l -> {
+                        if (nodes.contains(l)) preferred = l;
+                    });
                     if (r.status() != 503 || !(r.retryable() || idempotent)) {
                         done.accept(r);
                         return;

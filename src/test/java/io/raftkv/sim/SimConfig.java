@@ -17,6 +17,10 @@ import java.util.function.Consumer;
  *                            the write completes (power loss during fsync)
  * @param crashNewLeaderRate  chance that a node crashes within a few round trips of winning an
  *                            election (a crash point at the most delicate moment of a term)
+ * @param crashAfterCommitRate chance that a leader crashes right after persisting a higher commit
+ *                            index, before its followers hear of it
+ * @param singleNodeClientRate share of clients given a single node's address (which forwards
+ *                            to the leader) instead of the whole cluster's
  * @param requestTimeoutMs    the node's deadline for a client request (ClientRequests)
  * @param clientTimeoutMs     the client's deadline for an operation, retries included (RaftKvClient)
  * @param faultPhaseMs        faults happen in [0, faultPhaseMs); then the network heals, every node
@@ -28,9 +32,10 @@ import java.util.function.Consumer;
  */
 record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerAppend, int maxInflightAppends,
                  double dropRate, double dupRate, double slowRate, int minDelayMs, int maxDelayMs, int maxFsyncMs,
-                 double crashInFsyncRate, double crashNewLeaderRate, int faultEveryMinMs, int faultEveryMaxMs,
+                 double crashInFsyncRate, double crashNewLeaderRate, double crashAfterCommitRate, int faultEveryMinMs, int faultEveryMaxMs,
                  int maxDownMs, long snapshotEveryEntries, long snapshotKeepEntries, int snapshotChunkBytes,
-                 long requestTimeoutMs, long clientTimeoutMs, int maxThinkMs, long faultPhaseMs, long clientsStopMs,
+                 double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, int maxThinkMs,
+                 long faultPhaseMs, long clientsStopMs,
                  long settleLimitMs, Set<PlantedBug> bugs, boolean checkSendContract) {
     /** Production timing (RaftServer with NodeConfig.of): 10 ms ticks, 50 ms heartbeats, 300-500 ms elections. */
     static final int TICK_MS = 10;
@@ -61,6 +66,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         b.maxFsyncMs = pick(r, 0, 2, 5);
         b.crashInFsyncRate = b.maxFsyncMs == 0 ? 0 : pick(r, 0.0, 0.002, 0.01);
         b.crashNewLeaderRate = pick(r, 0.0, 0.0, 0.1, 0.3);
+        b.crashAfterCommitRate = pick(r, 0.0, 0.0, 0.01, 0.05);
         b.faultEveryMinMs = pick(r, 50, 150, 400);
         b.faultEveryMaxMs = b.faultEveryMinMs * 3;
         b.maxDownMs = pick(r, 50, 400, 1500);
@@ -69,6 +75,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         b.snapshotChunkBytes = pick(r, 64, 256, 1 << 20);
         b.clients = 3 + r.nextInt(3);
         b.keys = 1 + r.nextInt(3);
+        b.singleNodeClientRate = pick(r, 0.0, 0.0, 0.5, 1.0);
         b.requestTimeoutMs = pick(r, 500L, 1000L);
         b.clientTimeoutMs = b.requestTimeoutMs + 500;
         b.maxThinkMs = pick(r, 5, 30);
@@ -99,9 +106,11 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         return nodes + " nodes, " + clients + " clients on " + keys + " keys; appends " + maxEntriesPerAppend + "/"
                 + maxInflightAppends + "; net " + minDelayMs + "-" + maxDelayMs + " ms, drop " + dropRate + ", dup "
                 + dupRate + ", slow " + slowRate + "; fsync <= " + maxFsyncMs + " ms, crash in fsync " + crashInFsyncRate
-                + ", crash new leader " + crashNewLeaderRate + "; faults every " + faultEveryMinMs + "-"
+                + ", crash new leader " + crashNewLeaderRate + ", crash after commit " + crashAfterCommitRate
+                + "; faults every " + faultEveryMinMs + "-"
                 + faultEveryMaxMs + " ms, down <= " + maxDownMs + " ms; snapshot every " + snapshotEveryEntries
-                + " keep " + snapshotKeepEntries + " chunk " + snapshotChunkBytes + "; request timeout "
+                + " keep " + snapshotKeepEntries + " chunk " + snapshotChunkBytes + "; single-node clients "
+                + singleNodeClientRate + "; request timeout "
                 + requestTimeoutMs + " ms; faults for " + faultPhaseMs + " ms"
                 + (bugs.isEmpty() ? "" : "; planted " + bugs) + (checkSendContract ? "" : "; send contract unchecked");
     }
@@ -112,10 +121,11 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         int nodes = 3, clients = 3, keys = 2, maxEntriesPerAppend = 512, maxInflightAppends = 256;
         double dropRate, dupRate, slowRate;
         int minDelayMs = 1, maxDelayMs = 5, maxFsyncMs;
-        double crashInFsyncRate, crashNewLeaderRate;
+        double crashInFsyncRate, crashNewLeaderRate, crashAfterCommitRate;
         int faultEveryMinMs = 150, faultEveryMaxMs = 450, maxDownMs = 400;
         long snapshotEveryEntries = 1_000_000, snapshotKeepEntries;
         int snapshotChunkBytes = 1 << 20;
+        double singleNodeClientRate;
         long requestTimeoutMs = 1000, clientTimeoutMs = 1500;
         int maxThinkMs = 10;
         long faultPhaseMs = 3000, clientsStopMs = 4000, settleLimitMs = 18_000;
@@ -130,9 +140,11 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
             dropRate = c.dropRate; dupRate = c.dupRate; slowRate = c.slowRate;
             minDelayMs = c.minDelayMs; maxDelayMs = c.maxDelayMs; maxFsyncMs = c.maxFsyncMs;
             crashInFsyncRate = c.crashInFsyncRate; crashNewLeaderRate = c.crashNewLeaderRate;
+            crashAfterCommitRate = c.crashAfterCommitRate;
             faultEveryMinMs = c.faultEveryMinMs; faultEveryMaxMs = c.faultEveryMaxMs; maxDownMs = c.maxDownMs;
             snapshotEveryEntries = c.snapshotEveryEntries; snapshotKeepEntries = c.snapshotKeepEntries;
-            snapshotChunkBytes = c.snapshotChunkBytes; requestTimeoutMs = c.requestTimeoutMs;
+            snapshotChunkBytes = c.snapshotChunkBytes; singleNodeClientRate = c.singleNodeClientRate;
+            requestTimeoutMs = c.requestTimeoutMs;
             clientTimeoutMs = c.clientTimeoutMs; maxThinkMs = c.maxThinkMs; faultPhaseMs = c.faultPhaseMs;
             clientsStopMs = c.clientsStopMs; settleLimitMs = c.settleLimitMs; bugs = EnumSet.copyOf(c.bugs);
             checkSendContract = c.checkSendContract;
@@ -140,9 +152,11 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
 
         SimConfig build() {
             return new SimConfig(seed, nodes, clients, keys, maxEntriesPerAppend, maxInflightAppends, dropRate, dupRate,
-                    slowRate, minDelayMs, maxDelayMs, maxFsyncMs, crashInFsyncRate, crashNewLeaderRate, faultEveryMinMs,
+                    slowRate, minDelayMs, maxDelayMs, maxFsyncMs, crashInFsyncRate, crashNewLeaderRate, crashAfterCommitRate,
+                    faultEveryMinMs,
                     faultEveryMaxMs, maxDownMs, snapshotEveryEntries, snapshotKeepEntries, snapshotChunkBytes,
-                    requestTimeoutMs, clientTimeoutMs, maxThinkMs, faultPhaseMs, clientsStopMs, settleLimitMs, bugs,
+                    singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, maxThinkMs, faultPhaseMs, clientsStopMs,
+                    settleLimitMs, bugs,
                     checkSendContract);
         }
     }

@@ -4,11 +4,9 @@ import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.raft.Entry;
-import io.raftkv.raft.FollowerProgress;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.ProposeResult;
-import io.raftkv.raft.Quorum;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftNode;
 import io.raftkv.raft.ReadState;
@@ -44,8 +42,6 @@ final class SimServer {
 
     private record PendingRead(String key, Consumer<ReadOutcome> done) {}
 
-    static final java.util.concurrent.atomic.AtomicLong DANGER = new java.util.concurrent.atomic.AtomicLong();
-    static final java.util.concurrent.atomic.AtomicLong BUGHITS = new java.util.concurrent.atomic.AtomicLong();
     final int id;
     final int incarnation;
     private final Simulation sim;
@@ -89,6 +85,7 @@ final class SimServer {
                 cfg.seed() * 31 + incarnation * 1_000_003L + id, SimConfig.TICK_MS,
                 RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, cfg.snapshotChunkBytes(), true, true);
         this.core = new RaftNode(rc, stored.hardState(), stored.snapshot(), stored.entries());
+        if (cfg.has(PlantedBug.COMMIT_OLD_TERM_BY_COUNTING)) io.raftkv.raft.PlantedBugs.commitOldTermEntriesByCounting(core);
     }
 
     boolean alive() {
@@ -236,6 +233,13 @@ final class SimServer {
             sim.invariants().beforePersist(id, storage, rd);
             storage.persist(rd.hardState().orElse(null), rd.entries());
             sim.invariants().afterPersist(id, core.term(), before, storage, rd, sim.storages());
+            if (core.role() == Role.LEADER && storage.hardState().commit() > before.commit() && sim.faultsActive()
+                    && sim.random().nextDouble() < cfg.crashAfterCommitRate()) {
+                // Crash point: the leader's new commit index is on its disk, nothing of it has left.
+                sim.crash(id, incarnation, "crash after persisting commit " + storage.hardState().commit()
+                        + ", before sending");
+                return;
+            }
         }
         // 2. Send.
         if (!cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) send(rd);
@@ -261,36 +265,8 @@ final class SimServer {
     private void send(Ready rd) {
         for (Message m : rd.messages()) {
             if (cfg.checkSendContract()) Invariants.checkPersistedBeforeSend(id, storage, m);
-            if (cfg.has(PlantedBug.COMMIT_OLD_TERM_BY_COUNTING)) m = commitByCounting(m);
             sim.network().send(m);
         }
-    }
-
-    /**
-     * The Figure 8 bug as a transformation of the leader's output: tell followers that the highest
-     * index a majority holds is committed, whatever the term of its entry. A follower then commits
-     * and applies it exactly as it would under a leader whose commit rule counted replicas of an
-     * old-term entry.
-     */
-    private Message commitByCounting(Message m) {
-        if (!(m instanceof Message.AppendEntries ae) || core.role() != Role.LEADER || ae.term() != core.term()) return m;
-        List<Long> matches = new ArrayList<>();
-        matches.add(storage.lastIndex());
-        for (FollowerProgress p : core.followerProgress()) matches.add(p.matchIndex());
-        long n = Math.min(Quorum.committedIndex(matches), storage.lastIndex());
-        // Only old-term entries: for an entry of its own term the leader's rule is already this one.
-        if (n <= ae.leaderCommit() || core.termAt(n) == core.term()) return m;
-        BUGHITS.incrementAndGet();
-        for (SimStorage other : sim.storages()) {
-            if (other != null && other.termAt(n) > core.termAt(n)) {
-                DANGER.incrementAndGet();
-                sim.trace("DANGER: a disk holds term %d at %d", other.termAt(n), n);
-                break;
-            }
-        }
-        sim.trace("node %d: Figure 8 bug tells node %d that %d (term %d) is committed", id, ae.to(), n, core.termAt(n));
-        return new Message.AppendEntries(ae.from(), ae.to(), ae.term(), ae.prevLogIndex(), ae.prevLogTerm(),
-                ae.entries(), n, ae.readContext());
     }
 
     private void apply(Entry e) {

@@ -64,6 +64,19 @@ class ClusterSimulationSeedsTest {
         }
     }
 
+    @Test
+    @DisplayName("a seed replays exactly: same events, same history")
+    void aSeedReplaysExactly() {
+        for (long seed : new long[]{3, 14, 15}) {
+            SimResult a = Simulation.runTraced(SimConfig.forSeed(seed), null);
+            SimResult b = Simulation.runTraced(SimConfig.forSeed(seed), null);
+            assertThat(b.events()).as("events of seed %d", seed).isEqualTo(a.events());
+            assertThat(b.operations()).isEqualTo(a.operations());
+            assertThat(b.counters()).isEqualTo(a.counters());
+            assertThat(b.traceTail()).isEqualTo(a.traceTail());
+        }
+    }
+
     private static void replay(long seed) {
         Path log = Path.of("target", "sim", "seed-" + seed + ".log");
         SimResult r = Simulation.runTraced(SimConfig.forSeed(seed), log);
@@ -116,10 +129,21 @@ class ClusterSimulationSeedsTest {
                 .count();
         long linUnknown = results.stream().filter(r -> r.linearizability() == LinearizabilityGate.Verdict.UNKNOWN).count();
         long failed = results.stream().filter(r -> !r.ok()).count();
+        java.util.TreeMap<String, long[]> counters = new java.util.TreeMap<>();
+        for (SimResult r : results) {
+            r.counters().forEach((k, v) -> {
+                long[] c = counters.computeIfAbsent(k, x -> new long[2]);
+                c[0] += v;
+                c[1]++;
+            });
+        }
+        StringBuilder coverage = new StringBuilder();
+        counters.forEach((k, c) -> coverage.append("\n  ").append(k).append(": ").append(c[0]).append(" in ").append(c[1])
+                .append(" seeds"));
         return String.format("simulation: %d seeds (%d failed) in %d ms wall; %d simulated s; %d events; %d client"
                         + " operations (%d unknown outcome); %d crashes; %d partitions; %d Raft messages (%d lost);"
                         + " %d invariant checks; linearizability checked on %d histories (%d undecided)",
                 results.size(), failed, wallMs, simMs / 1000, events, ops, unknown, crashes, partitions, msgs, dropped,
-                checks, linChecked, linUnknown);
+                checks, linChecked, linUnknown) + coverage;
     }
 }

@@ -77,7 +77,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         b.keys = 1 + r.nextInt(3);
         b.singleNodeClientRate = pick(r, 0.0, 0.0, 0.5, 1.0);
         b.requestTimeoutMs = pick(r, 500L, 1000L);
-        b.clientTimeoutMs = b.requestTimeoutMs + 500;
+        // RaftKvClient's timeout: above the node's (as the CLI sets it), or impatient.
+        b.clientTimeoutMs = r.nextInt(4) == 0 ? 300 : b.requestTimeoutMs + 500;
         b.maxThinkMs = pick(r, 5, 30);
         b.faultPhaseMs = 3000;
         b.clientsStopMs = b.faultPhaseMs + 1000;

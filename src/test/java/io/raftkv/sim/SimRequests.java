@@ -157,6 +157,7 @@ final class SimRequests {
     }
 
     private void forward(Call call, int leader, Runnable retry) {
+        sim.count("requests forwarded to the leader");
         boolean write = call.request().isWrite();
         Rpc[] sent = new Rpc[1];
         sent[0] = sim.network().call(server.id, leader, call.request().forwarded(), new Rpc.Listener() {

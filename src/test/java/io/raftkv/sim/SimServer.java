@@ -222,6 +222,7 @@ final class SimServer {
             bytesSinceSnapshot = 0;
             sim.invariants().onSnapshotInstalled(id, core.term(), snap);
             sim.trace("node %d installs %s", id, snap);
+            sim.count("snapshots installed from the leader");
             // Writes proposed here at or below the snapshot may or may not be in it.
             var covered = pendingWrites.headMap(snap.index(), true);
             covered.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown("replaced by a snapshot")));
@@ -246,6 +247,7 @@ final class SimServer {
         for (RoleChange rc : rd.roleChanges()) {
             sim.trace("node %d: %s", id, rc);
             if (rc.to() == Role.LEADER) {
+                sim.count("elections won");
                 sim.invariants().onLeader(id, rc.term(), core);
                 if (sim.faultsActive() && sim.random().nextDouble() < cfg.crashNewLeaderRate()) {
                     long at = sim.random().nextInt(8 * cfg.maxDelayMs() + 1);
@@ -280,6 +282,9 @@ final class SimServer {
             bytesSinceSnapshot += e.data().length;
         }
         sim.invariants().onApply(id, e, cmd, result);
+        if (result != null && !(result instanceof ApplyResult.Applied)) {
+            sim.count("applied as " + result.getClass().getSimpleName());
+        }
         PendingWrite p = pendingWrites.remove(e.index());
         if (p != null) {
             p.done().accept(p.term() == e.term() && result != null
@@ -299,6 +304,7 @@ final class SimServer {
         lastSnapshotIndex = applied;
         bytesSinceSnapshot = 0;
         sim.trace("node %d snapshots at %d", id, applied);
+        sim.count("snapshots taken");
     }
 
     private void abandonPendingWrites(String reason) {
@@ -311,6 +317,7 @@ final class SimServer {
             PendingRead r = readsAwaitingIndex.remove(rs.requestId());
             if (r == null) continue;
             if (rs.ok()) {
+                sim.count("reads confirmed by ReadIndex");
                 readsAwaitingApply.computeIfAbsent(rs.index(), i -> new ArrayList<>()).add(r);
             } else {
                 r.done().accept(new ReadOutcome.NotLeader(core.leaderId()));

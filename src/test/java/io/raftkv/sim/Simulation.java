@@ -35,6 +35,7 @@ final class Simulation {
     private final List<SimClient> clients = new ArrayList<>();
     private final Invariants invariants;
     private final List<ClientOp> history = new ArrayList<>();
+    private final java.util.TreeMap<String, Long> counters = new java.util.TreeMap<>();
     private final boolean tracing;
     private final ArrayDeque<String> trace = new ArrayDeque<>();
     private final List<String> fullTrace;
@@ -105,6 +106,11 @@ final class Simulation {
         return id >= 1 && id < servers.length ? servers[id] : null;
     }
 
+    /** Counts an occurrence of something worth reporting (coverage: what the run exercised). */
+    void count(String what) {
+        counters.merge(what, 1L, Long::sum);
+    }
+
     void record(ClientOp op) {
         history.add(op);
     }
@@ -158,7 +164,7 @@ final class Simulation {
         int unknown = (int) history.stream().filter(op -> !op.ok()).count();
         return new SimResult(cfg.seed(), cfg, failure, history.size(), unknown, scheduler.eventsRun(),
                 scheduler.nowMs(), crashes, partitions, network.raftSent, network.raftDropped, invariants.checks,
-                verdict, tracing ? String.join("\n", trace) : null);
+                verdict, counters, tracing ? String.join("\n", trace) : null);
     }
 
     private void afterEvent() {
@@ -182,6 +188,7 @@ final class Simulation {
         s.crash();
         servers[id] = null;
         crashes++;
+        count("crashes: " + (why.startsWith("fault") ? "random" : why.replaceAll(" [0-9].*", "").replaceAll(", before.*", "")));
         trace("node %d crashes (%s)", id, why);
         long downMs = 1 + faultRandom.nextInt(cfg.maxDownMs());
         int life = incarnations[id];

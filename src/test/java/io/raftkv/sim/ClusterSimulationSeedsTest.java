@@ -54,12 +54,18 @@ class ClusterSimulationSeedsTest {
         if (!failed.isEmpty()) {
             SimResult f = failed.getFirst();
             SimResult traced = Simulation.runTraced(f.config(), Path.of("target", "sim", "seed-" + f.seed() + ".log"));
+            String extra = (System.getProperty("raftkv.sim.maxSessions") != null ? " -Draftkv.sim.maxSessions="
+                    + System.getProperty("raftkv.sim.maxSessions") : "") + (System.getProperty("raftkv.sim.sessionTtlMs")
+                    != null ? " -Draftkv.sim.sessionTtlMs=" + System.getProperty("raftkv.sim.sessionTtlMs") : "");
+            java.util.Map<String, Long> kinds = new java.util.TreeMap<>();
+            for (SimResult r : failed) kinds.merge(failureKind(r.failure()), 1L, Long::sum);
             StringBuilder msg = new StringBuilder().append(failed.size()).append(" of ").append(results.size())
                     .append(" seeds failed: ").append(failed.stream().limit(20).map(r -> Long.toString(r.seed())).toList())
+                    .append("\nby kind: ").append(kinds)
                     .append("\nfirst: seed ").append(f.seed()).append(" (").append(f.config().describe()).append(")\n")
                     .append(f.failure()).append("\nlast events:\n").append(traced.traceTail())
                     .append("\nfull trace: target/sim/seed-").append(f.seed()).append(".log")
-                    .append("\nreplay: ").append(replayCommand(f.seed()));
+                    .append("\nreplay: ").append(replayCommand(f.seed())).append(extra);
             throw new AssertionError(msg.toString());
         }
     }
@@ -77,9 +83,16 @@ class ClusterSimulationSeedsTest {
         }
     }
 
+    /** The property a failure message names (its text up to the first colon). */
+    static String failureKind(String failure) {
+        String first = failure.lines().findFirst().orElse("");
+        int colon = first.indexOf(':');
+        return colon < 0 ? first : first.substring(0, colon);
+    }
+
     private static void replay(long seed) {
         Path log = Path.of("target", "sim", "seed-" + seed + ".log");
-        SimResult r = Simulation.runTraced(SimConfig.forSeed(seed), log);
+        SimResult r = Simulation.runTraced(configFor(seed), log);
         System.out.println(summary(List.of(r), 0) + "\ntrace: " + log.toAbsolutePath());
         assertThat(r.failure()).as("seed %d (%s)%nlast events:%n%s%nreplay: %s", seed, r.config().describe(),
                 r.traceTail(), replayCommand(seed)).isNull();
@@ -87,7 +100,21 @@ class ClusterSimulationSeedsTest {
 
     /** Runs the seeds on all cores: each run is single-threaded and depends only on its seed. */
     static List<SimResult> runAll(List<Long> seeds) throws Exception {
-        return runAll(seeds.stream().map(SimConfig::forSeed).toList(), false);
+        return runAll(seeds.stream().map(ClusterSimulationSeedsTest::configFor).toList(), false);
+    }
+
+    /**
+     * The seed's config, with the state machine's session limits overridden by
+     * {@code -Draftkv.sim.maxSessions=N} and {@code -Draftkv.sim.sessionTtlMs=MS} if given (production's
+     * otherwise), to explore session expiry and eviction.
+     */
+    static SimConfig configFor(long seed) {
+        Integer maxSessions = Integer.getInteger("raftkv.sim.maxSessions");
+        Long ttl = Long.getLong("raftkv.sim.sessionTtlMs");
+        return SimConfig.forSeed(seed).with(b -> {
+            if (maxSessions != null) b.maxSessions = maxSessions;
+            if (ttl != null) b.sessionTtlMs = ttl;
+        });
     }
 
     static List<SimResult> runAll(List<SimConfig> configs, boolean stopAtFirstFailure) throws Exception {

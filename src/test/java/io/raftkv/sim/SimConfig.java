@@ -1,5 +1,7 @@
 package io.raftkv.sim;
 
+import io.raftkv.kv.KvStateMachine;
+
 import java.util.EnumSet;
 import java.util.Random;
 import java.util.Set;
@@ -23,6 +25,8 @@ import java.util.function.Consumer;
  *                            to the leader) instead of the whole cluster's
  * @param requestTimeoutMs    the node's deadline for a client request (ClientRequests)
  * @param clientTimeoutMs     the client's deadline for an operation, retries included (RaftKvClient)
+ * @param sessionTtlMs        client sessions expire after this much log time without a command
+ * @param maxSessions         the state machine keeps at most this many sessions (least recently used go)
  * @param faultPhaseMs        faults happen in [0, faultPhaseMs); then the network heals, every node
  *                            restarts and the cluster must converge
  * @param clientsStopMs       clients start no operation after this time
@@ -35,8 +39,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                  double crashInFsyncRate, double crashNewLeaderRate, double crashAfterCommitRate, int faultEveryMinMs, int faultEveryMaxMs,
                  int maxDownMs, long snapshotEveryEntries, long snapshotKeepEntries, int snapshotChunkBytes,
                  double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, int maxThinkMs,
-                 long faultPhaseMs, long clientsStopMs,
-                 long settleLimitMs, Set<PlantedBug> bugs, boolean checkSendContract) {
+                 long sessionTtlMs, int maxSessions, long faultPhaseMs, long clientsStopMs, long settleLimitMs,
+                 Set<PlantedBug> bugs, boolean checkSendContract) {
     /** Production timing (RaftServer with NodeConfig.of): 10 ms ticks, 50 ms heartbeats, 300-500 ms elections. */
     static final int TICK_MS = 10;
     static final int HEARTBEAT_TICKS = 5;
@@ -80,6 +84,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         // RaftKvClient's timeout: above the node's (as the CLI sets it), or impatient.
         b.clientTimeoutMs = r.nextInt(4) == 0 ? 300 : b.requestTimeoutMs + 500;
         b.maxThinkMs = pick(r, 5, 30);
+        b.sessionTtlMs = KvStateMachine.DEFAULT_SESSION_TTL_MS;
+        b.maxSessions = KvStateMachine.DEFAULT_MAX_SESSIONS;
         b.faultPhaseMs = 3000;
         b.clientsStopMs = b.faultPhaseMs + 1000;
         b.settleLimitMs = b.faultPhaseMs + 15_000;
@@ -112,7 +118,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                 + faultEveryMaxMs + " ms, down <= " + maxDownMs + " ms; snapshot every " + snapshotEveryEntries
                 + " keep " + snapshotKeepEntries + " chunk " + snapshotChunkBytes + "; single-node clients "
                 + singleNodeClientRate + "; request timeout "
-                + requestTimeoutMs + " ms; faults for " + faultPhaseMs + " ms"
+                + requestTimeoutMs + " ms, client timeout " + clientTimeoutMs + " ms; sessions " + maxSessions + " for "
+                + sessionTtlMs + " ms; faults for " + faultPhaseMs + " ms"
                 + (bugs.isEmpty() ? "" : "; planted " + bugs) + (checkSendContract ? "" : "; send contract unchecked");
     }
 
@@ -129,6 +136,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         double singleNodeClientRate;
         long requestTimeoutMs = 1000, clientTimeoutMs = 1500;
         int maxThinkMs = 10;
+        long sessionTtlMs = KvStateMachine.DEFAULT_SESSION_TTL_MS;
+        int maxSessions = KvStateMachine.DEFAULT_MAX_SESSIONS;
         long faultPhaseMs = 3000, clientsStopMs = 4000, settleLimitMs = 18_000;
         Set<PlantedBug> bugs = EnumSet.noneOf(PlantedBug.class);
         boolean checkSendContract = true;
@@ -146,7 +155,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
             snapshotEveryEntries = c.snapshotEveryEntries; snapshotKeepEntries = c.snapshotKeepEntries;
             snapshotChunkBytes = c.snapshotChunkBytes; singleNodeClientRate = c.singleNodeClientRate;
             requestTimeoutMs = c.requestTimeoutMs;
-            clientTimeoutMs = c.clientTimeoutMs; maxThinkMs = c.maxThinkMs; faultPhaseMs = c.faultPhaseMs;
+            clientTimeoutMs = c.clientTimeoutMs; maxThinkMs = c.maxThinkMs;
+            sessionTtlMs = c.sessionTtlMs; maxSessions = c.maxSessions; faultPhaseMs = c.faultPhaseMs;
             clientsStopMs = c.clientsStopMs; settleLimitMs = c.settleLimitMs; bugs = EnumSet.copyOf(c.bugs);
             checkSendContract = c.checkSendContract;
         }
@@ -156,8 +166,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                     slowRate, minDelayMs, maxDelayMs, maxFsyncMs, crashInFsyncRate, crashNewLeaderRate, crashAfterCommitRate,
                     faultEveryMinMs,
                     faultEveryMaxMs, maxDownMs, snapshotEveryEntries, snapshotKeepEntries, snapshotChunkBytes,
-                    singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, maxThinkMs, faultPhaseMs, clientsStopMs,
-                    settleLimitMs, bugs,
+                    singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, maxThinkMs, sessionTtlMs, maxSessions,
+                    faultPhaseMs, clientsStopMs, settleLimitMs, bugs,
                     checkSendContract);
         }
     }

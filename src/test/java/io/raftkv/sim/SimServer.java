@@ -48,7 +48,7 @@ final class SimServer {
     private final SimConfig cfg;
     final SimStorage storage;
     final RaftNode core;
-    final KvStateMachine kv = new KvStateMachine();
+    final KvStateMachine kv;
     private final SimRequests requests;
     private boolean alive = true;
 
@@ -74,6 +74,7 @@ final class SimServer {
         this.storage = storage;
         this.clockSkewMs = clockSkewMs;
         this.requests = new SimRequests(sim, this);
+        this.kv = new KvStateMachine(cfg.sessionTtlMs(), cfg.maxSessions());
         // Recovery as RaftServer does it: the snapshot into the state machine, the log after it re-applied by the core.
         RaftStorage.Stored stored = storage.load();
         stored.snapshot().ifPresent(snap -> kv.restore(snap.data()));

@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * </ul>
  */
 class ClusterSimulationSeedsTest {
-    static final int DEFAULT_SEEDS = 600;
+    static final int DEFAULT_SEEDS = 5000;
     static final String TEST = "io.raftkv.sim.ClusterSimulationSeedsTest";
 
     static String replayCommand(long seed) {
@@ -54,9 +54,6 @@ class ClusterSimulationSeedsTest {
         if (!failed.isEmpty()) {
             SimResult f = failed.getFirst();
             SimResult traced = Simulation.runTraced(f.config(), Path.of("target", "sim", "seed-" + f.seed() + ".log"));
-            String extra = (System.getProperty("raftkv.sim.maxSessions") != null ? " -Draftkv.sim.maxSessions="
-                    + System.getProperty("raftkv.sim.maxSessions") : "") + (System.getProperty("raftkv.sim.sessionTtlMs")
-                    != null ? " -Draftkv.sim.sessionTtlMs=" + System.getProperty("raftkv.sim.sessionTtlMs") : "");
             java.util.Map<String, Long> kinds = new java.util.TreeMap<>();
             for (SimResult r : failed) kinds.merge(failureKind(r.failure()), 1L, Long::sum);
             StringBuilder msg = new StringBuilder().append(failed.size()).append(" of ").append(results.size())
@@ -65,7 +62,7 @@ class ClusterSimulationSeedsTest {
                     .append("\nfirst: seed ").append(f.seed()).append(" (").append(f.config().describe()).append(")\n")
                     .append(f.failure()).append("\nlast events:\n").append(traced.traceTail())
                     .append("\nfull trace: target/sim/seed-").append(f.seed()).append(".log")
-                    .append("\nreplay: ").append(replayCommand(f.seed())).append(extra);
+                    .append("\nreplay: ").append(replayCommand(f.seed())).append(overrides());
             throw new AssertionError(msg.toString());
         }
     }
@@ -95,7 +92,7 @@ class ClusterSimulationSeedsTest {
         SimResult r = Simulation.runTraced(configFor(seed), log);
         System.out.println(summary(List.of(r), 0) + "\ntrace: " + log.toAbsolutePath());
         assertThat(r.failure()).as("seed %d (%s)%nlast events:%n%s%nreplay: %s", seed, r.config().describe(),
-                r.traceTail(), replayCommand(seed)).isNull();
+                r.traceTail(), replayCommand(seed) + overrides()).isNull();
     }
 
     /** Runs the seeds on all cores: each run is single-threaded and depends only on its seed. */
@@ -106,15 +103,31 @@ class ClusterSimulationSeedsTest {
     /**
      * The seed's config, with the state machine's session limits overridden by
      * {@code -Draftkv.sim.maxSessions=N} and {@code -Draftkv.sim.sessionTtlMs=MS} if given (production's
-     * otherwise), to explore session expiry and eviction.
+     * otherwise), to explore session expiry and eviction, and the fault phase lengthened by
+     * {@code -Draftkv.sim.faultMs=MS} for deeper runs.
      */
     static SimConfig configFor(long seed) {
         Integer maxSessions = Integer.getInteger("raftkv.sim.maxSessions");
         Long ttl = Long.getLong("raftkv.sim.sessionTtlMs");
+        Long faultMs = Long.getLong("raftkv.sim.faultMs");
         return SimConfig.forSeed(seed).with(b -> {
             if (maxSessions != null) b.maxSessions = maxSessions;
             if (ttl != null) b.sessionTtlMs = ttl;
+            if (faultMs != null) {
+                b.faultPhaseMs = faultMs;
+                b.clientsStopMs = faultMs + 1000;
+                b.settleLimitMs = faultMs + 15_000;
+            }
         });
+    }
+
+    /** The options besides the seed that shape a run, to repeat them in a replay command. */
+    static String overrides() {
+        StringBuilder s = new StringBuilder();
+        for (String p : List.of("raftkv.sim.maxSessions", "raftkv.sim.sessionTtlMs", "raftkv.sim.faultMs")) {
+            if (System.getProperty(p) != null) s.append(" -D").append(p).append('=').append(System.getProperty(p));
+        }
+        return s.toString();
     }
 
     static List<SimResult> runAll(List<SimConfig> configs, boolean stopAtFirstFailure) throws Exception {

@@ -58,11 +58,13 @@ final class Invariants {
 
     /** Called after every event for every live node. */
     void checkRole(int id, RaftNode core) {
-        if (core.role() != Role.LEADER) return;
-        Integer previous = leaderByTerm.putIfAbsent(core.term(), id);
+        if (core.role() == Role.LEADER) onLeaderOfTerm(id, core.term());
+    }
+
+    void onLeaderOfTerm(int id, long term) {
+        Integer previous = leaderByTerm.putIfAbsent(term, id);
         if (previous != null && previous != id)
-            throw new AssertionError("Election Safety (§5.2): nodes " + previous + " and " + id + " both lead term "
-                    + core.term());
+            throw new AssertionError("Election Safety (§5.2): nodes " + previous + " and " + id + " both lead term " + term);
     }
 
     /** A node became leader: it must hold every entry committed in an earlier term (§5.4). */

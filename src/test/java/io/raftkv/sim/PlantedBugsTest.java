@@ -89,6 +89,17 @@ class PlantedBugsTest {
         assertThat(failed).as("seeds failing with %s planted", bug).isNotEmpty();
     }
 
+    /** With the driver's own persist-before-send check on, the same bug fails at its first early message. */
+    @org.junit.jupiter.api.Test
+    void theSendContractCheckCatchesSendBeforePersistAtOnce() {
+        SimResult r = Simulation.run(SimConfig.forSeed(0).with(b -> {
+            b.bugs = EnumSet.of(PlantedBug.SEND_BEFORE_PERSIST);
+            b.checkSendContract = true;
+        }));
+        assertThat(r.failure()).isNotNull().containsAnyOf("persisted only", "not persisted", "before persisting");
+        assertThat(r.simulatedMs()).isLessThan(1000);
+    }
+
     /** The control: the same profiles without the bug pass (so what fails above is the bug). */
     @ParameterizedTest(name = "{0} profile, no bug")
     @EnumSource(PlantedBug.class)

@@ -84,6 +84,12 @@ class PlantedBugsTest {
                 .toList();
         System.out.println(bug + ": caught on " + failed.size() + " of " + results.size() + " seeds in " + wallMs
                 + " ms: " + failed.stream().limit(30).map(SimResult::seed).toList());
+        java.util.Map<String, List<Long>> byKind = new java.util.TreeMap<>();
+        for (SimResult r : failed) {
+            byKind.computeIfAbsent(ClusterSimulationSeedsTest.failureKind(r.failure()), k -> new java.util.ArrayList<>())
+                    .add(r.seed());
+        }
+        System.out.println("  by kind: " + byKind);
         failed.stream().limit(3).forEach(r -> System.out.println("  seed " + r.seed() + ": "
                 + r.failure().lines().findFirst().orElse("")));
         assertThat(failed).as("seeds failing with %s planted", bug).isNotEmpty();

@@ -151,7 +151,8 @@ final class Simulation {
             LinearizabilityGate.Result lin = LinearizabilityGate.check(history, Duration.ofSeconds(10));
             verdict = lin.verdict();
             if (verdict == LinearizabilityGate.Verdict.NOT_LINEARIZABLE)
-                throw new AssertionError("history of " + history.size() + " operations: " + lin.explanation());
+                throw new AssertionError("linearizability: history of " + history.size() + " operations, "
+                        + lin.explanation());
         } catch (AssertionError | RuntimeException e) {
             failure = (e instanceof AssertionError ? "" : e.getClass().getSimpleName() + ": ") + e.getMessage()
                     + "\n  at " + scheduler.nowMs() + " ms simulated; nodes: " + describeNodes();

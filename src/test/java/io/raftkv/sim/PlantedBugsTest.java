@@ -89,7 +89,8 @@ class PlantedBugsTest {
             byKind.computeIfAbsent(ClusterSimulationSeedsTest.failureKind(r.failure()), k -> new java.util.ArrayList<>())
                     .add(r.seed());
         }
-        System.out.println("  by kind: " + byKind);
+        byKind.forEach((kind, seeds) -> System.out.println("  " + kind + ": " + seeds.size() + " seeds, first "
+                + seeds.stream().limit(10).toList()));
         failed.stream().limit(3).forEach(r -> System.out.println("  seed " + r.seed() + ": "
                 + r.failure().lines().findFirst().orElse("")));
         assertThat(failed).as("seeds failing with %s planted", bug).isNotEmpty();

@@ -89,7 +89,7 @@ final class SimRequests {
             }
         });
         // ClientRequests: propose(cmd).orTimeout(remaining) -> "outcome unknown".
-        sim.scheduler().after(Math.max(1, call.remainingMs()), () -> {
+        server.later(Math.max(1, call.remainingMs()), () -> {
             if (done[0] || !server.alive()) return;
             done[0] = true;
             call.reply(unknownOutcome("the write was not committed in time"));
@@ -128,7 +128,7 @@ final class SimRequests {
                 case ReadOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call));
             }
         });
-        sim.scheduler().after(Math.max(1, call.remainingMs()), () -> {
+        server.later(Math.max(1, call.remainingMs()), () -> {
             if (done[0] || !server.alive()) return;
             done[0] = true;
             call.reply(ClientReply.unavailable(false, "no leader could serve the read in time"));
@@ -151,9 +151,7 @@ final class SimRequests {
                     + (call.request().isWrite() ? "; the write was not applied" : "")));
             return;
         }
-        sim.scheduler().after(RETRY_MS, () -> {
-            if (server.alive()) retry.run();
-        });
+        server.later(RETRY_MS, retry);
     }
 
     private void forward(Call call, int leader, Runnable retry) {
@@ -163,19 +161,23 @@ final class SimRequests {
         sent[0] = sim.network().call(server.id, leader, call.request().forwarded(), new Rpc.Listener() {
             @Override
             public void onReply(ClientReply reply) {
-                forwards.remove(sent[0]);
-                call.reply(reply);
+                server.onProcess(() -> {
+                    forwards.remove(sent[0]);
+                    call.reply(reply);
+                });
             }
 
             @Override
             public void onFailure(Rpc.Failure failure) {
-                forwards.remove(sent[0]);
-                if (failure == Rpc.Failure.CONNECT_REFUSED || !write) retryLater(call, retry);
-                else call.reply(unknownOutcome("the connection to leader " + leader + " failed"));
+                server.onProcess(() -> {
+                    forwards.remove(sent[0]);
+                    if (failure == Rpc.Failure.CONNECT_REFUSED || !write) retryLater(call, retry);
+                    else call.reply(unknownOutcome("the connection to leader " + leader + " failed"));
+                });
             }
         });
         forwards.add(sent[0]);
-        sim.scheduler().after(Math.max(1, call.remainingMs()), () -> {
+        server.later(Math.max(1, call.remainingMs()), () -> {
             Rpc rpc = sent[0];
             if (rpc.finished() || !server.alive()) return;
             rpc.abandon();

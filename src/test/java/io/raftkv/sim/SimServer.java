@@ -51,6 +51,10 @@ final class SimServer {
     final KvStateMachine kv;
     private final SimRequests requests;
     private boolean alive = true;
+    /** Stopped (SIGSTOP, a long GC pause, a frozen VM): nothing of this process runs until it resumes. */
+    private boolean paused;
+    /** What arrived or fell due while paused: socket reads, timers, ticks, the fsync's completion. */
+    private final List<Runnable> frozen = new ArrayList<>();
 
     private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
     private boolean loopScheduled;
@@ -104,26 +108,61 @@ final class SimServer {
 
     private void tickerFired() {
         if (!alive) return;
-        submit(core::tick);
+        // A fixed-rate ScheduledExecutor: ticks missed during a pause all fire when it ends.
+        onProcess(() -> submit(core::tick));
         sim.scheduler().after(SimConfig.TICK_MS, this::tickerFired);
+    }
+
+    /** Runs {@code work} in this process: now, or when it resumes if paused; never after a crash. */
+    void onProcess(Runnable work) {
+        if (!alive) return;
+        if (paused) frozen.add(work);
+        else work.run();
+    }
+
+    /** {@code work} in this process after {@code delayMs} (a timer of its own). */
+    void later(long delayMs, Runnable work) {
+        sim.scheduler().after(delayMs, () -> onProcess(work));
     }
 
     /** Power off: memory, queued work and a Ready being persisted are gone; the storage stays. */
     void crash() {
         alive = false;
         queue.clear();
+        frozen.clear();
         requests.crashed();
+    }
+
+    void pause() {
+        paused = true;
+    }
+
+    boolean paused() {
+        return paused;
+    }
+
+    /**
+     * The process runs again. Its threads wake together, so what piled up - peer messages, client
+     * requests, timers, the missed ticks - is handled in an arbitrary order.
+     */
+    void resume() {
+        if (!alive || !paused) return;
+        paused = false;
+        List<Runnable> work = new ArrayList<>(frozen);
+        frozen.clear();
+        java.util.Collections.shuffle(work, sim.random());
+        for (Runnable r : work) onProcess(r);
     }
 
     // ---------------------------------------------------------------- inputs
 
     void receive(Message m) {
-        submit(() -> core.step(m));
+        onProcess(() -> submit(() -> core.step(m)));
     }
 
     /** A client request arrives (handled by the HTTP layer, which hands work to the loop). */
     void accept(Rpc rpc) {
-        if (alive) requests.handle(rpc);
+        onProcess(() -> requests.handle(rpc));
     }
 
     /** RaftServer.propose: the leader stamps its clock on the command and remembers the index. */
@@ -172,7 +211,7 @@ final class SimServer {
     private void scheduleLoop() {
         if (loopScheduled || persisting) return;
         loopScheduled = true;
-        sim.scheduler().after(0, this::loopIteration);
+        later(0, this::loopIteration);
     }
 
     private void loopIteration() {
@@ -199,8 +238,7 @@ final class SimServer {
                 long at = sim.random().nextInt((int) fsyncMs);
                 sim.scheduler().after(at, () -> sim.crash(id, incarnation, "crash during fsync"));
             }
-            sim.scheduler().after(fsyncMs, () -> {
-                if (!alive) return;
+            later(fsyncMs, () -> {
                 persisting = false;
                 handleReady(rd);
                 drainReadies();

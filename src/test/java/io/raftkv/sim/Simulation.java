@@ -14,8 +14,9 @@ import java.util.Random;
  * clock (see the package doc). {@link #run(SimConfig)} returns what happened; the same config
  * always yields the same run.
  *
- * <p>Phases: faults for {@code faultPhaseMs} (crashes, crashes during fsync, partitions full and
- * one-way, clients cut off, message loss/duplication/delay); then the network heals, down nodes
+ * <p>Phases: faults for {@code faultPhaseMs} (crashes, crashes during fsync, after a commit and
+ * after an election win, process pauses, partitions full and one-way, clients cut off, message
+ * loss/duplication/delay); then the network heals, down nodes
  * restart, loss stops and clients finish; the cluster must converge (liveness) and the final
  * checks run: equal state machines, every acknowledged write took effect once, a linearizable
  * history.
@@ -240,6 +241,20 @@ final class Simulation {
             network.cutBothWays(SimNetwork.clientEndpoint(c), id);
             partitions++;
             trace("cut client %d from node %d", c, id);
+        } else if (dice < 78) {
+            // A process stops for a while (SIGSTOP, a GC pause, a frozen VM), the leader half the time.
+            int id = leader().filter(l -> faultRandom.nextBoolean()).orElse(1 + faultRandom.nextInt(n));
+            SimServer s = servers[id];
+            if (s != null && !s.paused()) {
+                long ms = 50 + faultRandom.nextInt(1450);
+                s.pause();
+                count("pauses");
+                trace("node %d pauses for %d ms", id, ms);
+                scheduler.after(ms, () -> {
+                    trace("node %d resumes", id);
+                    s.resume();
+                });
+            }
         } else {
             if (network.hasCuts()) trace("heal");
             network.heal();

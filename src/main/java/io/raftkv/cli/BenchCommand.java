@@ -73,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
         if (clients < 1 || keys < 1 || keyBytes < 1 || valueBytes < 0 || rate < 0 || count < 0) {
             throw new ParameterException(spec.commandLine(), "--clients, --keys and --key-bytes must be >= 1; --value-bytes, --rate, --count >= 0");
         }
-        Duration runFor = parseDuration(duration);
+        Duration runFor = parseDuration(duration, "--duration", spec);
         Op[] table = parseMix(mix);
         String value = "v".repeat(valueBytes);
         Recorder recorder = new Recorder(3);
@@ -175,7 +175,8 @@ final class BenchCommand implements Callable<Integer> {
         return r;
     }
 
-    private Duration parseDuration(String s) {
+    /** {@code 500ms}, {@code 10s}, {@code 2.5s}, {@code 2m} or plain seconds; a usage error otherwise. */
+    static Duration parseDuration(String s, String flag, CommandLine.Model.CommandSpec spec) {
         try {
             String t = s.trim().toLowerCase(java.util.Locale.ROOT);
             if (t.endsWith("ms")) return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
@@ -183,7 +184,7 @@ final class BenchCommand implements Callable<Integer> {
             if (t.endsWith("m")) return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)) * 60);
             return Duration.ofSeconds(Long.parseLong(t));
         } catch (NumberFormatException e) {
-            throw new ParameterException(spec.commandLine(), "--duration '" + s + "' is not like 10s, 500ms or 2m");
+            throw new ParameterException(spec.commandLine(), flag + " '" + s + "' is not like 10s, 500ms or 2m");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.raftkv.cli;
 
 import io.raftkv.client.KvResult;
+import io.raftkv.chaos.NodeProcesses;
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.transport.HostPort;
 
@@ -12,28 +13,48 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 /**
- * N node processes on this machine, started with the report's bare {@code -peers} form, each
- * logging to its own file. Children exit by themselves when this process dies.
+ * N node processes on this machine, each logging to its own file. Children exit by themselves
+ * when this process dies. Two layouts: one host with consecutive ports (the report's bare
+ * {@code -peers} form, {@code raftkv local}), or one address per node sharing a port, each node
+ * bound to its address ({@code --bind}, explicit peer ids; {@code raftkv chaos}).
  */
-final class LocalCluster implements AutoCloseable {
+final class LocalCluster implements AutoCloseable, NodeProcesses {
     private final List<HostPort> addresses = new ArrayList<>();
     private final Process[] processes;
     private final Path dir;
     private final List<String> extraNodeArgs;
+    /** Whether each node listens on its own address only (and connects from it). */
+    private final boolean bindEach;
 
     LocalCluster(int nodes, String host, int basePort, Path dir, List<String> extraNodeArgs) {
-        this.dir = dir;
-        this.extraNodeArgs = List.copyOf(extraNodeArgs);
-        this.processes = new Process[nodes];
-        for (int i = 0; i < nodes; i++) addresses.add(new HostPort(host, basePort + i));
+        this(IntStream.range(0, nodes).mapToObj(i -> new HostPort(host, basePort + i)).toList(), false, dir,
+                extraNodeArgs);
     }
 
-    List<HostPort> addresses() {
+    private LocalCluster(List<HostPort> addresses, boolean bindEach, Path dir, List<String> extraNodeArgs) {
+        this.dir = dir;
+        this.extraNodeArgs = List.copyOf(extraNodeArgs);
+        this.processes = new Process[addresses.size()];
+        this.addresses.addAll(addresses);
+        this.bindEach = bindEach;
+    }
+
+    /** Node i on {@code addresses[i]}, bound to that address only (several may share one port). */
+    static LocalCluster onAddresses(List<HostPort> addresses, Path dir, List<String> extraNodeArgs) {
+        if (new HashSet<>(addresses).size() != addresses.size()) throw new IllegalArgumentException("duplicate node address");
+        return new LocalCluster(addresses, true, dir, extraNodeArgs);
+    }
+
+    @Override
+    public List<HostPort> addresses() {
         return addresses;
     }
 
@@ -45,9 +66,11 @@ final class LocalCluster implements AutoCloseable {
     void startAll() {
         for (HostPort a : addresses) {
             try (ServerSocket s = new ServerSocket()) {
-                s.bind(new InetSocketAddress(a.port()));
+                s.bind(bindEach ? new InetSocketAddress(a.host(), a.port()) : new InetSocketAddress(a.port()));
             } catch (IOException e) {
-                throw new IllegalArgumentException("port " + a.port() + " is in use; stop what runs there or pick another --base-port");
+                throw new IllegalArgumentException(bindEach
+                        ? "cannot listen on " + a + " (" + e.getMessage() + "); stop what runs there or pick another --port"
+                        : "port " + a.port() + " is in use; stop what runs there or pick another --base-port");
             }
         }
         try {
@@ -58,17 +81,19 @@ final class LocalCluster implements AutoCloseable {
         for (int i = 0; i < processes.length; i++) spawn(i);
     }
 
-    private void spawn(int id) {
+    private synchronized void spawn(int id) {
         HostPort self = addresses.get(id);
-        String peers = addresses.stream().filter(a -> !a.equals(self)).map(HostPort::toString)
-                .collect(Collectors.joining(","));
+        // Bound nodes may sort in another order than their ids (127.0.0.10 < 127.0.0.2): explicit ids.
+        String peers = IntStream.range(0, addresses.size()).filter(i -> i != id)
+                .mapToObj(i -> (bindEach ? i + "=" : "") + addresses.get(i)).collect(Collectors.joining(","));
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xss512k", "-XX:+UseSerialGC", "-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "-id", String.valueOf(id), "-host",
                 self.host(), "-port", String.valueOf(self.port()), "-peers", peers, "-data",
                 dir.resolve("node-" + id).toString(), "--no-shell", "--exit-with-pid",
                 String.valueOf(ProcessHandle.current().pid())));
+        if (bindEach) cmd.addAll(List.of("--bind", self.host()));
         cmd.addAll(extraNodeArgs);
-        Path log = dir.resolve("node-" + id + ".log");
+        Path log = log(id);
         try {
             processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
@@ -137,6 +162,44 @@ final class LocalCluster implements AutoCloseable {
         if (processes[id] != null && processes[id].isAlive()) return "node " + id + " is already running";
         spawn(id);
         return "started node " + id + " (pid " + processes[id].pid() + "); it catches up from the leader";
+    }
+
+    // ---------------------------------------------------------------- NodeProcesses (raftkv chaos)
+
+    @Override
+    public Path log(int id) {
+        return dir.resolve("node-" + id + ".log");
+    }
+
+    @Override
+    public synchronized OptionalLong pid(int id) {
+        Process p = processes[id];
+        return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
+    }
+
+    @Override
+    public long kill9(int id) {
+        Process p;
+        synchronized (this) {
+            p = processes[id];
+        }
+        if (p == null || !p.isAlive()) throw new IllegalStateException("node " + id + " is not running");
+        p.destroyForcibly(); // SIGKILL, which also ends a stopped (SIGSTOP) process
+        try {
+            if (!p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                throw new IllegalStateException("node " + id + " (pid " + p.pid() + ") did not exit 10 s after SIGKILL");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return p.pid();
+    }
+
+    @Override
+    public synchronized long start(int id) {
+        if (processes[id] != null && processes[id].isAlive()) throw new IllegalStateException("node " + id + " is running");
+        spawn(id);
+        return processes[id].pid();
     }
 
     @Override

@@ -22,7 +22,7 @@ import java.util.concurrent.CountDownLatch;
 
 /** {@code raftkv}: runs one node, or with a subcommand the shell or a local cluster. */
 @Command(name = "raftkv", mixinStandardHelpOptions = true, version = "raftkv 0.1.0",
-        subcommands = {ShellCommand.class, LocalCommand.class, BenchCommand.class},
+        subcommands = {ShellCommand.class, LocalCommand.class, BenchCommand.class, ChaosCommand.class},
         description = {"A strongly consistent, replicated key-value store on Raft.", "",
                 "Without a subcommand, runs one node. When started in a terminal the node also opens the"
                         + " interactive shell on its stdin (see 'raftkv shell --help' for its commands)."},
@@ -31,7 +31,8 @@ import java.util.concurrent.CountDownLatch;
                 "  raftkv -id 1 -port 8001 -peers \"localhost:8000,localhost:8002\"",
                 "  raftkv -id 2 -port 8002 -peers \"localhost:8000,localhost:8001\"",
                 "  raftkv local                       3 nodes on this machine with the shell attached",
-                "  raftkv shell --cluster localhost:8000,localhost:8001,localhost:8002"},
+                "  raftkv shell --cluster localhost:8000,localhost:8001,localhost:8002",
+                "  raftkv chaos --nodes 3 --duration 60s   fault injection on a fresh local cluster, with a verdict"},
         sortOptions = false, usageHelpAutoWidth = true)
 public final class Main implements Callable<Integer> {
     /** Exit code for bad flags or inconsistent configuration. */
@@ -49,9 +50,15 @@ public final class Main implements Callable<Integer> {
             "Empty: a single-node cluster."})
     String peers;
 
-    @Option(names = {"-host", "--host"}, paramLabel = "HOST", defaultValue = "localhost",
-            description = "Host name peers use to reach this node (default: ${DEFAULT-VALUE}); it listens on all interfaces.")
+    @Option(names = {"-host", "--host"}, paramLabel = "HOST",
+            description = "Host name peers use to reach this node (default: the --bind address, else localhost).")
     String host;
+
+    @Option(names = {"-bind", "--bind"}, paramLabel = "ADDR", description = {
+            "Listen on this local address only, and connect to peers from it (default: listen on all interfaces).",
+            "With one loopback address per node (127.0.0.2, 127.0.0.3, ...) nodes can share a port, and",
+            "firewall rules can cut the link between two nodes (see 'raftkv chaos')."})
+    String bind;
 
     @Option(names = "--heartbeat-ms", defaultValue = "50", description = "Leader heartbeat interval (default: ${DEFAULT-VALUE}).")
     int heartbeatMs;
@@ -191,11 +198,13 @@ public final class Main implements Callable<Integer> {
         HostPort self;
         Map<Integer, HostPort> peerMap;
         try {
-            self = new HostPort(host, port);
+            if (bind != null && bind.isBlank()) throw new IllegalArgumentException("--bind needs an address, e.g. --bind 127.0.0.2");
+            self = new HostPort(host != null ? host : bind != null ? bind : "localhost", port);
             peerMap = PeerSpec.parse(peers, id, self);
-            return new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                    maxKeyBytes, maxValueBytes, new NodeConfig.SnapshotPolicy(snapshotEntries, snapshotBytes,
-                    Math.min(1000, snapshotEntries), 1024 * 1024));
+            NodeConfig config = new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs,
+                    requestTimeoutMs, maxKeyBytes, maxValueBytes, new NodeConfig.SnapshotPolicy(snapshotEntries,
+                    snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024));
+            return bind != null ? config.withBindAddress(bind) : config;
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, e.getMessage());
         }

@@ -39,6 +39,8 @@ public final class RaftKvClient implements AutoCloseable {
 
     private final List<HostPort> nodes;
     private final Duration timeout;
+    /** Longest wait for one node's answer to a request that may be resent (a read, a session write). */
+    private final long attemptTimeoutNs;
     private final HttpClient http;
     private volatile HostPort preferred;
     private final boolean sessions;
@@ -53,6 +55,19 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** {@code sessions=false}: plain writes without clientId/seq (an unknown outcome is returned, not retried). */
     public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions) {
+        this(nodes, timeout, sessions, timeout);
+    }
+
+    /**
+     * {@code attemptTimeout}: how long to wait for one node before trying the next, for requests
+     * that may be resent (reads, and writes in a session). A node that is paused (SIGSTOP) or
+     * overloaded accepts connections but never answers; without this bound the whole timeout is
+     * spent on it. Make it longer than the nodes' own request timeout, so a node that is merely
+     * waiting for a commit answers first.
+     */
+    public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions, Duration attemptTimeout) {
+        if (attemptTimeout.isNegative() || attemptTimeout.isZero()) throw new IllegalArgumentException("attempt timeout must be positive");
+        this.attemptTimeoutNs = attemptTimeout.toNanos();
         this.sessions = sessions;
         if (nodes.isEmpty()) throw new IllegalArgumentException("no cluster addresses given");
         this.nodes = List.copyOf(nodes);
@@ -146,7 +161,8 @@ public final class RaftKvClient implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             HostPort node = order.get(i++ % order.size());
             try {
-                KvResult r = send(node, path, body, start, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                long left = Math.max(1, deadline - System.nanoTime());
+                KvResult r = send(node, path, body, start, Duration.ofNanos(idempotent ? Math.min(left, attemptTimeoutNs) : left));
                 r.leaderAddress().ifPresent(this::preferLeader);
                 if (r.status() != 503 || !(r.retryable() || idempotent)) return r;
                 last = r;

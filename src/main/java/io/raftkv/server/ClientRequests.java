@@ -14,8 +14,10 @@ import io.raftkv.transport.HostPort;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.net.UnknownHostException;
 import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
@@ -45,11 +47,22 @@ final class ClientRequests implements AutoCloseable {
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final RaftServer server;
-    private final HttpClient forwarder = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(1)).build();
+    private final HttpClient forwarder;
 
     ClientRequests(RaftServer server) {
         this.server = server;
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(1));
+        // Forwarded requests leave from the node's own address, like its peer RPCs: a partition
+        // between two node addresses then cuts forwarding too.
+        server.config().bindAddress().ifPresent(a -> {
+            try {
+                b.localAddress(InetAddress.getByName(a));
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException("bind address " + a + " does not resolve", e);
+            }
+        });
+        this.forwarder = b.build();
     }
 
     /** A validated request: what to run locally and how to forward it. */

@@ -72,7 +72,8 @@ final class HttpApi implements AutoCloseable {
         this.clientRequests = new ClientRequests(server);
     }
 
-    void bind(int port) throws InterruptedException {
+    /** Listens on {@code port} of {@code address}, or of every interface when it is empty. */
+    void bind(Optional<String> address, int port) throws InterruptedException {
         ServerBootstrap b = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -85,10 +86,17 @@ final class HttpApi implements AutoCloseable {
                     }
                 });
         try {
-            serverChannel = b.bind(port).sync().channel();
+            serverChannel = (address.isPresent() ? b.bind(address.get(), port) : b.bind(port)).sync().channel();
         } catch (Exception e) {
             if (e instanceof BindException || e.getCause() instanceof BindException) {
-                throw new IllegalStateException("port " + port + " is already in use; stop what runs there or pick another -port");
+                String where = address.map(a -> a + ":" + port).orElse("port " + port);
+                String why = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                if (why.contains("assign") || why.contains("not available")) {
+                    throw new IllegalStateException("cannot listen on " + where + ": " + address.orElse("")
+                            + " is not an address of this machine; pick another --bind");
+                }
+                throw new IllegalStateException(where + " is already in use; stop what runs there or pick another -port"
+                        + (address.isPresent() ? " or --bind address" : ""));
             }
             throw e;
         }

@@ -3,6 +3,8 @@ package io.raftkv.server;
 import io.raftkv.transport.HostPort;
 
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -21,10 +23,15 @@ import java.util.TreeMap;
  * @param snapshots     when to snapshot the state machine and compact the log
  * @param sessionTtlMs  client sessions expire after this much log time without a command; must
  *                      be the same on every node
+ * @param bindAddress   the local address to listen on and to connect to peers from; empty: listen
+ *                      on all interfaces and let the kernel pick the source address. With one
+ *                      loopback address per node (127.0.0.2, 127.0.0.3, ...) several nodes share a
+ *                      port, and packet filters can cut the link between two nodes by address.
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
-                         int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs) {
+                         int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs,
+                         Optional<String> bindAddress) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 
@@ -59,8 +66,17 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                 maxValueBytes, snapshots, io.raftkv.kv.KvStateMachine.DEFAULT_SESSION_TTL_MS);
     }
 
+    public NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
+                      int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes,
+                      SnapshotPolicy snapshots, long sessionTtlMs) {
+        this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
+                maxValueBytes, snapshots, sessionTtlMs, Optional.empty());
+    }
+
     public NodeConfig {
         peers = Map.copyOf(peers);
+        Objects.requireNonNull(bindAddress, "bindAddress");
+        if (bindAddress.isPresent() && bindAddress.get().isBlank()) throw new IllegalArgumentException("empty bind address");
         if (peers.containsKey(id)) throw new IllegalArgumentException("node " + id + " is listed as its own peer");
         if (tickMs < 1) throw new IllegalArgumentException("tick must be >= 1 ms");
         if (heartbeatMs < tickMs) throw new IllegalArgumentException("heartbeat must be at least one tick");
@@ -80,22 +96,28 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs);
+                maxValueBytes, snapshots, sessionTtlMs, bindAddress);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots, sessionTtlMs);
+                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy, sessionTtlMs);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress);
     }
 
     public NodeConfig withSessionTtlMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, ms);
+                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress);
+    }
+
+    /** Listen on {@code address} only, and connect to peers from it (see {@code bindAddress}). */
+    public NodeConfig withBindAddress(String address) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address));
     }
 
     /** All members, this node included, by id. */

@@ -105,14 +105,14 @@ public final class RaftServer implements AutoCloseable {
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
                 lastSnapshotIndex, kv.size(), stored.entries().size(), stored.hardState().term());
         this.ioGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        this.transport = new PeerTransport(config.peers(), ioGroup, m -> {
+        this.transport = new PeerTransport(config.peers(), config.bindAddress(), ioGroup, m -> {
             if (peerReachable.test(m.from())) submit(() -> core.step(m));
         }, 64 * 1024 * 1024);
         this.lastStatus = snapshotStatus();
         this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.id()).unstarted(this::runLoop);
         try {
             this.http = new HttpApi(this, ioGroup);
-            http.bind(config.self().port());
+            http.bind(config.bindAddress(), config.self().port());
         } catch (RuntimeException | InterruptedException e) {
             ioGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
@@ -121,7 +121,8 @@ public final class RaftServer implements AutoCloseable {
         this.ticker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-ticker-" + config.id()).unstarted(r));
         ticker.scheduleAtFixedRate(() -> submit(core::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
-        LOG.info("node {} listening on {} with peers {}", config.id(), config.self(), config.peers());
+        LOG.info("node {} listening on {} ({}) with peers {}", config.id(), config.self(),
+                config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), config.peers());
     }
 
     public NodeConfig config() {

@@ -26,6 +26,8 @@ import io.raftkv.raft.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -51,8 +53,8 @@ final class PeerClient {
     private volatile boolean reportedDown;
     private volatile boolean closed;
 
-    PeerClient(int peerId, HostPort address, EventLoopGroup group, Consumer<Message> inbound, int maxOutstanding,
-               long reconnectBackoffNs, int maxResponseBytes) {
+    PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
+               Consumer<Message> inbound, int maxOutstanding, long reconnectBackoffNs, int maxResponseBytes) {
         this.peerId = peerId;
         this.address = address;
         this.inbound = inbound;
@@ -68,6 +70,8 @@ final class PeerClient {
                                 new ResponseHandler());
                     }
                 });
+        // From the node's own address, so that a packet filter sees which node talks to which.
+        localAddress.ifPresent(a -> bootstrap.localAddress(new InetSocketAddress(a, 0)));
     }
 
     void send(Message m) {

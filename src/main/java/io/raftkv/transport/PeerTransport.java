@@ -5,6 +5,7 @@ import io.raftkv.raft.Message;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** Sends Raft requests to peers and hands their answers to {@code inbound}. */
@@ -13,7 +14,13 @@ public final class PeerTransport implements AutoCloseable {
 
     public PeerTransport(Map<Integer, HostPort> peers, EventLoopGroup group, Consumer<Message> inbound,
                          int maxResponseBytes) {
-        peers.forEach((id, addr) -> clients.put(id, new PeerClient(id, addr, group, inbound, 1024,
+        this(peers, Optional.empty(), group, inbound, maxResponseBytes);
+    }
+
+    /** {@code localAddress}: connect from this address (the node's own), else from the kernel's choice. */
+    public PeerTransport(Map<Integer, HostPort> peers, Optional<String> localAddress, EventLoopGroup group,
+                         Consumer<Message> inbound, int maxResponseBytes) {
+        peers.forEach((id, addr) -> clients.put(id, new PeerClient(id, addr, localAddress, group, inbound, 1024,
                 100_000_000L, maxResponseBytes)));
     }
 

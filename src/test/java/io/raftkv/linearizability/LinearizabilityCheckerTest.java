@@ -252,6 +252,14 @@ class LinearizabilityCheckerTest {
         @Test
         void aTimedOutWriteCannotTakeEffectBeforeItWasCalled() {
             assertNotLinearizable(before, get(3, "x", "2", 12, 15), timedOut);
+            assertNotLinearizable(before, get(3, "x", "12", 12, 15), appendResultNotKnown(2, "x", "2", 20, 30).timedOut());
+        }
+
+        @Test
+        void anEarlierReadOfTheSameValueDoesNotUseUpATimedOutWrite() {
+            // "a" is read once from the first put; the timed-out put of "a" is still needed for the last read
+            assertLinearizable(put(1, "x", "a", 0, 10), get(2, "x", "a", 12, 15), put(3, "x", "a", 20, 30).timedOut(),
+                    put(1, "x", "b", 40, 50), get(2, "x", "a", 60, 70));
         }
 
         @Test

@@ -71,7 +71,7 @@ class LinearizabilityProperties {
                                  @ForAll("unknownRates") double unknownRate) {
         SimulatedHistories.Shape shape = SimulatedHistories.Shape.of(clients, keys, operations).withUnknownRate(unknownRate);
         if (mutation == Mutation.LOST_APPEND)
-            shape = new SimulatedHistories.Shape(clients, keys, operations, 0.4, 1.0, unknownRate, 0.2, 50, 400);
+            shape = shape.withAppendRate(1.0);
         History good = SimulatedHistories.generate(shape, seed);
         Optional<Mutated> mutated = mutate(good, mutation, new Random(seed));
         Assume.that(mutated.isPresent());
@@ -144,16 +144,18 @@ class LinearizabilityProperties {
     /**
      * Small histories, three in five with outputs or intervals scrambled at random, decided by the
      * definition itself ({@link BruteForce}: every order, every choice of unknown writes, the whole
-     * store at once). Both verdicts must be common, or the property would prove little.
+     * store at once). Values are unique tokens or, to make them repeat and coincide, letters from
+     * {@code alphabet}. Both verdicts must be common, or the property would prove little.
      */
     @Property(tries = 2000)
     void agreesWithBruteForce(@ForAll long seed,
                               @ForAll @IntRange(min = 1, max = 4) int clients,
                               @ForAll @IntRange(min = 1, max = 3) int keys,
-                              @ForAll @IntRange(min = 1, max = 12) int operations) {
+                              @ForAll @IntRange(min = 1, max = 12) int operations,
+                              @ForAll @IntRange(min = 0, max = 2) int alphabet) {
         Random rnd = new Random(seed);
         History history = SimulatedHistories.generate(
-                new SimulatedHistories.Shape(clients, keys, operations, 0.4, 0.5, 0.25, 0.3, 3, 8), seed);
+                new SimulatedHistories.Shape(clients, keys, operations, 0.4, 0.5, 0.25, 0.3, 3, 8, alphabet), seed);
         if (rnd.nextInt(5) < 3) history = scramble(history, rnd);
         boolean expected = BruteForce.isLinearizable(history);
         CheckResult result = LinearizabilityChecker.check(history, BUDGET);

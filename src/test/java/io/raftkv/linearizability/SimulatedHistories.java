@@ -17,7 +17,8 @@ import java.util.Random;
  *
  * <p>Every written value is a unique token {@code [c<client>n<seq>]}, so a value read names the
  * writes that produced it and no state can ever hold a token twice; the mutation properties rely on
- * that.
+ * that. With a {@code alphabet} of n &gt; 0, values are single letters from the first n instead,
+ * so that values repeat and coincide, as they may in real histories.
  */
 final class SimulatedHistories {
 
@@ -26,21 +27,28 @@ final class SimulatedHistories {
      * @param appendRate    the share of writes that are appends (the others are puts)
      * @param getRate       the share of operations that are gets
      * @param unreportedRate the share of acknowledged appends whose new value is not reported
+     * @param alphabet       0: every value a unique token; n: values are letters from the first n
      */
     record Shape(int clients, int keys, int operations, double getRate, double appendRate, double unknownRate,
-                 double unreportedRate, long maxThinkNs, long maxLatencyNs) {
+                 double unreportedRate, long maxThinkNs, long maxLatencyNs, int alphabet) {
         Shape {
-            if (clients < 1 || keys < 1 || operations < 0 || maxLatencyNs < 2 || maxThinkNs < 0)
+            if (clients < 1 || keys < 1 || operations < 0 || maxLatencyNs < 2 || maxThinkNs < 0 || alphabet < 0
+                    || alphabet > 26)
                 throw new IllegalArgumentException(toString());
         }
 
         static Shape of(int clients, int keys, int operations) {
-            return new Shape(clients, keys, operations, 0.4, 0.5, 0.05, 0.2, 50, 400);
+            return new Shape(clients, keys, operations, 0.4, 0.5, 0.05, 0.2, 50, 400, 0);
         }
 
         Shape withUnknownRate(double rate) {
             return new Shape(clients, keys, operations, getRate, appendRate, rate, unreportedRate, maxThinkNs,
-                    maxLatencyNs);
+                    maxLatencyNs, alphabet);
+        }
+
+        Shape withAppendRate(double rate) {
+            return new Shape(clients, keys, operations, getRate, rate, unknownRate, unreportedRate, maxThinkNs,
+                    maxLatencyNs, alphabet);
         }
     }
 
@@ -61,7 +69,8 @@ final class SimulatedHistories {
             long returnNs = callNs + 2 + rnd.nextLong(shape.maxLatencyNs() - 1);
             clockNs[client] = returnNs;
             String key = "k" + rnd.nextInt(shape.keys());
-            String token = "[c" + client + "n" + seq[client]++ + "]";
+            String token = shape.alphabet() == 0 ? "[c" + client + "n" + seq[client]++ + "]"
+                    : String.valueOf((char) ('a' + rnd.nextInt(shape.alphabet())));
             Operation.Kind kind = rnd.nextDouble() < shape.getRate() ? Operation.Kind.GET
                     : rnd.nextDouble() < shape.appendRate() ? Operation.Kind.APPEND : Operation.Kind.PUT;
             boolean ok = rnd.nextDouble() >= shape.unknownRate();

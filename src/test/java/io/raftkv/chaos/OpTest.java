@@ -1,0 +1,51 @@
+package io.raftkv.chaos;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The history line format, field by field, and the fault list flag. */
+class OpTest {
+    @Test
+    void aHistoryLineHasTheCheckersFieldsInOrder() throws Exception {
+        Op append = new Op(3, Op.Kind.APPEND, "a3.0", Optional.of("c3.1;"), Optional.of("c3.1;"), 1200, 1850, true,
+                OptionalLong.of(2));
+        assertThat(append.toJsonLine()).isEqualTo(
+                "{\"client\":3,\"op\":\"append\",\"key\":\"a3.0\",\"value\":\"c3.1;\",\"output\":\"c3.1;\",\"call\":1200,"
+                        + "\"return\":1850,\"ok\":true}");
+        Op notFound = new Op(0, Op.Kind.GET, "k", Optional.empty(), Optional.empty(), 1, 2, true, OptionalLong.empty());
+        JsonNode n = new ObjectMapper().readTree(notFound.toJsonLine());
+        assertThat(n.get("value").isNull()).isTrue();
+        assertThat(n.get("output").isNull()).isTrue();
+        // An unknown outcome carries no output, whatever the client saw.
+        Op unknown = new Op(0, Op.Kind.PUT, "r", Optional.of("v"), Optional.of("v"), 1, 2, false, OptionalLong.empty());
+        assertThat(new ObjectMapper().readTree(unknown.toJsonLine()).get("output").isNull()).isTrue();
+    }
+
+    @Test
+    void badOpsAreRejected() {
+        assertThatThrownBy(() -> new Op(0, Op.Kind.GET, "k", Optional.of("v"), Optional.empty(), 1, 2, true,
+                OptionalLong.empty())).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new Op(0, Op.Kind.PUT, "k", Optional.of("v"), Optional.empty(), 3, 2, true,
+                OptionalLong.empty())).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void faultListsParse() {
+        assertThat(FaultKind.parseList("kill, pause,partition-full")).containsExactlyInAnyOrder(FaultKind.KILL,
+                FaultKind.PAUSE, FaultKind.PARTITION_FULL);
+        assertThat(FaultKind.parseList("none")).isEmpty();
+        assertThat(FaultKind.names(FaultKind.parseList(FaultKind.allNames()))).isEqualTo(FaultKind.allNames());
+        assertThatThrownBy(() -> FaultKind.parseList("kill,nuke")).hasMessageContaining("'nuke'")
+                .hasMessageContaining(FaultKind.allNames());
+        assertThat(List.of(FaultKind.values())).filteredOn(FaultKind::needsFirewall)
+                .containsExactly(FaultKind.PARTITION, FaultKind.PARTITION_FULL);
+    }
+}

@@ -198,8 +198,10 @@ final class SimClient {
                     }
                 }
             });
-            // HttpClient's request timeout: whatever is left of the deadline.
-            sim.scheduler().after(Math.max(1, deadlineMs - sim.scheduler().nowMs()), () -> {
+            // HttpClient's request timeout: what is left of the deadline, at most the attempt timeout
+            // for a request that may be resent.
+            long left = Math.max(1, deadlineMs - sim.scheduler().nowMs());
+            sim.scheduler().after(idempotent ? Math.min(left, sim.config().clientAttemptTimeoutMs()) : left, () -> {
                 if (rpc.finished()) return;
                 rpc.abandon();
                 lost("node " + node + " did not answer in time");

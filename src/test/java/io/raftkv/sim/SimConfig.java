@@ -25,6 +25,8 @@ import java.util.function.Consumer;
  *                            to the leader) instead of the whole cluster's
  * @param requestTimeoutMs    the node's deadline for a client request (ClientRequests)
  * @param clientTimeoutMs     the client's deadline for an operation, retries included (RaftKvClient)
+ * @param clientAttemptTimeoutMs how long the client waits for one node before trying the next with
+ *                            a request it may resend (RaftKvClient's attemptTimeout)
  * @param sessionTtlMs        client sessions expire after this much log time without a command
  * @param maxSessions         the state machine keeps at most this many sessions (least recently used go)
  * @param faultPhaseMs        faults happen in [0, faultPhaseMs); then the network heals, every node
@@ -38,7 +40,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                  double dropRate, double dupRate, double slowRate, int minDelayMs, int maxDelayMs, int maxFsyncMs,
                  double crashInFsyncRate, double crashNewLeaderRate, double crashAfterCommitRate, int faultEveryMinMs, int faultEveryMaxMs,
                  int maxDownMs, long snapshotEveryEntries, long snapshotKeepEntries, int snapshotChunkBytes,
-                 double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, int maxThinkMs,
+                 double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, long clientAttemptTimeoutMs,
+                 int maxThinkMs,
                  long sessionTtlMs, int maxSessions, long faultPhaseMs, long clientsStopMs, long settleLimitMs,
                  Set<PlantedBug> bugs, boolean checkSendContract) {
     /** Production timing (RaftServer with NodeConfig.of): 10 ms ticks, 50 ms heartbeats, 300-500 ms elections. */
@@ -83,6 +86,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         b.requestTimeoutMs = pick(r, 500L, 1000L);
         // RaftKvClient's timeout: above the node's (as the CLI sets it), or impatient.
         b.clientTimeoutMs = r.nextInt(4) == 0 ? 300 : b.requestTimeoutMs + 500;
+        // The chaos tool's clients give up on a silent (paused) node sooner than on the whole operation.
+        b.clientAttemptTimeoutMs = r.nextBoolean() ? b.clientTimeoutMs : Math.min(b.clientTimeoutMs, b.requestTimeoutMs + 200);
         b.maxThinkMs = pick(r, 5, 30);
         b.sessionTtlMs = KvStateMachine.DEFAULT_SESSION_TTL_MS;
         b.maxSessions = KvStateMachine.DEFAULT_MAX_SESSIONS;
@@ -118,7 +123,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                 + faultEveryMaxMs + " ms, down <= " + maxDownMs + " ms; snapshot every " + snapshotEveryEntries
                 + " keep " + snapshotKeepEntries + " chunk " + snapshotChunkBytes + "; single-node clients "
                 + singleNodeClientRate + "; request timeout "
-                + requestTimeoutMs + " ms, client timeout " + clientTimeoutMs + " ms; sessions " + maxSessions + " for "
+                + requestTimeoutMs + " ms, client timeout " + clientTimeoutMs + " ms (per node " + clientAttemptTimeoutMs
+                + " ms); sessions " + maxSessions + " for "
                 + sessionTtlMs + " ms; faults for " + faultPhaseMs + " ms"
                 + (bugs.isEmpty() ? "" : "; planted " + bugs) + (checkSendContract ? "" : "; send contract unchecked");
     }
@@ -134,7 +140,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         long snapshotEveryEntries = 1_000_000, snapshotKeepEntries;
         int snapshotChunkBytes = 1 << 20;
         double singleNodeClientRate;
-        long requestTimeoutMs = 1000, clientTimeoutMs = 1500;
+        long requestTimeoutMs = 1000, clientTimeoutMs = 1500, clientAttemptTimeoutMs = 1500;
         int maxThinkMs = 10;
         long sessionTtlMs = KvStateMachine.DEFAULT_SESSION_TTL_MS;
         int maxSessions = KvStateMachine.DEFAULT_MAX_SESSIONS;
@@ -155,7 +161,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
             snapshotEveryEntries = c.snapshotEveryEntries; snapshotKeepEntries = c.snapshotKeepEntries;
             snapshotChunkBytes = c.snapshotChunkBytes; singleNodeClientRate = c.singleNodeClientRate;
             requestTimeoutMs = c.requestTimeoutMs;
-            clientTimeoutMs = c.clientTimeoutMs; maxThinkMs = c.maxThinkMs;
+            clientTimeoutMs = c.clientTimeoutMs; clientAttemptTimeoutMs = c.clientAttemptTimeoutMs;
+            maxThinkMs = c.maxThinkMs;
             sessionTtlMs = c.sessionTtlMs; maxSessions = c.maxSessions; faultPhaseMs = c.faultPhaseMs;
             clientsStopMs = c.clientsStopMs; settleLimitMs = c.settleLimitMs; bugs = EnumSet.copyOf(c.bugs);
             checkSendContract = c.checkSendContract;
@@ -166,7 +173,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                     slowRate, minDelayMs, maxDelayMs, maxFsyncMs, crashInFsyncRate, crashNewLeaderRate, crashAfterCommitRate,
                     faultEveryMinMs,
                     faultEveryMaxMs, maxDownMs, snapshotEveryEntries, snapshotKeepEntries, snapshotChunkBytes,
-                    singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, maxThinkMs, sessionTtlMs, maxSessions,
+                    singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, Math.min(clientTimeoutMs,
+                    clientAttemptTimeoutMs), maxThinkMs, sessionTtlMs, maxSessions,
                     faultPhaseMs, clientsStopMs, settleLimitMs, bugs,
                     checkSendContract);
         }

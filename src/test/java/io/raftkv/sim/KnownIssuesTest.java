@@ -22,8 +22,9 @@ class KnownIssuesTest {
      * (least recently used beyond maxSessions) or expires (log time beyond its TTL) before the
      * resend arrives, the write takes effect twice. With production limits (100,000 sessions,
      * 10 minutes) this needs 100,000 newer sessions within one client timeout; with small limits
-     * the simulation shows it on seeds 15 (-Draftkv.sim.maxSessions=4) and 16
-     * (-Draftkv.sim.sessionTtlMs=1000).
+     * the simulation shows it, e.g. seed 106 with -Draftkv.sim.maxSessions=4 (client 3's append
+     * "a3.1;" applied at index 3 under session 2, resent, evicted, answered 409, resent under
+     * session 23 and applied again at index 24) and seed 4 with -Draftkv.sim.sessionTtlMs=1000.
      */
     @Test
     @DisplayName("a write resent after its session was evicted takes effect once")

@@ -61,6 +61,12 @@ public final class RaftNode {
     private final ReadOnlyTracker readOnly;
     private HardState persistedHardState;
     private boolean readyInProgress;
+    /**
+     * Test hook, never set in production: commit an older term's entry by counting its replicas,
+     * the bug of Raft Figure 8, so the simulation can show it catches it. Package-private and
+     * false unless a test sets it (io.raftkv.raft.PlantedBugs in the test sources).
+     */
+    boolean plantedFigure8Bug;
 
     /** The newest snapshot, sent to followers that need compacted entries (null if none). */
     private Snapshot latestSnapshot;
@@ -591,7 +597,7 @@ public final class RaftNode {
         for (Progress pr : progress.values()) matches.add(pr.match);
         long n = Quorum.committedIndex(matches);
         // Figure 8: never commit an older term's entry by counting replicas.
-        if (n > log.committed() && log.term(n) == term) log.commitTo(n);
+        if (n > log.committed() && (log.term(n) == term || plantedFigure8Bug)) log.commitTo(n);
     }
 
     private void bcastAppend() {

@@ -1,0 +1,24 @@
+package io.raftkv.sim;
+
+/**
+ * What one simulation run did and found. {@code failure} is null when every check passed.
+ *
+ * @param operations   client operations completed (history size)
+ * @param unknown      of which with an unknown outcome (timed out, 503, connection lost)
+ * @param events       events the scheduler ran
+ * @param simulatedMs  simulated time at the end
+ * @param counters     how often the run exercised each thing worth knowing (snapshot installs, ...)
+ * @param traceTail    the last events before a failure (only when tracing)
+ */
+record SimResult(long seed, SimConfig config, String failure, int operations, int unknown, long events,
+                 long simulatedMs, int crashes, int partitions, long raftMessages, long raftDropped,
+                 long invariantChecks, LinearizabilityGate.Verdict linearizability, java.util.Map<String, Long> counters,
+                 String traceTail) {
+    SimResult {
+        counters = java.util.Map.copyOf(counters);
+    }
+
+    boolean ok() {
+        return failure == null;
+    }
+}

@@ -1,0 +1,87 @@
+package io.raftkv.sim;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
+import io.raftkv.raft.Snapshot;
+import io.raftkv.storage.RaftStorage;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A node's disk. Everything a call stored survives a crash, nothing else: the driver calls it when
+ * the simulated fsync completes, and a crash before that loses the Ready. Same contract as
+ * {@link io.raftkv.storage.MemoryStorage}, with cheap access by index for the invariant checks.
+ */
+final class SimStorage implements RaftStorage {
+    private HardState hardState = HardState.EMPTY;
+    private Snapshot snapshot;
+    /** Entries after the snapshot (or from index 1), contiguous. */
+    private final ArrayList<Entry> entries = new ArrayList<>();
+
+    @Override
+    public Stored load() {
+        return new Stored(hardState, Optional.ofNullable(snapshot), entries);
+    }
+
+    @Override
+    public void persist(HardState hs, List<Entry> newEntries) {
+        if (!newEntries.isEmpty()) {
+            long first = newEntries.getFirst().index();
+            if (first <= baseIndex()) throw new IllegalStateException("append at " + first + " into the snapshot at "
+                    + baseIndex());
+            if (first > lastIndex() + 1)
+                throw new IllegalStateException("gap: appending index " + first + " after " + lastIndex());
+            while (lastIndex() >= first) entries.removeLast();
+            entries.addAll(newEntries);
+        }
+        if (hs != null) hardState = hs;
+    }
+
+    @Override
+    public void saveSnapshot(Snapshot snap) {
+        if (snapshot != null && snap.index() <= snapshot.index()) return;
+        int drop = (int) Math.min(entries.size(), snap.index() - baseIndex());
+        entries.subList(0, Math.max(0, drop)).clear();
+        snapshot = snap;
+    }
+
+    @Override
+    public void installSnapshot(Snapshot snap) {
+        snapshot = snap;
+        entries.clear();
+    }
+
+    @Override
+    public Stats stats() {
+        return new Stats(0, 0, 0, snapshot == null ? 0 : snapshot.data().length, baseIndex());
+    }
+
+    HardState hardState() {
+        return hardState;
+    }
+
+    /** Index of the snapshot (0 without one): entries at or below it are no longer stored. */
+    long baseIndex() {
+        return snapshot == null ? 0 : snapshot.index();
+    }
+
+    long lastIndex() {
+        return baseIndex() + entries.size();
+    }
+
+    /** The stored entry at {@code index}, or null if compacted or beyond the end. */
+    Entry entry(long index) {
+        if (index <= baseIndex() || index > lastIndex()) return null;
+        return entries.get((int) (index - baseIndex() - 1));
+    }
+
+    /** Term at {@code index}: the snapshot's term at its index, 0 at index 0, -1 if unknown. */
+    long termAt(long index) {
+        if (index == 0) return 0;
+        if (snapshot != null && index == snapshot.index()) return snapshot.term();
+        Entry e = entry(index);
+        return e == null ? -1 : e.term();
+    }
+}

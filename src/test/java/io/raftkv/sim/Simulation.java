@@ -1,0 +1,343 @@
+package io.raftkv.sim;
+
+import io.raftkv.raft.Role;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+
+/**
+ * One seeded run of a whole cluster: nodes, disks, network, clients and faults on one simulated
+ * clock (see the package doc). {@link #run(SimConfig)} returns what happened; the same config
+ * always yields the same run.
+ *
+ * <p>Phases: faults for {@code faultPhaseMs} (crashes, crashes during fsync, after a commit and
+ * after an election win, process pauses, partitions full and one-way, clients cut off, message
+ * loss/duplication/delay); then the network heals, down nodes
+ * restart, loss stops and clients finish; the cluster must converge (liveness) and the final
+ * checks run: equal state machines, every acknowledged write took effect once, a linearizable
+ * history.
+ */
+final class Simulation {
+    private static final int TRACE_TAIL = 80;
+
+    private final SimConfig cfg;
+    private final Scheduler scheduler = new Scheduler();
+    private final Random nodeRandom;
+    private final Random faultRandom;
+    private final SimNetwork network;
+    private final SimStorage[] storages;
+    private final SimServer[] servers;
+    private final int[] incarnations;
+    private final long[] clockSkewMs;
+    private final List<SimClient> clients = new ArrayList<>();
+    private final Invariants invariants;
+    private final List<ClientOp> history = new ArrayList<>();
+    private final java.util.TreeMap<String, Long> counters = new java.util.TreeMap<>();
+    private final boolean tracing;
+    private final ArrayDeque<String> trace = new ArrayDeque<>();
+    private final List<String> fullTrace;
+    private boolean faultsActive = true;
+    private int crashes;
+    private int partitions;
+
+    private Simulation(SimConfig cfg, boolean tracing, boolean keepFullTrace) {
+        this.cfg = cfg;
+        this.tracing = tracing;
+        this.fullTrace = keepFullTrace ? new ArrayList<>() : null;
+        this.nodeRandom = new Random(cfg.seed() ^ 0x5DEECE66DL);
+        this.faultRandom = new Random(cfg.seed() * 6364136223846793005L + 1442695040888963407L);
+        this.network = new SimNetwork(this, new Random(cfg.seed() + 0x1234567L), cfg);
+        int n = cfg.nodes();
+        this.storages = new SimStorage[n + 1];
+        this.servers = new SimServer[n + 1];
+        this.incarnations = new int[n + 1];
+        this.clockSkewMs = new long[n + 1];
+        this.invariants = new Invariants(n);
+        for (int id = 1; id <= n; id++) {
+            storages[id] = new SimStorage();
+            clockSkewMs[id] = faultRandom.nextInt(1001) - 500;
+        }
+        for (int c = 1; c <= cfg.clients(); c++) {
+            clients.add(new SimClient(this, c, new Random(cfg.seed() * 1_000_003L + c)));
+        }
+    }
+
+    /** Runs {@code cfg}; never throws for a failed check, the result says. */
+    static SimResult run(SimConfig cfg) {
+        return new Simulation(cfg, false, false).execute();
+    }
+
+    /** Runs {@code cfg} again recording every event, for a failure report: the tail goes into the result. */
+    static SimResult runTraced(SimConfig cfg, java.nio.file.Path fullTraceFile) {
+        Simulation s = new Simulation(cfg, true, fullTraceFile != null);
+        SimResult r = s.execute();
+        if (fullTraceFile != null) {
+            try {
+                java.nio.file.Files.createDirectories(fullTraceFile.getParent());
+                java.nio.file.Files.write(fullTraceFile, s.fullTrace);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+        return r;
+    }
+
+    // ---------------------------------------------------------------- accessors for the parts
+
+    SimConfig config() { return cfg; }
+
+    Scheduler scheduler() { return scheduler; }
+
+    SimNetwork network() { return network; }
+
+    Invariants invariants() { return invariants; }
+
+    Random random() { return nodeRandom; }
+
+    SimStorage[] storages() { return storages; }
+
+    boolean faultsActive() { return faultsActive; }
+
+    /** The running server of node {@code id}, or null while it is down. */
+    SimServer server(int id) {
+        return id >= 1 && id < servers.length ? servers[id] : null;
+    }
+
+    /** Counts an occurrence of something worth reporting (coverage: what the run exercised). */
+    void count(String what) {
+        counters.merge(what, 1L, Long::sum);
+    }
+
+    void record(ClientOp op) {
+        history.add(op);
+    }
+
+    void trace(String format, Object... args) {
+        if (!tracing) return;
+        String line = String.format("%6d ms  ", scheduler.nowMs()) + String.format(format, args);
+        if (fullTrace != null) fullTrace.add(line);
+        trace.addLast(line);
+        if (trace.size() > TRACE_TAIL) trace.removeFirst();
+    }
+
+    // ---------------------------------------------------------------- the run
+
+    private SimResult execute() {
+        String failure = null;
+        LinearizabilityGate.Verdict verdict = LinearizabilityGate.Verdict.NOT_CHECKED;
+        try {
+            trace("seed %d: %s", cfg.seed(), cfg.describe());
+            for (int id = 1; id <= cfg.nodes(); id++) start(id);
+            for (SimClient c : clients) c.start(faultRandom.nextInt(50));
+            scheduleFault();
+            scheduler.at(cfg.faultPhaseMs(), this::endFaults);
+            boolean settled = false;
+            while (scheduler.runNext(cfg.settleLimitMs())) {
+                afterEvent();
+                if (scheduler.nowMs() >= cfg.clientsStopMs() && settled()) {
+                    settled = true;
+                    break;
+                }
+            }
+            if (!settled) {
+                throw new AssertionError("liveness: no convergence " + (cfg.settleLimitMs() - cfg.faultPhaseMs())
+                        + " ms after the faults stopped" + (clients.stream().anyMatch(SimClient::busy)
+                        ? " (clients still busy)" : "") + ": " + describeNodes());
+            }
+            finalChecks();
+            LinearizabilityGate.Result lin = LinearizabilityGate.check(history, Duration.ofSeconds(10));
+            verdict = lin.verdict();
+            if (verdict == LinearizabilityGate.Verdict.NOT_LINEARIZABLE)
+                throw new AssertionError("linearizability: history of " + history.size() + " operations, "
+                        + lin.explanation());
+        } catch (AssertionError | RuntimeException e) {
+            failure = (e instanceof AssertionError ? "" : e.getClass().getSimpleName() + ": ") + e.getMessage()
+                    + "\n  at " + scheduler.nowMs() + " ms simulated; nodes: " + describeNodes();
+            if (!(e instanceof AssertionError)) {
+                java.io.StringWriter sw = new java.io.StringWriter();
+                e.printStackTrace(new java.io.PrintWriter(sw));
+                failure += "\n" + sw;
+            }
+        }
+        int unknown = (int) history.stream().filter(op -> !op.ok()).count();
+        return new SimResult(cfg.seed(), cfg, failure, history.size(), unknown, scheduler.eventsRun(),
+                scheduler.nowMs(), crashes, partitions, network.raftSent, network.raftDropped, invariants.checks,
+                verdict, counters, tracing ? String.join("\n", trace) : null);
+    }
+
+    private void afterEvent() {
+        for (int id = 1; id < servers.length; id++) {
+            SimServer s = servers[id];
+            if (s != null) invariants.checkRole(id, s.core);
+        }
+    }
+
+    private void start(int id) {
+        SimServer s = new SimServer(this, id, ++incarnations[id], storages[id], clockSkewMs[id]);
+        servers[id] = s;
+        s.start(1 + nodeRandom.nextInt(SimConfig.TICK_MS));
+        trace("node %d starts (life %d): %s", id, incarnations[id], s);
+    }
+
+    /** Crashes node {@code id} if it is still in life {@code incarnation} (0: any). */
+    void crash(int id, int incarnation, String why) {
+        SimServer s = servers[id];
+        if (s == null || incarnation != 0 && s.incarnation != incarnation) return;
+        s.crash();
+        servers[id] = null;
+        crashes++;
+        count("crashes: " + (why.startsWith("fault") ? "random" : why.replaceAll(" [0-9].*", "").replaceAll(", before.*", "")));
+        trace("node %d crashes (%s)", id, why);
+        long downMs = 1 + faultRandom.nextInt(cfg.maxDownMs());
+        int life = incarnations[id];
+        scheduler.after(downMs, () -> {
+            if (servers[id] == null && incarnations[id] == life) start(id);
+        });
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    private void scheduleFault() {
+        int wait = cfg.faultEveryMinMs() + faultRandom.nextInt(cfg.faultEveryMaxMs() - cfg.faultEveryMinMs() + 1);
+        scheduler.after(wait, this::fault);
+    }
+
+    private void fault() {
+        if (!faultsActive) return;
+        int n = cfg.nodes();
+        int dice = faultRandom.nextInt(100);
+        List<Integer> up = upNodes();
+        int maxDown = n / 2 + 1;
+        if (dice < 20) {
+            if (n - up.size() < maxDown && !up.isEmpty()) crash(up.get(faultRandom.nextInt(up.size())), 0, "fault");
+        } else if (dice < 30) {
+            Optional<Integer> leader = leader();
+            if (leader.isPresent() && n - up.size() < maxDown) crash(leader.get(), 0, "fault: the leader");
+        } else if (dice < 45) {
+            network.heal();
+            List<Integer> side = new ArrayList<>();
+            for (int id = 1; id <= n; id++) if (faultRandom.nextBoolean()) side.add(id);
+            for (int a : side) for (int b = 1; b <= n; b++) if (!side.contains(b)) network.cutBothWays(a, b);
+            partitions++;
+            trace("partition %s | rest", side);
+        } else if (dice < 55) {
+            int id = leader().filter(l -> faultRandom.nextBoolean()).orElse(1 + faultRandom.nextInt(n));
+            for (int b = 1; b <= n; b++) if (b != id) network.cutBothWays(id, b);
+            partitions++;
+            trace("isolate node %d", id);
+        } else if (dice < 65) {
+            int a = 1 + faultRandom.nextInt(n);
+            int b = 1 + (a + faultRandom.nextInt(n - 1)) % n;
+            network.cut(a, b);
+            partitions++;
+            trace("cut %d -> %d", a, b);
+        } else if (dice < 70) {
+            int c = 1 + faultRandom.nextInt(cfg.clients());
+            int id = 1 + faultRandom.nextInt(n);
+            network.cutBothWays(SimNetwork.clientEndpoint(c), id);
+            partitions++;
+            trace("cut client %d from node %d", c, id);
+        } else if (dice < 78) {
+            // A process stops for a while (SIGSTOP, a GC pause, a frozen VM), the leader half the time.
+            int id = leader().filter(l -> faultRandom.nextBoolean()).orElse(1 + faultRandom.nextInt(n));
+            SimServer s = servers[id];
+            if (s != null && !s.paused()) {
+                long ms = 50 + faultRandom.nextInt(1450);
+                s.pause();
+                count("pauses");
+                trace("node %d pauses for %d ms", id, ms);
+                scheduler.after(ms, () -> {
+                    trace("node %d resumes", id);
+                    s.resume();
+                });
+            }
+        } else {
+            if (network.hasCuts()) trace("heal");
+            network.heal();
+        }
+        scheduleFault();
+    }
+
+    /** The faults stop: the network heals and loses nothing more, every node is up. */
+    private void endFaults() {
+        faultsActive = false;
+        network.heal();
+        network.stopLoss();
+        for (int id = 1; id <= cfg.nodes(); id++) if (servers[id] == null) start(id);
+        trace("faults end");
+    }
+
+    private List<Integer> upNodes() {
+        List<Integer> up = new ArrayList<>();
+        for (int id = 1; id <= cfg.nodes(); id++) if (servers[id] != null) up.add(id);
+        return up;
+    }
+
+    /** The live leader of the highest term, if any. */
+    private Optional<Integer> leader() {
+        int best = -1;
+        for (int id = 1; id <= cfg.nodes(); id++) {
+            SimServer s = servers[id];
+            if (s != null && s.core.role() == Role.LEADER && (best < 0 || s.core.term() > servers[best].core.term())) {
+                best = id;
+            }
+        }
+        return best < 0 ? Optional.empty() : Optional.of(best);
+    }
+
+    // ---------------------------------------------------------------- the end
+
+    /** Clients done, one leader everyone follows, every log equal, committed and applied everywhere. */
+    private boolean settled() {
+        if (faultsActive) return false;
+        for (SimClient c : clients) if (c.busy()) return false;
+        Optional<Integer> l = leader();
+        if (l.isEmpty()) return false;
+        SimServer leader = servers[l.get()];
+        if (!leader.core.committedInCurrentTerm()) return false;
+        long last = leader.core.lastIndex();
+        for (int id = 1; id <= cfg.nodes(); id++) {
+            SimServer s = servers[id];
+            if (s == null || !s.quiescent() || s.core.term() != leader.core.term()) return false;
+            if (s.core.lastIndex() != last || s.core.commitIndex() != last || s.core.appliedIndex() != last) return false;
+        }
+        return true;
+    }
+
+    private void finalChecks() {
+        // Every node applied the same log: equal state machines.
+        SimServer first = servers[1];
+        for (int id = 2; id <= cfg.nodes(); id++) {
+            SimServer s = servers[id];
+            for (int k = 0; k < cfg.keys(); k++) {
+                String key = "k" + k;
+                if (!s.kv.get(key).equals(first.kv.get(key)))
+                    throw new AssertionError("state machines differ after convergence: key " + key + " is "
+                            + first.kv.get(key) + " on node 1 but " + s.kv.get(key) + " on node " + id);
+            }
+            if (s.kv.sessionCount() != first.kv.sessionCount())
+                throw new AssertionError("session tables differ: " + first.kv.sessionCount() + " on node 1, "
+                        + s.kv.sessionCount() + " on node " + id);
+        }
+        // Every acknowledged write took effect (exactly once: a second time fails as it happens).
+        for (ClientOp op : history) {
+            if (!op.ok() || op.op().equals("get")) continue;
+            if (invariants.writeTookEffectAt(op.value().orElseThrow()) == null)
+                throw new AssertionError("acknowledged write never took effect: " + op);
+        }
+    }
+
+    private String describeNodes() {
+        StringBuilder s = new StringBuilder();
+        for (int id = 1; id < servers.length; id++) {
+            s.append("\n    node ").append(id).append(": ")
+                    .append(servers[id] == null ? "down, disk " + storages[id].hardState() + " last="
+                            + storages[id].lastIndex() : servers[id].toString());
+        }
+        return s.toString();
+    }
+}

@@ -135,14 +135,26 @@ final class SimClient {
 
     private void sendWrite(ClientRequest.Kind kind, String key, String value, int attempt, Consumer<ClientReply> done) {
         long s = ++seq;
-        call(new ClientRequest(kind, key, value, clientId, s, 0), true, r -> {
-            if (r.status() == 409 && r.sessionExpired() && attempt == 0) {
-                clientId = 0; // expired while idle: nothing was applied, start a new session
-                writeAttempt(kind, key, value, 1, done);
-                return;
+        Call c = new Call(new ClientRequest(kind, key, value, clientId, s, 0), true, null);
+        c.done = r -> {
+            if (r.status() == 409 && r.sessionExpired()) {
+                if (c.maybeApplied) {
+                    // An earlier send of this seq may have been applied before the session went:
+                    // sending it again under a new session could apply it twice.
+                    clientId = 0;
+                    done.accept(ioFailure("the session expired while this write was being resent; the outcome"
+                            + " is unknown"));
+                    return;
+                }
+                if (attempt == 0) {
+                    clientId = 0; // expired while idle: nothing was applied, start a new session
+                    writeAttempt(kind, key, value, 1, done);
+                    return;
+                }
             }
             done.accept(r);
-        });
+        };
+        c.attempt();
     }
 
     // ---------------------------------------------------------------- RaftKvClient.call
@@ -151,8 +163,10 @@ final class SimClient {
     private final class Call {
         final ClientRequest request;
         final boolean idempotent;
-        final Consumer<ClientReply> done;
+        Consumer<ClientReply> done;
         final long deadlineMs;
+        /** Some send ended with an unknown outcome: it may have been applied. */
+        boolean maybeApplied;
         final List<Integer> order = new ArrayList<>(nodes);
         int i;
         ClientReply last;
@@ -184,6 +198,7 @@ final class SimClient {
                         done.accept(r);
                         return;
                     }
+                    if (!r.retryable()) maybeApplied = true;
                     last = r;
                     next();
                 }
@@ -215,6 +230,7 @@ final class SimClient {
                 done.accept(r);
                 return;
             }
+            maybeApplied = true;
             last = r;
             next();
         }

@@ -89,8 +89,10 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         // The chaos tool's clients give up on a silent (paused) node sooner than on the whole operation.
         b.clientAttemptTimeoutMs = r.nextBoolean() ? b.clientTimeoutMs : Math.min(b.clientTimeoutMs, b.requestTimeoutMs + 200);
         b.maxThinkMs = pick(r, 5, 30);
-        b.sessionTtlMs = KvStateMachine.DEFAULT_SESSION_TTL_MS;
-        b.maxSessions = KvStateMachine.DEFAULT_MAX_SESSIONS;
+        // Production's session limits, or limits small enough that sessions go away under the clients.
+        boolean tight = r.nextInt(8) == 0;
+        b.sessionTtlMs = tight && r.nextBoolean() ? 1000 + r.nextInt(2000) : KvStateMachine.DEFAULT_SESSION_TTL_MS;
+        b.maxSessions = tight && r.nextBoolean() ? 4 + r.nextInt(8) : KvStateMachine.DEFAULT_MAX_SESSIONS;
         b.faultPhaseMs = 3000;
         b.clientsStopMs = b.faultPhaseMs + 1000;
         b.settleLimitMs = b.faultPhaseMs + 15_000;

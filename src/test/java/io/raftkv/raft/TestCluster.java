@@ -427,8 +427,10 @@ final class TestCluster {
         if (!down.remove(id)) throw new IllegalStateException("node " + id + " is not down");
         int k = restarts.merge(id, 1, Integer::sum);
         RaftConfig c = configs.get(id);
+        // Same settings (check quorum, pre-vote, limits) with a fresh seed, so a restart does not replay its timeouts.
         startNode(id, new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
-                c.maxEntriesPerAppend(), c.maxInflightAppends(), c.randomSeed() + 7919L * k, c.tickMs()));
+                c.maxEntriesPerAppend(), c.maxInflightAppends(), c.randomSeed() + 7919L * k, c.tickMs(),
+                c.maxBytesPerAppend(), c.snapshotChunkBytes(), c.checkQuorum(), c.preVote()));
         processReadies();
     }
 

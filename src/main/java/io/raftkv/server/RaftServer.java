@@ -70,6 +70,8 @@ public final class RaftServer implements AutoCloseable {
     /** Index of the newest snapshot and command bytes applied since it (loop thread). */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
+    /** The term of the hard state on disk (loop thread). */
+    private long persistedTerm;
     /** Fault injection for tests: peers for which this is false are unreachable both ways. */
     private volatile java.util.function.IntPredicate peerReachable = id -> true;
     private volatile StatusSnapshot lastStatus;
@@ -101,6 +103,7 @@ public final class RaftServer implements AutoCloseable {
                 512, 256, System.nanoTime() ^ ((long) config.id() << 32), config.tickMs(),
                 RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes(), true, true);
         this.core = new RaftNode(rc, stored.hardState(), stored.snapshot(), stored.entries());
+        this.persistedTerm = stored.hardState().term();
         LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
                 lastSnapshotIndex, kv.size(), stored.entries().size(), stored.hardState().term());
@@ -242,31 +245,55 @@ public final class RaftServer implements AutoCloseable {
                     new WriteOutcome.Unknown("node " + config.id() + " was replaced by a snapshot from the leader")));
             pendingWrites.headMap(snap.index(), true).clear();
         });
-        // 1. Persist before anything that depends on it leaves this node (Raft Figure 2).
-        if (rd.hardState().isPresent() || !rd.entries().isEmpty()) {
-            storage.persist(rd.hardState().orElse(null), rd.entries());
-        }
-        // 2. Send: answers go back on the HTTP request they answer, requests to the transport.
-        for (Message m : rd.messages()) {
-            if (MessageCodec.isResponse(m)) {
-                ArrayDeque<RpcReply> q = pendingRpcs.get(rpcKey(m.to(), m));
-                RpcReply reply = q == null ? null : q.pollFirst();
-                if (reply != null) reply.send(Optional.of(m));
-            } else if (peerReachable.test(m.to())) {
-                transport.send(m);
+        // 1. The leader's AppendEntries leave before its own disk write, so that the followers'
+        //    writes run in parallel with it (thesis §10.2.1): the leader counts itself towards a
+        //    commit only for entries on its disk (stableIndex), so this promises nothing early.
+        //    Everything else waits for the write below.
+        List<Message> afterPersist = rd.messages();
+        boolean io = rd.hardState().isPresent() || !rd.entries().isEmpty();
+        if (io) {
+            afterPersist = new ArrayList<>(rd.messages().size());
+            for (Message m : rd.messages()) {
+                if (mayLeaveBeforePersist(m, persistedTerm)) dispatch(m);
+                else afterPersist.add(m);
             }
+            // 2. Persist before anything that depends on it leaves this node (Raft Figure 2).
+            storage.persist(rd.hardState().orElse(null), rd.entries());
+            rd.hardState().ifPresent(hs -> persistedTerm = hs.term());
         }
+        // 3. Send: answers go back on the HTTP request they answer, requests to the transport.
+        for (Message m : afterPersist) dispatch(m);
         for (RoleChange rc : rd.roleChanges()) {
             LOG.info("node {}: {}", config.id(), rc);
             if (rc.from() == Role.LEADER) abandonPendingWrites("node " + config.id() + " lost leadership in term "
                     + rc.term() + " before the write committed");
         }
-        // 3. Apply committed entries in order and answer the clients waiting on them.
+        // 4. Apply committed entries in order and answer the clients waiting on them.
         for (Entry e : rd.committed()) apply(e);
         takeReadStates(rd.readStates());
         serveAppliedReads();
-        // 4. Tell the core it all happened.
+        // 5. Tell the core it all happened.
         core.advance(rd);
+    }
+
+    /**
+     * Whether {@code m} may be sent before the Ready it came in is on disk: a leader's
+     * AppendEntries or InstallSnapshot of a term already durable. Votes, vote requests (the
+     * candidate's own vote must be durable first) and acknowledgements must wait.
+     */
+    public static boolean mayLeaveBeforePersist(Message m, long persistedTerm) {
+        return (m instanceof Message.AppendEntries || m instanceof Message.InstallSnapshot)
+                && m.term() <= persistedTerm;
+    }
+
+    private void dispatch(Message m) {
+        if (MessageCodec.isResponse(m)) {
+            ArrayDeque<RpcReply> q = pendingRpcs.get(rpcKey(m.to(), m));
+            RpcReply reply = q == null ? null : q.pollFirst();
+            if (reply != null) reply.send(Optional.of(m));
+        } else if (peerReachable.test(m.to())) {
+            transport.send(m);
+        }
     }
 
     private void apply(Entry e) {

@@ -14,6 +14,7 @@ import io.raftkv.raft.Ready;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.RoleChange;
 import io.raftkv.raft.Snapshot;
+import io.raftkv.server.RaftServer;
 import io.raftkv.server.ReadOutcome;
 import io.raftkv.server.WriteOutcome;
 import io.raftkv.storage.RaftStorage;
@@ -226,10 +227,23 @@ final class SimServer {
         while (alive && core.hasReady()) {
             Ready rd = core.ready();
             boolean io = rd.hardState().isPresent() || !rd.entries().isEmpty() || rd.snapshot().isPresent();
-            if (cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) send(rd); // the bug: messages leave first
+            List<Message> afterPersist = rd.messages();
+            if (cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) {
+                send(rd.messages()); // the bug: every message leaves first
+                afterPersist = List.of();
+            } else if (io) {
+                // RaftServer's order: a leader's AppendEntries leave before its own write (§10.2.1).
+                afterPersist = new ArrayList<>();
+                List<Message> early = new ArrayList<>();
+                for (Message m : rd.messages()) {
+                    (RaftServer.mayLeaveBeforePersist(m, storage.hardState().term()) ? early : afterPersist).add(m);
+                }
+                send(early);
+            }
+            final List<Message> rest = afterPersist;
             long fsyncMs = io && cfg.maxFsyncMs() > 0 ? sim.random().nextInt(cfg.maxFsyncMs() + 1) : 0;
             if (fsyncMs == 0) {
-                handleReady(rd);
+                handleReady(rd, rest);
                 continue;
             }
             persisting = true;
@@ -240,7 +254,7 @@ final class SimServer {
             }
             later(fsyncMs, () -> {
                 persisting = false;
-                handleReady(rd);
+                handleReady(rd, rest);
                 drainReadies();
             });
             return;
@@ -251,7 +265,7 @@ final class SimServer {
     }
 
     /** RaftServer.handleReady, with the simulation's checks at each step. */
-    private void handleReady(Ready rd) {
+    private void handleReady(Ready rd, List<Message> afterPersist) {
         // 0. A snapshot from the leader replaces the log and the state machine (Raft §7).
         rd.snapshot().ifPresent(snap -> {
             storage.installSnapshot(snap);
@@ -280,7 +294,7 @@ final class SimServer {
             }
         }
         // 2. Send.
-        if (!cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) send(rd);
+        send(afterPersist);
         for (RoleChange rc : rd.roleChanges()) {
             sim.trace("node %d: %s", id, rc);
             if (rc.to() == Role.LEADER) {
@@ -302,8 +316,8 @@ final class SimServer {
         core.advance(rd);
     }
 
-    private void send(Ready rd) {
-        for (Message m : rd.messages()) {
+    private void send(List<Message> messages) {
+        for (Message m : messages) {
             if (cfg.checkSendContract()) Invariants.checkPersistedBeforeSend(id, storage, m);
             sim.network().send(m);
         }

@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# raftkv vs etcd, side by side on this machine (see BENCHMARKS.md).
+#
+# Starts a 3-member etcd cluster and a 3-node raftkv cluster on loopback, both with fsync on and
+# 50 ms heartbeats / ~300-500 ms elections, preloads the same 10k keys into both, then drives each
+# with the same wrk load over HTTP (etcd's v3 JSON gateway /v3/kv/put and /v3/kv/range vs raftkv's
+# /put and /get, both linearizable) at 1, 16 and 64 connections. Runs alternate between the two
+# systems (and which one goes first alternates by round) so machine noise hits both. Prints a table
+# of medians and ratios and records resident memory per node; raw results go to the output folder.
+#
+# Usage: bench/compare-etcd.sh [--duration 10s] [--rounds 3] [--conns "1 16 64"] [--ops "put get"]
+#                              [--keys 10000] [--value-bytes 64] [--out DIR]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+
+duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out=""
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
+    --conns) conns="$2"; shift 2 ;;
+    --ops) ops="$2"; shift 2 ;;
+    --keys) keys="$2"; shift 2 ;;
+    --value-bytes) value_bytes="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "compare-etcd: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --rounds must be a whole number >= 1" >&2; exit 2; }
+[[ "$duration" =~ ^[1-9][0-9]*[smh]?$ ]] || { echo "compare-etcd: --duration is like 10s or 2m" >&2; exit 2; }
+[[ "$keys" =~ ^[1-9][0-9]*$ && "$keys" -le 100000 ]] || { echo "compare-etcd: --keys must be 1..100000" >&2; exit 2; }
+[[ "$value_bytes" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --value-bytes must be >= 1" >&2; exit 2; }
+for c in $conns; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --conns takes whole numbers, got '$c'" >&2; exit 2; }; done
+for o in $ops; do [[ "$o" == put || "$o" == get ]] || { echo "compare-etcd: --ops takes put and/or get, got '$o'" >&2; exit 2; }; done
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# ---------------------------------------------------------------- tools: etcd, wrk, curl, a JDK
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "compare-etcd: missing ${need[*]}; install them (Debian: apt-get install ${need[*]}) or run as root on Debian" >&2
+    exit 1
+  fi
+  log "installing ${need[*]} from Debian's packages"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >/tmp/compare-etcd-apt.log 2>&1; then
+    echo "compare-etcd: apt-get install ${need[*]} failed; see /tmp/compare-etcd-apt.log" >&2
+    exit 1
+  fi
+fi
+. "$root/bin/find-java.sh"
+raftkv_find_java || exit 1
+log "building raftkv (if needed)"
+"$root/raftkv" --version >/dev/null
+
+# ---------------------------------------------------------------- the two clusters
+work="$(mktemp -d /tmp/raftkv-vs-etcd.XXXXXX)"
+out="${out:-$root/bench/results/$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "$out"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+etcd_client=(12379 22379 32379)
+etcd_peer=(12380 22380 32380)
+raftkv_port=(18000 18001 18002)
+for p in "${etcd_client[@]}" "${etcd_peer[@]}" "${raftkv_port[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "compare-etcd: port $p is in use; stop what listens there (an earlier run?) and retry" >&2
+    exit 1
+  fi
+done
+
+initial=""
+for i in 0 1 2; do initial+="${initial:+,}e$i=http://127.0.0.1:${etcd_peer[$i]}"; done
+etcd_pids=() raftkv_pids=()
+for i in 0 1 2; do
+  # etcd draws its election timeout from [T, 2T): T=300 is the closest to raftkv's 300-500 ms.
+  etcd --name "e$i" --data-dir "$work/etcd-$i" \
+    --listen-client-urls "http://127.0.0.1:${etcd_client[$i]}" --advertise-client-urls "http://127.0.0.1:${etcd_client[$i]}" \
+    --listen-peer-urls "http://127.0.0.1:${etcd_peer[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${etcd_peer[$i]}" \
+    --initial-cluster "$initial" --initial-cluster-state new --initial-cluster-token raftkv-bench \
+    --heartbeat-interval 50 --election-timeout 300 --logger zap --log-level warn \
+    >"$out/etcd-$i.log" 2>&1 &
+  pids+=($!) etcd_pids+=($!)
+done
+for i in 0 1 2; do
+  peers=""
+  for j in 0 1 2; do [ "$j" = "$i" ] || peers+="${peers:+,}localhost:${raftkv_port[$j]}"; done
+  # The product's launcher and defaults: fsync on, 50 ms heartbeats, 300-500 ms elections.
+  "$root/raftkv" -id "$i" -port "${raftkv_port[$i]}" -peers "$peers" -data "$work/raftkv-$i" >"$out/raftkv-$i.log" 2>&1 &
+  pids+=($!) raftkv_pids+=($!)
+done
+
+# The java process of a node started by ./raftkv (which execs java, so it is the same pid).
+rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+etcd_leader() {
+  local i s
+  for i in 0 1 2; do
+    s=$(curl -s -m 2 -X POST "http://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
+    local me leader
+    me=$(grep -o '"member_id":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
+    leader=$(grep -o '"leader":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
+    if [ -n "$me" ] && [ "$me" = "$leader" ]; then echo "${etcd_client[$i]}"; return 0; fi
+  done
+  return 1
+}
+raftkv_leader() {
+  local i
+  for i in 0 1 2; do
+    if curl -s -m 2 "http://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"leader"'; then
+      echo "${raftkv_port[$i]}"; return 0
+    fi
+  done
+  return 1
+}
+wait_leader() {  # $1 = etcd|raftkv
+  local deadline=$((SECONDS + 90))
+  until "$1_leader" >/dev/null; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "compare-etcd: $1 elected no leader within 90 s; see its logs in $out" >&2
+      exit 1
+    fi
+    for p in "${pids[@]}"; do
+      kill -0 "$p" 2>/dev/null || { echo "compare-etcd: a $1 node exited; see the logs in $out" >&2; tail -n 5 "$out"/*.log >&2; exit 1; }
+    done
+    sleep 0.2
+  done
+}
+log "starting etcd (client ports ${etcd_client[*]}) and raftkv (ports ${raftkv_port[*]}); data in $work"
+wait_leader etcd
+wait_leader raftkv
+sleep 3   # let both settle before the idle memory reading
+idle_etcd=() idle_raftkv=()
+for p in "${etcd_pids[@]}"; do idle_etcd+=("$(rss_kb "$p" VmRSS)"); done
+for p in "${raftkv_pids[@]}"; do idle_raftkv+=("$(rss_kb "$p" VmRSS)"); done
+
+export BENCH_WRK_DIR="$here/wrk" BENCH_KEYS="$keys" BENCH_VALUE_BYTES="$value_bytes"
+
+# run_wrk SYSTEM OP CONNS DURATION [preload] -> prints wrk's JSON line
+run_wrk() {
+  local system=$1 op=$2 c=$3 d=$4 preload=${5:-0} port script t
+  port=$("${system}_leader") || { wait_leader "$system"; port=$("${system}_leader"); }
+  case "$system-$op" in
+    etcd-put) script=etcd-put.lua ;; etcd-get) script=etcd-range.lua ;;
+    raftkv-put) script=raftkv-put.lua ;; raftkv-get) script=raftkv-get.lua ;;
+  esac
+  t=$(( c < 2 ? c : 2 ))
+  BENCH_THREADS=$t BENCH_PRELOAD=$preload wrk -t "$t" -c "$c" -d "$d" --timeout 5s -s "$here/wrk/$script" \
+    "http://127.0.0.1:$port" | grep '^{"requests"' || { echo "compare-etcd: wrk against $system failed" >&2; exit 1; }
+}
+
+for system in etcd raftkv; do
+  log "preloading $keys keys of $value_bytes bytes into $system"
+  line=$(run_wrk "$system" put 16 "$(( keys / 1000 + 5 ))s" 1)
+  n=$(grep -o '"requests":[0-9]*' <<<"$line" | grep -o '[0-9]*$')
+  bad=$(grep -o '"non2xx":[0-9]*' <<<"$line" | grep -o '[0-9]*$')
+  if [ "$n" -lt "$keys" ] || [ "$bad" -gt 0 ]; then
+    echo "compare-etcd: preloading $system wrote $n requests with $bad errors (need $keys without errors)" >&2
+    exit 1
+  fi
+done
+
+results="$out/runs.jsonl"
+: >"$results"
+for r in $(seq 1 "$rounds"); do
+  for c in $conns; do
+    for op in $ops; do
+      if [ $((r % 2)) = 1 ]; then order="etcd raftkv"; else order="raftkv etcd"; fi
+      for system in $order; do
+        line=$(run_wrk "$system" "$op" "$c" "$duration")
+        echo "{\"round\":$r,\"system\":\"$system\",\"op\":\"$op\",\"conns\":$c,${line#\{}" >>"$results"
+        log "round $r/$rounds $op c=$c $system: $(sed -E 's/.*"throughput":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 ops\/s p50 \2 us p99 \3 us/' <<<"$line")"
+      done
+    done
+  done
+done
+
+peak_etcd=() peak_raftkv=()
+for p in "${etcd_pids[@]}"; do peak_etcd+=("$(rss_kb "$p" VmHWM)"); done
+for p in "${raftkv_pids[@]}"; do peak_raftkv+=("$(rss_kb "$p" VmHWM)"); done
+
+# ---------------------------------------------------------------- the table (medians over rounds)
+table="$out/table.md"
+{
+  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), 3 nodes each on loopback, fsync on;"
+  echo "wrk, ${duration} per run, ${rounds} round(s), medians; $keys keys, $value_bytes-byte values; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "| op | conns | etcd ops/s | raftkv ops/s | ratio | etcd p50 ms | raftkv p50 ms | etcd p99 ms | raftkv p99 ms | p99 ratio | errors etcd / raftkv |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for op in $ops; do
+    for c in $conns; do
+      awk -v op="$op" -v c="$c" '
+        function num(f,   m) { return match($0, "\"" f "\":[0-9.]+") ? substr($0, RSTART + length(f) + 3, RLENGTH - length(f) - 3) + 0 : 0 }
+        function median(a, n,   i, j, t) {
+          for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+          return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        index($0, "\"op\":\"" op "\"") && index($0, "\"conns\":" c ",") {
+          s = index($0, "\"system\":\"etcd\"") ? "e" : "r"
+          n[s]++; tp[s, n[s]] = num("throughput"); p50[s, n[s]] = num("p50"); p99[s, n[s]] = num("p99")
+          err[s] += num("non2xx") + num("connect") + num("read") + num("write") + num("timeout")
+        }
+        END {
+          if (!n["e"] || !n["r"]) exit
+          for (s in n) { split("", a); for (i = 1; i <= n[s]; i++) a[i] = tp[s, i]; T[s] = median(a, n[s])
+                         split("", a); for (i = 1; i <= n[s]; i++) a[i] = p50[s, i]; P50[s] = median(a, n[s])
+                         split("", a); for (i = 1; i <= n[s]; i++) a[i] = p99[s, i]; P99[s] = median(a, n[s]) }
+          printf "| %s | %d | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2f | %.2f | %.2fx | %d / %d |\n", op, c, T["e"], T["r"],
+            T["r"] / T["e"], P50["e"] / 1000, P50["r"] / 1000, P99["e"] / 1000, P99["r"] / 1000,
+            (P99["e"] > 0 ? P99["r"] / P99["e"] : 0), err["e"], err["r"]
+        }' "$results"
+    done
+  done
+  echo
+  echo "Resident memory per node, MB (idle after start -> peak over the whole run):"
+  echo
+  echo "| node | etcd idle | etcd peak | raftkv idle | raftkv peak |"
+  echo "|---:|---:|---:|---:|---:|"
+  for i in 0 1 2; do
+    echo "$i ${idle_etcd[$i]:-0} ${peak_etcd[$i]:-0} ${idle_raftkv[$i]:-0} ${peak_raftkv[$i]:-0}" \
+      | awk '{printf "| %d | %.0f | %.0f | %.0f | %.0f |\n", $1, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024}'
+  done
+  echo
+  echo "ratio = raftkv / etcd (throughput: higher is better; p99: lower is better). Raw runs: $results"
+} >"$table"
+cat "$table"

@@ -144,27 +144,64 @@ public final class KvStateMachine {
      * </pre>
      */
     public byte[] snapshot() {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + data.size() * 32 + sessions.size() * 32);
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeByte(SNAPSHOT_VERSION);
-            out.writeLong(appliedIndex);
-            out.writeLong(logTimeMs);
-            out.writeInt(data.size());
-            for (Map.Entry<String, String> e : data.entrySet()) {
-                writeString(out, e.getKey());
-                writeString(out, e.getValue());
-            }
-            out.writeInt(sessions.size());
-            for (Map.Entry<Long, Session> e : sessions.entrySet()) {
-                out.writeLong(e.getKey());
-                out.writeLong(e.getValue().lastSeq);
-                out.writeLong(e.getValue().lastIndex);
-                out.writeLong(e.getValue().lastActiveMs);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        return capture().encode();
+    }
+
+    /**
+     * A copy of the whole state as of now, cheap next to encoding it (one map copy): the runtime
+     * takes it on the apply thread and encodes and writes it on another, so that a snapshot of a
+     * large state does not stall the node.
+     */
+    public Image capture() {
+        long[] sessionFields = new long[sessions.size() * 4];
+        int i = 0;
+        for (Map.Entry<Long, Session> e : sessions.entrySet()) {
+            sessionFields[i++] = e.getKey();
+            sessionFields[i++] = e.getValue().lastSeq;
+            sessionFields[i++] = e.getValue().lastIndex;
+            sessionFields[i++] = e.getValue().lastActiveMs;
         }
-        return bytes.toByteArray();
+        return new Image(appliedIndex, logTimeMs, new HashMap<>(data), sessionFields);
+    }
+
+    /** A point-in-time copy made by {@link #capture()}; immutable, encoded by {@link #encode()} on any thread. */
+    public static final class Image {
+        private final long appliedIndex;
+        private final long logTimeMs;
+        private final Map<String, String> data;
+        /** (clientId, lastSeq, lastIndex, lastActiveMs) per session, oldest first. */
+        private final long[] sessionFields;
+
+        private Image(long appliedIndex, long logTimeMs, Map<String, String> data, long[] sessionFields) {
+            this.appliedIndex = appliedIndex;
+            this.logTimeMs = logTimeMs;
+            this.data = data;
+            this.sessionFields = sessionFields;
+        }
+
+        public long appliedIndex() {
+            return appliedIndex;
+        }
+
+        /** The snapshot encoding described at {@link KvStateMachine#snapshot()}. */
+        public byte[] encode() {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + data.size() * 32 + sessionFields.length * 8);
+            try (DataOutputStream out = new DataOutputStream(bytes)) {
+                out.writeByte(SNAPSHOT_VERSION);
+                out.writeLong(appliedIndex);
+                out.writeLong(logTimeMs);
+                out.writeInt(data.size());
+                for (Map.Entry<String, String> e : data.entrySet()) {
+                    writeString(out, e.getKey());
+                    writeString(out, e.getValue());
+                }
+                out.writeInt(sessionFields.length / 4);
+                for (long f : sessionFields) out.writeLong(f);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return bytes.toByteArray();
+        }
     }
 
     /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1 or 2). */

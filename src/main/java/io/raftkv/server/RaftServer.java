@@ -70,6 +70,9 @@ public final class RaftServer implements AutoCloseable {
     /** Index of the newest snapshot and command bytes applied since it (loop thread). */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
+    private boolean snapshotInFlight;
+    /** Encodes and writes snapshots off the loop thread. */
+    private final java.util.concurrent.ExecutorService snapshotWriter;
     /** The term of the hard state on disk (loop thread). */
     private long persistedTerm;
     /** Fault injection for tests: peers for which this is false are unreachable both ways. */
@@ -113,6 +116,8 @@ public final class RaftServer implements AutoCloseable {
         }, 64 * 1024 * 1024);
         this.lastStatus = snapshotStatus();
         this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.id()).unstarted(this::runLoop);
+        this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                .name("raft-snapshot-" + config.id()).unstarted(r));
         try {
             this.http = new HttpApi(this, ioGroup);
             http.bind(config.bindAddress(), config.self().port());
@@ -315,21 +320,44 @@ public final class RaftServer implements AutoCloseable {
     /**
      * Raft §7: once enough was applied since the last snapshot, snapshot the state machine,
      * persist it, and let storage and the core drop the log it covers (keeping a short tail).
-     * Runs on the loop thread; the encode and the fsync pause the node briefly.
+     * Only the copy of the state happens on the loop thread; encoding and writing the file run on
+     * the snapshot thread, and {@link #finishSnapshot} compacts back on the loop. One at a time.
      */
     private void maybeSnapshot() {
+        if (snapshotInFlight) return;
         long applied = core.appliedIndex();
         NodeConfig.SnapshotPolicy policy = config.snapshots();
         if (applied - lastSnapshotIndex < policy.everyEntries() && bytesSinceSnapshot < policy.everyBytes()) return;
         if (applied <= lastSnapshotIndex) return;
         long startNs = System.nanoTime();
-        io.raftkv.raft.Snapshot snap = new io.raftkv.raft.Snapshot(applied, core.termAt(applied), kv.snapshot());
-        storage.saveSnapshot(snap);
-        core.compact(snap, Math.max(0, applied - policy.keepEntries()));
+        long term = core.termAt(applied);
+        KvStateMachine.Image image = kv.capture();
+        long captureUs = (System.nanoTime() - startNs) / 1000;
+        int keys = kv.size();
+        snapshotInFlight = true;
         lastSnapshotIndex = applied;
         bytesSinceSnapshot = 0;
-        LOG.info("node {}: snapshot at index {} ({} keys, {} bytes) in {} ms; log now starts at {}", config.id(), applied,
-                kv.size(), snap.data().length, (System.nanoTime() - startNs) / 1_000_000, core.firstIndex());
+        snapshotWriter.execute(() -> {
+            try {
+                io.raftkv.raft.Snapshot snap = new io.raftkv.raft.Snapshot(applied, term, image.encode());
+                long size = storage.writeSnapshot(snap);
+                submit(() -> finishSnapshot(snap, size, keys, startNs, captureUs));
+            } catch (RuntimeException e) {
+                submit(() -> {
+                    throw e; // the loop stops the node, as for any storage failure
+                });
+            }
+        });
+    }
+
+    private void finishSnapshot(io.raftkv.raft.Snapshot snap, long sizeBytes, int keys, long startNs, long captureUs) {
+        snapshotInFlight = false;
+        storage.snapshotWritten(snap, sizeBytes);
+        if (snap.index() < lastSnapshotIndex) return; // a newer snapshot came from the leader meanwhile
+        core.compact(snap, Math.max(0, snap.index() - config.snapshots().keepEntries()));
+        LOG.info("node {}: snapshot at index {} ({} keys, {} bytes) in {} ms ({} us on the loop); log now starts at {}",
+                config.id(), snap.index(), keys, sizeBytes, (System.nanoTime() - startNs) / 1_000_000, captureUs,
+                core.firstIndex());
     }
 
     private void abandonPendingWrites(String reason) {
@@ -395,6 +423,12 @@ public final class RaftServer implements AutoCloseable {
         // turned every stop under load into a storage failure and left a torn record behind.
         try {
             loopThread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        snapshotWriter.shutdown();
+        try {
+            if (!snapshotWriter.awaitTermination(30, TimeUnit.SECONDS)) LOG.warn("node {}: snapshot still being written at stop", config.id());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

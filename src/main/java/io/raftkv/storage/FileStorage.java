@@ -108,8 +108,14 @@ public final class FileStorage implements RaftStorage {
     }
 
     @Override
-    public void saveSnapshot(Snapshot snapshot) {
-        snapshotBytes = snapshots.save(snapshot);
+    public long writeSnapshot(Snapshot snapshot) {
+        return snapshots.save(snapshot);
+    }
+
+    @Override
+    public void snapshotWritten(Snapshot snapshot, long sizeBytes) {
+        if (snapshot.index() <= snapshotIndex) return;
+        snapshotBytes = sizeBytes;
         snapshotIndex = snapshot.index();
         wal.compact(snapshot.index());
     }

@@ -41,7 +41,13 @@ public final class MemoryStorage implements RaftStorage {
     }
 
     @Override
-    public synchronized void saveSnapshot(Snapshot snap) {
+    public long writeSnapshot(Snapshot snap) {
+        return snap.data().length;
+    }
+
+    @Override
+    public synchronized void snapshotWritten(Snapshot snap, long sizeBytes) {
+        if (snapshot != null && snap.index() <= snapshot.index()) return;
         snapshot = snap;
         entries.removeIf(e -> e.index() <= snap.index());
     }

@@ -32,7 +32,22 @@ public interface RaftStorage extends AutoCloseable {
     void persist(HardState hardState, List<Entry> entries);
 
     /** Stores a snapshot of the local state machine and drops the log prefix it covers. */
-    void saveSnapshot(Snapshot snapshot);
+    default void saveSnapshot(Snapshot snapshot) {
+        snapshotWritten(snapshot, writeSnapshot(snapshot));
+    }
+
+    /**
+     * First half of {@link #saveSnapshot}: writes the snapshot durably and returns its size. May
+     * run on any thread, concurrently with {@link #persist} and {@link #installSnapshot}.
+     */
+    long writeSnapshot(Snapshot snapshot);
+
+    /**
+     * Second half of {@link #saveSnapshot}, on the thread that persists: the snapshot written by
+     * {@link #writeSnapshot} is durable, so the log prefix it covers may go. Ignored when a newer
+     * snapshot was stored in the meantime.
+     */
+    void snapshotWritten(Snapshot snapshot, long sizeBytes);
 
     /** Stores a snapshot received from the leader that replaces the whole log. */
     void installSnapshot(Snapshot snapshot);

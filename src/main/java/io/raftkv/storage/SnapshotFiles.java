@@ -96,7 +96,7 @@ final class SnapshotFiles {
     }
 
     /** Writes {@code snap} durably and deletes older snapshots. Returns the file's size. */
-    long save(Snapshot snap) {
+    synchronized long save(Snapshot snap) {
         Path target = dir.resolve(String.format("snapshot_%020d_%020d", snap.index(), snap.term()));
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
         try {
@@ -115,12 +115,14 @@ final class SnapshotFiles {
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             syncDir();
+            // Keep only the newest: a snapshot taken in the background may finish after a newer one
+            // was installed from the leader, and then it is the one to go.
+            long size = Files.size(target);
             try (Stream<Path> s = Files.list(dir)) {
-                for (Path old : s.filter(p -> NAME.matcher(p.getFileName().toString()).matches() && !p.equals(target)).toList()) {
-                    Files.delete(old);
-                }
+                List<Path> all = s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).sorted().toList();
+                for (Path old : all.subList(0, all.size() - 1)) Files.delete(old);
             }
-            return Files.size(target);
+            return size;
         } catch (IOException e) {
             throw new StorageException("cannot write snapshot " + target + ": " + e.getMessage(), e);
         }

@@ -40,7 +40,8 @@ class ShutdownTest {
         // Holds the loop inside persist() until close() has begun, then does the real file write.
         RaftStorage storage = new RaftStorage() {
             @Override public Stored load() { return file.load(); }
-            @Override public void saveSnapshot(Snapshot s) { file.saveSnapshot(s); }
+            @Override public long writeSnapshot(Snapshot s) { return file.writeSnapshot(s); }
+            @Override public void snapshotWritten(Snapshot s, long bytes) { file.snapshotWritten(s, bytes); }
             @Override public void installSnapshot(Snapshot s) { file.installSnapshot(s); }
             @Override public Stats stats() { return file.stats(); }
             @Override public void close() { file.close(); }

@@ -40,7 +40,12 @@ final class SimStorage implements RaftStorage {
     }
 
     @Override
-    public void saveSnapshot(Snapshot snap) {
+    public long writeSnapshot(Snapshot snap) {
+        return snap.data().length;
+    }
+
+    @Override
+    public void snapshotWritten(Snapshot snap, long sizeBytes) {
         if (snapshot != null && snap.index() <= snapshot.index()) return;
         int drop = (int) Math.min(entries.size(), snap.index() - baseIndex());
         entries.subList(0, Math.max(0, drop)).clear();

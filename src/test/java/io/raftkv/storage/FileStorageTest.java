@@ -249,6 +249,27 @@ class FileStorageTest {
     }
 
     @Test
+    void aBackgroundSnapshotFinishingAfterANewerInstalledOneIsDropped() {
+        // The runtime writes its own snapshots on another thread; meanwhile the leader's may land.
+        Snapshot own = new Snapshot(4, 1, new byte[] {4});
+        Snapshot fromLeader = new Snapshot(20, 2, new byte[] {20});
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(2, 1, 8), entries(1, 10, 1));
+            s.installSnapshot(fromLeader);
+            s.persist(null, entries(21, 22, 2));
+            long size = s.writeSnapshot(own);
+            s.snapshotWritten(own, size);
+            assertThat(s.stats().snapshotIndex()).isEqualTo(20);
+        }
+
+        assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 20, 2));
+        Stored s = reload(dir, BIG);
+        assertThat(s.snapshot()).contains(fromLeader);
+        assertThat(s.entries()).isEqualTo(entries(21, 22, 2));
+    }
+
+    @Test
     void installSnapshotReplacesTheWholeLog() {
         HardState hs = new HardState(3, 2, 5);
         Snapshot snap = new Snapshot(50, 3, "leader state".getBytes(StandardCharsets.UTF_8));

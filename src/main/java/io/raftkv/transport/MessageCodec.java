@@ -130,7 +130,7 @@ public final class MessageCodec {
         MessageEncoder.write(m, out, size);
     }
 
-    /** The encoding of {@code m} as an array, for tests and tools; the transport uses {@link #encode(Message, ByteBufAllocator)}. */
+    /** The encoding of {@code m} as an array, for tests and tools; the transport encodes into pooled buffers. */
     public static byte[] encode(Message m) {
         int size = encodedSize(m);
         byte[] bytes = new byte[size];

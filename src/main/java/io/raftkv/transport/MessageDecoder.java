@@ -44,7 +44,8 @@ final class MessageDecoder {
                 long prevLogTerm = in.readLong("prevLogTerm");
                 long leaderCommit = in.readLong("leaderCommit");
                 long readContext = in.readLong("readContext");
-                yield new AppendEntries(from, to, term, prevLogIndex, prevLogTerm, entries(in), leaderCommit, readContext);
+                List<Entry> entries = entries(in);
+                yield new AppendEntries(from, to, term, prevLogIndex, prevLogTerm, entries, leaderCommit, readContext);
             }
             case MessageCodec.APPEND_ENTRIES_RESPONSE -> {
                 int flags = in.readFlags("flags", 0x01);

@@ -31,7 +31,9 @@ final class MessageEncoder {
             case InstallSnapshotResponse r -> 8 + 8 + 1;
         };
         long total = HEADER_BYTES + body;
-        if (total > Integer.MAX_VALUE) throw new IllegalArgumentException("message too large to encode: " + total + " bytes");
+        if (total > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("message too large to encode: " + total + " bytes");
+        }
         return (int) total;
     }
 
@@ -97,7 +99,7 @@ final class MessageEncoder {
         };
     }
 
-    /** Count, and when there are entries the first index and each entry's term and data; checks the indexes are consecutive. */
+    /** Count, then if there are entries the first index and each entry's term and data; checks the indexes follow on. */
     private static long entriesSize(List<Entry> entries) {
         long size = 4;
         if (entries.isEmpty()) return size;

@@ -173,7 +173,8 @@ class MessageCodecTest {
 
     @Test
     void negativeLengthsAndCountsAreRefused() {
-        assertRefused(snapshotHeader().writeInt(-1).writeByte(0), "negative length -1 in field 'data' of InstallSnapshot");
+        assertRefused(snapshotHeader().writeInt(-1).writeByte(0),
+                "negative length -1 in field 'data' of InstallSnapshot");
         assertRefused(appendHeader().writeInt(-5), "negative entry count -5");
         assertRefused(appendHeader().writeInt(1).writeLong(1).writeLong(1).writeInt(Integer.MIN_VALUE),
                 "negative length -2147483648 in field 'data' of entry 0 of AppendEntries");
@@ -183,7 +184,8 @@ class MessageCodecTest {
     void invalidEntryIndexesAndTermsAreRefused() {
         assertRefused(appendHeader().writeInt(1).writeLong(0).writeLong(1).writeInt(0), "firstIndex 0 must be >= 1");
         assertRefused(appendHeader().writeInt(1).writeLong(-4).writeLong(1).writeInt(0), "firstIndex -4 must be >= 1");
-        assertRefused(appendHeader().writeInt(2).writeLong(Long.MAX_VALUE).writeLong(1).writeInt(0).writeLong(1).writeInt(0),
+        assertRefused(appendHeader().writeInt(2).writeLong(Long.MAX_VALUE)
+                        .writeLong(1).writeInt(0).writeLong(1).writeInt(0),
                 "indexes of 2 entries from firstIndex " + Long.MAX_VALUE + " overflow");
         assertRefused(appendHeader().writeInt(2).writeLong(5).writeLong(1).writeInt(0).writeLong(0).writeInt(0),
                 "term 0 of entry 1 must be >= 1");

@@ -1,8 +1,7 @@
 package io.raftkv.transport;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,7 +16,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -85,12 +83,13 @@ final class PeerClient {
             dropped.incrementAndGet();
             return;
         }
-        byte[] body = MessageCodec.encode(m);
+        // From the channel's (pooled) allocator; the write hands the buffer to Netty, which releases it.
+        ByteBuf body = MessageCodec.encode(m, ch.alloc());
         FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, MessageCodec.path(m),
-                Unpooled.wrappedBuffer(body));
+                body);
         req.headers().set(HttpHeaderNames.HOST, address.toString());
-        req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        req.headers().set(HttpHeaderNames.CONTENT_TYPE, MessageCodec.CONTENT_TYPE);
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         outstanding.incrementAndGet();
         ch.writeAndFlush(req, ch.voidPromise());
     }
@@ -142,7 +141,8 @@ final class PeerClient {
             outstanding.decrementAndGet();
             if (!res.status().equals(HttpResponseStatus.OK) || res.content().readableBytes() == 0) return;
             try {
-                inbound.accept(MessageCodec.decode(ByteBufUtil.getBytes(res.content())));
+                // Decoded in place: the content is released after channelRead0, the message copies what it keeps.
+                inbound.accept(MessageCodec.decode(res.content()));
             } catch (IllegalArgumentException e) {
                 LOG.warn("bad response from node {}: {}", peerId, e.getMessage());
             }

@@ -25,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -49,6 +50,8 @@ final class PeerClient {
     private volatile boolean connecting;
     private volatile long lastConnectAttemptNs;
     private volatile boolean reportedDown;
+    /** A refusal (400) was logged on the current connection: once per connection is enough to be seen. */
+    private volatile boolean reportedRefusal;
     private volatile boolean closed;
 
     PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
@@ -108,6 +111,7 @@ final class PeerClient {
                 cf.channel().close();
             } else if (cf.isSuccess()) {
                 outstanding.set(0);
+                reportedRefusal = false;
                 channel = cf.channel();
                 if (reportedDown) LOG.info("connected to node {} at {}", peerId, address);
                 reportedDown = false;
@@ -139,10 +143,18 @@ final class PeerClient {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
             outstanding.decrementAndGet();
-            if (!res.status().equals(HttpResponseStatus.OK) || res.content().readableBytes() == 0) return;
+            ByteBuf body = res.content();
+            if (res.status().equals(HttpResponseStatus.BAD_REQUEST) && !reportedRefusal) {
+                // A peer that refuses every message (another raftkv version, another cluster's config)
+                // would otherwise show only as elections that never end; its error body says why.
+                reportedRefusal = true;
+                LOG.warn("node {} at {} refused a message: {}", peerId, address,
+                        body.toString(body.readerIndex(), Math.min(body.readableBytes(), 500), StandardCharsets.UTF_8));
+            }
+            if (!res.status().equals(HttpResponseStatus.OK) || body.readableBytes() == 0) return;
             try {
                 // Decoded in place: the content is released after channelRead0, the message copies what it keeps.
-                inbound.accept(MessageCodec.decode(res.content()));
+                inbound.accept(MessageCodec.decode(body));
             } catch (IllegalArgumentException e) {
                 LOG.warn("bad response from node {}: {}", peerId, e.getMessage());
             }

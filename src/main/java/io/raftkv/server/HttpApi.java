@@ -44,7 +44,8 @@ import java.util.Optional;
 
 /**
  * The node's HTTP server: the client API ({@code /put}, {@code /append}, {@code /get},
- * {@code /status}) and the peer RPCs ({@code /requestVote}, {@code /appendEntries}).
+ * {@code /status}, {@code /session}) in JSON and the peer RPCs ({@code /requestVote},
+ * {@code /appendEntries}, {@code /installSnapshot}) in the binary encoding of {@link MessageCodec}.
  * Handlers never block a Netty thread: every operation is a future completed by the Raft loop.
  */
 final class HttpApi implements AutoCloseable {

@@ -36,23 +36,27 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *
  *  magic/version  0xA1: magic 0xA in the high nibble, format version 1 in the low one
  *
- * Bodies (type: fields in order; size in bytes):
+ * Bodies (type: fields in order; size in bytes, to add to the header's 18):
  *
- *  1 RequestVote              lastLogIndex i64, lastLogTerm i64, flags u8 {0x01 preVote}           17
- *  2 RequestVoteResponse      flags u8 {0x01 granted, 0x02 preVote}                                  1
- *  3 AppendEntries            prevLogIndex i64, prevLogTerm i64, leaderCommit i64, readContext i64,
- *                             count i32, and when count &gt; 0:
- *                               firstIndex i64,
- *                               count times: term i64, length i32, data (length bytes)    36 + 8 + 12/entry + data
- *  4 AppendEntriesResponse    flags u8 {0x01 success}, matchIndex i64, rejectedIndex i64,
- *                             conflictTerm i64, conflictIndex i64, readContext i64                  41
- *  5 InstallSnapshot          snapshotIndex i64, snapshotTerm i64, offset i64, flags u8 {0x01 done},
- *                             length i32, data (length bytes)                                 29 + data
- *  6 InstallSnapshotResponse  snapshotIndex i64, nextOffset i64, flags u8 {0x01 done}               17
+ *  1 RequestVote             lastLogIndex i64, lastLogTerm i64, flags u8 {0x01 preVote}               17
+ *  2 RequestVoteResponse     flags u8 {0x01 granted, 0x02 preVote}                                    1
+ *  3 AppendEntries           prevLogIndex i64, prevLogTerm i64, leaderCommit i64, readContext i64,
+ *                            count i32, and unless count is 0:                                        36
+ *                              firstIndex i64,                                                        + 8
+ *                              count times: term i64, length i32, data (length bytes)                 + 12 + length each
+ *  4 AppendEntriesResponse   flags u8 {0x01 success}, matchIndex i64, rejectedIndex i64,
+ *                            conflictTerm i64, conflictIndex i64, readContext i64                     41
+ *  5 InstallSnapshot         snapshotIndex i64, snapshotTerm i64, offset i64, flags u8 {0x01 done},
+ *                            length i32, data (length bytes)                                          29 + length
+ *  6 InstallSnapshotResponse snapshotIndex i64, nextOffset i64, flags u8 {0x01 done}                  17
  * </pre>
  *
  * <p>The entries of one AppendEntries have consecutive indexes (they are a slice of the leader's
  * log), so only the first index travels: entry {@code i} has index {@code firstIndex + i}.
+ *
+ * <p>No checksum: TCP guards the bytes in transit, and the log on disk has its own. Any change of
+ * layout takes a new version number; a node refuses every other version, so all nodes of a
+ * cluster run the same one (there is no negotiation and no rolling upgrade across versions).
  *
  * <p>Decoding is total and strict: any byte sequence gives a message or an
  * {@link IllegalArgumentException} naming what is wrong (bad magic or version, unknown type,

@@ -3,6 +3,7 @@ package io.raftkv.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -43,7 +44,8 @@ import java.util.Optional;
 
 /**
  * The node's HTTP server: the client API ({@code /put}, {@code /append}, {@code /get},
- * {@code /status}) and the peer RPCs ({@code /requestVote}, {@code /appendEntries}).
+ * {@code /status}, {@code /session}) in JSON and the peer RPCs ({@code /requestVote},
+ * {@code /appendEntries}, {@code /installSnapshot}) in the binary encoding of {@link MessageCodec}.
  * Handlers never block a Netty thread: every operation is a future completed by the Raft loop.
  */
 final class HttpApi implements AutoCloseable {
@@ -120,9 +122,14 @@ final class HttpApi implements AutoCloseable {
     }
 
     static FullHttpResponse bytes(HttpResponseStatus status, byte[] body, String contentType) {
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        return bytes(status, Unpooled.wrappedBuffer(body), contentType);
+    }
+
+    /** A response owning {@code body}: writing it hands the buffer to Netty, which releases it. */
+    static FullHttpResponse bytes(HttpResponseStatus status, ByteBuf body, String contentType) {
+        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
         res.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
-        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         return res;
     }
 
@@ -174,25 +181,28 @@ final class HttpApi implements AutoCloseable {
                 write(ctx, keepAlive, res);
                 return;
             }
-            byte[] body = ByteBufUtil.getBytes(req.content());
             switch (path) {
-                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, body);
+                // Decoded from the request's own buffer, before channelRead0 returns and it is released.
+                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, req.content());
                 case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
                 case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), params.get("consistency"),
                         req.headers());
-                case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT, body, req.headers());
-                case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND, body, req.headers());
+                case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT,
+                        ByteBufUtil.getBytes(req.content()), req.headers());
+                case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND,
+                        ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/session" -> clientRequests.register(ctx, keepAlive, req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
         }
 
-        private void peerRpc(ChannelHandlerContext ctx, boolean keepAlive, byte[] body) {
+        private void peerRpc(ChannelHandlerContext ctx, boolean keepAlive, ByteBuf body) {
             Message m;
             try {
                 m = MessageCodec.decode(body);
             } catch (IllegalArgumentException e) {
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "bad raft message: " + e.getMessage()));
+                // The codec's message starts with "raft message:" and, for another version's body, says so.
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
                 return;
             }
             int self = server.config().id();
@@ -207,8 +217,14 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx, keepAlive,
-                    response.map(r -> bytes(HttpResponseStatus.OK, MessageCodec.encode(r), "application/json"))
-                            .orElseGet(() -> bytes(HttpResponseStatus.NO_CONTENT, new byte[0], "application/json")))));
+                    rpcAnswer(ctx, response))));
+        }
+
+        /** Encoded on the event loop, from its channel's pooled allocator; 204 when the node has no answer. */
+        private static FullHttpResponse rpcAnswer(ChannelHandlerContext ctx, Optional<Message> response) {
+            String type = MessageCodec.CONTENT_TYPE;
+            if (response.isEmpty()) return bytes(HttpResponseStatus.NO_CONTENT, Unpooled.EMPTY_BUFFER, type);
+            return bytes(HttpResponseStatus.OK, MessageCodec.encode(response.get(), ctx.alloc()), type);
         }
 
         @Override

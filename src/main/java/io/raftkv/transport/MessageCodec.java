@@ -1,10 +1,8 @@
 package io.raftkv.transport;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.raftkv.raft.Entry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.Message.AppendEntries;
 import io.raftkv.raft.Message.AppendEntriesResponse;
@@ -13,13 +11,76 @@ import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
 
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-
-/** JSON encoding of Raft messages: {@code {"type":"AppendEntries","from":0,...}}. */
+/**
+ * Binary encoding of Raft messages: fixed-width big-endian fields, no field names, no varints,
+ * so that the size is known before encoding (one exact allocation) and decoding is a sequence of
+ * bounds-checked reads. Integers are signed two's complement (Netty's {@code writeInt}/{@code
+ * writeLong}); ids are int32, terms, indexes and offsets int64, booleans bits of a flags byte.
+ *
+ * <pre>
+ * Header, 18 bytes, every message:
+ *
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  | magic/version |     type      |        from (int32) ...       |
+ *  +---------------+---------------+-------------------------------+
+ *  |        ... from               |        to (int32) ...         |
+ *  +-------------------------------+-------------------------------+
+ *  |        ... to                 |        term (int64) ...       |
+ *  +-------------------------------+                               +
+ *  |                                                               |
+ *  +                               +-------------------------------+
+ *  |        ... term               |  body, by type ...
+ *  +-------------------------------+
+ *
+ *  magic/version  0xA1: magic 0xA in the high nibble, format version 1 in the low one
+ *
+ * Bodies (type: fields in order; size in bytes, to add to the header's 18):
+ *
+ *  1 RequestVote             lastLogIndex i64, lastLogTerm i64, flags u8 {0x01 preVote}               17
+ *  2 RequestVoteResponse     flags u8 {0x01 granted, 0x02 preVote}                                    1
+ *  3 AppendEntries           prevLogIndex i64, prevLogTerm i64, leaderCommit i64, readContext i64,
+ *                            count i32, and unless count is 0:                                        36
+ *                              firstIndex i64,                                                        + 8
+ *                              count times: term i64, length i32, data (length bytes)                 + 12 + length each
+ *  4 AppendEntriesResponse   flags u8 {0x01 success}, matchIndex i64, rejectedIndex i64,
+ *                            conflictTerm i64, conflictIndex i64, readContext i64                     41
+ *  5 InstallSnapshot         snapshotIndex i64, snapshotTerm i64, offset i64, flags u8 {0x01 done},
+ *                            length i32, data (length bytes)                                          29 + length
+ *  6 InstallSnapshotResponse snapshotIndex i64, nextOffset i64, flags u8 {0x01 done}                  17
+ * </pre>
+ *
+ * <p>The entries of one AppendEntries have consecutive indexes (they are a slice of the leader's
+ * log), so only the first index travels: entry {@code i} has index {@code firstIndex + i}.
+ *
+ * <p>No checksum: TCP guards the bytes in transit, and the log on disk has its own. Any change of
+ * layout takes a new version number; a node refuses every other version, so all nodes of a
+ * cluster run the same one (there is no negotiation and no rolling upgrade across versions).
+ *
+ * <p>Decoding is total and strict: any byte sequence gives a message or an
+ * {@link IllegalArgumentException} naming what is wrong (bad magic or version, unknown type,
+ * truncated field, negative or oversized length, unknown flag bits, an invalid entry, trailing
+ * bytes). Strictness makes the encoding canonical: a body that decodes re-encodes to itself.
+ */
 public final class MessageCodec {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** High nibble of the first byte: tells a raftkv binary message from anything else (JSON starts with '{'). */
+    static final int MAGIC = 0xA0;
+    static final int VERSION = 1;
+    static final byte MAGIC_VERSION = (byte) (MAGIC | VERSION);
+
+    static final byte REQUEST_VOTE = 1;
+    static final byte REQUEST_VOTE_RESPONSE = 2;
+    static final byte APPEND_ENTRIES = 3;
+    static final byte APPEND_ENTRIES_RESPONSE = 4;
+    static final byte INSTALL_SNAPSHOT = 5;
+    static final byte INSTALL_SNAPSHOT_RESPONSE = 6;
+
+    /** magic/version, type, from, to, term. */
+    static final int HEADER_BYTES = 1 + 1 + 4 + 4 + 8;
+
+    /** The media type of peer requests and responses. */
+    public static final String CONTENT_TYPE = "application/octet-stream";
 
     private MessageCodec() {}
 
@@ -40,128 +101,60 @@ public final class MessageCodec {
                 || m instanceof InstallSnapshotResponse;
     }
 
+    /**
+     * The exact number of bytes {@code m} encodes to.
+     *
+     * @throws IllegalArgumentException if {@code m} cannot be encoded (entries with gaps in their
+     *                                  indexes, or more than 2 GiB in all)
+     */
+    public static int encodedSize(Message m) {
+        return MessageEncoder.size(m);
+    }
+
+    /**
+     * Encodes {@code m} into a buffer of exactly its size from {@code alloc}; the caller owns the
+     * buffer (writing it to a channel hands it to Netty, which releases it).
+     */
+    public static ByteBuf encode(Message m, ByteBufAllocator alloc) {
+        int size = encodedSize(m);
+        ByteBuf buf = alloc.buffer(size, size);
+        try {
+            MessageEncoder.write(m, buf, size);
+        } catch (RuntimeException | Error e) {
+            buf.release();
+            throw e;
+        }
+        return buf;
+    }
+
+    /** Appends the encoding of {@code m} at the writer index of {@code out}. */
+    public static void encodeTo(Message m, ByteBuf out) {
+        int size = encodedSize(m);
+        out.ensureWritable(size);
+        MessageEncoder.write(m, out, size);
+    }
+
+    /** The encoding of {@code m} as an array, for tests and tools; the transport encodes into pooled buffers. */
     public static byte[] encode(Message m) {
-        ObjectNode o = JSON.createObjectNode();
-        o.put("type", m.getClass().getSimpleName());
-        o.put("from", m.from());
-        o.put("to", m.to());
-        o.put("term", m.term());
-        switch (m) {
-            case RequestVote rv -> {
-                o.put("lastLogIndex", rv.lastLogIndex());
-                o.put("lastLogTerm", rv.lastLogTerm());
-                if (rv.preVote()) o.put("preVote", true);
-            }
-            case RequestVoteResponse r -> {
-                o.put("granted", r.granted());
-                if (r.preVote()) o.put("preVote", true);
-            }
-            case AppendEntries ae -> {
-                o.put("prevLogIndex", ae.prevLogIndex());
-                o.put("prevLogTerm", ae.prevLogTerm());
-                o.put("leaderCommit", ae.leaderCommit());
-                if (ae.readContext() != 0) o.put("readContext", ae.readContext());
-                ArrayNode arr = o.putArray("entries");
-                for (Entry e : ae.entries()) {
-                    arr.addObject().put("index", e.index()).put("term", e.term()).put("data", e.data());
-                }
-            }
-            case AppendEntriesResponse r -> {
-                o.put("success", r.success());
-                o.put("matchIndex", r.matchIndex());
-                o.put("rejectedIndex", r.rejectedIndex());
-                o.put("conflictTerm", r.conflictTerm());
-                o.put("conflictIndex", r.conflictIndex());
-                if (r.readContext() != 0) o.put("readContext", r.readContext());
-            }
-            case InstallSnapshot is -> {
-                o.put("snapshotIndex", is.snapshotIndex());
-                o.put("snapshotTerm", is.snapshotTerm());
-                o.put("offset", is.offset());
-                o.put("done", is.done());
-                o.put("data", is.data());
-            }
-            case InstallSnapshotResponse r -> {
-                o.put("snapshotIndex", r.snapshotIndex());
-                o.put("nextOffset", r.nextOffset());
-                o.put("done", r.done());
-            }
-        }
-        try {
-            return JSON.writeValueAsBytes(o);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot encode " + m, e);
-        }
+        int size = encodedSize(m);
+        byte[] bytes = new byte[size];
+        MessageEncoder.write(m, Unpooled.wrappedBuffer(bytes).writerIndex(0), size);
+        return bytes;
     }
 
-    /** Decodes a message; throws {@link IllegalArgumentException} saying what is wrong. */
+    /**
+     * Decodes the readable bytes of {@code buf}, which must hold exactly one message, advancing
+     * its reader index. Entry and snapshot data are copied out, so {@code buf} may be released
+     * afterwards; its reference count is left alone.
+     *
+     * @throws IllegalArgumentException saying what is wrong, for any body that is not a message
+     */
+    public static Message decode(ByteBuf buf) {
+        return MessageDecoder.decode(buf);
+    }
+
+    /** Decodes a whole array; see {@link #decode(ByteBuf)}. */
     public static Message decode(byte[] body) {
-        JsonNode o;
-        try {
-            o = JSON.readTree(body);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("malformed JSON");
-        }
-        if (o == null || !o.isObject()) throw new IllegalArgumentException("message must be a JSON object");
-        String type = text(o, "type");
-        int from = (int) num(o, "from");
-        int to = (int) num(o, "to");
-        long term = num(o, "term");
-        return switch (type) {
-            case "RequestVote" -> new RequestVote(from, to, term, num(o, "lastLogIndex"), num(o, "lastLogTerm"),
-                    o.path("preVote").asBoolean(false));
-            case "RequestVoteResponse" -> new RequestVoteResponse(from, to, term, bool(o, "granted"),
-                    o.path("preVote").asBoolean(false));
-            case "AppendEntries" -> {
-                JsonNode arr = o.get("entries");
-                if (arr == null || !arr.isArray()) throw new IllegalArgumentException("field 'entries' must be an array");
-                List<Entry> entries = new ArrayList<>(arr.size());
-                for (JsonNode e : arr) {
-                    try {
-                        entries.add(new Entry(num(e, "index"), num(e, "term"), e.get("data").binaryValue()));
-                    } catch (IOException | NullPointerException ex) {
-                        throw new IllegalArgumentException("bad entry " + e);
-                    }
-                }
-                yield new AppendEntries(from, to, term, num(o, "prevLogIndex"), num(o, "prevLogTerm"), entries,
-                        num(o, "leaderCommit"), o.path("readContext").asLong(0));
-            }
-            case "AppendEntriesResponse" -> new AppendEntriesResponse(from, to, term, bool(o, "success"),
-                    num(o, "matchIndex"), num(o, "rejectedIndex"), num(o, "conflictTerm"), num(o, "conflictIndex"),
-                    o.path("readContext").asLong(0));
-            case "InstallSnapshot" -> {
-                JsonNode d = o.get("data");
-                byte[] data;
-                try {
-                    if (d == null) throw new IOException("missing");
-                    data = d.binaryValue();
-                } catch (IOException e) {
-                    throw new IllegalArgumentException("field 'data' must be base64");
-                }
-                yield new InstallSnapshot(from, to, term, num(o, "snapshotIndex"), num(o, "snapshotTerm"),
-                        num(o, "offset"), data, bool(o, "done"));
-            }
-            case "InstallSnapshotResponse" -> new InstallSnapshotResponse(from, to, term, num(o, "snapshotIndex"),
-                    num(o, "nextOffset"), bool(o, "done"));
-            default -> throw new IllegalArgumentException("unknown message type '" + type + "'");
-        };
-    }
-
-    private static String text(JsonNode o, String field) {
-        JsonNode n = o.get(field);
-        if (n == null || !n.isTextual()) throw new IllegalArgumentException("field '" + field + "' must be a string");
-        return n.asText();
-    }
-
-    private static long num(JsonNode o, String field) {
-        JsonNode n = o.get(field);
-        if (n == null || !n.canConvertToLong()) throw new IllegalArgumentException("field '" + field + "' must be an integer");
-        return n.asLong();
-    }
-
-    private static boolean bool(JsonNode o, String field) {
-        JsonNode n = o.get(field);
-        if (n == null || !n.isBoolean()) throw new IllegalArgumentException("field '" + field + "' must be a boolean");
-        return n.asBoolean();
+        return decode(Unpooled.wrappedBuffer(body));
     }
 }

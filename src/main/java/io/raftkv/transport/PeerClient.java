@@ -1,8 +1,7 @@
 package io.raftkv.transport;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,7 +16,6 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -27,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -51,6 +50,8 @@ final class PeerClient {
     private volatile boolean connecting;
     private volatile long lastConnectAttemptNs;
     private volatile boolean reportedDown;
+    /** A refusal (400) was logged on the current connection: once per connection is enough to be seen. */
+    private volatile boolean reportedRefusal;
     private volatile boolean closed;
 
     PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
@@ -85,12 +86,13 @@ final class PeerClient {
             dropped.incrementAndGet();
             return;
         }
-        byte[] body = MessageCodec.encode(m);
+        // From the channel's (pooled) allocator; the write hands the buffer to Netty, which releases it.
+        ByteBuf body = MessageCodec.encode(m, ch.alloc());
         FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, MessageCodec.path(m),
-                Unpooled.wrappedBuffer(body));
+                body);
         req.headers().set(HttpHeaderNames.HOST, address.toString());
-        req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        req.headers().set(HttpHeaderNames.CONTENT_TYPE, MessageCodec.CONTENT_TYPE);
+        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         outstanding.incrementAndGet();
         ch.writeAndFlush(req, ch.voidPromise());
     }
@@ -109,6 +111,7 @@ final class PeerClient {
                 cf.channel().close();
             } else if (cf.isSuccess()) {
                 outstanding.set(0);
+                reportedRefusal = false;
                 channel = cf.channel();
                 if (reportedDown) LOG.info("connected to node {} at {}", peerId, address);
                 reportedDown = false;
@@ -140,9 +143,18 @@ final class PeerClient {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
             outstanding.decrementAndGet();
-            if (!res.status().equals(HttpResponseStatus.OK) || res.content().readableBytes() == 0) return;
+            ByteBuf body = res.content();
+            if (res.status().equals(HttpResponseStatus.BAD_REQUEST) && !reportedRefusal) {
+                // A peer that refuses every message (another raftkv version, another cluster's config)
+                // would otherwise show only as elections that never end; its error body says why.
+                reportedRefusal = true;
+                LOG.warn("node {} at {} refused a message: {}", peerId, address,
+                        body.toString(body.readerIndex(), Math.min(body.readableBytes(), 500), StandardCharsets.UTF_8));
+            }
+            if (!res.status().equals(HttpResponseStatus.OK) || body.readableBytes() == 0) return;
             try {
-                inbound.accept(MessageCodec.decode(ByteBufUtil.getBytes(res.content())));
+                // Decoded in place: the content is released after channelRead0, the message copies what it keeps.
+                inbound.accept(MessageCodec.decode(body));
             } catch (IllegalArgumentException e) {
                 LOG.warn("bad response from node {}: {}", peerId, e.getMessage());
             }

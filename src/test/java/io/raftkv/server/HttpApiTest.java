@@ -2,6 +2,10 @@ package io.raftkv.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.Message.RequestVote;
+import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.transport.MessageCodec;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,6 +23,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.IntStream;
@@ -251,6 +256,50 @@ class HttpApiTest {
         }
         assertThat(getValue(0, "kBigUtf8")).isEqualTo(multiByteAtLimit);
         assertUnchanged(before, "kBig", atLimit);
+    }
+
+    // ---------------------------------------------------------------- peer RPCs
+
+    /**
+     * A peer still running a raftkv that sent JSON gets a 400 saying the versions differ, instead
+     * of a dropped connection or a vague parse error; a cut binary body gets a 400 naming the field.
+     */
+    @Test
+    void peerRpcWithAJsonBodyIs400NamingTheVersionMismatch() {
+        String oldJson = "{\"type\":\"AppendEntries\",\"from\":1,\"to\":0,\"term\":1,\"prevLogIndex\":0,"
+                + "\"prevLogTerm\":0,\"leaderCommit\":0,\"entries\":[]}";
+        for (int n : ALL) {
+            for (String path : List.of("/appendEntries", "/requestVote", "/installSnapshot")) {
+                assertError(send(nodes, n, "POST", path, oldJson), 400, "raft message: bad magic byte 0x7b",
+                        "peers must run the same raftkv version");
+            }
+            byte[] vote = MessageCodec.encode(new RequestVote((n + 1) % 3, n, 1, 0, 0));
+            assertError(sendBytes(nodes, n, "POST", "/requestVote", Arrays.copyOf(vote, vote.length - 1)), 400,
+                    "raft message: truncated at field 'flags' of RequestVote");
+        }
+    }
+
+    /** A stale RequestVote (term 0) changes nothing; its answer comes back in the binary encoding. */
+    @Test
+    void peerRpcIsAnsweredInTheBinaryEncoding() throws IOException, InterruptedException {
+        for (int n : ALL) {
+            int peer = (n + 1) % 3;
+            long termBefore = status(nodes, n).path("term").asLong();
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + nodes.address(n) + "/requestVote"))
+                    .timeout(Duration.ofSeconds(15)).header("Content-Type", MessageCodec.CONTENT_TYPE)
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(MessageCodec.encode(new RequestVote(peer, n, 0, 0, 0))))
+                    .build();
+            HttpResponse<byte[]> res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(res.statusCode()).as("status of the stale vote to node %d", n).isEqualTo(200);
+            assertThat(res.headers().firstValue("content-type")).hasValue("application/octet-stream");
+            Message answer = MessageCodec.decode(res.body());
+            assertThat(answer).isInstanceOfSatisfying(RequestVoteResponse.class, r -> {
+                assertThat(r.from()).isEqualTo(n);
+                assertThat(r.to()).isEqualTo(peer);
+                assertThat(r.granted()).as("a vote for a stale term").isFalse();
+                assertThat(r.term()).as("node %d's term", n).isBetween(termBefore, status(nodes, n).path("term").asLong());
+            });
+        }
     }
 
     // ---------------------------------------------------------------- happy path

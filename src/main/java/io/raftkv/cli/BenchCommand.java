@@ -42,16 +42,18 @@ import java.util.function.Supplier;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {"Drives a running cluster with concurrent clients and reports throughput, latency (p50, p90, p99,"
                 + " p99.9, max) and errors by kind. While it runs, a progress line every second on stderr.", ""},
-        footer = {"", "Operations (--mix): put and append write a --value-bytes value to a random key; get is a",
-                "linearizable read; staleget reads the contacted node's state (?consistency=stale, like etcd's",
-                "'benchmark range --consistency s'): stale gets go to the node the client uses, which is the",
-                "leader once the client has written.", "",
-                "Exit code: 0 the run finished (errors, if any, are in the report); 1 the cluster could not be",
-                "reached, the warm-up or the preload failed, or no operation succeeded; 2 bad flags.", "",
+        footer = {"", "Operations (--mix): put and append write a --value-bytes value to a random",
+                "key; get is a linearizable read; staleget reads the contacted node's own",
+                "state (?consistency=stale, like etcd's 'benchmark range --consistency s').",
+                "Stale gets go to the node the client uses: the leader once it has written.", "",
+                "Exit code: 0 the run finished (errors, if any, are in the report); 1 no node",
+                "answered, the warm-up or the preload failed, or nothing succeeded for a while;",
+                "2 bad flags.", "",
                 "Examples:",
-                "  raftkv bench --cluster localhost:8000,localhost:8001,localhost:8002 --clients 64 --duration 10s",
-                "  raftkv bench -c localhost:8000 --mix put=20,get=70,staleget=10 --keys 1000 --preload --count 100000",
-                "  raftkv bench -c localhost:8000 --mix append=1 --rate 500 --duration 30s --json"})
+                "  raftkv bench -c localhost:8000,localhost:8001,localhost:8002 --clients 64",
+                "  raftkv bench -c localhost:8000 --mix put=20,get=70,staleget=10 --keys 1000 \\",
+                "      --preload --count 100000",
+                "  raftkv bench -c localhost:8000 --mix append=1 --rate 500 --json"})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = {"--cluster", "-c"}, required = true, paramLabel = "LIST", description = "Node addresses, comma-separated.")
     String cluster;
@@ -358,7 +360,7 @@ final class BenchCommand implements Callable<Integer> {
                     lastNs = now;
                     if (!stop && now - lastSuccessNs >= stallNs && errorCount() > 0) {
                         stoppedBecause = "no operation succeeded for " + duration(Duration.ofNanos(now - lastSuccessNs))
-                                + "; last errors: " + errorSummary();
+                                + "; errors so far: " + errorSummary();
                         stop = true;
                     }
                 }

@@ -125,6 +125,9 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private static final long SECOND_NS = 1_000_000_000L;
+    /** Largest sizes accepted: the nodes' HTTP request limit is 64 MiB. */
+    private static final int MAX_VALUE_BYTES = 64 << 20;
+    private static final int MAX_KEY_BYTES = 1 << 20;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private PrintWriter out;
@@ -139,7 +142,14 @@ final class BenchCommand implements Callable<Integer> {
         if (clients < 1 || clients > 1000) throw new ParameterException(cl, "--clients must be 1 to 1000, got " + clients);
         if (keys < 1) throw new ParameterException(cl, "--keys must be >= 1, got " + keys);
         if (count < 0) throw new ParameterException(cl, "--count must be >= 0, got " + count);
-        if (valueBytes < 0) throw new ParameterException(cl, "--value-bytes must be >= 0, got " + valueBytes);
+        if (valueBytes < 0 || valueBytes > MAX_VALUE_BYTES) {
+            throw new ParameterException(cl, "--value-bytes must be 0 to " + MAX_VALUE_BYTES + " (a node takes at most 1 MiB"
+                    + " by default, --max-value-bytes), got " + valueBytes);
+        }
+        if (keyBytes > MAX_KEY_BYTES) {
+            throw new ParameterException(cl, "--key-bytes must be at most " + MAX_KEY_BYTES + " (a node takes at most 4096"
+                    + " by default, --max-key-bytes), got " + keyBytes);
+        }
         if (!(rate >= 0) || Double.isInfinite(rate)) throw new ParameterException(cl, "--rate must be >= 0 (0: no limit), got " + rate);
         if (keyPrefix.isEmpty()) throw new ParameterException(cl, "--key-prefix must not be empty");
         int longestKey = (keyPrefix + (keys - 1)).length();

@@ -118,14 +118,19 @@ class BenchCommandTest {
     @ValueSource(booleans = {true, false})
     void appendsToOneKeyAreEachAppliedOnce(boolean sessions) throws IOException {
         String prefix = "app-" + sessions + "-";
-        JsonNode o = okJson(bench("--count", "200", "--clients", "8", "--keys", "1", "--key-prefix", prefix,
-                "--mix", "append=1", "--value-bytes", "8", sessions ? "--sessions" : "--no-sessions", "--json"));
-        assertThat(o.get("operations").asLong()).isEqualTo(200);
+        Result run = bench("--count", "200", "--clients", "8", "--keys", "1", "--key-prefix", prefix,
+                "--mix", "append=1", "--value-bytes", "8", sessions ? "--sessions" : "--no-sessions", "--json");
+        // Without sessions an append caught by a leader change (a slow machine) has an unknown outcome:
+        // it is an error in the report and may or may not be in the value. With sessions, none is.
+        JsonNode o = sessions ? okJson(run) : run.json();
+        assertThat(run.exitCode()).as("stderr: %s", run.err()).isZero();
+        long failed = o.get("failed").asLong();
+        assertThat(o.get("operations").asLong()).isEqualTo(200 - failed);
         assertThat(o.get("sessions").asBoolean()).isEqualTo(sessions);
         try (RaftKvClient c = nodes.client(WAIT)) {
             KvResult r = c.get(key(prefix, 0, 16));
             assertThat(r.ok()).as("%s", r).isTrue();
-            assertThat(r.value().orElseThrow()).hasSize(200 * 8).matches("v+");
+            assertThat(r.value().orElseThrow()).matches("v+").hasSizeBetween((int) (200 - failed) * 8, 200 * 8);
         }
     }
 
@@ -210,8 +215,8 @@ class BenchCommandTest {
         List<String> err = r.err().lines().toList();
         assertThat(err.getFirst()).startsWith("bench: 2 clients").contains("exactly-once sessions").contains("--no-sessions");
         assertThat(err).as("progress lines in %s", r.err())
-                .anySatisfy(l -> assertThat(l).matches(" *1\\.\\ds +\\d+ ops/s  p50 +[\\d.]+ ms  p99 +[\\d.]+ ms  errors 0"));
-        assertThat(err.size()).as("one progress line a second: %s", r.err()).isLessThanOrEqualTo(3);
+                .anySatisfy(l -> assertThat(l).matches(" *\\d+\\.\\ds +\\d+ ops/s  p50 +[\\d.]+ ms  p99 +[\\d.]+ ms  errors \\d+"));
+        assertThat(err.size()).as("one progress line a second: %s", r.err()).isLessThanOrEqualTo(5);
         assertThat(r.out()).contains("operations in", "ops/s with 2 clients", "sessions", "latency ms: p50", "p99.9", "max",
                 "errors: none").containsPattern("(?m)^  put ").containsPattern("(?m)^  get ");
     }
@@ -258,7 +263,9 @@ class BenchCommandTest {
                 arguments(List.of("--clients", "many"), List.of("--clients", "'many'")),
                 arguments(List.of("--keys", "0"), List.of("--keys must be >= 1")),
                 arguments(List.of("--count", "-1"), List.of("--count must be >= 0")),
-                arguments(List.of("--value-bytes", "-1"), List.of("--value-bytes must be >= 0")),
+                arguments(List.of("--value-bytes", "-1"), List.of("--value-bytes must be 0 to 67108864")),
+                arguments(List.of("--value-bytes", "100000000"), List.of("--value-bytes must be 0 to 67108864", "--max-value-bytes")),
+                arguments(List.of("--key-bytes", "2000000"), List.of("--key-bytes must be at most 1048576")),
                 arguments(List.of("--rate", "-5"), List.of("--rate must be >= 0")),
                 arguments(List.of("--rate", "NaN"), List.of("--rate must be >= 0")),
                 arguments(List.of("--duration", "soon"), List.of("--duration 'soon'", "10s")),
@@ -333,11 +340,11 @@ class BenchCommandTest {
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
-        // The client retries every 50 ms until its timeout: 325 ms leaves its last attempt ~25 ms, so
-        // that attempt fails as refused rather than being cut short by the deadline (a connect timeout).
-        try (RaftKvClient c = new RaftKvClient(List.of(new HostPort("127.0.0.1", port)), Duration.ofMillis(325))) {
-            assertThat(BenchCommand.errorKind(c.get("k"))).isEqualTo("connection refused");
-            assertThat(BenchCommand.errorKind(c.status(new HostPort("127.0.0.1", port)))).isEqualTo("connection refused");
+        // One attempt with a second to spare. (An operation retries until its deadline and returns the
+        // last attempt's error, which may be one cut short by the deadline: a connect timeout.)
+        try (RaftKvClient c = new RaftKvClient(List.of(new HostPort("127.0.0.1", port)), Duration.ofSeconds(5))) {
+            KvResult r = c.status(new HostPort("127.0.0.1", port));
+            assertThat(BenchCommand.errorKind(r)).as("%s", r).isEqualTo("connection refused");
         }
     }
 

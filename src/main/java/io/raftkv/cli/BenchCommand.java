@@ -12,173 +12,562 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
+import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Supplier;
 
 /**
  * {@code raftkv bench}: closed-loop load from N clients (one connection each), like etcd's
- * benchmark tool. Latencies go into an HdrHistogram; a progress line prints every second.
+ * benchmark tool. Latencies go into HdrHistograms; a progress line prints every second.
+ *
+ * <p>Phases: a check that some node answers; a warm-up request per client (connection, leader,
+ * session: kept out of the measurements); the optional preload; the measured run.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Drives a running cluster with concurrent clients and reports throughput and latency.", "",
-                "Example: raftkv bench --cluster localhost:8000,localhost:8001,localhost:8002 --clients 64 --duration 10s --mix put=1"})
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
+        description = {"Drives a running cluster with concurrent clients and reports throughput, latency (p50, p90, p99,"
+                + " p99.9, max) and errors by kind. While it runs, a progress line every second on stderr.", ""},
+        footer = {"", "Operations (--mix): put and append write a --value-bytes value to a random",
+                "key; get is a linearizable read; staleget reads the contacted node's own",
+                "state (?consistency=stale, like etcd's 'benchmark range --consistency s').",
+                "Stale gets go to the node the client uses: the leader once it has written.", "",
+                "Exit code: 0 the run finished (errors, if any, are in the report); 1 no node",
+                "answered, the warm-up or the preload failed, or nothing succeeded for a while;",
+                "2 bad flags.", "",
+                "Examples:",
+                "  raftkv bench -c localhost:8000,localhost:8001,localhost:8002 --clients 64",
+                "  raftkv bench -c localhost:8000 --mix put=20,get=70,staleget=10 --keys 1000 \\",
+                "      --preload --count 100000",
+                "  raftkv bench -c localhost:8000 --mix append=1 --rate 500 --json"})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = {"--cluster", "-c"}, required = true, paramLabel = "LIST", description = "Node addresses, comma-separated.")
     String cluster;
 
-    @Option(names = "--clients", defaultValue = "16", description = "Concurrent clients, one connection each (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--clients", defaultValue = "16", paramLabel = "N",
+            description = "Concurrent clients, each with its own connection and thread, one request at a time (default: ${DEFAULT-VALUE}).")
     int clients;
 
-    @Option(names = "--duration", defaultValue = "10s", description = "How long to run, e.g. 30s or 2m (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--duration", paramLabel = "TIME",
+            description = "How long to run, e.g. 30s or 2m (default: 10s; with --count: no limit unless given).")
     String duration;
 
-    @Option(names = "--count", defaultValue = "0", description = "Stop after this many operations (0: run for --duration).")
+    @Option(names = "--count", defaultValue = "0", paramLabel = "N",
+            description = "Stop after this many operations (default: run for --duration).")
     long count;
 
-    @Option(names = "--mix", defaultValue = "put=1",
-            description = "Operation weights, e.g. put=1 or put=50,get=50 or append=1 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--mix", defaultValue = "put=1", paramLabel = "OP=W,...",
+            description = "Operation weights over put, append, get, staleget, e.g. put=1 or put=20,get=70,staleget=10 (default: ${DEFAULT-VALUE}).")
     String mix;
 
-    @Option(names = "--keys", defaultValue = "10000", description = "Key space size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--keys", defaultValue = "10000", paramLabel = "N", description = "Key space size, keys picked uniformly (default: ${DEFAULT-VALUE}).")
     int keys;
 
-    @Option(names = "--key-bytes", defaultValue = "16", description = "Key size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--key-prefix", defaultValue = "k", paramLabel = "P",
+            description = "Keys are P0, P1, ... padded with '_' to --key-bytes (default: ${DEFAULT-VALUE}).")
+    String keyPrefix;
+
+    @Option(names = "--key-bytes", defaultValue = "16", paramLabel = "N", description = "Key size (default: ${DEFAULT-VALUE}).")
     int keyBytes;
 
-    @Option(names = "--value-bytes", defaultValue = "64", description = "Value size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--value-bytes", defaultValue = "64", paramLabel = "N", description = "Value size of puts and appends (default: ${DEFAULT-VALUE}).")
     int valueBytes;
 
-    @Option(names = "--rate", defaultValue = "0", description = "Total operations per second, 0 for as fast as possible (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rate", defaultValue = "0", paramLabel = "OPS",
+            description = "Limit to this many operations per second in total; 0: as fast as the clients go (default: ${DEFAULT-VALUE}).")
     double rate;
 
-    @Option(names = "--json", description = "Print the result as one JSON object.")
+    @Option(names = "--preload", description = "Before the measured run, put every key of the key space once (concurrently, not rate-limited), so gets find values.")
+    boolean preload;
+
+    @Option(names = "--sessions", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Writes in exactly-once sessions, one per client, as the Java client does by default (default: on)."
+                    + " --no-sessions: plain writes without clientId/seq.")
+    boolean sessions;
+
+    @Option(names = "--timeout", defaultValue = "6s", paramLabel = "TIME",
+            description = "Client timeout of one operation, retries included (default: ${DEFAULT-VALUE}).")
+    String timeout;
+
+    @Option(names = "--json", description = "Print only the result, as one JSON object on stdout (no progress line).")
     boolean json;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    private enum Op { PUT, APPEND, GET }
+    /** An operation of the mix. */
+    enum Op {
+        PUT("put"), APPEND("append"), GET("get"), STALEGET("staleget");
+
+        final String label;
+
+        Op(String label) {
+            this.label = label;
+        }
+
+        boolean isWrite() {
+            return this == PUT || this == APPEND;
+        }
+    }
+
+    private static final long SECOND_NS = 1_000_000_000L;
+    /** Largest sizes accepted: the nodes' HTTP request limit is 64 MiB. */
+    private static final int MAX_VALUE_BYTES = 64 << 20;
+    private static final int MAX_KEY_BYTES = 1 << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private PrintWriter out;
+    private PrintWriter err;
 
     @Override
     public Integer call() throws Exception {
+        out = spec.commandLine().getOut();
+        err = spec.commandLine().getErr();
         List<HostPort> nodes = ShellCommand.parseCluster(cluster, spec);
-        if (clients < 1 || keys < 1 || keyBytes < 1 || valueBytes < 0 || rate < 0 || count < 0) {
-            throw new ParameterException(spec.commandLine(), "--clients, --keys and --key-bytes must be >= 1; --value-bytes, --rate, --count >= 0");
+        CommandLine cl = spec.commandLine();
+        if (clients < 1 || clients > 1000) throw new ParameterException(cl, "--clients must be 1 to 1000, got " + clients);
+        if (keys < 1) throw new ParameterException(cl, "--keys must be >= 1, got " + keys);
+        if (count < 0) throw new ParameterException(cl, "--count must be >= 0, got " + count);
+        if (valueBytes < 0 || valueBytes > MAX_VALUE_BYTES) {
+            throw new ParameterException(cl, "--value-bytes must be 0 to " + MAX_VALUE_BYTES + " (a node takes at most 1 MiB"
+                    + " by default, --max-value-bytes), got " + valueBytes);
         }
-        Duration runFor = parseDuration(duration, "--duration", spec);
+        if (keyBytes > MAX_KEY_BYTES) {
+            throw new ParameterException(cl, "--key-bytes must be at most " + MAX_KEY_BYTES + " (a node takes at most 4096"
+                    + " by default, --max-key-bytes), got " + keyBytes);
+        }
+        if (!(rate >= 0) || Double.isInfinite(rate)) throw new ParameterException(cl, "--rate must be >= 0 (0: no limit), got " + rate);
+        if (keyPrefix.isEmpty()) throw new ParameterException(cl, "--key-prefix must not be empty");
+        int longestKey = (keyPrefix + (keys - 1)).length();
+        if (keyBytes < longestKey) {
+            throw new ParameterException(cl, "--key-bytes " + keyBytes + " is too small for " + keys + " keys named "
+                    + keyPrefix + "0.." + keyPrefix + (keys - 1) + ": use at least " + longestKey);
+        }
+        boolean durationGiven = duration != null;
+        Duration runFor = parseDuration(durationGiven ? duration : "10s", "--duration", spec);
+        if (runFor.isNegative() || runFor.isZero()) throw new ParameterException(cl, "--duration must be positive, got " + duration);
+        Duration opTimeout = parseDuration(timeout, "--timeout", spec);
+        if (opTimeout.toMillis() < 100) throw new ParameterException(cl, "--timeout must be at least 100ms, got " + timeout);
         Op[] table = parseMix(mix);
-        String value = "v".repeat(valueBytes);
-        Recorder recorder = new Recorder(3);
-        Histogram total = new Histogram(3);
-        LongAdder ops = new LongAdder();
-        Map<String, LongAdder> errors = new ConcurrentHashMap<>();
-        AtomicLong issued = new AtomicLong();
-        long startNs = System.nanoTime();
-        long endNs = startNs + runFor.toNanos();
-        long intervalNs = rate > 0 ? (long) (1e9 * clients / rate) : 0;
+        // With --count alone, the count ends the run; a stalled cluster still ends it (see the run loop).
+        long limitNs = count > 0 && !durationGiven ? Long.MAX_VALUE : runFor.toNanos();
 
-        List<Thread> workers = new ArrayList<>();
-        for (int w = 0; w < clients; w++) {
-            final int id = w;
-            workers.add(Thread.ofVirtual().name("bench-" + w).start(() -> {
-                SplittableRandom rnd = new SplittableRandom(id * 7919L + 1);
-                long next = System.nanoTime();
-                try (RaftKvClient client = new RaftKvClient(rotate(nodes, id), Duration.ofSeconds(10))) {
-                    while (System.nanoTime() < endNs && (count == 0 || issued.incrementAndGet() <= count)) {
-                        if (intervalNs > 0) {
-                            next += intervalNs;
-                            long wait = next - System.nanoTime();
-                            if (wait > 0) LockSupport.parkNanos(wait);
-                        }
-                        String key = key(rnd.nextInt(keys));
-                        Op op = table[rnd.nextInt(table.length)];
-                        long t0 = System.nanoTime();
-                        KvResult r = switch (op) {
-                            case PUT -> client.put(key, value);
-                            case APPEND -> client.append(key, value);
-                            case GET -> client.get(key);
-                        };
-                        long latency = System.nanoTime() - t0;
-                        if (r.ok() || r.notFound()) {
-                            recorder.recordValue(Math.max(1, latency / 1000));
-                            ops.increment();
-                        } else {
-                            errors.computeIfAbsent(r.status() == 0 ? "no answer" : "HTTP " + r.status(), k -> new LongAdder()).increment();
-                        }
-                    }
-                }
-            }));
+        String unreachable = firstCheck(nodes, opTimeout);
+        if (unreachable != null) {
+            err.println("raftkv: no node of --cluster answers (" + unreachable + "); is the cluster running?");
+            return 1;
         }
-        Histogram interval = null;
-        long lastOps = 0;
-        long lastNs = startNs;
-        while (workers.stream().anyMatch(Thread::isAlive)) {
-            for (Thread t : workers) t.join(Duration.ofMillis(Math.max(1, 1000 / workers.size())));
-            long now = System.nanoTime();
-            if (now - lastNs >= 1_000_000_000L) {
-                interval = recorder.getIntervalHistogram(interval);
-                total.add(interval);
-                long n = ops.sum();
-                if (!json) {
-                    System.err.printf("%5.1fs  %8.0f ops/s  p50 %6.2f ms  p99 %7.2f ms  errors %d%n", (now - startNs) / 1e9,
-                            (n - lastOps) * 1e9 / (now - lastNs), interval.getValueAtPercentile(50) / 1000.0,
-                            interval.getValueAtPercentile(99) / 1000.0, errors.values().stream().mapToLong(LongAdder::sum).sum());
-                }
-                lastOps = n;
-                lastNs = now;
+        if (!json) {
+            err.printf("bench: %d clients on %s; mix %s; %d keys of %d bytes, %d-byte values; %s; %s%s%n", clients,
+                    cluster, mix, keys, keyBytes, valueBytes,
+                    sessions ? "writes in exactly-once sessions (--no-sessions for plain writes)" : "plain writes without sessions",
+                    count > 0 ? count + " operations" + (durationGiven ? " or " + duration : "") : "for " + duration(runFor),
+                    rate > 0 ? ", at most " + fmt(rate) + " ops/s" : "");
+        }
+        List<RaftKvClient> pool = new ArrayList<>();
+        try {
+            for (int w = 0; w < clients; w++) pool.add(new RaftKvClient(rotate(nodes, w), opTimeout, sessions));
+            String warmUpFailure = runEach(pool, (w, c) -> warmUp(c, table));
+            if (warmUpFailure != null) {
+                err.println("raftkv: the cluster did not serve a first request within " + duration(opTimeout) + ": " + warmUpFailure);
+                return 1;
+            }
+            ObjectNode preloadReport = null;
+            if (preload) {
+                preloadReport = preload(pool);
+                if (preloadReport == null) return 1;
+            }
+            Run run = new Run(pool, table, limitNs, opTimeout);
+            run.execute();
+            report(run, preloadReport);
+            if (run.stoppedBecause != null) {
+                err.println("raftkv: stopped early: " + run.stoppedBecause);
+                return 1;
+            }
+            if (run.total.getTotalCount() == 0 && run.errorCount() > 0) {
+                err.println("raftkv: no operation succeeded (" + run.errorCount() + " errors)");
+                return 1;
+            }
+            return 0;
+        } finally {
+            pool.forEach(RaftKvClient::close);
+        }
+    }
+
+    // ---------------------------------------------------------------- phases before the run
+
+    /** Null if some node answers {@code /status}; else what each node's failure was. */
+    private static String firstCheck(List<HostPort> nodes, Duration opTimeout) {
+        List<String> failures = new ArrayList<>();
+        try (RaftKvClient probe = new RaftKvClient(nodes, opTimeout, false)) {
+            for (HostPort n : nodes) {
+                KvResult r = probe.status(n);
+                if (r.ok()) return null;
+                failures.add(n + ": " + errorKind(r));
             }
         }
-        total.add(recorder.getIntervalHistogram());
-        double seconds = (System.nanoTime() - startNs) / 1e9;
-        report(total, ops.sum(), seconds, errors);
-        return 0;
+        return String.join(", ", failures);
     }
 
-    private void report(Histogram h, long n, double seconds, Map<String, LongAdder> errors) {
-        ObjectMapper m = new ObjectMapper();
-        ObjectNode o = m.createObjectNode().put("clients", clients).put("mix", mix).put("valueBytes", valueBytes)
-                .put("keys", keys).put("operations", n).put("seconds", Math.round(seconds * 100) / 100.0)
-                .put("throughput", Math.round(n / seconds));
-        ObjectNode lat = o.putObject("latencyMs");
-        for (double p : new double[] {50, 90, 99, 99.9}) lat.put("p" + (p == 99.9 ? "99.9" : String.valueOf((int) p)), h.getValueAtPercentile(p) / 1000.0);
-        lat.put("max", h.getMaxValue() / 1000.0);
-        ObjectNode err = o.putObject("errors");
-        errors.forEach((k, v) -> err.put(k, v.sum()));
-        if (json) {
-            System.out.println(o);
-        } else {
-            System.out.printf("%d operations in %.1f s: %.0f ops/s with %d clients (%s, %d-byte values, %d keys)%n", n, seconds,
-                    n / seconds, clients, mix, valueBytes, keys);
-            System.out.printf("latency ms: p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f%n", h.getValueAtPercentile(50) / 1000.0,
-                    h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
-                    h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0);
-            System.out.println("errors: " + (errors.isEmpty() ? "none" : err.toString()));
+    /** Opens the client's connection (and session) and learns the leader; the failure, or null. */
+    private String warmUp(RaftKvClient c, Op[] table) {
+        List<Op> ops = List.of(table);
+        boolean writes = ops.stream().anyMatch(Op::isWrite);
+        if (c.sessions() && writes) {
+            KvResult r = c.openSession();
+            if (!r.ok()) return describe(r);
+        }
+        // A stale-only run stays on the client's first node; anything else learns the leader here.
+        KvResult r = ops.contains(Op.GET) || writes ? c.get(key(0)) : c.getStale(key(0));
+        return r.ok() || r.notFound() ? null : describe(r);
+    }
+
+    /** Puts every key once, the key space split among the clients; the report, or null after printing why not. */
+    private ObjectNode preload(List<RaftKvClient> pool) throws InterruptedException {
+        if (!json) err.printf("preloading %d keys with %d clients ...%n", keys, pool.size());
+        String value = "v".repeat(valueBytes);
+        long t0 = System.nanoTime();
+        String failure = runEach(pool, (w, c) -> {
+            for (int k = w; k < keys; k += pool.size()) {
+                KvResult r = c.put(key(k), value);
+                if (!r.ok()) return "key " + key(k) + ": " + describe(r);
+            }
+            return null;
+        });
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (failure != null) {
+            err.println("raftkv: the preload failed at " + failure);
+            return null;
+        }
+        if (!json) err.printf("preloaded %d keys in %.1f s%n", keys, seconds);
+        return JSON.createObjectNode().put("keys", keys).put("seconds", round(seconds, 2));
+    }
+
+    private interface ClientTask {
+        /** The failure, or null. */
+        String run(int worker, RaftKvClient client);
+    }
+
+    /** Runs the task on every client at once (a platform thread each); the first failure, or null. */
+    private static String runEach(List<RaftKvClient> pool, ClientTask task) throws InterruptedException {
+        AtomicReference<String> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 0; w < pool.size(); w++) {
+            int id = w;
+            threads.add(Thread.ofPlatform().daemon().name("bench-" + w).start(() -> {
+                String f = task.run(id, pool.get(id));
+                if (f != null) failure.compareAndSet(null, f);
+            }));
+        }
+        for (Thread t : threads) t.join();
+        return failure.get();
+    }
+
+    // ---------------------------------------------------------------- the measured run
+
+    /** The measured run: worker threads, the progress loop, and what they recorded. */
+    private final class Run {
+        final List<RaftKvClient> pool;
+        final Op[] table;
+        final long limitNs;
+        final long stallNs;
+        final Map<Op, Recorder> recorders = new EnumMap<>(Op.class);
+        final Map<Op, Histogram> byOp = new EnumMap<>(Op.class);
+        final Map<Op, LongAdder> notFound = new EnumMap<>(Op.class);
+        final Histogram total = new Histogram(3);
+        final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+        final Map<String, String> errorExamples = new ConcurrentHashMap<>();
+        final AtomicLong issued = new AtomicLong();
+        /** The earliest start of the next operation under --rate (no catching up after a stall). */
+        final AtomicLong nextSlotNs = new AtomicLong();
+        final long intervalNs;
+        volatile boolean stop;
+        String stoppedBecause;
+        double seconds;
+
+        Run(List<RaftKvClient> pool, Op[] table, long limitNs, Duration opTimeout) {
+            this.pool = pool;
+            this.table = table;
+            this.limitNs = limitNs;
+            // No success for this long while errors come in: the cluster is gone; stop rather than run on.
+            this.stallNs = Math.max(10 * SECOND_NS, 2 * opTimeout.toNanos());
+            this.intervalNs = rate > 0 ? (long) (SECOND_NS / rate) : 0;
+            for (Op op : Op.values()) {
+                recorders.put(op, new Recorder(3));
+                byOp.put(op, new Histogram(3));
+                notFound.put(op, new LongAdder());
+            }
+        }
+
+        long errorCount() {
+            return errors.values().stream().mapToLong(LongAdder::sum).sum();
+        }
+
+        void execute() throws InterruptedException {
+            CountDownLatch go = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(pool.size());
+            String value = "v".repeat(valueBytes);
+            for (int w = 0; w < pool.size(); w++) {
+                int id = w;
+                // Platform threads: the client blocks inside synchronized, which pins a virtual thread's carrier before JDK 24.
+                Thread.ofPlatform().daemon().name("bench-" + w).start(() -> {
+                    try {
+                        go.await();
+                        work(pool.get(id), new SplittableRandom(id * 7919L + 1), value);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } finally {
+                        done.countDown();
+                    }
+                });
+            }
+            long startNs = System.nanoTime();
+            nextSlotNs.set(startNs);
+            go.countDown();
+            long lastNs = startNs;
+            long lastOps = 0;
+            long lastSuccessNs = startNs;
+            Histogram interval = new Histogram(3);
+            Map<Op, Histogram> reuse = new EnumMap<>(Op.class); // a Recorder takes back only its own histograms
+            while (true) {
+                long now = System.nanoTime();
+                long nextTick = lastNs + SECOND_NS;
+                long wait = stop || limitNs == Long.MAX_VALUE ? nextTick - now : Math.min(nextTick, startNs + limitNs) - now;
+                boolean finished = done.await(Math.max(0, wait), TimeUnit.NANOSECONDS);
+                now = System.nanoTime();
+                if (!stop && limitNs != Long.MAX_VALUE && now - startNs >= limitNs) stop = true;
+                if (finished || now >= nextTick) {
+                    interval.reset();
+                    for (Op op : Op.values()) {
+                        Histogram h = recorders.get(op).getIntervalHistogram(reuse.get(op));
+                        reuse.put(op, h);
+                        byOp.get(op).add(h);
+                        interval.add(h);
+                    }
+                    total.add(interval);
+                    long n = total.getTotalCount();
+                    if (n > lastOps) lastSuccessNs = now;
+                    if (!finished && !json) {
+                        err.printf("%6.1fs %9.0f ops/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%n", (now - startNs) / 1e9,
+                                (n - lastOps) * 1e9 / (now - lastNs), interval.getValueAtPercentile(50) / 1000.0,
+                                interval.getValueAtPercentile(99) / 1000.0, errorCount());
+                    }
+                    lastOps = n;
+                    lastNs = now;
+                    if (!stop && now - lastSuccessNs >= stallNs && errorCount() > 0) {
+                        stoppedBecause = "no operation succeeded for " + duration(Duration.ofNanos(now - lastSuccessNs))
+                                + "; errors so far: " + errorSummary();
+                        stop = true;
+                    }
+                }
+                if (finished) break;
+            }
+            seconds = (System.nanoTime() - startNs) / 1e9;
+        }
+
+        private void work(RaftKvClient client, SplittableRandom rnd, String value) {
+            while (!stop && (count == 0 || issued.incrementAndGet() <= count)) {
+                if (intervalNs > 0) {
+                    long slot = takeSlot();
+                    long wait;
+                    while (!stop && (wait = slot - System.nanoTime()) > 0) LockSupport.parkNanos(Math.min(wait, 100_000_000L));
+                    if (stop) return;
+                }
+                String key = key(rnd.nextInt(keys));
+                Op op = table[rnd.nextInt(table.length)];
+                long t0 = System.nanoTime();
+                KvResult r = switch (op) {
+                    case PUT -> client.put(key, value);
+                    case APPEND -> client.append(key, value);
+                    case GET -> client.get(key);
+                    case STALEGET -> client.getStale(key);
+                };
+                long latencyNs = System.nanoTime() - t0;
+                if (r.ok() || (r.notFound() && !op.isWrite())) {
+                    recorders.get(op).recordValue(Math.max(1, latencyNs / 1000));
+                    if (r.notFound()) notFound.get(op).increment();
+                } else {
+                    String kind = errorKind(r);
+                    errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+                    errorExamples.putIfAbsent(kind, r.error().orElse(r.body().toString()));
+                }
+            }
+        }
+
+        private long takeSlot() {
+            while (true) {
+                long prev = nextSlotNs.get();
+                long slot = Math.max(prev, System.nanoTime());
+                if (nextSlotNs.compareAndSet(prev, slot + intervalNs)) return slot;
+            }
+        }
+
+        String errorSummary() {
+            List<String> parts = new ArrayList<>();
+            new TreeMap<>(errors).forEach((k, v) -> parts.add(k + " x" + v.sum()));
+            return String.join(", ", parts);
         }
     }
 
-    private String key(int i) {
-        String base = "k" + i;
+    // ---------------------------------------------------------------- the report
+
+    private void report(Run run, ObjectNode preloadReport) {
+        long n = run.total.getTotalCount();
+        double seconds = run.seconds;
+        ObjectNode o = JSON.createObjectNode().put("cluster", cluster).put("clients", clients).put("mix", mix)
+                .put("keys", keys).put("keyBytes", keyBytes).put("valueBytes", valueBytes).put("rate", rate)
+                .put("sessions", sessions);
+        if (preloadReport != null) o.set("preload", preloadReport);
+        o.put("operations", n).put("seconds", round(seconds, 3)).put("throughput", round(n / seconds, 1));
+        o.set("latencyMs", latency(run.total));
+        ObjectNode ops = o.putObject("byOp");
+        for (Op op : Op.values()) {
+            Histogram h = run.byOp.get(op);
+            if (!List.of(run.table).contains(op)) continue;
+            ObjectNode x = ops.putObject(op.label).put("operations", h.getTotalCount());
+            if (!op.isWrite()) x.put("notFound", run.notFound.get(op).sum());
+            x.set("latencyMs", latency(h));
+        }
+        o.put("failed", run.errorCount());
+        ObjectNode errs = o.putObject("errors");
+        ObjectNode examples = o.putObject("errorExamples");
+        new TreeMap<>(run.errors).forEach((k, v) -> {
+            errs.put(k, v.sum());
+            examples.put(k, run.errorExamples.get(k));
+        });
+        if (run.stoppedBecause != null) o.put("stoppedEarly", run.stoppedBecause);
+        if (json) {
+            out.println(o);
+            out.flush();
+            return;
+        }
+        out.printf("%d operations in %.2f s: %.0f ops/s with %d clients (mix %s, %d keys, %d-byte keys, %d-byte values, %s%s)%n",
+                n, seconds, n / seconds, clients, mix, keys, keyBytes, valueBytes,
+                sessions ? "sessions" : "no sessions", rate > 0 ? ", --rate " + fmt(rate) : "");
+        out.println("latency ms: " + latencyLine(run.total));
+        if (ops.size() > 1 || run.notFound.values().stream().anyMatch(a -> a.sum() > 0)) {
+            for (Op op : Op.values()) {
+                if (!ops.has(op.label)) continue;
+                Histogram h = run.byOp.get(op);
+                long nf = run.notFound.get(op).sum();
+                out.printf("  %-9s %9d ops  %s%s%n", op.label, h.getTotalCount(), latencyLine(h),
+                        nf > 0 ? "  (" + nf + " found no value" + (preload ? ")" : "; --preload fills the key space first)") : "");
+            }
+        }
+        if (run.errors.isEmpty()) {
+            out.println("errors: none");
+        } else {
+            out.println("errors: " + run.errorCount());
+            new TreeMap<>(run.errors).forEach((k, v) ->
+                    out.printf("  %-32s %7d   e.g. %s%n", k, v.sum(), run.errorExamples.get(k)));
+        }
+        out.flush();
+    }
+
+    private static ObjectNode latency(Histogram h) {
+        ObjectNode lat = JSON.createObjectNode();
+        lat.put("p50", ms(h.getValueAtPercentile(50))).put("p90", ms(h.getValueAtPercentile(90)))
+                .put("p99", ms(h.getValueAtPercentile(99))).put("p99.9", ms(h.getValueAtPercentile(99.9)))
+                .put("max", ms(h.getMaxValue()));
+        return lat;
+    }
+
+    private static String latencyLine(Histogram h) {
+        return String.format(Locale.ROOT, "p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f", ms(h.getValueAtPercentile(50)),
+                ms(h.getValueAtPercentile(90)), ms(h.getValueAtPercentile(99)), ms(h.getValueAtPercentile(99.9)),
+                ms(h.getMaxValue()));
+    }
+
+    private static double ms(long micros) {
+        return micros / 1000.0;
+    }
+
+    private static double round(double v, int digits) {
+        double f = Math.pow(10, digits);
+        return Math.round(v * f) / f;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
+    }
+
+    private static String duration(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? ms / 1000 + " s" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+    }
+
+    // ---------------------------------------------------------------- errors by kind
+
+    /**
+     * A short name for what went wrong, to count errors by: the HTTP status with what it means
+     * here, or for no answer at all (status 0) whether the client could not connect, timed out or
+     * lost the connection.
+     */
+    static String errorKind(KvResult r) {
+        String msg = r.error().orElse("");
+        return switch (r.status()) {
+            case 0 -> {
+                if (msg.startsWith("cannot connect") || msg.startsWith("unreachable")) {
+                    // The JDK's HttpClient says ConnectException without details when the port is closed.
+                    if (msg.contains("connect timed out")) yield "connect timeout";
+                    if (msg.contains("timed out")) yield "timeout";
+                    yield "connection refused";
+                }
+                if (msg.contains("session expired")) yield "session expired, outcome unknown";
+                if (msg.contains("timed out")) yield "timeout";
+                if (msg.startsWith("connection to")) yield "connection lost";
+                if (msg.equals("interrupted")) yield "interrupted";
+                yield "no answer";
+            }
+            case 503 -> {
+                if (r.retryable() || msg.contains("no leader")) yield "HTTP 503 no leader";
+                if (msg.contains("outcome is unknown")) yield "HTTP 503 not committed in time, outcome unknown";
+                yield "HTTP 503";
+            }
+            case 409 -> r.body().path("sessionExpired").asBoolean() ? "HTTP 409 session expired"
+                    : msg.contains("seq") ? "HTTP 409 stale seq" : "HTTP 409";
+            case 413 -> "HTTP 413 too large";
+            case 400 -> "HTTP 400 bad request";
+            case 404 -> "HTTP 404 not found";
+            default -> "HTTP " + r.status();
+        };
+    }
+
+    private static String describe(KvResult r) {
+        return errorKind(r) + " (" + r.error().orElse(r.body().toString()) + ")";
+    }
+
+    // ---------------------------------------------------------------- flags
+
+    String key(int i) {
+        String base = keyPrefix + i;
         return base.length() >= keyBytes ? base : base + "_".repeat(keyBytes - base.length());
     }
 
     private static List<HostPort> rotate(List<HostPort> nodes, int by) {
         List<HostPort> r = new ArrayList<>(nodes);
-        java.util.Collections.rotate(r, -(by % nodes.size()));
+        Collections.rotate(r, -(by % nodes.size()));
         return r;
     }
 
     /** {@code 500ms}, {@code 10s}, {@code 2.5s}, {@code 2m} or plain seconds; a usage error otherwise. */
     static Duration parseDuration(String s, String flag, CommandLine.Model.CommandSpec spec) {
         try {
-            String t = s.trim().toLowerCase(java.util.Locale.ROOT);
+            String t = s.trim().toLowerCase(Locale.ROOT);
             if (t.endsWith("ms")) return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
             if (t.endsWith("s")) return Duration.ofMillis((long) (Double.parseDouble(t.substring(0, t.length() - 1)) * 1000));
             if (t.endsWith("m")) return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)) * 60);
@@ -190,17 +579,21 @@ final class BenchCommand implements Callable<Integer> {
 
     private Op[] parseMix(String s) {
         List<Op> table = new ArrayList<>();
-        for (String part : s.split(",")) {
+        Supplier<ParameterException> bad = () -> new ParameterException(spec.commandLine(), "--mix '" + s
+                + "': use OP=WEIGHT,... with OP one of put, append, get, staleget and whole weights, e.g. put=20,get=80");
+        for (String part : s.split(",", -1)) {
             String[] kv = part.split("=", 2);
-            Op op;
+            String name = kv[0].trim().toLowerCase(Locale.ROOT).replace("-", "").replace("_", "");
+            Op op = null;
+            for (Op o : Op.values()) if (o.label.equals(name)) op = o;
+            if (op == null) throw bad.get();
             int weight;
             try {
-                op = Op.valueOf(kv[0].trim().toUpperCase(java.util.Locale.ROOT));
                 weight = kv.length == 2 ? Integer.parseInt(kv[1].trim()) : 1;
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--mix '" + s + "': use put=W,append=W,get=W with whole weights");
+            } catch (NumberFormatException e) {
+                throw bad.get();
             }
-            if (weight < 0 || weight > 1000) throw new ParameterException(spec.commandLine(), "--mix weights must be 0..1000");
+            if (weight < 0 || weight > 1000) throw new ParameterException(spec.commandLine(), "--mix weights must be 0 to 1000, got " + weight);
             for (int i = 0; i < weight; i++) table.add(op);
         }
         if (table.isEmpty()) throw new ParameterException(spec.commandLine(), "--mix needs at least one positive weight");

@@ -32,7 +32,8 @@ import java.util.concurrent.CountDownLatch;
                 "  raftkv -id 2 -port 8002 -peers \"localhost:8000,localhost:8001\"",
                 "  raftkv local                       3 nodes on this machine with the shell attached",
                 "  raftkv shell --cluster localhost:8000,localhost:8001,localhost:8002",
-                "  raftkv chaos --nodes 3 --duration 60s   fault injection on a fresh local cluster, with a verdict"},
+                "  raftkv chaos --nodes 3 --duration 60s   fault injection on a fresh local cluster, with a verdict",
+                "  raftkv bench -c localhost:8000     load, throughput and latency percentiles"},
         sortOptions = false, usageHelpAutoWidth = true)
 public final class Main implements Callable<Integer> {
     /** Exit code for bad flags or inconsistent configuration. */

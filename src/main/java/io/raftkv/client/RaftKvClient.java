@@ -89,6 +89,33 @@ public final class RaftKvClient implements AutoCloseable {
         return call("/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8), null, true);
     }
 
+    /**
+     * A stale read ({@code GET /get?key=K&consistency=stale}): the contacted node answers from its
+     * own applied state, which may lag behind the leader. It goes to the node this client uses
+     * (the last leader seen, else the first of its list), and to the others if that one fails.
+     */
+    public KvResult getStale(String key) {
+        return call("/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8) + "&consistency=stale", null, true);
+    }
+
+    /**
+     * Registers the session now instead of on the first write (a benchmark keeps the registration
+     * out of its measurements). Returns the registration's answer; with a session already open, an
+     * answer with its {@code clientId} at once. Only for a client with sessions.
+     */
+    public KvResult openSession() {
+        if (!sessions) throw new IllegalStateException("this client writes without sessions");
+        synchronized (writeLock) {
+            if (clientId != 0) return new KvResult(200, JSON.createObjectNode().put("clientId", clientId), preferred, 0);
+            return register();
+        }
+    }
+
+    /** Whether writes go in an exactly-once session. */
+    public boolean sessions() {
+        return sessions;
+    }
+
     /** The session's client id, or 0 if none is registered yet. */
     public long clientId() {
         synchronized (writeLock) {
@@ -119,11 +146,8 @@ public final class RaftKvClient implements AutoCloseable {
         synchronized (writeLock) {
             for (int attempt = 0; ; attempt++) {
                 if (clientId == 0) {
-                    // A lost registration leaves an unused session behind, which simply expires: safe to retry.
-                    KvResult reg = call("/session", new byte[0], true);
-                    if (!reg.ok() || !reg.body().has("clientId")) return reg;
-                    clientId = reg.body().get("clientId").asLong();
-                    seq = 0;
+                    KvResult reg = register();
+                    if (clientId == 0) return reg;
                 }
                 long s = ++seq;
                 boolean[] maybeApplied = {false};
@@ -145,6 +169,17 @@ public final class RaftKvClient implements AutoCloseable {
                 return r;
             }
         }
+    }
+
+    /** Guarded by writeLock: registers a session; on success sets clientId and resets seq. */
+    private KvResult register() {
+        // A lost registration leaves an unused session behind, which simply expires: safe to retry.
+        KvResult reg = call("/session", new byte[0], true);
+        if (reg.ok() && reg.body().has("clientId")) {
+            clientId = reg.body().get("clientId").asLong();
+            seq = 0;
+        }
+        return reg;
     }
 
     private static byte[] json(ObjectNode o) {

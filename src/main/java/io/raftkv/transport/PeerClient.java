@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -46,6 +48,11 @@ final class PeerClient {
     private final AtomicInteger outstanding = new AtomicInteger();
     private final AtomicInteger dropped = new AtomicInteger();
 
+    /** Messages handed over by the Raft loop, written by the connection's event loop. */
+    private final ConcurrentLinkedQueue<Message> sendQueue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final String hostHeader;
+
     private volatile Channel channel;
     private volatile boolean connecting;
     private volatile long lastConnectAttemptNs;
@@ -58,6 +65,7 @@ final class PeerClient {
                Consumer<Message> inbound, int maxOutstanding, long reconnectBackoffNs, int maxResponseBytes) {
         this.peerId = peerId;
         this.address = address;
+        this.hostHeader = address.toString();
         this.inbound = inbound;
         this.maxOutstanding = maxOutstanding;
         this.reconnectBackoffNs = reconnectBackoffNs;
@@ -75,6 +83,11 @@ final class PeerClient {
         localAddress.ifPresent(a -> bootstrap.localAddress(new InetSocketAddress(a, 0)));
     }
 
+    /**
+     * Queues {@code m} for the connection's event loop, which encodes and writes everything queued
+     * and flushes once: the Raft loop hands over a message without encoding it or waking the I/O
+     * thread once per message.
+     */
     void send(Message m) {
         Channel ch = channel;
         if (ch == null || !ch.isActive()) {
@@ -86,15 +99,32 @@ final class PeerClient {
             dropped.incrementAndGet();
             return;
         }
-        // From the channel's (pooled) allocator; the write hands the buffer to Netty, which releases it.
-        ByteBuf body = MessageCodec.encode(m, ch.alloc());
-        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, MessageCodec.path(m),
-                body);
-        req.headers().set(HttpHeaderNames.HOST, address.toString());
-        req.headers().set(HttpHeaderNames.CONTENT_TYPE, MessageCodec.CONTENT_TYPE);
-        req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-        outstanding.incrementAndGet();
-        ch.writeAndFlush(req, ch.voidPromise());
+        sendQueue.add(m);
+        if (drainScheduled.compareAndSet(false, true)) ch.eventLoop().execute(() -> drain(ch));
+    }
+
+    /** On {@code ch}'s event loop: encodes and writes the queued messages, then flushes once. */
+    private void drain(Channel ch) {
+        drainScheduled.set(false);
+        boolean wrote = false;
+        Message m;
+        while ((m = sendQueue.poll()) != null) {
+            if (!ch.isActive() || outstanding.get() >= maxOutstanding) {
+                dropped.incrementAndGet(); // Raft resends what matters
+                continue;
+            }
+            // From the channel's (pooled) allocator; the write hands the buffer to Netty, which releases it.
+            ByteBuf body = MessageCodec.encode(m, ch.alloc());
+            FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST,
+                    MessageCodec.path(m), body);
+            req.headers().set(HttpHeaderNames.HOST, hostHeader);
+            req.headers().set(HttpHeaderNames.CONTENT_TYPE, MessageCodec.CONTENT_TYPE);
+            req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+            outstanding.incrementAndGet();
+            ch.write(req, ch.voidPromise());
+            wrote = true;
+        }
+        if (wrote) ch.flush();
     }
 
     private void maybeConnect() {

@@ -17,10 +17,14 @@ public final class Quorum {
      * match indexes (Raft §5.3, "a majority of matchIndex[i] >= N").
      */
     public static long committedIndex(Collection<Long> matchIndexes) {
-        if (matchIndexes.isEmpty()) throw new IllegalArgumentException("no voters");
-        long[] sorted = matchIndexes.stream().mapToLong(Long::longValue).toArray();
-        Arrays.sort(sorted);
+        return committedIndexInPlace(matchIndexes.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    /** {@link #committedIndex(Collection)} without allocating: sorts {@code matchIndexes} in place. */
+    public static long committedIndexInPlace(long[] matchIndexes) {
+        if (matchIndexes.length == 0) throw new IllegalArgumentException("no voters");
+        Arrays.sort(matchIndexes);
         // With n voters sorted ascending, the entry at n - majority is held by a majority.
-        return sorted[sorted.length - majority(sorted.length)];
+        return matchIndexes[matchIndexes.length - majority(matchIndexes.length)];
     }
 }

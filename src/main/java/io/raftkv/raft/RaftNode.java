@@ -50,6 +50,8 @@ public final class RaftNode {
     private final Map<Integer, Boolean> votes = new HashMap<>();
     /** Leader only: progress of each peer, in voter order. */
     private final Map<Integer, Progress> progress = new LinkedHashMap<>();
+    /** Reused by maybeCommit: this node's stable index and every follower's match index. */
+    private long[] matchScratch = new long[0];
     /** Leader only: new entries were appended and not yet broadcast. */
     private boolean pendingBroadcast;
 
@@ -592,10 +594,12 @@ public final class RaftNode {
 
     /** Raft §5.3/§5.4.2: commit the highest index held by a majority, if it is of the current term. */
     private void maybeCommit() {
-        List<Long> matches = new ArrayList<>(config.voters().size());
-        matches.add(log.stableIndex());
-        for (Progress pr : progress.values()) matches.add(pr.match);
-        long n = Quorum.committedIndex(matches);
+        if (matchScratch.length != progress.size() + 1) matchScratch = new long[progress.size() + 1];
+        long[] matches = matchScratch;
+        int i = 0;
+        matches[i++] = log.stableIndex();
+        for (Progress pr : progress.values()) matches[i++] = pr.match;
+        long n = Quorum.committedIndexInPlace(matches);
         // Figure 8: never commit an older term's entry by counting replicas.
         if (n > log.committed() && (log.term(n) == term || plantedFigure8Bug)) log.commitTo(n);
     }

@@ -393,7 +393,7 @@ final class Wal implements AutoCloseable {
     private void maybeRoll() throws IOException {
         Segment seg = segments.getLast();
         if (seg.sizeBytes < maxSegmentBytes || seg.count == 0) return;
-        open.force(false);
+        if (fsync) open.force(false);
         open.close();
         Path closed = dir.resolve(closedName(seg.firstIndex, seg.lastIndex()));
         Files.move(seg.path, closed, StandardCopyOption.ATOMIC_MOVE);

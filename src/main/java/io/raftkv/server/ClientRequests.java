@@ -72,8 +72,22 @@ final class ClientRequests implements AutoCloseable {
             return TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
         }
 
+        /**
+         * {@code f}, failed with a TimeoutException at the deadline. The timer lives on the
+         * connection's event loop (the node's thread): no timer thread wakes up per request, as
+         * with {@code orTimeout}, and answering cancels it.
+         */
+        <T> CompletableFuture<T> withDeadline(CompletableFuture<T> f) {
+            if (f.isDone()) return f;
+            io.netty.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(
+                    () -> f.completeExceptionally(new TimeoutException()), Math.max(1, remainingMs()), TimeUnit.MILLISECONDS);
+            f.whenComplete((v, e) -> timer.cancel(false));
+            return f;
+        }
+
         void reply(FullHttpResponse res) {
-            ctx.executor().execute(() -> HttpApi.write(ctx, keepAlive, res));
+            if (ctx.executor().inEventLoop()) HttpApi.write(ctx, keepAlive, res);
+            else ctx.executor().execute(() -> HttpApi.write(ctx, keepAlive, res));
         }
     }
 
@@ -99,7 +113,7 @@ final class ClientRequests implements AutoCloseable {
 
     private void runWrite(Call call, KvCommand cmd) {
         // Answers are built on the connection's event loop, not on the Raft loop that completes the future.
-        server.propose(cmd).orTimeout(Math.max(1, call.remainingMs()), TimeUnit.MILLISECONDS)
+        call.withDeadline(server.propose(cmd))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
                         call.reply(unknownOutcome("the write was not committed within "
@@ -178,7 +192,7 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void runRead(Call call, String key) {
-        server.read(key).orTimeout(Math.max(1, call.remainingMs()), TimeUnit.MILLISECONDS)
+        call.withDeadline(server.read(key))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
                         call.reply(HttpApi.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no leader could serve the read within "

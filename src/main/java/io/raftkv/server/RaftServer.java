@@ -1,8 +1,10 @@
 package io.raftkv.server;
 
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
 import io.raftkv.raft.Entry;
@@ -32,16 +34,17 @@ import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One raftkv node. A single loop thread owns the {@link RaftNode}, the state machine and every
- * table below; everything else (HTTP handlers, peer responses, the ticker) hands it work through
- * {@link #submit(Runnable)}. Each loop iteration runs the queued work, then drains the core's
- * {@link Ready}s: persist, send, apply, advance.
+ * One raftkv node. One thread does everything on the hot path: it is the node's only Netty event
+ * loop (client and peer connections, both ways) and it owns the {@link RaftNode}, the state
+ * machine and every table below. HTTP handlers, peer answers and the tick hand it work through
+ * {@link #submit(Runnable)}, which from that same thread costs a queue insert and no wake-up; after
+ * the work that came in together, one drain handles the core's {@link Ready}s: persist, send,
+ * apply, advance. So a request crosses no thread inside a node, and proposals that arrive
+ * together share one log write (group commit). Only snapshot writing runs on a thread of its own.
  */
 public final class RaftServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftServer.class);
@@ -50,12 +53,13 @@ public final class RaftServer implements AutoCloseable {
     private final RaftStorage storage;
     private final RaftNode core;
     private final KvStateMachine kv;
-    private final LinkedBlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
     private final EventLoopGroup ioGroup;
     private final PeerTransport transport;
     private final HttpApi http;
-    private final ScheduledExecutorService ticker;
-    private final Thread loopThread;
+    /** The node's thread: its only event loop, running the core too. */
+    private final EventLoop loop;
+    /** A drain of the core's Readies is queued on the loop (loop thread). */
+    private boolean drainScheduled;
     private final Consumer<Throwable> fatalHandler;
 
     // Owned by the loop thread.
@@ -67,6 +71,7 @@ public final class RaftServer implements AutoCloseable {
     private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
 
     private volatile boolean running = true;
+    private volatile boolean closed;
     /** Index of the newest snapshot and command bytes applied since it (loop thread). */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
@@ -110,12 +115,13 @@ public final class RaftServer implements AutoCloseable {
         LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
                 lastSnapshotIndex, kv.size(), stored.entries().size(), stored.hardState().term());
-        this.ioGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        this.ioGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("raft-node-" + config.id()),
+                NioIoHandler.newFactory());
+        this.loop = ioGroup.next();
         this.transport = new PeerTransport(config.peers(), config.bindAddress(), ioGroup, m -> {
             if (peerReachable.test(m.from())) submit(() -> core.step(m));
         }, 64 * 1024 * 1024);
         this.lastStatus = snapshotStatus();
-        this.loopThread = Thread.ofPlatform().name("raft-loop-" + config.id()).unstarted(this::runLoop);
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
         try {
@@ -125,10 +131,7 @@ public final class RaftServer implements AutoCloseable {
             ioGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
-        loopThread.start();
-        this.ticker = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
-                .name("raft-ticker-" + config.id()).unstarted(r));
-        ticker.scheduleAtFixedRate(() -> submit(core::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
+        loop.scheduleAtFixedRate(() -> submit(core::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
         LOG.info("node {} listening on {} ({}) with peers {}", config.id(), config.self(),
                 config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), config.peers());
     }
@@ -137,9 +140,24 @@ public final class RaftServer implements AutoCloseable {
         return config;
     }
 
-    /** Runs {@code task} on the loop thread. */
+    /** Runs {@code task} on the loop thread, then drains the core's Readies (once for all tasks queued together). */
     public void submit(Runnable task) {
-        if (running) queue.add(task);
+        if (running) loop.execute(() -> runTask(task));
+    }
+
+    private void runTask(Runnable task) {
+        if (!running) return;
+        try {
+            task.run();
+        } catch (Throwable t) {
+            fatal(t);
+            return;
+        }
+        if (!drainScheduled) {
+            // Queued behind the tasks already waiting, so everything that came in together is in one Ready.
+            drainScheduled = true;
+            loop.execute(this::drain);
+        }
     }
 
     // ---------------------------------------------------------------- API used by the HTTP layer
@@ -211,29 +229,25 @@ public final class RaftServer implements AutoCloseable {
 
     // ---------------------------------------------------------------- the loop
 
-    private void runLoop() {
-        List<Runnable> batch = new ArrayList<>();
+    private void drain() {
+        drainScheduled = false;
+        if (!running) return;
         try {
-            while (running) {
-                Runnable first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) continue;
-                batch.add(first);
-                queue.drainTo(batch, 4096);
-                for (Runnable r : batch) r.run();
-                batch.clear();
-                while (core.hasReady()) handleReady(core.ready());
-                maybeSnapshot();
-                answerUnansweredRpcs();
-                lastStatus = snapshotStatus();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            while (core.hasReady()) handleReady(core.ready());
+            maybeSnapshot();
+            answerUnansweredRpcs();
+            lastStatus = snapshotStatus();
         } catch (Throwable t) {
-            // A broken invariant or a storage failure: stop this node rather than go on wrong.
-            LOG.error("node {} stopping on fatal error", config.id(), t);
-            running = false;
-            fatalHandler.accept(t);
+            fatal(t);
         }
+    }
+
+    /** A broken invariant or a storage failure: stop this node rather than go on wrong. */
+    private void fatal(Throwable t) {
+        if (!running) return;
+        LOG.error("node {} stopping on fatal error", config.id(), t);
+        running = false;
+        fatalHandler.accept(t);
     }
 
     private void handleReady(Ready rd) {
@@ -415,17 +429,13 @@ public final class RaftServer implements AutoCloseable {
 
     @Override
     public void close() {
-        if (!running && !loopThread.isAlive()) return;
+        if (closed) return;
+        closed = true;
         running = false;
-        ticker.shutdownNow();
-        // No interrupt: the loop sees running == false within one poll (100 ms). An interrupt
-        // during a WAL write or fsync closes the FileChannel (ClosedByInterruptException), which
-        // turned every stop under load into a storage failure and left a torn record behind.
-        try {
-            loopThread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        // No interrupt: the task running now (a WAL write or fsync, say) finishes, and every task
+        // after it sees running == false. An interrupt during a write closes the FileChannel
+        // (ClosedByInterruptException): a storage failure and a torn record at every stop.
+        if (!loop.inEventLoop()) loop.submit(() -> { }).awaitUninterruptibly(5, TimeUnit.SECONDS);
         snapshotWriter.shutdown();
         try {
             if (!snapshotWriter.awaitTermination(30, TimeUnit.SECONDS)) LOG.warn("node {}: snapshot still being written at stop", config.id());

@@ -171,6 +171,8 @@ for system in etcd raftkv; do
     echo "compare-etcd: preloading $system wrote $n requests with $bad errors (need $keys without errors)" >&2
     exit 1
   fi
+  # The same warm-up of the read path for both (the JVM compiles it; etcd is unaffected).
+  run_wrk "$system" get 16 5s >/dev/null
 done
 
 results="$out/runs.jsonl"

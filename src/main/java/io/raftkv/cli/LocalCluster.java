@@ -86,7 +86,9 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
         // Bound nodes may sort in another order than their ids (127.0.0.10 < 127.0.0.2): explicit ids.
         String peers = IntStream.range(0, addresses.size()).filter(i -> i != id)
                 .mapToObj(i -> (bindEach ? i + "=" : "") + addresses.get(i)).collect(Collectors.joining(","));
-        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xss512k", "-XX:+UseSerialGC", "-cp",
+        List<String> cmd = new ArrayList<>(List.of(javaBinary()));
+        cmd.addAll(JvmDefaults.current());
+        cmd.addAll(List.of("-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "-id", String.valueOf(id), "-host",
                 self.host(), "-port", String.valueOf(self.port()), "-peers", peers, "-data",
                 dir.resolve("node-" + id).toString(), "--no-shell", "--exit-with-pid",
@@ -95,7 +97,9 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
         cmd.addAll(extraNodeArgs);
         Path log = log(id);
         try {
-            processes[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the launcher: fewer glibc arenas
+            processes[id] = pb.redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start node " + id, e);

@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class JvmDefaultsTest {
     @Test
     void flagsThatOlderJvmsRejectAreLeftOutForThem() {
-        assertThat(JvmDefaults.forFeatureRelease(21)).contains("-XX:+UseSerialGC", "-Xms8m")
+        assertThat(JvmDefaults.forFeatureRelease(21)).contains("-XX:+UseG1GC", "-Xms16m")
                 .doesNotContain("-XX:TrimNativeHeapInterval=1000", "-XX:+UseCompactObjectHeaders");
         assertThat(JvmDefaults.forFeatureRelease(22)).contains("-XX:TrimNativeHeapInterval=1000")
                 .doesNotContain("-XX:+UseCompactObjectHeaders");

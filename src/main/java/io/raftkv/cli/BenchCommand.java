@@ -179,8 +179,11 @@ final class BenchCommand implements Callable<Integer> {
                     rate > 0 ? ", at most " + fmt(rate) + " ops/s" : "");
         }
         List<RaftKvClient> pool = new ArrayList<>();
+        // One HTTP client for all: one selector thread and one connection pool instead of one per
+        // bench client (at 64 clients, 64 of each made the bench, not the cluster, the bottleneck).
+        java.net.http.HttpClient shared = RaftKvClient.newHttpClient(opTimeout);
         try {
-            for (int w = 0; w < clients; w++) pool.add(new RaftKvClient(rotate(nodes, w), opTimeout, sessions));
+            for (int w = 0; w < clients; w++) pool.add(new RaftKvClient(rotate(nodes, w), opTimeout, sessions, opTimeout, shared));
             String warmUpFailure = runEach(pool, (w, c) -> warmUp(c, table));
             if (warmUpFailure != null) {
                 err.println("raftkv: the cluster did not serve a first request within " + duration(opTimeout) + ": " + warmUpFailure);
@@ -205,6 +208,7 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         } finally {
             pool.forEach(RaftKvClient::close);
+            shared.shutdownNow();
         }
     }
 

@@ -42,6 +42,7 @@ public final class RaftKvClient implements AutoCloseable {
     /** Longest wait for one node's answer to a request that may be resent (a read, a session write). */
     private final long attemptTimeoutNs;
     private final HttpClient http;
+    private final boolean ownsHttp;
     private volatile HostPort preferred;
     private final boolean sessions;
     private final Object writeLock = new Object();
@@ -66,14 +67,24 @@ public final class RaftKvClient implements AutoCloseable {
      * waiting for a commit answers first.
      */
     public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions, Duration attemptTimeout) {
+        this(nodes, timeout, sessions, attemptTimeout, null);
+    }
+
+    /**
+     * With {@code shared} not null, requests go through that HTTP client (its connection pool and
+     * threads), which {@link #close()} leaves open: many clients in one process (a benchmark's)
+     * then share one selector thread instead of starting one each.
+     */
+    public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions, Duration attemptTimeout,
+                        HttpClient shared) {
         if (attemptTimeout.isNegative() || attemptTimeout.isZero()) throw new IllegalArgumentException("attempt timeout must be positive");
         this.attemptTimeoutNs = attemptTimeout.toNanos();
         this.sessions = sessions;
         if (nodes.isEmpty()) throw new IllegalArgumentException("no cluster addresses given");
         this.nodes = List.copyOf(nodes);
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofMillis(Math.min(1000, timeout.toMillis()))).build();
+        this.ownsHttp = shared == null;
+        this.http = shared != null ? shared : newHttpClient(timeout);
         this.preferred = nodes.getFirst();
     }
 
@@ -273,6 +284,12 @@ public final class RaftKvClient implements AutoCloseable {
 
     @Override
     public void close() {
-        http.shutdownNow();
+        if (ownsHttp) http.shutdownNow();
+    }
+
+    /** The HTTP client a RaftKvClient makes for itself; also usable as a shared one. */
+    public static HttpClient newHttpClient(Duration timeout) {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofMillis(Math.min(1000, timeout.toMillis()))).build();
     }
 }

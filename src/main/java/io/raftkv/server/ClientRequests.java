@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -13,21 +14,11 @@ import io.raftkv.kv.KvCommand;
 import io.raftkv.transport.HostPort;
 
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.InetAddress;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.UnknownHostException;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -47,22 +38,13 @@ final class ClientRequests implements AutoCloseable {
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final RaftServer server;
-    private final HttpClient forwarder;
+    private final Forwarder forwarder;
 
-    ClientRequests(RaftServer server) {
+    ClientRequests(RaftServer server, EventLoopGroup group) {
         this.server = server;
-        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(1));
         // Forwarded requests leave from the node's own address, like its peer RPCs: a partition
         // between two node addresses then cuts forwarding too.
-        server.config().bindAddress().ifPresent(a -> {
-            try {
-                b.localAddress(InetAddress.getByName(a));
-            } catch (UnknownHostException e) {
-                throw new IllegalStateException("bind address " + a + " does not resolve", e);
-            }
-        });
-        this.forwarder = b.build();
+        this.forwarder = new Forwarder(group, server.config().bindAddress(), 64 * 1024 * 1024);
     }
 
     /** A validated request: what to run locally and how to forward it. */
@@ -237,30 +219,33 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void forward(Call call, HostPort leader, Runnable retry) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + leader + call.path()))
-                .timeout(Duration.ofMillis(Math.max(1, call.remainingMs())))
-                .header(HOPS_HEADER, String.valueOf(call.hops() + 1));
-        if (call.body() != null) {
-            b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(call.body()));
-        } else {
-            b.GET();
-        }
-        CompletableFuture<HttpResponse<byte[]>> f = forwarder.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-        f.whenComplete((res, err) -> {
-            if (err == null) {
-                call.reply(HttpApi.bytes(HttpResponseStatus.valueOf(res.statusCode()), res.body(), "application/json"));
-                return;
-            }
-            Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
-            if (cause instanceof ConnectException || cause instanceof HttpConnectTimeoutException || !call.isWrite()) {
-                // The request never reached the leader (or it was a read): try again when a leader is known.
-                retryLater(call, retry);
-            } else if (cause instanceof java.net.http.HttpTimeoutException || cause instanceof TimeoutException) {
-                call.reply(unknownOutcome("the leader did not answer within " + server.config().requestTimeoutMs() + " ms"));
-            } else {
-                call.reply(unknownOutcome("the connection to leader " + leader + " failed: " + cause.getMessage()));
-            }
-        });
+        io.netty.handler.codec.http.HttpMethod method = call.body() != null
+                ? io.netty.handler.codec.http.HttpMethod.POST : io.netty.handler.codec.http.HttpMethod.GET;
+        forwarder.send(leader, method, call.path(), call.body(), call.hops() + 1, Math.max(1, call.remainingMs()))
+                .thenAccept(result -> {
+                    switch (result) {
+                        case Forwarder.Result.Answered a -> call.reply(HttpApi.bytes(HttpResponseStatus.valueOf(a.status()),
+                                a.body(), "application/json"));
+                        // The request never reached the leader: try again when a leader is known.
+                        case Forwarder.Result.NotSent n -> retryLater(call, retry);
+                        // A read can always be tried again; a write may have been applied.
+                        case Forwarder.Result.TimedOut t -> {
+                            if (!call.isWrite()) retryLater(call, retry);
+                            else call.reply(unknownOutcome("the leader did not answer within "
+                                    + server.config().requestTimeoutMs() + " ms"));
+                        }
+                        case Forwarder.Result.Lost l -> {
+                            if (!call.isWrite()) retryLater(call, retry);
+                            else call.reply(unknownOutcome("the connection to leader " + leader + " failed: "
+                                    + rootMessage(l.cause())));
+                        }
+                    }
+                });
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null) t = t.getCause();
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
     }
 
     private static FullHttpResponse unknownOutcome(String why) {
@@ -346,6 +331,6 @@ final class ClientRequests implements AutoCloseable {
 
     @Override
     public void close() {
-        forwarder.shutdownNow();
+        forwarder.close();
     }
 }

@@ -71,7 +71,7 @@ final class HttpApi implements AutoCloseable {
     HttpApi(RaftServer server, EventLoopGroup group) {
         this.server = server;
         this.group = group;
-        this.clientRequests = new ClientRequests(server);
+        this.clientRequests = new ClientRequests(server, group);
     }
 
     /** Listens on {@code port} of {@code address}, or of every interface when it is empty. */

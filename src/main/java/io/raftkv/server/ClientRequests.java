@@ -8,9 +8,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
+import io.raftkv.transport.Failures;
 import io.raftkv.transport.HostPort;
 
 import java.io.IOException;
@@ -219,8 +221,7 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void forward(Call call, HostPort leader, Runnable retry) {
-        io.netty.handler.codec.http.HttpMethod method = call.body() != null
-                ? io.netty.handler.codec.http.HttpMethod.POST : io.netty.handler.codec.http.HttpMethod.GET;
+        HttpMethod method = call.body() != null ? HttpMethod.POST : HttpMethod.GET;
         forwarder.send(leader, method, call.path(), call.body(), call.hops() + 1, Math.max(1, call.remainingMs()))
                 .thenAccept(result -> {
                     switch (result) {
@@ -228,24 +229,18 @@ final class ClientRequests implements AutoCloseable {
                                 a.body(), "application/json"));
                         // The request never reached the leader: try again when a leader is known.
                         case Forwarder.Result.NotSent n -> retryLater(call, retry);
-                        // A read can always be tried again; a write may have been applied.
-                        case Forwarder.Result.TimedOut t -> {
-                            if (!call.isWrite()) retryLater(call, retry);
-                            else call.reply(unknownOutcome("the leader did not answer within "
-                                    + server.config().requestTimeoutMs() + " ms"));
-                        }
-                        case Forwarder.Result.Lost l -> {
-                            if (!call.isWrite()) retryLater(call, retry);
-                            else call.reply(unknownOutcome("the connection to leader " + leader + " failed: "
-                                    + rootMessage(l.cause())));
-                        }
+                        case Forwarder.Result.TimedOut t -> failedAfterSending(call, retry, "the leader did not answer within "
+                                + server.config().requestTimeoutMs() + " ms");
+                        case Forwarder.Result.Lost l -> failedAfterSending(call, retry, "the connection to leader " + leader
+                                + " failed: " + Failures.rootMessage(l.cause()));
                     }
                 });
     }
 
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null) t = t.getCause();
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+    /** The request may have reached the leader: a read is simply tried again, a write may have been applied. */
+    private void failedAfterSending(Call call, Runnable retry, String why) {
+        if (call.isWrite()) call.reply(unknownOutcome(why));
+        else retryLater(call, retry);
     }
 
     private static FullHttpResponse unknownOutcome(String why) {

@@ -90,10 +90,9 @@ final class Forwarder implements AutoCloseable {
                 return;
             }
             Channel ch = acquired.getNow();
-            io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> {
-                // The connection is in an unknown state now: close it rather than reuse it.
-                if (finish(ch, new Result.TimedOut())) ch.close();
-            }, Math.max(1, timeoutMs), TimeUnit.MILLISECONDS);
+            // The connection is in an unknown state after a timeout: closed, so the pool drops it.
+            io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(
+                    () -> finish(ch, new Result.TimedOut(), true), Math.max(1, timeoutMs), TimeUnit.MILLISECONDS);
             ch.attr(PENDING).set(new Pending(result, pool, timer));
             FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri,
                     body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
@@ -103,20 +102,23 @@ final class Forwarder implements AutoCloseable {
             if (body != null) req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
             req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, req.content().readableBytes());
             ch.writeAndFlush(req).addListener(written -> {
-                if (!written.isSuccess() && finish(ch, new Result.Lost(written.cause()))) ch.close();
+                if (!written.isSuccess()) finish(ch, new Result.Lost(written.cause()), true);
             });
         });
         return result;
     }
 
-    /** Completes the request pending on {@code ch} (once) and gives the channel back. */
-    private static boolean finish(Channel ch, Result r) {
+    /**
+     * Completes the request pending on {@code ch} (once) and gives the channel back to its pool,
+     * closed first when {@code close} (the pool then drops it instead of reusing it).
+     */
+    private static void finish(Channel ch, Result r, boolean close) {
+        if (close) ch.close();
         Pending p = ch.attr(PENDING).getAndSet(null);
-        if (p == null) return false;
+        if (p == null) return;
         p.timer().cancel(false);
         p.pool().release(ch);
         p.result().complete(r);
-        return true;
     }
 
     @Override
@@ -127,20 +129,19 @@ final class Forwarder implements AutoCloseable {
     private static final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
-            if (!HttpUtil.isKeepAlive(res)) ctx.close(); // released closed: the pool drops it
-            finish(ctx.channel(), new Result.Answered(res.status().code(), ByteBufUtil.getBytes(res.content())));
+            finish(ctx.channel(), new Result.Answered(res.status().code(), ByteBufUtil.getBytes(res.content())),
+                    !HttpUtil.isKeepAlive(res));
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            finish(ctx.channel(), new Result.Lost(new java.io.IOException("the leader closed the connection")));
+            finish(ctx.channel(), new Result.Lost(new java.io.IOException("the leader closed the connection")), false);
             ctx.fireChannelInactive();
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            finish(ctx.channel(), new Result.Lost(cause));
-            ctx.close();
+            finish(ctx.channel(), new Result.Lost(cause), true);
         }
     }
 }

@@ -148,7 +148,7 @@ final class PeerClient {
                 cf.channel().closeFuture().addListener(c -> outstanding.set(0));
             } else if (!reportedDown) {
                 reportedDown = true;
-                LOG.info("node {} at {} unreachable: {}", peerId, address, rootMessage(cf.cause()));
+                LOG.info("node {} at {} unreachable: {}", peerId, address, Failures.rootMessage(cf.cause()));
             }
             connecting = false;
         });
@@ -164,10 +164,6 @@ final class PeerClient {
         if (ch != null) ch.close().awaitUninterruptibly();
     }
 
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null) t = t.getCause();
-        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-    }
 
     private final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
         @Override

@@ -57,7 +57,7 @@ public class RaftStepBenchmark {
 
     private static final int LEADER = 1;
     private static final List<Integer> VOTERS = List.of(1, 2, 3);
-    /** NodeConfig.SnapshotPolicy.defaults(): snapshot every 10,000 entries, keep 1,000. */
+    /** io.raftkv.node.SnapshotPolicy.defaults(): snapshot every 10,000 entries, keep 1,000. */
     private static final long SNAPSHOT_EVERY = 10_000;
     private static final long KEEP_ENTRIES = 1_000;
     private static final byte[] EMPTY_SNAPSHOT = new byte[0];

@@ -203,7 +203,7 @@ public final class Main implements Callable<Integer> {
             self = new HostPort(host != null ? host : bind != null ? bind : "localhost", port);
             peerMap = PeerSpec.parse(peers, id, self);
             NodeConfig config = new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs,
-                    requestTimeoutMs, maxKeyBytes, maxValueBytes, new NodeConfig.SnapshotPolicy(snapshotEntries,
+                    requestTimeoutMs, maxKeyBytes, maxValueBytes, new io.raftkv.node.SnapshotPolicy(snapshotEntries,
                     snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024));
             return bind != null ? config.withBindAddress(bind) : config;
         } catch (IllegalArgumentException e) {

@@ -24,6 +24,8 @@ import java.nio.charset.StandardCharsets;
  */
 public record KvCommand(Op op, String key, String value, long clientId, long seq, long timestampMs) {
     private static final byte VERSION = 2;
+    /** Where the timestamp sits in an encoded command: after version, op, clientId and seq. */
+    private static final int TIMESTAMP_OFFSET = 1 + 1 + 8 + 8;
 
     public enum Op {
         PUT(1), APPEND(2), REGISTER(3);
@@ -61,6 +63,17 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
 
     public KvCommand withTimestamp(long ms) {
         return new KvCommand(op, key, value, clientId, seq, ms);
+    }
+
+    /**
+     * Sets the timestamp of an encoded command in place (it sits at a fixed offset), so the leader
+     * stamps its cluster time without decoding and re-encoding what the client sent.
+     */
+    public static byte[] stampTimestamp(byte[] encoded, long ms) {
+        if (encoded.length < TIMESTAMP_OFFSET + 8 || encoded[0] != VERSION)
+            throw new IllegalArgumentException("not an encoded version-" + VERSION + " command");
+        for (int i = 0; i < 8; i++) encoded[TIMESTAMP_OFFSET + i] = (byte) (ms >>> (56 - 8 * i));
+        return encoded;
     }
 
     public boolean hasSession() {

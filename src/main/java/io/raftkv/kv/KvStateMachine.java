@@ -29,7 +29,7 @@ import java.util.Optional;
  *
  * <p>Invariant: entries are applied in strictly increasing index order, each once.
  */
-public final class KvStateMachine {
+public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyResult> {
     public static final long DEFAULT_SESSION_TTL_MS = 10 * 60 * 1000;
     public static final int DEFAULT_MAX_SESSIONS = 100_000;
     private static final byte SNAPSHOT_VERSION = 2;
@@ -58,6 +58,32 @@ public final class KvStateMachine {
         if (sessionTtlMs < 1 || maxSessions < 1) throw new IllegalArgumentException("bad session limits");
         this.sessionTtlMs = sessionTtlMs;
         this.maxSessions = maxSessions;
+    }
+
+    /** Stamps the cluster time on an encoded command, in place: the log time sessions expire by. */
+    @Override
+    public byte[] prepare(byte[] command, long clusterTimeMs) {
+        return KvCommand.stampTimestamp(command, clusterTimeMs);
+    }
+
+    @Override
+    public ApplyResult apply(long index, byte[] command) {
+        return apply(index, KvCommand.decode(command));
+    }
+
+    @Override
+    public void applyNoop(long index) {
+        skip(index);
+    }
+
+    @Override
+    public long clusterTimeMs() {
+        return logTimeMs;
+    }
+
+    @Override
+    public void validate(byte[] snapshot) {
+        decode(snapshot);
     }
 
     /** Applies the command committed at {@code index}. */
@@ -123,6 +149,7 @@ public final class KvStateMachine {
         return Optional.ofNullable(data.get(key));
     }
 
+    @Override
     public long appliedIndex() {
         return appliedIndex;
     }
@@ -152,6 +179,7 @@ public final class KvStateMachine {
      * takes it on the apply thread and encodes and writes it on another, so that a snapshot of a
      * large state does not stall the node.
      */
+    @Override
     public Image capture() {
         long[] sessionFields = new long[sessions.size() * 4];
         int i = 0;
@@ -165,7 +193,7 @@ public final class KvStateMachine {
     }
 
     /** A point-in-time copy made by {@link #capture()}; immutable, encoded by {@link #encode()} on any thread. */
-    public static final class Image {
+    public static final class Image implements io.raftkv.node.StateMachine.Image {
         private final long appliedIndex;
         private final long logTimeMs;
         private final Map<String, String> data;
@@ -179,11 +207,13 @@ public final class KvStateMachine {
             this.sessionFields = sessionFields;
         }
 
+        @Override
         public long appliedIndex() {
             return appliedIndex;
         }
 
         /** The snapshot encoding described at {@link KvStateMachine#snapshot()}. */
+        @Override
         public byte[] encode() {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + data.size() * 32 + sessionFields.length * 8);
             try (DataOutputStream out = new DataOutputStream(bytes)) {
@@ -204,19 +234,35 @@ public final class KvStateMachine {
         }
     }
 
-    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1 or 2). */
+    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1 or 2); a bad one changes nothing. */
+    @Override
     public void restore(byte[] snapshot) {
+        Decoded d = decode(snapshot);
+        data.clear();
+        data.putAll(d.data);
+        sessions.clear();
+        sessions.putAll(d.sessions);
+        appliedIndex = d.appliedIndex;
+        logTimeMs = d.logTimeMs;
+    }
+
+    private record Decoded(long appliedIndex, long logTimeMs, Map<String, String> data,
+                           LinkedHashMap<Long, Session> sessions) {}
+
+    private static Decoded decode(byte[] snapshot) {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot))) {
             byte version = in.readByte();
-            if (version != 1 && version != SNAPSHOT_VERSION) throw new IllegalArgumentException("unknown snapshot version " + version);
+            if (version != 1 && version != SNAPSHOT_VERSION) throw new IOException("unknown snapshot version " + version);
             long applied = in.readLong();
             long time = version >= 2 ? in.readLong() : 0;
             int count = in.readInt();
+            if (count < 0 || count > snapshot.length / 8) throw new IOException("impossible key count " + count);
             Map<String, String> restored = new HashMap<>(Math.max(16, count * 4 / 3 + 1));
             for (int i = 0; i < count; i++) restored.put(readString(in), readString(in));
             LinkedHashMap<Long, Session> restoredSessions = new LinkedHashMap<>(16, 0.75f, true);
             if (version >= 2) {
                 int n = in.readInt();
+                if (n < 0 || n > snapshot.length / 32) throw new IOException("impossible session count " + n);
                 for (int i = 0; i < n; i++) {
                     long id = in.readLong();
                     Session s = new Session();
@@ -227,12 +273,7 @@ public final class KvStateMachine {
                 }
             }
             if (in.read() != -1) throw new IOException("trailing bytes");
-            data.clear();
-            data.putAll(restored);
-            sessions.clear();
-            sessions.putAll(restoredSessions);
-            appliedIndex = applied;
-            logTimeMs = time;
+            return new Decoded(applied, time, restored, restoredSessions);
         } catch (IOException e) {
             throw new IllegalArgumentException("corrupt state machine snapshot: " + e.getMessage(), e);
         }

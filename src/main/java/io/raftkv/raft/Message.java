@@ -13,6 +13,15 @@ public sealed interface Message {
 
     long term();
 
+    /**
+     * Whether this message answers a request (etcd's {@code IsResponseMsg}): it travels back on
+     * the exchange of the request it answers, never as a request of its own.
+     */
+    default boolean isResponse() {
+        return this instanceof RequestVoteResponse || this instanceof AppendEntriesResponse
+                || this instanceof InstallSnapshotResponse;
+    }
+
     /** RequestVote RPC (Raft §5.2): a candidate asks for a vote in {@code term}. */
     record RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm, boolean preVote)
             implements Message {

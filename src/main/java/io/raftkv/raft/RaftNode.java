@@ -212,7 +212,7 @@ public final class RaftNode {
         HardState hs = currentHardState();
         Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
                 log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
-                Optional.ofNullable(snapshotToInstall), readStates);
+                Optional.ofNullable(snapshotToInstall), readStates, persistedHardState.term());
         snapshotToInstall = null;
         readStates = new ArrayList<>();
         outbox = new ArrayList<>();

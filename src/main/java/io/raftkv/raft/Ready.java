@@ -12,7 +12,9 @@ import java.util.Optional;
  *   <li>persist {@code hardState} (if present) and {@code entries} (which replace any stored
  *       entries from {@code entries.get(0).index()} on) durably;</li>
  *   <li>only then send {@code messages} - a vote or an acknowledgement must never leave before
- *       the state it promises is on stable storage (Raft Figure 2, "Persistent state");</li>
+ *       the state it promises is on stable storage (Raft Figure 2, "Persistent state"). The one
+ *       exception is {@link #mayLeaveBeforePersist}: a leader's replication messages may go out
+ *       before its own write, so that the followers' writes overlap it (thesis §10.2.1);</li>
  *   <li>apply {@code committed} to the state machine, in order;</li>
  *   <li>serve each of {@code readStates} once the state machine has applied its index;</li>
  *   <li>call {@link RaftNode#advance(Ready)}.</li>
@@ -20,13 +22,39 @@ import java.util.Optional;
  */
 public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages,
                     List<Entry> committed, List<RoleChange> roleChanges, Optional<Snapshot> snapshot,
-                    List<ReadState> readStates) {
+                    List<ReadState> readStates, long durableTerm) {
+    /** A Ready taken when nothing was durable yet (term 0): every message waits for the write. */
+    public Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages, List<Entry> committed,
+                 List<RoleChange> roleChanges, Optional<Snapshot> snapshot, List<ReadState> readStates) {
+        this(hardState, entries, messages, committed, roleChanges, snapshot, readStates, 0);
+    }
+
+    /**
+     * @param durableTerm the term of the hard state already on stable storage when this Ready was
+     *                    taken (its own {@code hardState} is not durable until it is persisted)
+     */
     public Ready {
         entries = List.copyOf(entries);
         messages = List.copyOf(messages);
         committed = List.copyOf(committed);
         roleChanges = List.copyOf(roleChanges);
         readStates = List.copyOf(readStates);
+    }
+
+    /** Whether this Ready has anything to write to stable storage (etcd's {@code MustSync}, plus snapshots). */
+    public boolean mustPersist() {
+        return hardState.isPresent() || !entries.isEmpty() || snapshot.isPresent();
+    }
+
+    /**
+     * Whether {@code m} may leave before this Ready's write is durable: a leader's AppendEntries or
+     * InstallSnapshot of a term already durable. The leader counts itself towards a commit only for
+     * entries on its own disk ({@link RaftNode#advance}), so sending them early promises nothing
+     * (thesis §10.2.1). Votes, vote requests (the candidate's own vote must be durable first) and
+     * every response wait for the write (etcd's {@code needStorageAppendRespMsg}).
+     */
+    public boolean mayLeaveBeforePersist(Message m) {
+        return (m instanceof Message.AppendEntries || m instanceof Message.InstallSnapshot) && m.term() <= durableTerm;
     }
 
     public boolean isEmpty() {

@@ -12,6 +12,8 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
+import io.raftkv.node.ReadOutcome;
+import io.raftkv.node.WriteOutcome;
 import io.raftkv.transport.Failures;
 import io.raftkv.transport.HostPort;
 
@@ -19,6 +21,7 @@ import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -105,16 +108,17 @@ final class ClientRequests implements AutoCloseable {
                         return;
                     }
                     switch (outcome) {
-                        case WriteOutcome.Applied a -> call.reply(applied(cmd, a));
+                        case WriteOutcome.Applied<ApplyResult> a -> call.reply(applied(cmd, a));
                         // Another entry took its index: it will never apply, so trying again is safe.
-                        case WriteOutcome.Superseded s -> retryLater(call, () -> runWrite(call, cmd));
-                        case WriteOutcome.Unknown u -> call.reply(unknownOutcome(u.reason()));
-                        case WriteOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
+                        case WriteOutcome.Superseded<ApplyResult> s -> retryLater(call, () -> runWrite(call, cmd));
+                        case WriteOutcome.Unknown<ApplyResult> u -> call.reply(unknownOutcome(u.reason()));
+                        case WriteOutcome.NotLeader<ApplyResult> n -> forwardOrWait(call, n.leaderHint(),
+                                () -> runWrite(call, cmd));
                     }
                 }, call.ctx().executor());
     }
 
-    private FullHttpResponse applied(KvCommand cmd, WriteOutcome.Applied a) {
+    private FullHttpResponse applied(KvCommand cmd, WriteOutcome.Applied<ApplyResult> a) {
         ObjectNode o = HttpApi.JSON.createObjectNode();
         HttpResponseStatus status = HttpResponseStatus.OK;
         switch (a.result()) {
@@ -162,7 +166,7 @@ final class ClientRequests implements AutoCloseable {
                 runRead(new Call(ctx, keepAlive, path, null, deadline(), hops(headers), false), key);
             }
             case "stale" -> server.readStale(key).whenCompleteAsync((outcome, err) -> {
-                ReadOutcome.Value v = (ReadOutcome.Value) outcome;
+                ReadOutcome.Value<Optional<String>> v = (ReadOutcome.Value<Optional<String>>) outcome;
                 ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
                 v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
                 // This node's own applied state: it may lag behind the leader and says so.
@@ -184,14 +188,15 @@ final class ClientRequests implements AutoCloseable {
                         return;
                     }
                     switch (outcome) {
-                        case ReadOutcome.Value v -> {
+                        case ReadOutcome.Value<Optional<String>> v -> {
                             ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
                             v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
                             o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
                             call.reply(HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
                                     : HttpResponseStatus.NOT_FOUND, o));
                         }
-                        case ReadOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call, key));
+                        case ReadOutcome.NotLeader<Optional<String>> n -> forwardOrWait(call, n.leaderHint(),
+                                () -> runRead(call, key));
                     }
                 }, call.ctx().executor());
     }
@@ -199,8 +204,7 @@ final class ClientRequests implements AutoCloseable {
     // ---------------------------------------------------------------- forwarding
 
     private void forwardOrWait(Call call, OptionalInt hint, Runnable retry) {
-        if (hint.isPresent() && hint.getAsInt() != server.config().id() && call.hops() < MAX_HOPS
-                && server.isPeerReachable(hint.getAsInt())) {
+        if (hint.isPresent() && hint.getAsInt() != server.config().id() && call.hops() < MAX_HOPS) {
             forward(call, server.addressOf(hint.getAsInt()).orElseThrow(), retry);
         } else {
             retryLater(call, retry);

@@ -206,18 +206,14 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             int self = server.config().id();
-            if (MessageCodec.isResponse(m) || m.to() != self || !server.config().peers().containsKey(m.from())) {
+            if (m.isResponse() || m.to() != self || !server.config().peers().containsKey(m.from())) {
                 write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
                         + " from node " + m.from() + " to node " + m.to() + " is not for node " + self
                         + " (members " + server.config().members().keySet() + ")"));
                 return;
             }
-            if (!server.isPeerReachable(m.from())) {
-                write(ctx, keepAlive, error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + m.from() + " is cut off"));
-                return;
-            }
-            server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx, keepAlive,
-                    rpcAnswer(ctx, response))));
+            server.peerTransport().receive(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx,
+                    keepAlive, rpcAnswer(ctx, response))));
         }
 
         /** Encoded on the event loop, from its channel's pooled allocator; 204 when the node has no answer. */

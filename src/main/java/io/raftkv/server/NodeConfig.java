@@ -1,5 +1,6 @@
 package io.raftkv.server;
 
+import io.raftkv.node.SnapshotPolicy;
 import io.raftkv.transport.HostPort;
 
 import java.util.Map;
@@ -34,24 +35,6 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                          Optional<String> bindAddress) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
-
-    /**
-     * @param everyEntries snapshot once this many entries were applied since the last snapshot
-     * @param everyBytes   ... or once this many bytes of commands were applied since then
-     * @param keepEntries  entries kept in the log behind a snapshot, so a follower slightly behind
-     *                     catches up from the log rather than by a snapshot transfer
-     * @param chunkBytes   size of one InstallSnapshot chunk
-     */
-    public record SnapshotPolicy(long everyEntries, long everyBytes, long keepEntries, int chunkBytes) {
-        public SnapshotPolicy {
-            if (everyEntries < 1 || everyBytes < 1 || keepEntries < 0 || chunkBytes < 1)
-                throw new IllegalArgumentException("bad snapshot policy");
-        }
-
-        public static SnapshotPolicy defaults() {
-            return new SnapshotPolicy(10_000, 64L * 1024 * 1024, 1_000, 1024 * 1024);
-        }
-    }
 
     public NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                       int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes) {

@@ -97,8 +97,7 @@ public final class MessageCodec {
     }
 
     public static boolean isResponse(Message m) {
-        return m instanceof RequestVoteResponse || m instanceof AppendEntriesResponse
-                || m instanceof InstallSnapshotResponse;
+        return m.isResponse();
     }
 
     /**

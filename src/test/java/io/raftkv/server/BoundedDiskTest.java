@@ -79,7 +79,7 @@ class BoundedDiskTest {
     void compactionBoundsTheDataFolder(@TempDir Path root) {
         assertThat(RaftConfig.defaults(0, List.of(0), 0).maxEntriesPerAppend()).isEqualTo(512);
         try (TestNodes nodes = TestNodes.onDisk(3, root, new FileStorage.Options(SEGMENT_BYTES, true),
-                c -> c.withSnapshots(new NodeConfig.SnapshotPolicy(EVERY_ENTRIES, 1L << 40, KEEP_ENTRIES, 64 * 1024)))
+                c -> c.withSnapshots(new io.raftkv.node.SnapshotPolicy(EVERY_ENTRIES, 1L << 40, KEEP_ENTRIES, 64 * 1024)))
                 .startAll()) {
             nodes.awaitLeader(ALL, WAIT);
             AtomicLongArray maxBytes = new AtomicLongArray(3);

@@ -26,7 +26,7 @@ class RestartTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final Set<Integer> ALL = Set.of(0, 1, 2);
     private static final UnaryOperator<NodeConfig> SMALL_SNAPSHOTS = c -> c.withRequestTimeoutMs(2000)
-            .withSnapshots(new NodeConfig.SnapshotPolicy(100, 1L << 40, 20, 1024));
+            .withSnapshots(new io.raftkv.node.SnapshotPolicy(100, 1L << 40, 20, 1024));
     private static final FileStorage.Options DISK = new FileStorage.Options(16 * 1024, true);
 
     @Test

@@ -65,13 +65,13 @@ class ShutdownTest {
         awaitCondition(() -> server.get().status().role().equals("leader"), WAIT, "the single node to lead");
 
         armed.set(true);
-        CompletableFuture<WriteOutcome> write = server.get().propose(new KvCommand(KvCommand.Op.PUT, "k", "v"));
+        CompletableFuture<io.raftkv.node.WriteOutcome<io.raftkv.kv.ApplyResult>> write = server.get().propose(new KvCommand(KvCommand.Op.PUT, "k", "v"));
         assertThat(inPersist.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the loop reached persist()").isTrue();
         server.get().close();
 
         assertThat(fatal).as("fatal errors reported by a clean close()").isEmpty();
         assertThat(write.get(WAIT.toSeconds(), TimeUnit.SECONDS)).as("outcome of the write in flight at close()")
-                .isInstanceOfAny(WriteOutcome.Applied.class, WriteOutcome.Unknown.class);
+                .isInstanceOfAny(io.raftkv.node.WriteOutcome.Applied.class, io.raftkv.node.WriteOutcome.Unknown.class);
         NodeFolder.Replayed disk = NodeFolder.replay(dir);
         assertThat(disk.lastIndex()).as("the entry being written at close() is on disk").isEqualTo(2);
     }

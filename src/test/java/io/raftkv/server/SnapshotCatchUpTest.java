@@ -30,7 +30,7 @@ class SnapshotCatchUpTest {
     private static final int CHUNK_BYTES = 1024;
     private static final long KEEP_ENTRIES = 20;
     private static final UnaryOperator<NodeConfig> SMALL_SNAPSHOTS = c -> c.withRequestTimeoutMs(3000)
-            .withSnapshots(new NodeConfig.SnapshotPolicy(100, 1L << 40, KEEP_ENTRIES, CHUNK_BYTES));
+            .withSnapshots(new io.raftkv.node.SnapshotPolicy(100, 1L << 40, KEEP_ENTRIES, CHUNK_BYTES));
     private static final FileStorage.Options DISK = new FileStorage.Options(64 * 1024, true);
 
     @Test

@@ -35,6 +35,8 @@ public final class TestNodes implements AutoCloseable {
     /** In memory mode the one storage of each node; on disk the storage of each running node. */
     private final Map<Integer, RaftStorage> storages = new HashMap<>();
     private final Map<Integer, RaftServer> servers = new HashMap<>();
+    /** Each running node's transport, whose links {@link #partition} cuts. */
+    private final Map<Integer, CuttableTransport> transports = new HashMap<>();
     private final UnaryOperator<NodeConfig> tweak;
     /** Null for in-memory storage. */
     private final Path dataRoot;
@@ -78,8 +80,11 @@ public final class TestNodes implements AutoCloseable {
         NodeConfig cfg = tweak.apply(NodeConfig.of(id, addresses.get(id), peers));
         RaftStorage storage = dataRoot == null ? storages.get(id) : FileStorage.open(dataDir(id), fileOptions);
         try {
-            RaftServer s = RaftServer.start(cfg, storage, fatalErrors::add);
+            CuttableTransport[] transport = new CuttableTransport[1];
+            RaftServer s = RaftServer.start(cfg, storage, fatalErrors::add,
+                    inner -> transport[0] = new CuttableTransport(inner));
             servers.put(id, s);
+            transports.put(id, transport[0]);
             storages.put(id, storage);
             return s;
         } catch (InterruptedException e) {
@@ -95,6 +100,7 @@ public final class TestNodes implements AutoCloseable {
     /** Stops the node; it closes its storage (on disk: releases the folder). */
     public void stop(int id) {
         RaftServer s = servers.remove(id);
+        transports.remove(id);
         if (s != null) s.close();
         if (dataRoot != null) storages.remove(id);
     }
@@ -144,14 +150,14 @@ public final class TestNodes implements AutoCloseable {
 
     /** Splits the running nodes into groups that cannot reach each other. */
     public void partition(Set<Integer> side) {
-        for (var e : servers.entrySet()) {
+        for (var e : transports.entrySet()) {
             boolean inSide = side.contains(e.getKey());
-            e.getValue().setPeerReachable(peer -> side.contains(peer) == inSide);
+            e.getValue().setReachable(peer -> side.contains(peer) == inSide);
         }
     }
 
     public void heal() {
-        servers.values().forEach(s -> s.setPeerReachable(peer -> true));
+        transports.values().forEach(t -> t.setReachable(peer -> true));
     }
 
     /** The running node that is leader of the highest term among those in {@code among}, if any. */

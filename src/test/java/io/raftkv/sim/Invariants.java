@@ -6,10 +6,10 @@ import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftNode;
-import io.raftkv.raft.Ready;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.Snapshot;
 
+import java.util.List;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -81,13 +81,13 @@ final class Invariants {
 
     // ---------------------------------------------------------------- storage
 
-    void beforePersist(int id, SimStorage st, Ready rd) {
-        if (!rd.entries().isEmpty() && rd.entries().getFirst().index() <= st.hardState().commit())
+    void beforePersist(int id, SimStorage st, List<Entry> entries) {
+        if (!entries.isEmpty() && entries.getFirst().index() <= st.hardState().commit())
             throw new AssertionError("node " + id + " overwrites committed entries from index "
-                    + rd.entries().getFirst().index() + " (persisted " + st.hardState() + ")");
+                    + entries.getFirst().index() + " (persisted " + st.hardState() + ")");
     }
 
-    void afterPersist(int id, long nodeTerm, HardState before, SimStorage st, Ready rd, SimStorage[] all) {
+    void afterPersist(int id, long nodeTerm, HardState before, SimStorage st, List<Entry> entries, SimStorage[] all) {
         checks++;
         HardState after = st.hardState();
         if (after.term() < before.term())
@@ -98,8 +98,8 @@ final class Invariants {
         if (after.commit() > st.lastIndex())
             throw new AssertionError("node " + id + " persisted commit " + after.commit() + " beyond its log "
                     + st.lastIndex());
-        if (!rd.entries().isEmpty()) {
-            long from = rd.entries().getFirst().index();
+        if (!entries.isEmpty()) {
+            long from = entries.getFirst().index();
             for (int other = 1; other <= nodes; other++) {
                 if (other != id) checkLogMatching(id, st, other, all[other], from, st.lastIndex());
             }

@@ -30,9 +30,9 @@ class InvariantsTest {
         HardState hs = new HardState(term, -1, commit);
         Ready rd = new Ready(Optional.of(hs), List.of(entries), List.of(), List.of(), List.of(), Optional.empty(),
                 List.of());
-        inv.beforePersist(id, st, rd);
+        inv.beforePersist(id, st, rd.entries());
         st.persist(hs, rd.entries());
-        inv.afterPersist(id, term, before, st, rd, disks);
+        inv.afterPersist(id, term, before, st, rd.entries(), disks);
     }
 
     @Test
@@ -72,7 +72,7 @@ class InvariantsTest {
         Ready rd = new Ready(Optional.of(new HardState(2, 1, 0)), List.of(), List.of(), List.of(), List.of(),
                 Optional.empty(), List.of());
         st.persist(rd.hardState().get(), List.of());
-        assertThatThrownBy(() -> inv.afterPersist(1, 2, before, st, rd, disks)).hasMessageContaining("changed its vote");
+        assertThatThrownBy(() -> inv.afterPersist(1, 2, before, st, rd.entries(), disks)).hasMessageContaining("changed its vote");
     }
 
     @Test

@@ -39,8 +39,8 @@ import java.util.function.Consumer;
 record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerAppend, int maxInflightAppends,
                  double dropRate, double dupRate, double slowRate, int minDelayMs, int maxDelayMs, int maxFsyncMs,
                  double crashInFsyncRate, double crashNewLeaderRate, double crashAfterCommitRate, int faultEveryMinMs, int faultEveryMaxMs,
-                 int maxDownMs, long snapshotEveryEntries, long snapshotKeepEntries, int snapshotChunkBytes,
-                 double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, long clientAttemptTimeoutMs,
+                 int maxDownMs, long snapshotEveryEntries, long snapshotEveryBytes, long snapshotKeepEntries, int snapshotChunkBytes,
+                 int maxSnapshotWriteMs, double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, long clientAttemptTimeoutMs,
                  int maxThinkMs,
                  long sessionTtlMs, int maxSessions, long faultPhaseMs, long clientsStopMs, long settleLimitMs,
                  Set<PlantedBug> bugs, boolean checkSendContract) {
@@ -93,6 +93,10 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         boolean tight = r.nextInt(8) == 0;
         b.sessionTtlMs = tight && r.nextBoolean() ? 1000 + r.nextInt(2000) : KvStateMachine.DEFAULT_SESSION_TTL_MS;
         b.maxSessions = tight && r.nextBoolean() ? 4 + r.nextInt(8) : KvStateMachine.DEFAULT_MAX_SESSIONS;
+        // The runtime's byte trigger, and snapshot files that take a while to write (drawn last, so
+        // the draws above stay what they were for each seed).
+        b.snapshotEveryBytes = pick(r, 1L << 40, 1L << 40, 300L, 2_000L);
+        b.maxSnapshotWriteMs = pick(r, 0, 3, 20);
         b.faultPhaseMs = 3000;
         b.clientsStopMs = b.faultPhaseMs + 1000;
         b.settleLimitMs = b.faultPhaseMs + 15_000;
@@ -123,7 +127,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                 + ", crash new leader " + crashNewLeaderRate + ", crash after commit " + crashAfterCommitRate
                 + "; faults every " + faultEveryMinMs + "-"
                 + faultEveryMaxMs + " ms, down <= " + maxDownMs + " ms; snapshot every " + snapshotEveryEntries
-                + " keep " + snapshotKeepEntries + " chunk " + snapshotChunkBytes + "; single-node clients "
+                + " entries or " + snapshotEveryBytes + " bytes, keep " + snapshotKeepEntries + " chunk "
+                + snapshotChunkBytes + ", written in <= " + maxSnapshotWriteMs + " ms; single-node clients "
                 + singleNodeClientRate + "; request timeout "
                 + requestTimeoutMs + " ms, client timeout " + clientTimeoutMs + " ms (per node " + clientAttemptTimeoutMs
                 + " ms); sessions " + maxSessions + " for "
@@ -139,8 +144,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         int minDelayMs = 1, maxDelayMs = 5, maxFsyncMs;
         double crashInFsyncRate, crashNewLeaderRate, crashAfterCommitRate;
         int faultEveryMinMs = 150, faultEveryMaxMs = 450, maxDownMs = 400;
-        long snapshotEveryEntries = 1_000_000, snapshotKeepEntries;
-        int snapshotChunkBytes = 1 << 20;
+        long snapshotEveryEntries = 1_000_000, snapshotEveryBytes = 1L << 40, snapshotKeepEntries;
+        int snapshotChunkBytes = 1 << 20, maxSnapshotWriteMs;
         double singleNodeClientRate;
         long requestTimeoutMs = 1000, clientTimeoutMs = 1500, clientAttemptTimeoutMs = 1500;
         int maxThinkMs = 10;
@@ -160,8 +165,9 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
             crashInFsyncRate = c.crashInFsyncRate; crashNewLeaderRate = c.crashNewLeaderRate;
             crashAfterCommitRate = c.crashAfterCommitRate;
             faultEveryMinMs = c.faultEveryMinMs; faultEveryMaxMs = c.faultEveryMaxMs; maxDownMs = c.maxDownMs;
-            snapshotEveryEntries = c.snapshotEveryEntries; snapshotKeepEntries = c.snapshotKeepEntries;
-            snapshotChunkBytes = c.snapshotChunkBytes; singleNodeClientRate = c.singleNodeClientRate;
+            snapshotEveryEntries = c.snapshotEveryEntries; snapshotEveryBytes = c.snapshotEveryBytes;
+            snapshotKeepEntries = c.snapshotKeepEntries;
+            snapshotChunkBytes = c.snapshotChunkBytes; maxSnapshotWriteMs = c.maxSnapshotWriteMs; singleNodeClientRate = c.singleNodeClientRate;
             requestTimeoutMs = c.requestTimeoutMs;
             clientTimeoutMs = c.clientTimeoutMs; clientAttemptTimeoutMs = c.clientAttemptTimeoutMs;
             maxThinkMs = c.maxThinkMs;
@@ -174,8 +180,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
             return new SimConfig(seed, nodes, clients, keys, maxEntriesPerAppend, maxInflightAppends, dropRate, dupRate,
                     slowRate, minDelayMs, maxDelayMs, maxFsyncMs, crashInFsyncRate, crashNewLeaderRate, crashAfterCommitRate,
                     faultEveryMinMs,
-                    faultEveryMaxMs, maxDownMs, snapshotEveryEntries, snapshotKeepEntries, snapshotChunkBytes,
-                    singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, Math.min(clientTimeoutMs,
+                    faultEveryMaxMs, maxDownMs, snapshotEveryEntries, snapshotEveryBytes, snapshotKeepEntries,
+                    snapshotChunkBytes, maxSnapshotWriteMs, singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, Math.min(clientTimeoutMs,
                     clientAttemptTimeoutMs), maxThinkMs, sessionTtlMs, maxSessions,
                     faultPhaseMs, clientsStopMs, settleLimitMs, bugs,
                     checkSendContract);

@@ -2,8 +2,8 @@ package io.raftkv.sim;
 
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
-import io.raftkv.server.ReadOutcome;
-import io.raftkv.server.WriteOutcome;
+import io.raftkv.node.ReadOutcome;
+import io.raftkv.node.WriteOutcome;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -81,11 +81,11 @@ final class SimRequests {
             if (done[0]) return;
             done[0] = true;
             switch (outcome) {
-                case WriteOutcome.Applied a -> call.reply(applied(a));
+                case WriteOutcome.Applied<ApplyResult> a -> call.reply(applied(a));
                 // Another entry took its index: it will never apply, so trying again is safe.
-                case WriteOutcome.Superseded s -> retryLater(call, () -> runWrite(call, cmd));
-                case WriteOutcome.Unknown u -> call.reply(unknownOutcome(u.reason()));
-                case WriteOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
+                case WriteOutcome.Superseded<ApplyResult> s -> retryLater(call, () -> runWrite(call, cmd));
+                case WriteOutcome.Unknown<ApplyResult> u -> call.reply(unknownOutcome(u.reason()));
+                case WriteOutcome.NotLeader<ApplyResult> n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
             }
         });
         // ClientRequests: propose(cmd).orTimeout(remaining) -> "outcome unknown".
@@ -96,7 +96,7 @@ final class SimRequests {
         });
     }
 
-    private ClientReply applied(WriteOutcome.Applied a) {
+    private ClientReply applied(WriteOutcome.Applied<ApplyResult> a) {
         OptionalInt leader = OptionalInt.of(server.id);
         return switch (a.result()) {
             case ApplyResult.Applied r -> new ClientReply(200, Optional.of(r.value()), false, 0, false, false, leader, null);
@@ -123,9 +123,9 @@ final class SimRequests {
             if (done[0]) return;
             done[0] = true;
             switch (outcome) {
-                case ReadOutcome.Value v -> call.reply(new ClientReply(v.value().isPresent() ? 200 : 404, v.value(), false,
+                case ReadOutcome.Value<Optional<String>> v -> call.reply(new ClientReply(v.value().isPresent() ? 200 : 404, v.value(), false,
                         0, false, false, OptionalInt.of(server.id), null));
-                case ReadOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call));
+                case ReadOutcome.NotLeader<Optional<String>> n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call));
             }
         });
         server.later(Math.max(1, call.remainingMs()), () -> {

@@ -32,7 +32,8 @@ final class Simulation {
     private final SimStorage[] storages;
     private final SimServer[] servers;
     private final int[] incarnations;
-    private final long[] clockSkewMs;
+    /** Each machine's monotonic clock origin: hours apart, which the cluster clock must not notice. */
+    private final long[] clockOffsetMs;
     private final List<SimClient> clients = new ArrayList<>();
     private final Invariants invariants;
     private final List<ClientOp> history = new ArrayList<>();
@@ -55,11 +56,11 @@ final class Simulation {
         this.storages = new SimStorage[n + 1];
         this.servers = new SimServer[n + 1];
         this.incarnations = new int[n + 1];
-        this.clockSkewMs = new long[n + 1];
+        this.clockOffsetMs = new long[n + 1];
         this.invariants = new Invariants(n);
         for (int id = 1; id <= n; id++) {
             storages[id] = new SimStorage();
-            clockSkewMs[id] = faultRandom.nextInt(1001) - 500;
+            clockOffsetMs[id] = (faultRandom.nextInt(2001) - 1000) * 36_000L; // +-10 hours
         }
         for (int c = 1; c <= cfg.clients(); c++) {
             clients.add(new SimClient(this, c, new Random(cfg.seed() * 1_000_003L + c)));
@@ -177,7 +178,7 @@ final class Simulation {
     }
 
     private void start(int id) {
-        SimServer s = new SimServer(this, id, ++incarnations[id], storages[id], clockSkewMs[id]);
+        SimServer s = new SimServer(this, id, ++incarnations[id], storages[id], clockOffsetMs[id]);
         servers[id] = s;
         s.start(1 + nodeRandom.nextInt(SimConfig.TICK_MS));
         trace("node %d starts (life %d): %s", id, incarnations[id], s);

@@ -53,8 +53,18 @@ class PeerClientTest {
         peer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         peer.start();
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        transport = new PeerTransport(Map.of(2, new HostPort("127.0.0.1", peer.getAddress().getPort())), group,
-                inbound::add, 1 << 20);
+        transport = new PeerTransport(Map.of(2, new HostPort("127.0.0.1", peer.getAddress().getPort())), group, 1 << 20);
+        transport.start(new Transport.Inbound() {
+            @Override
+            public void request(Message request, io.raftkv.node.RpcReply reply) {
+                throw new AssertionError("no request expected: " + request);
+            }
+
+            @Override
+            public void response(Message response) {
+                inbound.add(response);
+            }
+        });
     }
 
     @AfterEach

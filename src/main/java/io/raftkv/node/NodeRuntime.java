@@ -1,0 +1,428 @@
+package io.raftkv.node;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.ProposeResult;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.RaftNode;
+import io.raftkv.raft.ReadState;
+import io.raftkv.raft.Ready;
+import io.raftkv.raft.Role;
+import io.raftkv.raft.RoleChange;
+import io.raftkv.raft.Snapshot;
+import io.raftkv.storage.RaftStorage;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * One Raft node without threads, sockets or files: the {@link RaftNode} core, the state machine,
+ * the client operations waiting on them, and the handling of every {@link Ready} (etcd's
+ * {@code RawNode} plus the application's Ready loop; Kafka's {@code KafkaRaftClient.poll()}).
+ * The Netty server and the simulation are two adapters that drive this same class, so what the
+ * simulation checks is what runs.
+ *
+ * <p>Inputs: {@link #propose}, {@link #read}, {@link #step}, {@link #stepRequest}, {@link #tick},
+ * {@link #persisted(long)}, {@link #snapshotWritten}; then {@link #process()} does the work they
+ * caused (one call after a batch of inputs, so proposals that arrive together share one write:
+ * group commit). Effects leave through narrow interfaces: a {@link Persister} whose completion
+ * comes back as an input, an {@link Outbox} for requests to peers, the {@link RpcReply} of each
+ * inbound request, a monotonic clock, the {@link StateMachine} and a {@link RuntimeListener}.
+ *
+ * <p>Handling a Ready: the leader's replication messages leave first
+ * ({@link Ready#mayLeaveBeforePersist}); its durable part goes to the persister; once it is durable
+ * the rest is sent, the leader's snapshot restored, committed entries applied and their writers
+ * answered, linearizable reads served, and the core advanced. While a write is in flight the
+ * runtime takes no new Ready and holds inputs back (as a node thread blocked in fsync does).
+ *
+ * <p>Not thread-safe: every call comes from the adapter's one thread.
+ *
+ * @param <R> what the state machine's apply returns
+ */
+public final class NodeRuntime<R> {
+    private final RaftNode core;
+    private final StateMachine<R> sm;
+    private final Persister persister;
+    private final Outbox outbox;
+    private final LongSupplier nanoClock;
+    private final SnapshotPolicy snapshots;
+    private final RuntimeListener<R> listener;
+
+    /** Proposed writes by index, answered when their index applies (or can no longer). */
+    private final TreeMap<Long, PendingWrite<R>> pendingWrites = new TreeMap<>();
+    /** Linearizable reads: waiting for their ReadIndex round, then for the apply of its index. */
+    private final Map<Long, PendingRead<?>> readsAwaitingIndex = new HashMap<>();
+    private final TreeMap<Long, List<PendingRead<?>>> readsAwaitingApply = new TreeMap<>();
+    private long nextReadId;
+    /** Inbound requests waiting for the core's response, FIFO per peer and kind of request. */
+    private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
+
+    /** The Ready whose write is in flight (null if none), and inputs that arrived meanwhile. */
+    private InFlight inFlight;
+    private final ArrayDeque<Runnable> heldInputs = new ArrayDeque<>();
+    private long nextToken;
+    private boolean processing;
+
+    /** Index of the newest snapshot (taken or installed) and command bytes applied since. */
+    private long lastSnapshotIndex;
+    private long bytesSinceSnapshot;
+    private boolean snapshotInFlight;
+    private long snapshotStartNs;
+    private long snapshotCaptureNs;
+
+    /**
+     * The cluster clock of this node's leadership (LogCabin's): the cluster time applied when it
+     * became leader plus its own monotonic time since. No wall clock: a leader whose clock is hours
+     * off stamps the same times as any other.
+     */
+    private long leaderSinceNs;
+    private long leaderBaseMs;
+    /** The term whose leadership {@link #leaderSinceNs} is of (0: none yet). */
+    private long clockTerm;
+
+    private record PendingWrite<R>(long term, Consumer<WriteOutcome<R>> done) {}
+
+    private record PendingRead<V>(Supplier<V> query, Consumer<ReadOutcome<V>> done) {
+        void serve(long appliedIndex) {
+            done.accept(new ReadOutcome.Value<>(query.get(), appliedIndex));
+        }
+    }
+
+    private static final class InFlight {
+        final Ready ready;
+        final long token;
+        final List<Message> afterPersist;
+        boolean durable;
+
+        InFlight(Ready ready, long token, List<Message> afterPersist) {
+            this.ready = ready;
+            this.token = token;
+            this.afterPersist = afterPersist;
+        }
+    }
+
+    /**
+     * Restarts a node from what its storage holds: the snapshot into the state machine, the log
+     * after it into the core (which re-applies what was committed).
+     */
+    public NodeRuntime(RaftConfig config, RaftStorage.Stored stored, StateMachine<R> sm, Persister persister,
+                       Outbox outbox, LongSupplier nanoClock, SnapshotPolicy snapshots, RuntimeListener<R> listener) {
+        this.sm = sm;
+        this.persister = persister;
+        this.outbox = outbox;
+        this.nanoClock = nanoClock;
+        this.snapshots = snapshots;
+        this.listener = listener;
+        stored.snapshot().ifPresent(snap -> sm.restore(snap.data()));
+        this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
+        this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries());
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    /** Proposes {@code command}; {@code done} learns how it ended (exactly once, unless the node stops). */
+    public void propose(byte[] command, Consumer<WriteOutcome<R>> done) {
+        if (holdWhileWriting(() -> propose(command, done))) return;
+        if (core.role() != Role.LEADER) {
+            done.accept(new WriteOutcome.NotLeader<>(core.leaderId()));
+            return;
+        }
+        switch (core.propose(sm.prepare(command, clusterTimeMs()))) {
+            case ProposeResult.Accepted a -> pendingWrites.put(a.index(), new PendingWrite<>(a.term(), done));
+            case ProposeResult.NotLeader n -> done.accept(new WriteOutcome.NotLeader<>(n.leaderHint()));
+        }
+    }
+
+    /**
+     * A linearizable read through ReadIndex (thesis §6.4): {@code query} runs on the state machine
+     * once the index confirmed by a heartbeat round is applied.
+     */
+    public <V> void read(Supplier<V> query, Consumer<ReadOutcome<V>> done) {
+        if (holdWhileWriting(() -> read(query, done))) return;
+        long id = ++nextReadId;
+        readsAwaitingIndex.put(id, new PendingRead<>(query, done));
+        core.readIndex(id);
+    }
+
+    /** A message from a peer that expects no answer on its exchange (a response, or a request sent one-way). */
+    public void step(Message m) {
+        if (holdWhileWriting(() -> step(m))) return;
+        core.step(m);
+    }
+
+    /** An inbound request from a peer; {@code reply} gets the core's answer once it may leave. */
+    public void stepRequest(Message request, RpcReply reply) {
+        if (holdWhileWriting(() -> stepRequest(request, reply))) return;
+        pendingRpcs.computeIfAbsent(rpcKey(request.from(), request), k -> new ArrayDeque<>()).addLast(reply);
+        core.step(request);
+    }
+
+    public void tick() {
+        if (holdWhileWriting(this::tick)) return;
+        core.tick();
+    }
+
+    /** The write handed to the persister with {@code token} is durable. */
+    public void persisted(long token) {
+        if (inFlight == null || inFlight.token != token || inFlight.durable)
+            throw new IllegalStateException("persisted(" + token + ") but the write in flight is "
+                    + (inFlight == null ? "none" : inFlight.token + (inFlight.durable ? " (already durable)" : "")));
+        inFlight.durable = true;
+    }
+
+    /** The snapshot asked of {@link Persister#writeSnapshot} is durable ({@code sizeBytes} on disk). */
+    public void snapshotWritten(Snapshot snapshot, long sizeBytes) {
+        if (holdWhileWriting(() -> snapshotWritten(snapshot, sizeBytes))) return;
+        snapshotInFlight = false;
+        persister.releaseLog(snapshot, sizeBytes);
+        if (snapshot.index() < lastSnapshotIndex) return; // a newer snapshot came from the leader meanwhile
+        long compactTo = Math.max(0, snapshot.index() - snapshots.keepEntries());
+        core.compact(snapshot, compactTo);
+        listener.snapshotTaken(snapshot, sizeBytes, compactTo, snapshotCaptureNs, nanoClock.getAsLong() - snapshotStartNs);
+    }
+
+    /**
+     * Does the work the inputs since the last call caused: takes and handles the core's Readies
+     * until there are none or one waits for its write, then maybe starts a snapshot and answers
+     * the inbound requests the core did not answer.
+     */
+    public void process() {
+        if (processing) return; // a persister that completes inside persist() calls back into us
+        processing = true;
+        try {
+            while (true) {
+                if (inFlight != null) {
+                    if (!inFlight.durable) return;
+                    InFlight done = inFlight;
+                    inFlight = null;
+                    afterPersist(done.ready, done.afterPersist);
+                    while (inFlight == null && !heldInputs.isEmpty()) heldInputs.poll().run();
+                    continue;
+                }
+                if (!core.hasReady()) break;
+                beginReady(core.ready());
+            }
+            maybeSnapshot();
+            answerUnansweredRpcs();
+        } finally {
+            processing = false;
+        }
+    }
+
+    private boolean holdWhileWriting(Runnable input) {
+        if (inFlight == null) return false;
+        heldInputs.add(input);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- one Ready
+
+    private void beginReady(Ready rd) {
+        if (!rd.mustPersist()) {
+            afterPersist(rd, rd.messages());
+            return;
+        }
+        // 1. The leader's replication messages leave before its own write (thesis §10.2.1);
+        //    everything else waits until the write is durable (Raft Figure 2).
+        List<Message> afterPersist = new ArrayList<>(rd.messages().size());
+        for (Message m : rd.messages()) {
+            if (rd.mayLeaveBeforePersist(m)) dispatch(m);
+            else afterPersist.add(m);
+        }
+        // 2. Persist; the rest of the Ready waits for persisted(token).
+        inFlight = new InFlight(rd, ++nextToken, afterPersist);
+        persister.persist(inFlight.token, new Persister.Write(rd.snapshot(), rd.hardState(), rd.entries()));
+    }
+
+    private void afterPersist(Ready rd, List<Message> messages) {
+        // 3. A snapshot from the leader replaces the state machine (Raft §7).
+        rd.snapshot().ifPresent(this::restoreSnapshot);
+        // 4. Send: answers on the exchange of the request they answer, requests to the outbox.
+        for (Message m : messages) dispatch(m);
+        boolean lostLeadership = false;
+        for (RoleChange rc : rd.roleChanges()) {
+            listener.roleChanged(rc);
+            if (rc.to() == Role.LEADER) clusterTimeMs(); // starts this term's clock
+            if (rc.from() == Role.LEADER) lostLeadership = true;
+        }
+        // 5. Apply committed entries in order and answer the writers waiting on them; only then
+        //    give up on the writes still pending, which may have been among them.
+        for (Entry e : rd.committed()) apply(e);
+        if (lostLeadership && core.role() != Role.LEADER) {
+            abandonPendingWrites("node " + core.id() + " lost leadership before the write committed");
+        }
+        // 6. Linearizable reads whose index is now applied.
+        takeReadStates(rd.readStates());
+        serveAppliedReads();
+        // 7. Tell the core it all happened.
+        core.advance(rd);
+    }
+
+    private void restoreSnapshot(Snapshot snap) {
+        sm.restore(snap.data());
+        lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
+        bytesSinceSnapshot = 0;
+        listener.snapshotInstalled(snap);
+        // Writes proposed here at or below the snapshot may or may not be in it.
+        var covered = pendingWrites.headMap(snap.index(), true);
+        covered.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>("node " + core.id()
+                + " was replaced by a snapshot from the leader")));
+        covered.clear();
+    }
+
+    private void dispatch(Message m) {
+        if (m.isResponse()) {
+            ArrayDeque<RpcReply> q = pendingRpcs.get(rpcKey(m.to(), m));
+            RpcReply reply = q == null ? null : q.pollFirst();
+            if (reply != null) reply.send(Optional.of(m));
+        } else {
+            outbox.send(m);
+        }
+    }
+
+    private void apply(Entry e) {
+        R result = null;
+        if (e.isNoop()) {
+            sm.applyNoop(e.index());
+        } else {
+            result = sm.apply(e.index(), e.data());
+            bytesSinceSnapshot += e.data().length;
+        }
+        listener.applied(e, result);
+        PendingWrite<R> p = pendingWrites.remove(e.index());
+        if (p != null) {
+            p.done().accept(isOwnEntry(p, e, result)
+                    ? new WriteOutcome.Applied<>(e.index(), e.term(), result)
+                    : new WriteOutcome.Superseded<>(e.index()));
+        }
+    }
+
+    /** Whether the entry applied at a pending write's index is that write (same term, not a no-op). */
+    private static boolean isOwnEntry(PendingWrite<?> p, Entry e, Object result) {
+        return p.term() == e.term() && result != null;
+    }
+
+    private void abandonPendingWrites(String reason) {
+        pendingWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(reason)));
+        pendingWrites.clear();
+    }
+
+    /** ReadIndex answers: a confirmed read waits for its index to be applied, a refused one goes elsewhere. */
+    private void takeReadStates(List<ReadState> states) {
+        for (ReadState rs : states) {
+            PendingRead<?> r = readsAwaitingIndex.remove(rs.requestId());
+            if (r == null) continue;
+            if (rs.ok()) {
+                readsAwaitingApply.computeIfAbsent(rs.index(), i -> new ArrayList<>()).add(r);
+            } else {
+                notLeader(r);
+            }
+        }
+    }
+
+    private <V> void notLeader(PendingRead<V> r) {
+        r.done().accept(new ReadOutcome.NotLeader<>(core.leaderId()));
+    }
+
+    private void serveAppliedReads() {
+        while (!readsAwaitingApply.isEmpty() && isApplied(readsAwaitingApply.firstKey())) {
+            for (PendingRead<?> r : readsAwaitingApply.pollFirstEntry().getValue()) r.serve(sm.appliedIndex());
+        }
+    }
+
+    /** Whether the state machine has applied {@code index}: a read confirmed at it may be served. */
+    private boolean isApplied(long index) {
+        return index <= sm.appliedIndex();
+    }
+
+    private void answerUnansweredRpcs() {
+        for (ArrayDeque<RpcReply> q : pendingRpcs.values()) {
+            RpcReply r;
+            while ((r = q.pollFirst()) != null) r.send(Optional.empty());
+        }
+    }
+
+    /** Requests from one peer are answered in order per kind (each kind has its own connection stream). */
+    private static long rpcKey(int peer, Message m) {
+        int kind = switch (m) {
+            case Message.RequestVote rv -> 1;
+            case Message.RequestVoteResponse r -> 1;
+            case Message.InstallSnapshot is -> 2;
+            case Message.InstallSnapshotResponse r -> 2;
+            case Message.AppendEntries ae -> 0;
+            case Message.AppendEntriesResponse r -> 0;
+        };
+        return peer * 4L + kind;
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    /**
+     * Raft §7: once enough was applied since the last snapshot, copy the state machine here and
+     * let the persister encode and write it; {@link #snapshotWritten} compacts. One at a time.
+     */
+    private void maybeSnapshot() {
+        if (snapshotInFlight || inFlight != null) return;
+        long applied = core.appliedIndex();
+        if (applied <= lastSnapshotIndex) return;
+        if (applied - lastSnapshotIndex < snapshots.everyEntries() && bytesSinceSnapshot < snapshots.everyBytes()) return;
+        snapshotStartNs = nanoClock.getAsLong();
+        StateMachine.Image image = sm.capture();
+        snapshotCaptureNs = nanoClock.getAsLong() - snapshotStartNs;
+        snapshotInFlight = true;
+        lastSnapshotIndex = applied;
+        bytesSinceSnapshot = 0;
+        persister.writeSnapshot(applied, core.termAt(applied), image);
+    }
+
+    // ---------------------------------------------------------------- cluster clock
+
+    /**
+     * Cluster time on this leader: never behind what is applied, and advancing with this node's
+     * monotonic clock since it became leader in this term (LogCabin's cluster clock). Started at the
+     * role change's Ready, or at the term's first proposal if that came first.
+     */
+    long clusterTimeMs() {
+        if (clockTerm != core.term()) {
+            clockTerm = core.term();
+            leaderSinceNs = nanoClock.getAsLong();
+            leaderBaseMs = sm.clusterTimeMs();
+        }
+        long elapsedMs = (nanoClock.getAsLong() - leaderSinceNs) / 1_000_000;
+        return Math.max(sm.clusterTimeMs(), leaderBaseMs + elapsedMs);
+    }
+
+    // ---------------------------------------------------------------- status
+
+    /** The core, for status and checks only: every change goes through the inputs above. */
+    public RaftNode core() {
+        return core;
+    }
+
+    public StateMachine<R> stateMachine() {
+        return sm;
+    }
+
+    /** Whether a write is in flight, inputs are held back, or the core has a Ready to hand out. */
+    public boolean busy() {
+        return inFlight != null || !heldInputs.isEmpty() || core.hasReady();
+    }
+
+    /** Whether a write is in flight. */
+    public boolean writing() {
+        return inFlight != null;
+    }
+
+    /** Answers every waiting write as the node stops: it may or may not commit. */
+    public void stop(String reason) {
+        abandonPendingWrites(reason);
+    }
+}

@@ -1,0 +1,34 @@
+package io.raftkv.node;
+
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.RoleChange;
+import io.raftkv.raft.Snapshot;
+
+/**
+ * What a runtime reports as it happens, on its thread: for logs, metrics and the simulation's
+ * checks. Every method does nothing by default; none may call back into the runtime.
+ *
+ * @param <R> what the state machine's apply returns
+ */
+public interface RuntimeListener<R> {
+    /** The core changed role (after the Ready's write, before its entries are applied). */
+    default void roleChanged(RoleChange change) {}
+
+    /** {@code entry} was applied ({@code result} is null for a no-op). */
+    default void applied(Entry entry, R result) {}
+
+    /** A snapshot from the leader replaced the log and the state machine. */
+    default void snapshotInstalled(Snapshot snapshot) {}
+
+    /**
+     * A snapshot from the leader was refused because its data does not decode; the node keeps
+     * its state and the leader will send it again.
+     */
+    default void snapshotRefused(long index, long term, String reason) {}
+
+    /**
+     * A snapshot of this node's own state is durable and the log before {@code compactedTo} is gone;
+     * {@code captureNs} was spent copying the state on the runtime's thread, {@code totalNs} in all.
+     */
+    default void snapshotTaken(Snapshot snapshot, long sizeBytes, long compactedTo, long captureNs, long totalNs) {}
+}

@@ -1,0 +1,54 @@
+package io.raftkv.node;
+
+/**
+ * What the runtime replicates: a deterministic state machine fed committed commands in log order
+ * (Raft §5.3; Apache Ratis's {@code StateMachine} is the model). The runtime never decodes a
+ * command; it hands bytes in and results out. Called only from the runtime's thread.
+ *
+ * @param <R> what applying a command returns to the client that proposed it
+ */
+public interface StateMachine<R> {
+    /**
+     * On the leader, before a command enters the log (Ratis's {@code startTransaction}): returns the
+     * entry's data, e.g. the command stamped with {@code clusterTimeMs}, the cluster's clock
+     * (see {@link NodeRuntime}). May return {@code command} itself, changed in place.
+     */
+    byte[] prepare(byte[] command, long clusterTimeMs);
+
+    /** Applies the command committed at {@code index}; indexes only grow. */
+    R apply(long index, byte[] command);
+
+    /** Marks the leader's no-op entry at {@code index} as applied. */
+    void applyNoop(long index);
+
+    /** Index of the last entry applied (or restored from a snapshot). */
+    long appliedIndex();
+
+    /**
+     * The newest cluster time carried by an applied command (0 when there is none): a new leader's
+     * cluster clock starts from it, never from its own wall clock.
+     */
+    long clusterTimeMs();
+
+    /** A point-in-time copy of the whole state, cheap enough for the runtime's thread. */
+    Image capture();
+
+    /**
+     * Replaces the whole state with a snapshot made by {@link Image#encode()}; a snapshot that does
+     * not decode throws {@link IllegalArgumentException} and leaves the state as it was.
+     */
+    void restore(byte[] snapshot);
+
+    /**
+     * Checks that {@code snapshot} decodes, without changing anything; throws
+     * {@link IllegalArgumentException} saying what is wrong.
+     */
+    void validate(byte[] snapshot);
+
+    /** An immutable copy made by {@link #capture()}, encoded on any thread. */
+    interface Image {
+        long appliedIndex();
+
+        byte[] encode();
+    }
+}

@@ -32,7 +32,7 @@ import java.util.Optional;
 public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyResult> {
     public static final long DEFAULT_SESSION_TTL_MS = 10 * 60 * 1000;
     public static final int DEFAULT_MAX_SESSIONS = 100_000;
-    private static final byte SNAPSHOT_VERSION = 2;
+    private static final byte SNAPSHOT_VERSION = 3;
 
     /** Per-client state: last applied seq, where it was applied, and when (log time). */
     private static final class Session {
@@ -165,10 +165,13 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /**
      * Encodes the whole state for a Raft snapshot (§7), sessions included.
      * <pre>
-     * version byte (2) | appliedIndex int64 | logTimeMs int64
+     * version byte (3) | appliedIndex int64 | logTimeMs int64
      * | count int32 | count x (keyLen int32, key, valueLen int32, value)
      * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64), oldest first
+     * | crc32c int32 of everything before it
      * </pre>
+     * The checksum goes with the snapshot from the node that took it to every node that installs
+     * it (version 2 had none; it is still read).
      */
     public byte[] snapshot() {
         return capture().encode();
@@ -227,6 +230,9 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 }
                 out.writeInt(sessionFields.length / 4);
                 for (long f : sessionFields) out.writeLong(f);
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(bytes.toByteArray());
+                out.writeInt((int) crc.getValue());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -250,19 +256,31 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                            LinkedHashMap<Long, Session> sessions) {}
 
     private static Decoded decode(byte[] snapshot) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot))) {
-            byte version = in.readByte();
-            if (version != 1 && version != SNAPSHOT_VERSION) throw new IOException("unknown snapshot version " + version);
+        if (snapshot.length == 0) throw new IllegalArgumentException("corrupt state machine snapshot: empty");
+        byte version = snapshot[0];
+        int length = snapshot.length;
+        if (version == SNAPSHOT_VERSION) {
+            if (length < 5) throw new IllegalArgumentException("corrupt state machine snapshot: " + length + " bytes");
+            length -= 4;
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(snapshot, 0, length);
+            int stored = java.nio.ByteBuffer.wrap(snapshot, length, 4).getInt();
+            if (stored != (int) crc.getValue())
+                throw new IllegalArgumentException("corrupt state machine snapshot: checksum mismatch over " + length + " bytes");
+        }
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot, 0, length))) {
+            in.readByte();
+            if (version < 1 || version > SNAPSHOT_VERSION) throw new IOException("unknown snapshot version " + version);
             long applied = in.readLong();
             long time = version >= 2 ? in.readLong() : 0;
             int count = in.readInt();
-            if (count < 0 || count > snapshot.length / 8) throw new IOException("impossible key count " + count);
+            if (count < 0 || count > length / 8) throw new IOException("impossible key count " + count);
             Map<String, String> restored = new HashMap<>(Math.max(16, count * 4 / 3 + 1));
             for (int i = 0; i < count; i++) restored.put(readString(in), readString(in));
             LinkedHashMap<Long, Session> restoredSessions = new LinkedHashMap<>(16, 0.75f, true);
             if (version >= 2) {
                 int n = in.readInt();
-                if (n < 0 || n > snapshot.length / 32) throw new IOException("impossible session count " + n);
+                if (n < 0 || n > length / 32) throw new IOException("impossible session count " + n);
                 for (int i = 0; i < n; i++) {
                     long id = in.readLong();
                     Session s = new Session();

@@ -123,7 +123,7 @@ public final class NodeRuntime<R> {
         this.listener = listener;
         stored.snapshot().ifPresent(snap -> sm.restore(snap.data()));
         this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
-        this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries());
+        this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
     }
 
     // ---------------------------------------------------------------- inputs
@@ -364,6 +364,17 @@ public final class NodeRuntime<R> {
     }
 
     // ---------------------------------------------------------------- snapshots
+
+    /** The state machine decodes a leader's snapshot before the core lets it replace anything. */
+    private Optional<String> checkSnapshot(long index, long term, byte[] data) {
+        try {
+            sm.validate(data);
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            listener.snapshotRefused(index, term, e.getMessage());
+            return Optional.of(e.getMessage());
+        }
+    }
 
     /**
      * Raft §7: once enough was applied since the last snapshot, copy the state machine here and

@@ -72,6 +72,8 @@ public final class RaftNode {
 
     /** The newest snapshot, sent to followers that need compacted entries (null if none). */
     private Snapshot latestSnapshot;
+    /** Checks a received snapshot's data before it replaces anything. */
+    private final SnapshotValidator snapshotValidator;
     /** A snapshot received from the leader that replaces our log, to hand out in the next Ready. */
     private Snapshot snapshotToInstall;
     /** Follower: chunks of a snapshot being received; in memory only, so a crash discards them. */
@@ -86,7 +88,14 @@ public final class RaftNode {
      * caller) and the entries after it.
      */
     public RaftNode(RaftConfig config, HardState hardState, Optional<Snapshot> snapshot, List<Entry> storedEntries) {
+        this(config, hardState, snapshot, storedEntries, SnapshotValidator.ACCEPT_ALL);
+    }
+
+    /** As above, with the application's check of snapshots received from the leader. */
+    public RaftNode(RaftConfig config, HardState hardState, Optional<Snapshot> snapshot, List<Entry> storedEntries,
+                    SnapshotValidator snapshotValidator) {
         this.config = config;
+        this.snapshotValidator = snapshotValidator;
         // Raft §5.2: election timeouts must differ between servers. The id is mixed in (the odd
         // multiplier keeps distinct ids distinct) so that nodes given one cluster-wide seed do not
         // draw identical timeouts, time out together and split every vote.
@@ -732,6 +741,11 @@ public final class RaftNode {
         }
         Snapshot snap = new Snapshot(is.snapshotIndex(), is.snapshotTerm(), receiving.bytes());
         receiving = null;
+        if (snapshotValidator.problem(snap.index(), snap.term(), snap.data()).isPresent()) {
+            // Damaged on the way or by the leader: keep our log and state, and have the leader start over.
+            send(new InstallSnapshotResponse(config.id(), is.from(), term, snap.index(), 0, false));
+            return;
+        }
         if (log.matchTerm(snap.index(), snap.term())) {
             // Our log already has the snapshot's last entry: keep the log, just learn the commit (etcd's rule).
             log.commitTo(snap.index());

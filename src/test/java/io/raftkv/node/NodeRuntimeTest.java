@@ -1,0 +1,250 @@
+package io.raftkv.node;
+
+import io.raftkv.kv.ApplyResult;
+import io.raftkv.kv.KvCommand;
+import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.HardState;
+import io.raftkv.raft.Message;
+import io.raftkv.raft.Message.AppendEntries;
+import io.raftkv.raft.Message.AppendEntriesResponse;
+import io.raftkv.raft.Message.InstallSnapshot;
+import io.raftkv.raft.Message.InstallSnapshotResponse;
+import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.RaftConfig;
+import io.raftkv.raft.Role;
+import io.raftkv.raft.Snapshot;
+import io.raftkv.storage.MemoryStorage;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The node runtime driven by hand, one input at a time: a node of a 3-voter cluster whose peers
+ * are played by the test, on a {@link MemoryStorage} behind a persister that completes when the
+ * test says so (or at once).
+ */
+class NodeRuntimeTest {
+    private static final List<Integer> VOTERS = List.of(1, 2, 3);
+
+    /** One node under test: its runtime, storage, the requests it sent and the answers it gave. */
+    private static final class Node {
+        final MemoryStorage storage;
+        final KvStateMachine kv = new KvStateMachine();
+        final List<Message> sent = new ArrayList<>();
+        final List<Message> answered = new ArrayList<>();
+        final List<String> refused = new ArrayList<>();
+        final List<Long> pendingTokens = new ArrayList<>();
+        final List<Persister.Write> pendingWrites = new ArrayList<>();
+        boolean completeAtOnce = true;
+        long nowNs;
+        final NodeRuntime<ApplyResult> runtime;
+
+        Node(int id, MemoryStorage storage, long clockOriginNs) {
+            this.storage = storage;
+            this.nowNs = clockOriginNs;
+            RaftConfig config = new RaftConfig(id, VOTERS, 30, 50, 5, 512, 256, 42, 10,
+                    RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, RaftConfig.DEFAULT_SNAPSHOT_CHUNK_BYTES, true, true);
+            this.runtime = new NodeRuntime<>(config, storage.load(), kv, new Persister() {
+                @Override
+                public void persist(long token, Write write) {
+                    if (completeAtOnce) {
+                        write(write);
+                        runtime.persisted(token);
+                    } else {
+                        pendingTokens.add(token);
+                        pendingWrites.add(write);
+                    }
+                }
+
+                @Override
+                public void writeSnapshot(long index, long term, StateMachine.Image image) {
+                    Snapshot snap = new Snapshot(index, term, image.encode());
+                    runtime.snapshotWritten(snap, storage.writeSnapshot(snap));
+                }
+
+                @Override
+                public void releaseLog(Snapshot snapshot, long sizeBytes) {
+                    storage.snapshotWritten(snapshot, sizeBytes);
+                }
+            }, sent::add, () -> nowNs, SnapshotPolicy.defaults(), new RuntimeListener<>() {
+                @Override
+                public void snapshotRefused(long index, long term, String reason) {
+                    refused.add(reason);
+                }
+            });
+        }
+
+        void write(Persister.Write w) {
+            w.snapshot().ifPresent(storage::installSnapshot);
+            storage.persist(w.hardState().orElse(null), w.entries());
+        }
+
+        /** Completes the write in flight, as the storage thread would. */
+        void completeWrite() {
+            write(pendingWrites.removeFirst());
+            runtime.persisted(pendingTokens.removeFirst());
+        }
+
+        /** A peer's request, its answer collected. */
+        void request(Message m) {
+            runtime.stepRequest(m, answer -> answer.ifPresent(answered::add));
+        }
+
+        /** Wins an election in term {@code term + 1} with node 2's vote, and commits the no-op with node 2's ack. */
+        long becomeLeader() {
+            runtime.core().campaign("test");
+            runtime.process();
+            long term = runtime.core().term();
+            runtime.step(new RequestVoteResponse(2, 1, term, true));
+            runtime.process();
+            assertThat(runtime.core().role()).isEqualTo(Role.LEADER);
+            runtime.step(AppendEntriesResponse.accept(2, 1, term, runtime.core().lastIndex()));
+            runtime.process();
+            assertThat(runtime.core().committedInCurrentTerm()).isTrue();
+            sent.clear();
+            return term;
+        }
+    }
+
+    private static byte[] put(String key, String value, long clientId, long seq) {
+        return new KvCommand(KvCommand.Op.PUT, key, value, clientId, seq, 0).encode();
+    }
+
+    @Test
+    @DisplayName("§5.3 + issue 15: a write committed in the Ready that deposes its leader is answered as applied")
+    void aWriteCommittedAsTheLeaderStepsDownIsAppliedNotAbandoned() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        List<WriteOutcome<ApplyResult>> outcome = new ArrayList<>();
+        n.runtime.propose(put("k", "v", 0, 0), outcome::add);
+        n.runtime.process();
+        long index = n.runtime.core().lastIndex();
+        // In one batch: node 2 acknowledges the write (it commits), then node 3 leads a newer term.
+        n.runtime.step(AppendEntriesResponse.accept(2, 1, term, index));
+        n.request(new AppendEntries(3, 1, term + 1, index, term, List.of(), index));
+        n.runtime.process();
+
+        assertThat(n.runtime.core().role()).isEqualTo(Role.FOLLOWER);
+        assertThat(outcome).hasSize(1).first().isInstanceOf(WriteOutcome.Applied.class);
+        assertThat(n.kv.get("k")).contains("v");
+    }
+
+    @Test
+    @DisplayName("issue 15: a leader whose clock is hours ahead stamps the cluster time, so no session expires")
+    void aLeaderWithAFastClockDoesNotExpireSessions() {
+        MemoryStorage disk = new MemoryStorage();
+        Node first = new Node(1, disk, 0);
+        first.becomeLeader();
+        List<WriteOutcome<ApplyResult>> registered = new ArrayList<>();
+        first.runtime.propose(KvCommand.register().encode(), registered::add);
+        first.runtime.process();
+        first.runtime.step(AppendEntriesResponse.accept(2, 1, first.runtime.core().term(), first.runtime.core().lastIndex()));
+        first.runtime.process();
+        long clientId = ((ApplyResult.Registered) ((WriteOutcome.Applied<ApplyResult>) registered.getFirst()).result())
+                .clientId();
+        long timeAtRegister = first.kv.clusterTimeMs();
+
+        // The node restarts on a machine whose monotonic clock reads 5 hours later (a different
+        // origin, or a clock that jumped): 5 hours are far beyond the 10-minute session TTL.
+        long fiveHoursNs = TimeUnit.HOURS.toNanos(5);
+        Node later = new Node(1, disk, fiveHoursNs);
+        long term = later.becomeLeader();
+        later.nowNs += TimeUnit.SECONDS.toNanos(1);
+        List<WriteOutcome<ApplyResult>> write = new ArrayList<>();
+        later.runtime.propose(put("k", "v", clientId, 1), write::add);
+        later.runtime.process();
+        later.runtime.step(AppendEntriesResponse.accept(2, 1, term, later.runtime.core().lastIndex()));
+        later.runtime.process();
+
+        assertThat(write).hasSize(1).first().isInstanceOf(WriteOutcome.Applied.class);
+        assertThat(((WriteOutcome.Applied<ApplyResult>) write.getFirst()).result())
+                .as("the session registered before the restart").isInstanceOf(ApplyResult.Applied.class);
+        assertThat(later.kv.clusterTimeMs() - timeAtRegister).as("cluster time advanced by the leader's elapsed time")
+                .isBetween(1_000L, 2_000L);
+    }
+
+    @Test
+    @DisplayName("Figure 2: while a write is in flight, its acknowledgement and later inputs wait for it")
+    void anAsynchronousWriteHoldsItsAnswerAndLaterInputs() {
+        Node n = new Node(2, new MemoryStorage(), 0);
+        n.completeAtOnce = false;
+        Entry e = new Entry(1, 1, put("a", "1", 0, 0));
+        n.request(new AppendEntries(1, 2, 1, 0, 0, List.of(e), 0));
+        n.runtime.process();
+        assertThat(n.answered).as("the acknowledgement of an entry not yet on disk").isEmpty();
+        assertThat(n.runtime.writing()).isTrue();
+
+        n.request(new AppendEntries(1, 2, 1, 1, 1, List.of(), 1)); // arrives during the write: held
+        n.runtime.process();
+        assertThat(n.answered).isEmpty();
+
+        n.completeWrite();
+        n.runtime.process();
+        assertThat(n.answered).first().isEqualTo(AppendEntriesResponse.accept(2, 1, 1, 1));
+        assertThat(n.storage.load().entries()).containsExactly(e);
+        // The held heartbeat ran after it; it commits index 1, a write of the commit index.
+        while (!n.pendingTokens.isEmpty()) {
+            n.completeWrite();
+            n.runtime.process();
+        }
+        assertThat(n.answered).hasSize(2);
+        assertThat(n.kv.get("a")).contains("1");
+    }
+
+    @Test
+    @DisplayName("§7 + issue 15: a leader's snapshot that does not decode is refused before it replaces anything")
+    void aSnapshotThatDoesNotDecodeIsRefused() {
+        Node n = new Node(2, new MemoryStorage(), 0);
+        n.request(new AppendEntries(1, 2, 1, 0, 0, List.of(new Entry(1, 1, put("a", "1", 0, 0))), 1));
+        n.runtime.process();
+        assertThat(n.kv.get("a")).contains("1");
+
+        byte[] garbage = new byte[170];
+        new java.util.Random(7).nextBytes(garbage);
+        garbage[0] = 3;
+        n.request(new InstallSnapshot(1, 2, 1, 100, 1, 0, garbage, true));
+        n.runtime.process();
+
+        assertThat(n.refused).hasSize(1);
+        assertThat(n.answered.getLast()).isEqualTo(new InstallSnapshotResponse(2, 1, 1, 100, 0, false));
+        assertThat(n.storage.load().snapshot()).as("nothing replaced on disk").isEmpty();
+        assertThat(n.storage.load().entries()).hasSize(1);
+        assertThat(n.kv.get("a")).contains("1");
+        assertThat(n.runtime.core().lastIndex()).isEqualTo(1);
+
+        // A good snapshot from the same leader is installed.
+        KvStateMachine other = new KvStateMachine();
+        other.apply(100, new KvCommand(KvCommand.Op.PUT, "b", "2"));
+        n.request(new InstallSnapshot(1, 2, 1, 100, 1, 0, other.snapshot(), true));
+        n.runtime.process();
+        assertThat(n.kv.get("b")).contains("2");
+        assertThat(n.storage.load().snapshot()).map(Snapshot::index).contains(100L);
+    }
+
+    @Test
+    @DisplayName("inbound requests are answered on their own exchange, in order per peer, empty when the core has nothing to say")
+    void repliesMatchTheirRequests() {
+        Node n = new Node(2, new MemoryStorage(), 0);
+        List<Optional<Message>> fromLeader = new ArrayList<>();
+        List<Optional<Message>> stale = new ArrayList<>();
+        List<Optional<Message>> ignored = new ArrayList<>();
+        n.runtime.stepRequest(new AppendEntries(1, 2, 2, 0, 0, List.of(), 0), fromLeader::add);
+        n.runtime.stepRequest(new AppendEntries(3, 2, 1, 0, 0, List.of(), 0), stale::add); // an old term's leader
+        n.runtime.stepRequest(new AppendEntries(9, 2, 2, 0, 0, List.of(), 0), ignored::add); // not a member
+        n.runtime.process();
+        assertThat(fromLeader).containsExactly(Optional.of(AppendEntriesResponse.accept(2, 1, 2, 0)));
+        assertThat(stale).hasSize(1);
+        assertThat(stale.getFirst()).get().satisfies(m -> {
+            assertThat(m.to()).isEqualTo(3);
+            assertThat(m.term()).as("tells the stale leader the newer term").isEqualTo(2);
+        });
+        assertThat(ignored).containsExactly(Optional.empty());
+    }
+}

@@ -299,15 +299,18 @@ public final class NodeRuntime<R> {
         listener.applied(e, result);
         PendingWrite<R> p = pendingWrites.remove(e.index());
         if (p != null) {
-            p.done().accept(isOwnEntry(p, e, result)
+            p.done().accept(result != null && isOwnEntry(p, e)
                     ? new WriteOutcome.Applied<>(e.index(), e.term(), result)
                     : new WriteOutcome.Superseded<>(e.index()));
         }
     }
 
-    /** Whether the entry applied at a pending write's index is that write (same term, not a no-op). */
-    private static boolean isOwnEntry(PendingWrite<?> p, Entry e, Object result) {
-        return p.term() == e.term() && result != null;
+    /**
+     * Whether the command applied at a pending write's index is that write: the same term (Raft
+     * §5.3: an index and a term identify one entry), so not another leader's entry.
+     */
+    private static boolean isOwnEntry(PendingWrite<?> p, Entry e) {
+        return p.term() == e.term();
     }
 
     private void abandonPendingWrites(String reason) {
@@ -320,12 +323,17 @@ public final class NodeRuntime<R> {
         for (ReadState rs : states) {
             PendingRead<?> r = readsAwaitingIndex.remove(rs.requestId());
             if (r == null) continue;
-            if (rs.ok()) {
+            if (confirmed(rs)) {
                 readsAwaitingApply.computeIfAbsent(rs.index(), i -> new ArrayList<>()).add(r);
             } else {
                 notLeader(r);
             }
         }
+    }
+
+    /** Whether a heartbeat round confirmed this node's leadership for the read (else it is no leader). */
+    private static boolean confirmed(ReadState rs) {
+        return rs.ok();
     }
 
     private <V> void notLeader(PendingRead<V> r) {

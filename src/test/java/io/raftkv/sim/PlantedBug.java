@@ -1,16 +1,33 @@
 package io.raftkv.sim;
 
+import java.util.Optional;
+
 /**
- * Known bugs the simulation can plant in its own driver or clients, to prove that its checks have
- * teeth ({@code PlantedBugsTest}). All but the Figure 8 bug live in the simulation's own driver or clients.
+ * Known bugs planted to prove that the simulation's checks have teeth ({@code PlantedBugsTest}).
+ * Bugs of the node's own code (the runtime or the core) are mutants of the production classes,
+ * made by {@link io.raftkv.mutation.MutantLoader} (one boolean method returns a constant), so that
+ * production code carries no test hook; the others are faults of the simulated environment or of
+ * its clients.
  */
 enum PlantedBug {
-    /** The leader answers a get from its own state machine at once, without a ReadIndex round (thesis §6.4). */
-    LOCAL_READS,
     /**
-     * The driver sends a Ready's messages before its hard state and entries are on disk, and the
-     * write completes only after the simulated fsync, so a crash in between loses a vote or an
-     * acknowledged entry that already left (Raft Figure 2, "before responding to RPCs").
+     * Runtime: a read whose ReadIndex round did not confirm leadership (a follower, a deposed
+     * leader) is served from the node's own state machine at once (thesis §6.4).
+     */
+    RUNTIME_SERVES_UNCONFIRMED_READS("io.raftkv.node.NodeRuntime", "confirmed"),
+    /**
+     * Runtime: a Ready is never written (as if it only ever held messages), so nothing a node
+     * promised survives a crash: its vote, its log, its commit index (Raft Figure 2).
+     */
+    RUNTIME_SKIPS_WRITES("io.raftkv.raft.Ready", "mustPersist", false),
+    /**
+     * Runtime: every message of a Ready leaves before its write is durable, so a crash in between
+     * loses a vote or an acknowledged entry that already left (Raft Figure 2).
+     */
+    RUNTIME_SENDS_BEFORE_PERSIST("io.raftkv.raft.Ready", "mayLeaveBeforePersist"),
+    /**
+     * Environment: a disk that says a write is durable at once and writes it only after the fsync
+     * delay (a lying write cache); a power loss in between loses what was promised.
      */
     SEND_BEFORE_PERSIST,
     /** Clients send writes without a session (no clientId/seq) and still resend them after an unknown outcome. */
@@ -20,5 +37,33 @@ enum PlantedBug {
      * Figure 8). The one planted bug that lives in the core: a package-private hook in
      * {@code RaftNode.maybeCommit}, off unless {@code io.raftkv.raft.PlantedBugs} sets it.
      */
-    COMMIT_OLD_TERM_BY_COUNTING
+    COMMIT_OLD_TERM_BY_COUNTING;
+
+    private final String mutatedClass;
+    private final String mutatedMethod;
+    private final boolean returns;
+
+    PlantedBug() {
+        this(null, null, true);
+    }
+
+    PlantedBug(String mutatedClass, String mutatedMethod) {
+        this(mutatedClass, mutatedMethod, true);
+    }
+
+    PlantedBug(String mutatedClass, String mutatedMethod, boolean returns) {
+        this.mutatedClass = mutatedClass;
+        this.mutatedMethod = mutatedMethod;
+        this.returns = returns;
+    }
+
+    /** For bugs of the node's code: the class and its boolean method that the mutant makes return a constant. */
+    Optional<String[]> mutant() {
+        return mutatedClass == null ? Optional.empty() : Optional.of(new String[] {mutatedClass, mutatedMethod});
+    }
+
+    /** The constant the mutated method returns. */
+    boolean mutantReturns() {
+        return returns;
+    }
 }

@@ -3,6 +3,8 @@ package io.raftkv.sim;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import io.raftkv.mutation.MutantLoader;
+
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.EnumSet;
@@ -24,7 +26,17 @@ import static org.assertj.core.api.Assertions.assertThat;
  * -Draftkv.sim.seed=S} (trace in {@code target/sim/BUG-seed-S.log}).
  */
 class PlantedBugsTest {
-    static final int SEEDS = Integer.getInteger("raftkv.sim.bugSeeds", 1000);
+    static final Integer SEEDS = Integer.getInteger("raftkv.sim.bugSeeds");
+
+    /** Seeds per bug (or -Draftkv.sim.bugSeeds): enough for each to be caught many times over. */
+    static int seeds(PlantedBug bug) {
+        if (SEEDS != null) return SEEDS;
+        return switch (bug) {
+            // Caught on almost every seed; their profiles are long (5 nodes, 10 s of faults) or fail fast.
+            case RUNTIME_SERVES_UNCONFIRMED_READS, RUNTIME_SKIPS_WRITES -> 100;
+            default -> 1000;
+        };
+    }
 
     /** The seed's config with {@code bug} planted, under the profile where it can show. */
     static SimConfig profile(PlantedBug bug, long seed) {
@@ -32,7 +44,7 @@ class PlantedBugsTest {
             b.bugs = EnumSet.of(bug);
             b.checkSendContract = false;
             switch (bug) {
-                case LOCAL_READS -> {
+                case RUNTIME_SERVES_UNCONFIRMED_READS -> {
                     // A deposed leader is only caught serving stale reads if a new leader acknowledges
                     // writes meanwhile: clients that each know one node (whose node forwards) and give
                     // up quickly keep traffic flowing to both sides of a partition.
@@ -42,12 +54,13 @@ class PlantedBugsTest {
                     b.clientTimeoutMs = 300;
                     b.faultPhaseMs = 10_000;
                 }
-                case SEND_BEFORE_PERSIST -> {
+                case SEND_BEFORE_PERSIST, RUNTIME_SENDS_BEFORE_PERSIST -> {
                     // Power loss in the fsync window, where the bug has already let messages out.
                     b.maxFsyncMs = 5;
                     b.crashInFsyncRate = 0.02;
                 }
                 case RETRY_WITHOUT_SESSIONS -> { }
+                case RUNTIME_SKIPS_WRITES -> { }
                 case COMMIT_OLD_TERM_BY_COUNTING -> {
                     // Figure 8 needs entries of different terms to travel separately, and leaders
                     // that crash at delicate moments: just after winning, just after committing.
@@ -72,13 +85,15 @@ class PlantedBugsTest {
         if (only != null && !only.equals(bug.name())) return;
         if (only != null && seed != null) {
             Path log = Path.of("target", "sim", bug + "-seed-" + seed + ".log");
-            SimResult r = Simulation.runTraced(profile(bug, Long.parseLong(seed)), log);
-            System.out.println(ClusterSimulationSeedsTest.summary(List.of(r), 0) + "\n" + r.failure() + "\ntrace: " + log);
+            String report = bug.mutant().isPresent()
+                    ? (String) inMutantWorld(bug, "replayForLoader", String.class, long.class, String.class)
+                            .invoke(null, bug.name(), Long.parseLong(seed), log.toString())
+                    : replayForLoader(bug.name(), Long.parseLong(seed), log.toString());
+            System.out.println(report);
             return;
         }
-        List<SimConfig> configs = LongStream.range(0, SEEDS).mapToObj(s -> profile(bug, s)).toList();
         long startNs = System.nanoTime();
-        List<SimResult> results = ClusterSimulationSeedsTest.runAll(configs, false);
+        List<SimResult> results = bug.mutant().isPresent() ? runMutant(bug, seeds(bug)) : runSeeds(bug.name(), seeds(bug));
         long wallMs = (System.nanoTime() - startNs) / 1_000_000;
         List<SimResult> failed = results.stream().filter(r -> !r.ok()).sorted(Comparator.comparingLong(SimResult::seed))
                 .toList();
@@ -94,6 +109,45 @@ class PlantedBugsTest {
         failed.stream().limit(3).forEach(r -> System.out.println("  seed " + r.seed() + ": "
                 + r.failure().lines().findFirst().orElse("")));
         assertThat(failed).as("seeds failing with %s planted", bug).isNotEmpty();
+    }
+
+    /** Runs {@code seeds} seeds of {@code bug}'s profile; in a mutant's loader it runs against the mutant. */
+    public static List<SimResult> runSeeds(String bug, int seeds) throws Exception {
+        PlantedBug b = PlantedBug.valueOf(bug);
+        return ClusterSimulationSeedsTest.runAll(LongStream.range(0, seeds).mapToObj(s -> profile(b, s)).toList(), false);
+    }
+
+    /**
+     * The seeds run in a {@link MutantLoader} world where the bug's method is mutated; each result
+     * comes back as (seed, failure or null), the only types both worlds share.
+     */
+    private static List<SimResult> runMutant(PlantedBug bug, int seeds) throws Exception {
+        Object[][] rows = (Object[][]) inMutantWorld(bug, "runSeedsForLoader", String.class, int.class)
+                .invoke(null, bug.name(), seeds);
+        List<SimResult> results = new java.util.ArrayList<>();
+        for (Object[] row : rows) results.add(SimResult.of((Long) row[0], (String) row[1]));
+        return results;
+    }
+
+    /** A method of this test class as loaded in a world where {@code bug}'s method is mutated. */
+    private static java.lang.reflect.Method inMutantWorld(PlantedBug bug, String name, Class<?>... params)
+            throws ReflectiveOperationException {
+        String[] m = bug.mutant().orElseThrow();
+        java.lang.reflect.Method method = new MutantLoader(m[0], m[1], bug.mutantReturns()).load(PlantedBugsTest.class.getName())
+                .getDeclaredMethod(name, params);
+        method.setAccessible(true); // this class is package-private, and the two worlds are two runtime packages
+        return method;
+    }
+
+    /** Runs one seed of {@code bug}'s profile with a full trace into {@code log}; the report to print. */
+    public static String replayForLoader(String bug, long seed, String log) {
+        SimResult r = Simulation.runTraced(profile(PlantedBug.valueOf(bug), seed), Path.of(log));
+        return ClusterSimulationSeedsTest.summary(List.of(r), 0) + "\n" + r.failure() + "\ntrace: " + log;
+    }
+
+    /** {@link #runSeeds} with results as rows of (seed, failure or null), for {@link #runMutant}. */
+    public static Object[][] runSeedsForLoader(String bug, int seeds) throws Exception {
+        return runSeeds(bug, seeds).stream().map(r -> new Object[] {r.seed(), r.failure()}).toArray(Object[][]::new);
     }
 
     /** With the driver's own persist-before-send check on, the same bug fails at its first early message. */

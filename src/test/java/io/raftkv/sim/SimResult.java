@@ -18,6 +18,11 @@ record SimResult(long seed, SimConfig config, String failure, int operations, in
         counters = java.util.Map.copyOf(counters);
     }
 
+    /** Only the seed and its failure: a run reported from another class loader's world (a mutant's). */
+    static SimResult of(long seed, String failure) {
+        return new SimResult(seed, null, failure, 0, 0, 0, 0, 0, 0, 0, 0, 0, null, java.util.Map.of(), null);
+    }
+
     boolean ok() {
         return failure == null;
     }

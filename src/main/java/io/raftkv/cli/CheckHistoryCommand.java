@@ -28,8 +28,11 @@ import java.util.concurrent.Callable;
                 "Prints the number of operations, the time the check took and the verdict: LINEARIZABLE; NOT LINEARIZABLE"
                         + " with a shrunk counterexample (a few operations on one key that no order explains); or UNKNOWN"
                         + " when the time budget ran out first (it never guesses)."},
-        footer = {"", "Exit codes: 0 linearizable, 1 not linearizable, 2 bad input (no such file, unreadable, a malformed"
-                + " line: the message names the line), 3 unknown (no verdict within the budget).", "",
+        footer = {"", "Exit codes:",
+                "  0 linearizable",
+                "  1 not linearizable",
+                "  2 bad input: no such file, unreadable, a malformed line (the message names the line), bad flags",
+                "  3 unknown: no verdict within the budget", "",
                 "Example: raftkv check-history data/chaos/20261127-123212/history.jsonl"})
 final class CheckHistoryCommand implements Callable<Integer> {
     static final int EXIT_NOT_LINEARIZABLE = 1;

@@ -175,7 +175,7 @@ class CheckHistoryCommandTest {
     void helpNamesTheExitCodes() {
         Result r = run("check-history", "--help");
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("FILE", "--budget-seconds", "0 linearizable, 1 not linearizable, 2 bad input",
+        assertThat(r.out()).contains("FILE", "--budget-seconds", "0 linearizable", "1 not linearizable", "2 bad input",
                 "3 unknown");
         assertThat(run("--help").out()).contains("raftkv check-history");
     }

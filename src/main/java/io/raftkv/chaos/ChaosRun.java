@@ -28,8 +28,8 @@ import java.util.stream.IntStream;
 /**
  * One chaos run against running node processes: clients and nemesis for the given time, then
  * repair, a restart of every node ({@code kill -9} and start, so only what is on disk survives),
- * recovery, a read of every key, the linearizability check of the history, and the verdict. Writes {@code history.jsonl}, {@code summary.json}
- * and {@code chaos.log} into the run's folder.
+ * recovery, a read of every key, the linearizability check of the history, and the verdict.
+ * Writes {@code history.jsonl}, {@code summary.json} and {@code chaos.log} into the run's folder.
  */
 public final class ChaosRun {
     /** Bounds for conditions that normally hold within seconds. */
@@ -152,6 +152,12 @@ public final class ChaosRun {
 
             Optional<String> recovery = restartAllAndRecover(log, monitor, n);
             Conclusion conclusion = new Conclusion();
+            // seen during the run: violations whether or not the cluster then recovered
+            monitor.safetyViolations().forEach(conclusion::violated);
+            for (int id : exited) {
+                conclusion.violated("node " + id + " exited by itself during the run (not killed by the nemesis); see "
+                        + nodes.log(id));
+            }
             if (recovery.isPresent()) {
                 conclusion.undecided(recovery.get());
             } else {
@@ -162,11 +168,6 @@ public final class ChaosRun {
                 summary.check(check, unread);
                 check.problems().forEach(conclusion::violated);
                 if (check.moreProblems() > 0) conclusion.violated("... and " + check.moreProblems() + " more problems");
-                monitor.safetyViolations().forEach(conclusion::violated);
-                for (int id : exited) {
-                    conclusion.violated("node " + id + " exited by itself during the run (not killed by the nemesis); see "
-                            + nodes.log(id));
-                }
                 if (!unread.isEmpty()) {
                     conclusion.undecided(unread.size() + " keys could not be read within " + FINAL_READS_WAIT.toSeconds()
                             + " s at the end, e.g. " + unread.iterator().next());

@@ -7,9 +7,10 @@ import java.util.List;
 
 /**
  * The checks of a run, combined into its verdict. A violation fails the run whatever else
- * happened (a lost write or a non-linearizable history is a finding even if the cluster then did
- * not recover); otherwise anything undecided (no recovery, unread keys, a linearizability check
- * out of time) leaves it without a verdict; otherwise it passes. Not thread-safe.
+ * happened (two leaders in one term or a non-linearizable history is a finding even if the
+ * cluster then did not recover); otherwise anything undecided (no recovery, unread keys, a
+ * linearizability check out of time) leaves it without a verdict; otherwise it passes. Not
+ * thread-safe.
  */
 final class Conclusion {
     private final List<String> violations = new ArrayList<>();

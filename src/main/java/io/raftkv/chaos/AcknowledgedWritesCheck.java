@@ -12,7 +12,8 @@ import java.util.TreeSet;
 /**
  * Checks the final state of a run against its history: every acknowledged write is present,
  * exactly once and in order, and no value seen was later lost. Cheap and decisive, but narrower
- * than linearizability (which the test-scope checker decides on the same history).
+ * than linearizability (which {@link io.raftkv.linearizability.LinearizabilityChecker} decides on
+ * the same history, in the same run).
  *
  * <p>It relies on the workload's shape: every key is written by one client only, and only with
  * appends (an "append key") or only with puts (a "register key"); every append's value is a token

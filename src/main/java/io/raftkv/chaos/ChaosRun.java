@@ -2,6 +2,8 @@ package io.raftkv.chaos;
 
 import io.raftkv.client.KvResult;
 import io.raftkv.client.RaftKvClient;
+import io.raftkv.linearizability.CheckReport;
+import io.raftkv.linearizability.History;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -25,8 +28,8 @@ import java.util.stream.IntStream;
 /**
  * One chaos run against running node processes: clients and nemesis for the given time, then
  * repair, a restart of every node ({@code kill -9} and start, so only what is on disk survives),
- * recovery, a read of every key, and the verdict. Writes {@code history.jsonl}, {@code summary.json}
- * and {@code chaos.log} into the run's folder.
+ * recovery, a read of every key, the linearizability check of the history, and the verdict.
+ * Writes {@code history.jsonl}, {@code summary.json} and {@code chaos.log} into the run's folder.
  */
 public final class ChaosRun {
     /** Bounds for conditions that normally hold within seconds. */
@@ -46,10 +49,14 @@ public final class ChaosRun {
      * @param attemptTimeout how long a client waits for one node before it tries another (a paused
      *                      node never answers); longer than the nodes' request timeout
      * @param partitionsOff why partitions were left out although asked for, if they were
+     * @param checkBudget   how long the linearizability check of the history may run before its
+     *                      verdict is UNKNOWN (and the run's NO_VERDICT)
      */
     public record Options(int clients, Duration duration, long seed, Set<FaultKind> faults, Path dir,
-                          Duration clientTimeout, Duration attemptTimeout, Optional<String> partitionsOff) {
+                          Duration clientTimeout, Duration attemptTimeout, Optional<String> partitionsOff,
+                          Duration checkBudget) {
         public Options {
+            if (checkBudget.isNegative() || checkBudget.isZero()) throw new IllegalArgumentException("checkBudget must be positive");
             if (clients < 1) throw new IllegalArgumentException("clients must be >= 1");
             if (attemptTimeout.compareTo(clientTimeout) > 0) attemptTimeout = clientTimeout;
             faults = Collections.unmodifiableSet(faults.isEmpty() ? EnumSet.noneOf(FaultKind.class) : EnumSet.copyOf(faults));
@@ -57,12 +64,19 @@ public final class ChaosRun {
         }
     }
 
+    /** How the checks combine: see {@link Conclusion}. */
     public enum Verdict {
-        /** Every acknowledged write present, exactly once, in order; election safety held. */
+        /** Every acknowledged write present, exactly once, in order; election safety held; the history is linearizable. */
         PASS,
-        /** A check found a lost, duplicated or reordered write, or two leaders in one term. */
+        /**
+         * A check found a lost, duplicated or reordered write, two leaders in one term, a node that
+         * exited by itself, or a history that is not linearizable.
+         */
         FAIL,
-        /** The cluster did not recover, or a key could not be read at the end: nothing was concluded. */
+        /**
+         * No violation, but the cluster did not recover, a key could not be read at the end, or the
+         * linearizability check ran out of time: nothing was concluded.
+         */
         NO_VERDICT
     }
 
@@ -137,46 +151,65 @@ public final class ChaosRun {
             summary.faults(nemesis.faults(), nemesis.errors());
 
             Optional<String> recovery = restartAllAndRecover(log, monitor, n);
-            List<String> reasons = new ArrayList<>();
-            Verdict verdict;
+            Conclusion conclusion = new Conclusion();
+            // seen during the run: violations whether or not the cluster then recovered
+            monitor.safetyViolations().forEach(conclusion::violated);
+            for (int id : exited) {
+                conclusion.violated("node " + id + " exited by itself during the run (not killed by the nemesis); see "
+                        + nodes.log(id));
+            }
             if (recovery.isPresent()) {
-                reasons.add(recovery.get());
-                verdict = Verdict.NO_VERDICT;
+                conclusion.undecided(recovery.get());
             } else {
                 Map<String, Optional<String>> finalValues = readAll(log, history, workload.keys());
-                List<Op> ops = history.ops();
                 Set<String> unread = new TreeSet<>(workload.keys());
                 unread.removeAll(finalValues.keySet());
-                AcknowledgedWritesCheck.Outcome check = AcknowledgedWritesCheck.check(ops, finalValues);
+                AcknowledgedWritesCheck.Outcome check = AcknowledgedWritesCheck.check(history.ops(), finalValues);
                 summary.check(check, unread);
-                reasons.addAll(check.problems());
-                if (check.moreProblems() > 0) reasons.add("... and " + check.moreProblems() + " more problems");
-                reasons.addAll(monitor.safetyViolations());
-                for (int id : exited) {
-                    reasons.add("node " + id + " exited by itself during the run (not killed by the nemesis); see "
-                            + nodes.log(id));
-                }
-                if (!reasons.isEmpty()) {
-                    verdict = Verdict.FAIL;
-                } else if (!unread.isEmpty()) {
-                    verdict = Verdict.NO_VERDICT;
-                    reasons.add(unread.size() + " keys could not be read within " + FINAL_READS_WAIT.toSeconds()
+                check.problems().forEach(conclusion::violated);
+                if (check.moreProblems() > 0) conclusion.violated("... and " + check.moreProblems() + " more problems");
+                if (!unread.isEmpty()) {
+                    conclusion.undecided(unread.size() + " keys could not be read within " + FINAL_READS_WAIT.toSeconds()
                             + " s at the end, e.g. " + unread.iterator().next());
-                } else {
-                    verdict = Verdict.PASS;
-                    reasons.add("every acknowledged write is present, exactly once and in order (" + check.ackedWrites()
-                            + " acknowledged writes on " + check.keys() + " keys); no two leaders in one term");
                 }
+                conclusion.held("every acknowledged write is present, exactly once and in order (" + check.ackedWrites()
+                        + " acknowledged writes on " + check.keys() + " keys); no two leaders in one term");
             }
+            // also when the cluster did not recover: a violation in what was recorded is still one
+            history.flush();
+            Optional<CheckReport> linearizability = checkLinearizability(log, historyPath, conclusion);
             List<Op> ops = history.ops();
             List<Unavailability.Window> windows = Unavailability.afterLeaderFaults(nemesis.faults(), ops, startNs, loadEndNs);
             summary.leaders(monitor.leaderChanges(), monitor.safetyViolations(), windows);
-            summary.verdict(verdict, reasons, historyPath, eventsPath);
-            history.flush();
+            Verdict verdict = conclusion.verdict();
+            List<String> reasons = conclusion.reasons();
+            summary.verdict(verdict, reasons, linearizability, historyPath, eventsPath);
             summary.write(summaryPath);
-            printVerdict(verdict, reasons, summary, windows, historyPath, summaryPath, eventsPath);
+            printVerdict(verdict, reasons, summary, windows, linearizability, historyPath, summaryPath, eventsPath);
             return new Result(verdict, reasons, historyPath, summaryPath, eventsPath);
         }
+    }
+
+    /**
+     * Checks the history as written to its file, so the verdict is the one {@code raftkv
+     * check-history} gives on it; adds it to {@code conclusion}. Empty if the file could not be read
+     * back, which leaves the run undecided.
+     */
+    private Optional<CheckReport> checkLinearizability(EventLog log, Path historyPath, Conclusion conclusion) {
+        History h;
+        try {
+            h = History.readJsonLines(historyPath);
+        } catch (IOException e) {
+            conclusion.undecided("the history could not be read back for the linearizability check: " + e.getMessage());
+            log.event("check", "linearizability not checked: " + historyPath + " " + e.getMessage());
+            return Optional.empty();
+        }
+        log.event("check", String.format(Locale.ROOT, "linearizability of %d operations (time budget %.0f s) ...",
+                h.size(), options.checkBudget().toNanos() / 1e9));
+        CheckReport report = CheckReport.check(h, options.checkBudget());
+        log.event("check", "linearizability: " + report.headline());
+        conclusion.linearizability(report);
+        return Optional.of(report);
     }
 
     private Result noVerdict(EventLog log, HistoryFile history, String why, Path historyPath, Path summaryPath,
@@ -184,7 +217,7 @@ public final class ChaosRun {
         log.event("verdict", "NO VERDICT: " + why);
         history.flush();
         Summary s = new Summary(options, nodes, log.startNs());
-        s.verdict(Verdict.NO_VERDICT, List.of(why), historyPath, eventsPath);
+        s.verdict(Verdict.NO_VERDICT, List.of(why), Optional.empty(), historyPath, eventsPath);
         s.write(summaryPath);
         return new Result(Verdict.NO_VERDICT, List.of(why), historyPath, summaryPath, eventsPath);
     }
@@ -293,7 +326,7 @@ public final class ChaosRun {
     }
 
     private void printVerdict(Verdict verdict, List<String> reasons, Summary summary, List<Unavailability.Window> windows,
-                              Path history, Path summaryPath, Path events) {
+                              Optional<CheckReport> linearizability, Path history, Path summaryPath, Path events) {
         out.println();
         out.println("== verdict: " + verdict.name().replace('_', ' '));
         for (String r : reasons.subList(0, Math.min(reasons.size(), 20))) out.println("   " + r);
@@ -303,8 +336,11 @@ public final class ChaosRun {
         out.println("   longest unavailability after a leader kill: " + longest.map(w -> String.format(
                 "%s%.2f s (node %s killed at %.1f s)", w.windowNs().isPresent() ? "" : "at least ", w.atLeastNs() / 1e9,
                 w.fault().nodes().getFirst(), (w.fault().startNs() - summary.startNs()) / 1e9)).orElse("no leader was killed"));
-        out.println("   linearizability: not checked by this command (the checker is test code); check the history with");
-        out.println("     " + Summary.checkCommand(history));
+        linearizability.filter(r -> !r.details().isEmpty()).ifPresent(r -> {
+            out.println("   linearizability, " + r.verdictName() + ":");
+            r.details().lines().forEach(l -> out.println("     " + l));
+        });
+        out.println("   check the history again with: " + Summary.checkCommand(history));
         out.println("   history   " + history.toAbsolutePath());
         out.println("   summary   " + summaryPath.toAbsolutePath());
         out.println("   events    " + events.toAbsolutePath());

@@ -46,8 +46,8 @@ public record Op(int client, Kind kind, String key, Optional<String> value, Opti
 
     /**
      * The history line: {@code {"client":..,"op":..,"key":..,"value":..,"output":..,"call":..,"return":..,"ok":..}},
-     * with {@code null} for an absent value or output (the format of the linearizability checker's
-     * {@code History}).
+     * with {@code null} for an absent value or output: the format {@link io.raftkv.linearizability.History}
+     * reads back.
      */
     public String toJsonLine() {
         ObjectNode n = JSON.createObjectNode();

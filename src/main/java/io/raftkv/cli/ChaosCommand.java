@@ -28,14 +28,19 @@ import java.util.stream.Stream;
         description = {"Starts a fresh cluster of node processes, each on its own loopback address (127.0.0.2, 127.0.0.3, ...),"
                 + " runs concurrent clients against it while a nemesis kills (-9) and restarts nodes, pauses them (SIGSTOP/SIGCONT)"
                 + " and cuts the network between them (iptables DROP rules, needs root), then heals everything, restarts every"
-                + " node and checks that every acknowledged write is there, exactly once and in order.", "",
+                + " node and checks that every acknowledged write is there, exactly once and in order, and that the history"
+                + " of every client operation is linearizable (as 'raftkv check-history' does).", "",
                 "Clients come from 127.0.0.1, which is no node's address, so partitions cut nodes from each other, not from"
                         + " the clients. Every operation goes to history.jsonl (one JSON object per line; \"ok\":false ="
-                        + " outcome unknown); summary.json has the counts, the faults with their times, the leader changes and"
-                        + " the unavailability after each leader kill. Linearizability of the history is checked by the test-scope"
-                        + " checker: the command prints the one command that runs it."},
-        footer = {"", "Exit codes: 0 pass, 1 a check failed (lost, duplicated or reordered write; two leaders in one term),"
-                + " 2 bad flags, 3 no verdict (the cluster did not recover, or keys could not be read at the end).", "",
+                        + " outcome unknown); summary.json has the counts, the faults with their times, the leader changes,"
+                        + " the unavailability after each leader kill and the linearizability verdict."},
+        footer = {"", "Exit codes:",
+                "  0 pass",
+                "  1 a check failed: a lost, duplicated or reordered write; two leaders in one term; a history that is"
+                        + " not linearizable",
+                "  2 bad flags",
+                "  3 no verdict (the cluster did not recover, keys could not be read at the end, or the linearizability"
+                        + " check ran out of time)", "",
                 "Example: ./raftkv chaos --nodes 3 --duration 60s",
                 "         ./raftkv chaos --nodes 5 --clients 8 --faults kill,pause --seed 42 --dir /tmp/chaos-1"})
 final class ChaosCommand implements Callable<Integer> {
@@ -84,6 +89,11 @@ final class ChaosCommand implements Callable<Integer> {
                     + " for paused and the client tries another (default: ${DEFAULT-VALUE}).")
     int nodeRequestTimeoutMs;
 
+    @Option(names = "--check-budget-seconds", paramLabel = "N", defaultValue = CheckHistoryCommand.DEFAULT_BUDGET_SECONDS,
+            description = "How long the linearizability check of the history may run; past it the verdict is UNKNOWN"
+                    + " and the run has no verdict (default: ${DEFAULT-VALUE}).")
+    double checkBudgetSeconds;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -98,6 +108,7 @@ final class ChaosCommand implements Callable<Integer> {
         Duration timeout = BenchCommand.parseDuration(clientTimeout, "--client-timeout", spec);
         if (runFor.isNegative() || runFor.isZero()) throw new ParameterException(cl, "--duration must be positive");
         if (timeout.toMillis() < 100) throw new ParameterException(cl, "--client-timeout must be at least 100ms");
+        Duration checkBudget = CheckHistoryCommand.budget(checkBudgetSeconds, "--check-budget-seconds", cl);
         Set<FaultKind> kinds;
         try {
             kinds = EnumSet.noneOf(FaultKind.class);
@@ -148,7 +159,8 @@ final class ChaosCommand implements Callable<Integer> {
             }, "raftkv-chaos-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
             ChaosRun.Result result = ChaosRun.run(cluster, new ChaosRun.Options(clients, runFor, theSeed, kinds, runDir,
-                    timeout, Duration.ofMillis(nodeRequestTimeoutMs + ATTEMPT_MARGIN_MS), partitionsOff), firewall, System.out);
+                    timeout, Duration.ofMillis(nodeRequestTimeoutMs + ATTEMPT_MARGIN_MS), partitionsOff, checkBudget),
+                    firewall, System.out);
             return switch (result.verdict()) {
                 case PASS -> 0;
                 case FAIL -> EXIT_FAILED;

@@ -2,6 +2,8 @@ package io.raftkv.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.raftkv.linearizability.History;
+import io.raftkv.linearizability.Operation;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -27,6 +29,29 @@ class OpTest {
         // An unknown outcome carries no output, whatever the client saw.
         Op unknown = new Op(0, Op.Kind.PUT, "r", Optional.of("v"), Optional.of("v"), 1, 2, false, OptionalLong.empty());
         assertThat(new ObjectMapper().readTree(unknown.toJsonLine()).get("output").isNull()).isTrue();
+    }
+
+    /** What chaos writes is what the checker reads: {@code raftkv chaos} checks its own file this way. */
+    @Test
+    void theCheckerReadsEveryKindOfLineBack() {
+        List<Op> ops = List.of(
+                new Op(3, Op.Kind.APPEND, "a3.0", Optional.of("c3.1;"), Optional.of("c3.1;"), 1200, 1850, true, OptionalLong.of(2)),
+                new Op(1, Op.Kind.APPEND, "a1.0", Optional.of("c1.1;"), Optional.empty(), 1, 2, true, OptionalLong.of(2)),
+                new Op(0, Op.Kind.PUT, "r0", Optional.of("v"), Optional.of("v"), 3, 9, true, OptionalLong.of(2)),
+                new Op(0, Op.Kind.PUT, "r0", Optional.of("w"), Optional.of("w"), 10, 20, false, OptionalLong.empty()),
+                new Op(2, Op.Kind.GET, "r0", Optional.empty(), Optional.of("v"), 4, 5, true, OptionalLong.empty()),
+                new Op(2, Op.Kind.GET, "r9", Optional.empty(), Optional.empty(), 6, 7, true, OptionalLong.empty()),
+                new Op(2, Op.Kind.GET, "r0", Optional.empty(), Optional.empty(), 8, 30, false, OptionalLong.empty()));
+        StringBuilder lines = new StringBuilder();
+        ops.forEach(op -> lines.append(op.toJsonLine()).append('\n'));
+        assertThat(History.fromJsonLines(lines.toString()).operations()).containsExactly(
+                Operation.append(3, "a3.0", "c3.1;", "c3.1;", 1200, 1850),
+                Operation.appendResultNotKnown(1, "a1.0", "c1.1;", 1, 2),
+                new Operation(0, Operation.Kind.PUT, "r0", Optional.of("v"), Optional.of("v"), 3, 9, true),
+                new Operation(0, Operation.Kind.PUT, "r0", Optional.of("w"), Optional.empty(), 10, 20, false),
+                Operation.get(2, "r0", "v", 4, 5),
+                Operation.getNotFound(2, "r9", 6, 7),
+                new Operation(2, Operation.Kind.GET, "r0", Optional.empty(), Optional.empty(), 8, 30, false));
     }
 
     @Test

@@ -55,6 +55,7 @@ class ChaosFlagsTest {
                 arguments(List.of("--client-timeout", "10ms"), List.of("--client-timeout must be at least 100ms")),
                 arguments(List.of("--faults", "kill,nuke"), List.of("--faults", "'nuke'", "kill,pause,partition,partition-full")),
                 arguments(List.of("--port", "70000"), List.of("--port must be in 1..65535")),
+                arguments(List.of("--check-budget-seconds", "0"), List.of("--check-budget-seconds must be more than 0")),
                 arguments(List.of("--bogus"), List.of("Unknown option", "--bogus")));
     }
 

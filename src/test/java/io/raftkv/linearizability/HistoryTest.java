@@ -5,6 +5,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -57,17 +59,59 @@ class HistoryTest {
         assertThatThrownBy(() -> History.readJsonLines(new StringReader("""
                 {"client":1,"op":"get","key":"k","call":1,"return":2,"ok":true}
                 {"client":1,"op":"delete","key":"k","call":1,"return":2,"ok":true}
-                """))).isInstanceOf(IOException.class).hasMessageContaining("line 2").hasMessageContaining("delete");
+                """))).isInstanceOfSatisfying(HistoryFormatException.class, e -> {
+                    assertThat(e.lineNumber()).isEqualTo(2);
+                    assertThat(e.problem()).isEqualTo("unknown op \"delete\" (expected put, append or get)");
+                    assertThat(e).hasMessageStartingWith("line 2: unknown op").hasMessageContaining("\"op\":\"delete\"");
+                });
+        String good = Operation.put(1, "k", "v", 1, 2).toString(); // not JSON: the fallback below must say so
         for (String bad : List.of(
                 "{\"client\":1,\"op\":\"put\",\"key\":\"k\",\"call\":1,\"return\":2,\"ok\":true}", // put without value
                 "{\"client\":1,\"op\":\"get\",\"key\":\"k\",\"value\":\"v\",\"call\":1,\"return\":2,\"ok\":true}",
                 "{\"client\":1,\"op\":\"get\",\"key\":\"k\",\"call\":5,\"return\":2,\"ok\":true}", // returns before call
                 "{\"client\":1,\"op\":\"get\",\"key\":\"k\",\"call\":\"1\",\"return\":2,\"ok\":true}",
                 "{\"client\":1,\"op\":\"get\",\"key\":\"k\",\"call\":1,\"return\":2}",
+                "{\"client\":4294967296,\"op\":\"get\",\"key\":\"k\",\"call\":1,\"return\":2,\"ok\":true}",
                 "[1, 2]",
-                "{not json"))
-            assertThatThrownBy(() -> History.readJsonLines(new StringReader(bad)))
-                    .as(bad).isInstanceOf(IOException.class).hasMessageContaining("line 1");
+                "{not json",
+                "{\"client\":1,",
+                good))
+            assertThatThrownBy(() -> History.readJsonLines(new StringReader(bad))).as(bad)
+                    .isInstanceOfSatisfying(HistoryFormatException.class, e -> {
+                        assertThat(e.lineNumber()).isEqualTo(1);
+                        assertThat(e.getMessage()).startsWith("line 1: ").doesNotContain("\n");
+                    });
+    }
+
+    /** Two operations run together on one line would otherwise lose the second without a word. */
+    @Test
+    void rejectsTwoValuesOnOneLine() {
+        String line = History.of(Operation.put(1, "k", "a", 1, 2)).toJsonLines().strip();
+        assertThatThrownBy(() -> History.fromJsonLines(line + line + "\n"))
+                .hasRootCauseInstanceOf(HistoryFormatException.class)
+                .hasMessageContaining("line 1: more than one JSON value on the line (the next at column " + (line.length() + 1) + ")");
+    }
+
+    /** The file is decoded line by line: a bad byte is reported on its own line, not where a buffer ended. */
+    @Test
+    void namesTheLineOfBytesThatAreNotUtf8AndAcceptsCrLf(@TempDir Path dir) throws IOException {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 500; i++) text.append(History.of(Operation.put(1, "k", "v" + i, i, i)).toJsonLines());
+        Path crlf = dir.resolve("crlf.jsonl");
+        Files.writeString(crlf, text.toString().replace("\n", "\r\n"));
+        assertThat(History.readJsonLines(crlf).size()).isEqualTo(500);
+
+        byte[] good = text.toString().getBytes(StandardCharsets.UTF_8);
+        byte[] bad = new byte[good.length + 2];
+        System.arraycopy(good, 0, bad, 0, good.length);
+        bad[good.length] = (byte) 0xC3; // a lead byte with no continuation
+        bad[good.length + 1] = '\n';
+        Path file = dir.resolve("history.jsonl");
+        Files.write(file, bad);
+        assertThatThrownBy(() -> History.readJsonLines(file)).isInstanceOfSatisfying(HistoryFormatException.class, e -> {
+            assertThat(e.lineNumber()).isEqualTo(501);
+            assertThat(e.problem()).isEqualTo("not UTF-8 text");
+        });
     }
 
     @Test

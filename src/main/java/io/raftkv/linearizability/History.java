@@ -1,5 +1,6 @@
 package io.raftkv.linearizability;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +12,8 @@ import java.io.Reader;
 import java.io.StringReader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +33,8 @@ import java.util.Optional;
  * </pre>
  * {@code value} is null for a get; {@code output} is null for a get that found nothing, for an
  * append whose new value is not known, and for any operation with {@code "ok":false}. Blank lines
- * are skipped on reading.
+ * are skipped on reading, other fields are ignored; anything else that is not one operation per
+ * line is a {@link HistoryFormatException} naming the line.
  */
 public final class History {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -66,27 +70,65 @@ public final class History {
 
     // ---- JSON Lines ----
 
+    /**
+     * Reads a history file. Each line is decoded on its own (strict UTF-8), so a bad byte is
+     * reported on its own line; a malformed line is a {@link HistoryFormatException}.
+     */
     public static History readJsonLines(Path file) throws IOException {
-        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            return readJsonLines(in);
+        byte[] bytes = Files.readAllBytes(file);
+        List<Operation> ops = new ArrayList<>();
+        int lineNo = 0;
+        for (int start = 0; start < bytes.length; ) {
+            int end = start;
+            while (end < bytes.length && bytes[end] != '\n') end++;
+            lineNo++;
+            int contentEnd = end > start && bytes[end - 1] == '\r' ? end - 1 : end;
+            String line;
+            try {
+                line = StandardCharsets.UTF_8.newDecoder()
+                        .decode(ByteBuffer.wrap(bytes, start, contentEnd - start)).toString();
+            } catch (CharacterCodingException e) {
+                throw new HistoryFormatException(lineNo, "not UTF-8 text", null, e);
+            }
+            parseLine(line, lineNo, ops);
+            start = end + 1;
         }
+        return new History(ops);
     }
 
+    /** Reads a history from text; a malformed line is a {@link HistoryFormatException}. */
     public static History readJsonLines(Reader reader) throws IOException {
         BufferedReader in = reader instanceof BufferedReader b ? b : new BufferedReader(reader);
         List<Operation> ops = new ArrayList<>();
         String line;
         int lineNo = 0;
-        while ((line = in.readLine()) != null) {
-            lineNo++;
-            if (line.isBlank()) continue;
-            try {
-                ops.add(fromJson(JSON.readTree(line)));
-            } catch (JsonProcessingException | IllegalArgumentException | ArithmeticException e) {
-                throw new IOException("history line " + lineNo + ": " + e.getMessage() + ": " + line, e);
-            }
-        }
+        while ((line = in.readLine()) != null) parseLine(line, ++lineNo, ops);
         return new History(ops);
+    }
+
+    /** Adds the operation on {@code line} to {@code ops}; a blank line has none. */
+    private static void parseLine(String line, int lineNo, List<Operation> ops) throws HistoryFormatException {
+        if (line.isBlank()) return;
+        JsonNode n;
+        int secondValueColumn = 0;
+        try (JsonParser p = JSON.createParser(line)) {
+            n = JSON.readTree(p);
+            // one operation per line: a second value on it would otherwise be dropped unseen
+            if (p.nextToken() != null) secondValueColumn = p.currentTokenLocation().getColumnNr();
+        } catch (JsonProcessingException e) {
+            throw new HistoryFormatException(lineNo, "not JSON: " + e.getOriginalMessage() + " (column "
+                    + e.getLocation().getColumnNr() + ")", line, e);
+        } catch (IOException e) {
+            throw new IllegalStateException("reading a string cannot fail", e);
+        }
+        if (secondValueColumn > 0)
+            throw new HistoryFormatException(lineNo, "more than one JSON value on the line (the next at column "
+                    + secondValueColumn + ")", line, null);
+        try {
+            ops.add(fromJson(n));
+        } catch (IllegalArgumentException e) {
+            throw new HistoryFormatException(lineNo, e.getMessage(), line, e);
+        }
     }
 
     public static History fromJsonLines(String text) {
@@ -137,11 +179,19 @@ public final class History {
 
     private static Operation fromJson(JsonNode n) {
         if (!n.isObject()) throw new IllegalArgumentException("not a JSON object");
+        long client = integral(n, "client");
+        if (client != (int) client) throw new IllegalArgumentException("\"client\" is not a 32-bit integer: " + client);
+        Operation.Kind kind = Operation.Kind.fromJsonName(text(n, "op"));
+        Optional<String> value = optionalText(n, "value");
+        if (kind == Operation.Kind.GET && value.isPresent())
+            throw new IllegalArgumentException("a get has no \"value\" (null or left out), found " + n.get("value"));
+        if (kind != Operation.Kind.GET && value.isEmpty())
+            throw new IllegalArgumentException("missing \"value\": a " + kind.jsonName() + " has one");
         return new Operation(
-                Math.toIntExact(integral(n, "client")),
-                Operation.Kind.fromJsonName(text(n, "op")),
+                (int) client,
+                kind,
                 text(n, "key"),
-                optionalText(n, "value"),
+                value,
                 optionalText(n, "output"),
                 integral(n, "call"),
                 integral(n, "return"),

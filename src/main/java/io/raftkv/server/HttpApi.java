@@ -83,7 +83,7 @@ final class HttpApi implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024 * 1024),
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(NodeConfig.MAX_REQUEST_BYTES),
                                 new Handler());
                     }
                 });

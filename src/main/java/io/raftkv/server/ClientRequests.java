@@ -134,6 +134,12 @@ final class ClientRequests implements AutoCloseable {
                 o.put("error", "seq " + e.seq() + " of client " + e.clientId() + " is older than its last applied seq "
                         + e.lastSeq() + "; nothing was applied. Number each new write with a higher seq");
             }
+            // Decided at apply time, the same on every node: only there is the value an append extends certain.
+            case ApplyResult.ValueTooLarge e -> {
+                status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+                o.put("error", "this " + cmd.op().label() + " would make the value " + e.resultingBytes()
+                        + " bytes; the limit is " + e.limitBytes() + " bytes; nothing was applied");
+            }
         }
         o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
         return HttpApi.json(status, o);

@@ -99,7 +99,7 @@ public final class RaftServer implements AutoCloseable {
         this.config = config;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
-        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS);
+        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
         // Recovery: the latest snapshot into the state machine; the log after it is re-applied by the core.

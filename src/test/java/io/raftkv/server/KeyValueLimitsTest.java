@@ -1,0 +1,176 @@
+package io.raftkv.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Keys and values at and past their limits, through every endpoint and every node of a real
+ * 3-node cluster on loopback: the default key limit (4 KiB), and a small value limit so that the
+ * bodies stay small. What a write leaves, not only what it sends, is held to the value limit.
+ */
+class KeyValueLimitsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Set<Integer> ALL = Set.of(0, 1, 2);
+    private static final int MAX_KEY_BYTES = NodeConfig.DEFAULT_MAX_KEY_BYTES;
+    private static final int MAX_VALUE_BYTES = 64;
+
+    private static TestNodes nodes;
+    private static HttpClient http;
+
+    @BeforeAll
+    static void startCluster() {
+        nodes = new TestNodes(3, c -> c.withRequestTimeoutMs(3000).withLimits(MAX_KEY_BYTES, MAX_VALUE_BYTES)).startAll();
+        nodes.awaitLeader(ALL, WAIT);
+        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (http != null) http.close();
+        if (nodes != null) {
+            nodes.close();
+            assertThat(nodes.fatalErrors()).as("fatal errors in the nodes").isEmpty();
+        }
+    }
+
+    // ---------------------------------------------------------------- the value an append leaves
+
+    /**
+     * Appends that are each within the limit cannot build a value past it: the one that would is
+     * refused with 413 naming the size it would leave and the limit, on whichever node it arrives,
+     * and no node applies any of it.
+     */
+    @Test
+    void anAppendThatWouldGrowTheValuePastTheLimitIs413AndNoNodeAppliesIt() {
+        String quarter = "a".repeat(MAX_VALUE_BYTES / 4);
+        assertOk(send(0, "POST", "/put", body("kGrow", quarter)));
+        for (int i = 2; i <= 4; i++) {
+            Reply r = send(i % 3, "POST", "/append", body("kGrow", quarter));
+            assertOk(r);
+            assertThat(r.json().path("value").asText()).hasSize(i * quarter.length());
+        }
+        for (int n : ALL) {
+            Reply r = send(n, "POST", "/append", body("kGrow", quarter));
+            assertError(r, 413, "would make the value " + (MAX_VALUE_BYTES + quarter.length()) + " bytes",
+                    "the limit is " + MAX_VALUE_BYTES + " bytes", "nothing was applied");
+            // Bytes, not chars: one 2-byte character past a full value.
+            assertError(send(n, "POST", "/append", body("kGrow", "é")), 413,
+                    "would make the value " + (MAX_VALUE_BYTES + 2) + " bytes");
+        }
+        assertEveryNodeHolds("kGrow", "a".repeat(MAX_VALUE_BYTES));
+    }
+
+    /**
+     * §6.3: an append refused as too large uses up its seq, and its resend is refused again, even
+     * after the value was shortened so that it would now fit: a resend is never applied later.
+     */
+    @Test
+    void aRefusedAppendInASessionIsRefusedAgainWhenResent() {
+        long clientId = session(1);
+        assertOk(send(0, "POST", "/put", body("kSession", "x".repeat(MAX_VALUE_BYTES - 2))));
+        String tooMuch = write("kSession", "yyy", clientId, 1);
+        for (int n : ALL) assertError(send(n, "POST", "/append", tooMuch), 413, "would make the value " + (MAX_VALUE_BYTES + 1));
+        assertOk(send(0, "POST", "/put", body("kSession", "x")));
+        for (int n : ALL) {
+            Reply resent = send(n, "POST", "/append", tooMuch);
+            assertError(resent, 413, "would make the value " + (MAX_VALUE_BYTES + 1));
+            assertThat(resent.json().path("duplicate").asBoolean()).as("a refusal is not a duplicate success").isFalse();
+        }
+        Reply next = send(2, "POST", "/append", write("kSession", "z", clientId, 2));
+        assertOk(next);
+        assertThat(next.json().path("value").asText()).isEqualTo("xz");
+        assertEveryNodeHolds("kSession", "xz");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private record Reply(int status, String raw, JsonNode json) {
+        String error() {
+            return json.path("error").asText();
+        }
+    }
+
+    private static Reply send(int node, String method, String pathAndQuery, String body) {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + nodes.address(node) + pathAndQuery))
+                .timeout(Duration.ofSeconds(15))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body.getBytes(StandardCharsets.UTF_8)))
+                .build();
+        try {
+            HttpResponse<String> res = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            JsonNode json = res.body().isEmpty() ? JSON.missingNode() : JSON.readTree(res.body());
+            return new Reply(res.statusCode(), res.body(), json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(method + " " + pathAndQuery + " to node " + node, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", e);
+        }
+    }
+
+    private static String body(String key, String value) {
+        return JSON.createObjectNode().put("key", key).put("value", value).toString();
+    }
+
+    private static String write(String key, String value, long clientId, long seq) {
+        return JSON.createObjectNode().put("key", key).put("value", value).put("clientId", clientId).put("seq", seq).toString();
+    }
+
+    private static long session(int node) {
+        Reply r = send(node, "POST", "/session", null);
+        assertOk(r);
+        return r.json().path("clientId").asLong();
+    }
+
+    private static void assertOk(Reply r) {
+        assertThat(r.status()).as("status (body %s)", r.raw()).isEqualTo(200);
+    }
+
+    private static void assertError(Reply r, int status, String... fragments) {
+        assertThat(r.status()).as("status (body %s)", r.raw()).isEqualTo(status);
+        assertThat(r.json().path("error").isTextual()).as("'error' string in %s", r.raw()).isTrue();
+        assertThat(r.error()).contains(fragments);
+    }
+
+    /**
+     * Every node's own state machine holds {@code value} under {@code key}: a linearizable read
+     * through each node, then each node's stale read once it applied everything the leader had.
+     */
+    private static void assertEveryNodeHolds(String key, String value) {
+        for (int n : ALL) {
+            Reply r = send(n, "GET", "/get?key=" + encode(key), null);
+            assertOk(r);
+            assertThat(r.json().path("value").asText()).as("%s via node %d", key, n).isEqualTo(value);
+        }
+        int leader = nodes.awaitLeader(ALL, WAIT);
+        long commit = nodes.node(leader).status().commitIndex();
+        TestNodes.awaitCondition(() -> ALL.stream().allMatch(n -> nodes.node(n).status().appliedIndex() >= commit), WAIT,
+                "every node to apply up to " + commit);
+        for (int n : ALL) {
+            Reply r = send(n, "GET", "/get?consistency=stale&key=" + encode(key), null);
+            assertOk(r);
+            assertThat(r.json().path("value").asText()).as("%s in node %d's own state", key, n).isEqualTo(value);
+        }
+    }
+
+    private static String encode(String s) {
+        return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+}

@@ -50,6 +50,53 @@ class KeyValueLimitsTest {
         }
     }
 
+    // ---------------------------------------------------------------- keys at the limit
+
+    /**
+     * A key of exactly the key limit works through every endpoint that takes one, on every node
+     * (a follower forwards a linearizable get to the leader): percent-encoded in a query it is up
+     * to three times as long, and the request line must still be accepted.
+     */
+    @Test
+    void aKeyOfExactlyTheLimitWorksThroughEveryEndpointOnEveryNode() {
+        // ASCII as it is; 'é' is 2 UTF-8 bytes, each percent-encoded as 3 chars: 12,288 chars in the query.
+        for (String key : List.of("k".repeat(MAX_KEY_BYTES), "é".repeat(MAX_KEY_BYTES / 2))) {
+            assertThat(key.getBytes(StandardCharsets.UTF_8)).hasSize(MAX_KEY_BYTES);
+            for (int n : ALL) {
+                String value = "v" + n;
+                assertOk(send(n, "POST", "/put", body(key, value)));
+                Reply appended = send(n, "POST", "/append", body(key, "+"));
+                assertOk(appended);
+                assertThat(appended.json().path("key").asText()).isEqualTo(key);
+                assertEveryNodeHolds(key, value + "+");
+            }
+        }
+    }
+
+    /** One byte past the key limit is a 413 naming the limit on every endpoint; far past it, too (not a 400). */
+    @Test
+    void aKeyPastTheLimitIs413OnEveryEndpoint() {
+        for (String key : List.of("k".repeat(MAX_KEY_BYTES + 1), "é".repeat(MAX_KEY_BYTES / 2) + "k")) {
+            for (int n : ALL) {
+                for (String path : List.of("/put", "/append")) {
+                    assertError(send(n, "POST", path, body(key, "v")), 413, "key is " + (MAX_KEY_BYTES + 1) + " bytes",
+                            "the limit is " + MAX_KEY_BYTES + " bytes");
+                }
+                for (String query : List.of("/get?key=" + encode(key), "/get?key=" + encode(key) + "&consistency=stale")) {
+                    assertError(send(n, "GET", query, null), 413, "key is " + (MAX_KEY_BYTES + 1) + " bytes",
+                            "the limit is " + MAX_KEY_BYTES + " bytes");
+                }
+            }
+        }
+        // Twice the limit, every byte percent-encoded: the request line itself is too long, which is still the key's fault.
+        String huge = "é".repeat(MAX_KEY_BYTES);
+        for (int n : ALL) {
+            for (String query : List.of("/get?key=" + encode(huge), "/get?key=" + encode(huge) + "&consistency=stale")) {
+                assertError(send(n, "GET", query, null), 413, "request line", "key", MAX_KEY_BYTES + " bytes");
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- the value an append leaves
 
     /**

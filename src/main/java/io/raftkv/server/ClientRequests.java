@@ -315,7 +315,15 @@ final class ClientRequests implements AutoCloseable {
         JsonNode n = o.get(name);
         if (n == null || n.isNull()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "missing field '" + name + "'" + usage);
         if (!n.isTextual()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' must be a string" + usage);
-        return n.asText();
+        String text = n.asText();
+        // Stored as UTF-8, a lone surrogate would silently become '?'.
+        java.util.OptionalInt bad = ValidText.loneSurrogateIndex(text);
+        if (bad.isPresent()) {
+            throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' is not valid Unicode: a lone surrogate \\u"
+                    + Integer.toHexString(text.charAt(bad.getAsInt())) + " at char " + bad.getAsInt()
+                    + " (half of a pair without the other); send Unicode text");
+        }
+        return text;
     }
 
     private long deadline() {

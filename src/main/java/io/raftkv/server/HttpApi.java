@@ -189,6 +189,14 @@ final class HttpApi implements AutoCloseable {
                         + "; percent-encode the key, e.g. GET /get?key=a%20b"));
                 return;
             }
+            // Netty decodes bytes that are not UTF-8 to U+FFFD: the key would not be the one sent.
+            Optional<String> notUtf8 = ValidText.firstParameterNotUtf8(uri.rawQuery());
+            if (notUtf8.isPresent()) {
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "query parameter '" + notUtf8.get()
+                        + "' is not valid UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the text,"
+                        + " e.g. GET /get?key=caf%C3%A9"));
+                return;
+            }
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
                 write(ctx, keepAlive, error(HttpResponseStatus.NOT_FOUND, "unknown path " + path

@@ -20,11 +20,12 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Keys and values at and past their limits, through every endpoint and every node of a real
- * 3-node cluster on loopback: the default key limit (4 KiB), and a small value limit so that the
- * bodies stay small. What a write leaves, not only what it sends, is held to the value limit.
+ * What the API takes as keys and values, through every endpoint and every node of a real 3-node
+ * cluster on loopback: keys at and past the default key limit (4 KiB); values against a small value
+ * limit (so that the bodies stay small), which holds for what a write leaves, not only for what it
+ * sends; and text that is not valid Unicode, refused rather than stored as something else.
  */
-class KeyValueLimitsTest {
+class KeysAndValuesApiTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration WAIT = Duration.ofSeconds(10);
     private static final Set<Integer> ALL = Set.of(0, 1, 2);
@@ -146,6 +147,70 @@ class KeyValueLimitsTest {
         assertEveryNodeHolds("kSession", "xz");
     }
 
+    // ---------------------------------------------------------------- text that is not Unicode
+
+    /**
+     * A lone UTF-16 surrogate in a JSON string (the escape of U+D800 alone) is not Unicode text and
+     * could only be stored as something else ({@code "sur?"}): 400 naming the field, nothing written.
+     */
+    @Test
+    void aLoneSurrogateInAJsonKeyOrValueIs400NamingTheField() {
+        assertOk(send(0, "POST", "/put", body("kSur", "old")));
+        List<String> notUnicode = List.of("sur\\ud800", "\\udc00x", "x\\ude00\\ud83d", "x\\ud83d");
+        for (int n : ALL) {
+            for (String path : List.of("/put", "/append")) {
+                for (String bad : notUnicode) {
+                    assertError(send(n, "POST", path, "{\"key\":\"" + bad + "\",\"value\":\"v\"}"), 400,
+                            "field 'key'", "not valid Unicode", "surrogate");
+                    assertError(send(n, "POST", path, "{\"key\":\"kSur\",\"value\":\"" + bad + "\"}"), 400,
+                            "field 'value'", "not valid Unicode", "surrogate");
+                }
+            }
+        }
+        for (String stored : List.of("sur?", "sur\uFFFD", "?x", "\uFFFDx")) {
+            assertThat(send(0, "GET", "/get?key=" + encode(stored), null).status()).as("key %s was never written", stored)
+                    .isEqualTo(404);
+        }
+        assertEveryNodeHolds("kSur", "old");
+        // A surrogate pair is one valid character (U+1F600), in JSON escapes as well as in UTF-8.
+        String emoji = "\uD83D\uDE00";
+        Reply paired = send(1, "POST", "/put", "{\"key\":\"kEmoji\\ud83d\\ude00\",\"value\":\"\\ud83d\\ude00\"}");
+        assertOk(paired);
+        assertThat(paired.json().path("key").asText()).isEqualTo("kEmoji" + emoji);
+        assertEveryNodeHolds("kEmoji" + emoji, emoji);
+    }
+
+    /**
+     * Percent-encoded bytes that are not UTF-8 (a stray byte, a cut sequence, an overlong form, an
+     * encoded surrogate) would be read as U+FFFD: 400 naming the parameter, on both kinds of get.
+     */
+    @Test
+    void aQueryParameterThatIsNotUtf8Is400NamingIt() {
+        for (String badKey : List.of("sur%FF", "sur%ED%A0%80", "%C3", "%C0%80", "a%E2%82")) {
+            for (int n : ALL) {
+                for (String query : List.of("/get?key=" + badKey, "/get?key=" + badKey + "&consistency=stale",
+                        "/get?consistency=stale&key=" + badKey)) {
+                    assertError(send(n, "GET", query, null), 400, "query parameter 'key'", "not valid UTF-8");
+                }
+                assertError(send(n, "GET", "/get?key=k&consistency=stale%FF", null), 400, "query parameter 'consistency'");
+            }
+        }
+        // Bytes that are not percent-encoded at all (here the UTF-8 of 'é') are not read as text either.
+        byte[] rawUtf8 = "GET /get?key=caf\u00e9 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.UTF_8);
+        for (int n : ALL) {
+            String raw = rawRequest(n, rawUtf8);
+            assertThat(raw).as("answer to a raw UTF-8 request line").startsWith("HTTP/1.1 400").contains("query parameter 'key'");
+        }
+        // Valid UTF-8, percent-encoded: a 4-byte character, and U+FFFD itself.
+        assertOk(send(2, "POST", "/put", body("q\uD83D\uDE00\uFFFD", "ok")));
+        for (int n : ALL) {
+            Reply r = send(n, "GET", "/get?key=q%F0%9F%98%80%EF%BF%BD", null);
+            assertOk(r);
+            assertThat(r.json().path("value").asText()).isEqualTo("ok");
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private record Reply(int status, String raw, JsonNode json) {
@@ -169,6 +234,19 @@ class KeyValueLimitsTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", e);
+        }
+    }
+
+    /** Sends {@code request} byte for byte on a new connection; the whole answer, up to the server's close. */
+    private static String rawRequest(int node, byte[] request) {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(nodes.address(node).host(), nodes.address(node).port()), 2000);
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request);
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException("raw request to node " + node, e);
         }
     }
 

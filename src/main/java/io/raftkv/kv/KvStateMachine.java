@@ -202,7 +202,7 @@ public final class KvStateMachine {
     /**
      * Encodes the whole state for a Raft snapshot (§7), sessions included.
      * <pre>
-     * version byte (2) | appliedIndex int64 | logTimeMs int64
+     * version byte (3) | appliedIndex int64 | logTimeMs int64
      * | count int32 | count x (keyLen int32, key, valueLen int32, value)
      * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64,
      *                                lastRefusedBytes int64), oldest first

@@ -138,7 +138,7 @@ final class ClientRequests implements AutoCloseable {
             case ApplyResult.ValueTooLarge e -> {
                 status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
                 o.put("error", "this " + cmd.op().label() + " would make the value " + e.resultingBytes()
-                        + " bytes; the limit is " + e.limitBytes() + " bytes; nothing was applied");
+                        + " bytes; the limit is " + e.limitBytes() + " bytes (--max-value-bytes); nothing was applied");
             }
         }
         o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
@@ -317,7 +317,7 @@ final class ClientRequests implements AutoCloseable {
         if (!n.isTextual()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' must be a string" + usage);
         String text = n.asText();
         // Stored as UTF-8, a lone surrogate would silently become '?'.
-        java.util.OptionalInt bad = ValidText.loneSurrogateIndex(text);
+        OptionalInt bad = ValidText.loneSurrogateIndex(text);
         if (bad.isPresent()) {
             throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' is not valid Unicode: a lone surrogate \\u"
                     + Integer.toHexString(text.charAt(bad.getAsInt())) + " at char " + bad.getAsInt()

@@ -24,8 +24,10 @@ import java.util.TreeMap;
  * @param electionMaxMs upper bound of the randomized election timeout
  * @param requestTimeoutMs how long a client request may wait for a leader and a commit
  * @param maxKeyBytes   largest key accepted (UTF-8 bytes)
- * @param maxValueBytes largest value accepted (UTF-8 bytes); a log entry with the largest key and
- *                      value must fit in one peer request ({@link #MAX_REQUEST_BYTES})
+ * @param maxValueBytes largest value accepted (UTF-8 bytes), also the largest an append may leave:
+ *                      the state machine refuses a longer result, so it must be the same on every
+ *                      node; a log entry with the largest key and value must fit in one peer
+ *                      request ({@link #MAX_REQUEST_BYTES})
  * @param snapshots     when to snapshot the state machine and compact the log
  * @param sessionTtlMs  client sessions expire after this much log time without a command; must
  *                      be the same on every node
@@ -49,7 +51,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
     /**
      * The bytes an AppendEntries carrying one command adds to the command's key and value: the
      * message and entry framing and the command's own header. Measured on the real encodings (an
-     * empty put, with a session) so that it follows them; the size grows byte for byte with the key and value.
+     * empty put) so that it follows them; the size grows byte for byte with the key and value.
      */
     static final long ONE_ENTRY_OVERHEAD_BYTES = MessageCodec.encodedSize(new Message.AppendEntries(0, 1, 1, 0, 0,
             List.of(new Entry(1, 1, new KvCommand(KvCommand.Op.PUT, "", "", 1, 1, 1).encode())), 0));

@@ -24,8 +24,12 @@ final class PeerSpec {
 
     static Map<Integer, HostPort> parse(String spec, int selfId, HostPort self) {
         if (spec == null || spec.isBlank()) return Map.of();
-        String[] items = spec.split(",");
+        // -1: keep trailing empty items, so that "a:1,b:2," is refused rather than read as "a:1,b:2".
+        String[] items = spec.split(",", -1);
         // Checked before the form: an empty item is neither form, and "mixes forms" would mislead.
+        if (items[items.length - 1].isBlank()) {
+            throw new IllegalArgumentException("-peers ends with a comma (an empty item); remove the trailing comma");
+        }
         for (String item : items) {
             if (item.isBlank()) throw new IllegalArgumentException("-peers has an empty item; separate addresses with single commas");
         }

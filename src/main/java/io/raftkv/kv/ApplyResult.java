@@ -16,4 +16,11 @@ public sealed interface ApplyResult {
 
     /** A seq older than the client's last applied one: the client already moved on. Nothing applied. */
     record StaleSeq(long clientId, long seq, long lastSeq) implements ApplyResult {}
+
+    /**
+     * The write would leave a value of {@code resultingBytes} (UTF-8), more than the state
+     * machine's {@code limitBytes}: nothing applied. In a session it still uses up its seq, and a
+     * resend gets this same answer.
+     */
+    record ValueTooLarge(long resultingBytes, int limitBytes) implements ApplyResult {}
 }

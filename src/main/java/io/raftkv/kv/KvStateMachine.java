@@ -25,20 +25,33 @@ import java.util.Optional;
  * here - after {@code sessionTtlMs} without a command, and the least recently used go first when
  * there are more than {@code maxSessions}; every node applies the same commands, so every node
  * expires the same sessions at the same index. A command from an expired session is refused,
- * never applied blindly. All nodes of a cluster must use the same two limits.
+ * never applied blindly.
+ *
+ * <p>A write whose resulting value would be larger than {@code maxValueBytes} (UTF-8) is refused
+ * here, at apply time, rather than at the HTTP layer: only here is the value an append extends
+ * known for certain, and every node decides the same way at the same index. A refused write in a
+ * session uses up its seq like an applied one, and its resend gets the same refusal, so it can
+ * never be applied later. All nodes of a cluster must use the same three limits.
  *
  * <p>Invariant: entries are applied in strictly increasing index order, each once.
  */
 public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyResult> {
     public static final long DEFAULT_SESSION_TTL_MS = 10 * 60 * 1000;
     public static final int DEFAULT_MAX_SESSIONS = 100_000;
+    /** The value limit of the constructors without one: as large as a Java string gets. */
+    public static final int NO_VALUE_LIMIT = Integer.MAX_VALUE;
+    /** Version 3 added the refused size per session and a checksum; versions 1 and 2 are still read. */
     private static final byte SNAPSHOT_VERSION = 3;
+    /** The longs of one session in a snapshot: clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes. */
+    private static final int SESSION_FIELDS = 5;
 
-    /** Per-client state: last applied seq, where it was applied, and when (log time). */
+    /** Per-client state: last seq, where it was applied (or refused), and when (log time). */
     private static final class Session {
         long lastSeq;
         long lastIndex;
         long lastActiveMs;
+        /** 0 if the last seq was applied; else the size its value would have had, for the answer to a resend. */
+        long lastRefusedBytes;
     }
 
     private final Map<String, String> data = new HashMap<>();
@@ -46,6 +59,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     private final LinkedHashMap<Long, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
     private final long sessionTtlMs;
     private final int maxSessions;
+    private final int maxValueBytes;
     private long appliedIndex;
     /** Monotonic log time: the largest command timestamp applied so far. */
     private long logTimeMs;
@@ -55,9 +69,16 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     public KvStateMachine(long sessionTtlMs, int maxSessions) {
+        this(sessionTtlMs, maxSessions, NO_VALUE_LIMIT);
+    }
+
+    /** {@code maxValueBytes}: the largest value (UTF-8 bytes) a write may leave; the same on every node. */
+    public KvStateMachine(long sessionTtlMs, int maxSessions, int maxValueBytes) {
         if (sessionTtlMs < 1 || maxSessions < 1) throw new IllegalArgumentException("bad session limits");
+        if (maxValueBytes < 0) throw new IllegalArgumentException("bad value limit " + maxValueBytes);
         this.sessionTtlMs = sessionTtlMs;
         this.maxSessions = maxSessions;
+        this.maxValueBytes = maxValueBytes;
     }
 
     /** Stamps the cluster time on an encoded command, in place: the log time sessions expire by. */
@@ -105,21 +126,64 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             session = sessions.get(cmd.clientId());
             if (session == null) return new ApplyResult.SessionExpired(cmd.clientId());
             session.lastActiveMs = logTimeMs;
-            if (cmd.seq() == session.lastSeq) return new ApplyResult.Duplicate(session.lastIndex);
+            if (cmd.seq() == session.lastSeq) {
+                return session.lastRefusedBytes > 0 ? new ApplyResult.ValueTooLarge(session.lastRefusedBytes, maxValueBytes)
+                        : new ApplyResult.Duplicate(session.lastIndex);
+            }
             if (cmd.seq() < session.lastSeq) return new ApplyResult.StaleSeq(cmd.clientId(), cmd.seq(), session.lastSeq);
         }
-        String next = switch (cmd.op()) {
-            case PUT -> cmd.value();
-            // A missing key counts as the empty string.
-            case APPEND -> data.getOrDefault(cmd.key(), "") + cmd.value();
-            case REGISTER -> throw new IllegalStateException("handled above");
-        };
+        // A missing key counts as the empty string.
+        String before = cmd.op() == KvCommand.Op.APPEND ? data.getOrDefault(cmd.key(), "") : "";
+        long resultingBytes = resultingBytesIfOverLimit(before, cmd.value());
+        if (resultingBytes > 0) {
+            if (session != null) {
+                session.lastSeq = cmd.seq();
+                session.lastIndex = index;
+                session.lastRefusedBytes = resultingBytes;
+            }
+            return new ApplyResult.ValueTooLarge(resultingBytes, maxValueBytes);
+        }
+        String next = cmd.op() == KvCommand.Op.APPEND ? before + cmd.value() : cmd.value();
         data.put(cmd.key(), next);
         if (session != null) {
             session.lastSeq = cmd.seq();
             session.lastIndex = index;
+            session.lastRefusedBytes = 0;
         }
         return new ApplyResult.Applied(next);
+    }
+
+    /**
+     * The UTF-8 size of {@code before + added} if it is above the value limit, else 0. UTF-8 takes
+     * at most 3 bytes per Java char, so short values are never measured: only one near the limit
+     * costs a pass over its chars. (Sizes add up: values decoded from UTF-8 hold no lone
+     * surrogate that the concatenation could pair.)
+     */
+    private long resultingBytesIfOverLimit(String before, String added) {
+        if (3L * before.length() + 3L * added.length() <= maxValueBytes) return 0;
+        long bytes = utf8Bytes(before) + utf8Bytes(added);
+        return bytes > maxValueBytes ? bytes : 0;
+    }
+
+    /** The length of {@code s} in UTF-8 as {@code getBytes(UTF_8)} encodes it, without encoding it. */
+    static long utf8Bytes(String s) {
+        long bytes = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes += 1;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                bytes += 1; // a lone surrogate is encoded as '?'
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
     }
 
     private void expireSessions() {
@@ -167,11 +231,13 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
      * <pre>
      * version byte (3) | appliedIndex int64 | logTimeMs int64
      * | count int32 | count x (keyLen int32, key, valueLen int32, value)
-     * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64), oldest first
+     * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64,
+     *                                lastRefusedBytes int64), oldest first
      * | crc32c int32 of everything before it
      * </pre>
      * The checksum goes with the snapshot from the node that took it to every node that installs
-     * it (version 2 had none; it is still read).
+     * it. Version 2 had no lastRefusedBytes (read as 0: the last seq was applied) and no checksum;
+     * version 1 had neither logTimeMs nor sessions.
      */
     public byte[] snapshot() {
         return capture().encode();
@@ -184,13 +250,14 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
      */
     @Override
     public Image capture() {
-        long[] sessionFields = new long[sessions.size() * 4];
+        long[] sessionFields = new long[sessions.size() * SESSION_FIELDS];
         int i = 0;
         for (Map.Entry<Long, Session> e : sessions.entrySet()) {
             sessionFields[i++] = e.getKey();
             sessionFields[i++] = e.getValue().lastSeq;
             sessionFields[i++] = e.getValue().lastIndex;
             sessionFields[i++] = e.getValue().lastActiveMs;
+            sessionFields[i++] = e.getValue().lastRefusedBytes;
         }
         return new Image(appliedIndex, logTimeMs, new HashMap<>(data), sessionFields);
     }
@@ -200,7 +267,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         private final long appliedIndex;
         private final long logTimeMs;
         private final Map<String, String> data;
-        /** (clientId, lastSeq, lastIndex, lastActiveMs) per session, oldest first. */
+        /** (clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes) per session, oldest first. */
         private final long[] sessionFields;
 
         private Image(long appliedIndex, long logTimeMs, Map<String, String> data, long[] sessionFields) {
@@ -228,7 +295,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     writeString(out, e.getKey());
                     writeString(out, e.getValue());
                 }
-                out.writeInt(sessionFields.length / 4);
+                out.writeInt(sessionFields.length / SESSION_FIELDS);
                 for (long f : sessionFields) out.writeLong(f);
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
                 crc.update(bytes.toByteArray());
@@ -240,7 +307,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
     }
 
-    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1 or 2); a bad one changes nothing. */
+    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1, 2 or 3); a bad one changes nothing. */
     @Override
     public void restore(byte[] snapshot) {
         Decoded d = decode(snapshot);
@@ -287,6 +354,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     s.lastSeq = in.readLong();
                     s.lastIndex = in.readLong();
                     s.lastActiveMs = in.readLong();
+                    s.lastRefusedBytes = version >= 3 ? in.readLong() : 0;
+                    if (s.lastRefusedBytes < 0) throw new IOException("negative refused size in session " + id);
                     restoredSessions.put(id, s);
                 }
             }

@@ -138,6 +138,12 @@ final class ClientRequests implements AutoCloseable {
                 o.put("error", "seq " + e.seq() + " of client " + e.clientId() + " is older than its last applied seq "
                         + e.lastSeq() + "; nothing was applied. Number each new write with a higher seq");
             }
+            // Decided at apply time, the same on every node: only there is the value an append extends certain.
+            case ApplyResult.ValueTooLarge e -> {
+                status = HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+                o.put("error", "this " + cmd.op().label() + " would make the value " + e.resultingBytes()
+                        + " bytes; the limit is " + e.limitBytes() + " bytes (--max-value-bytes); nothing was applied");
+            }
         }
         o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
         return HttpApi.json(status, o);
@@ -313,7 +319,15 @@ final class ClientRequests implements AutoCloseable {
         JsonNode n = o.get(name);
         if (n == null || n.isNull()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "missing field '" + name + "'" + usage);
         if (!n.isTextual()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' must be a string" + usage);
-        return n.asText();
+        String text = n.asText();
+        // Stored as UTF-8, a lone surrogate would silently become '?'.
+        OptionalInt bad = ValidText.loneSurrogateIndex(text);
+        if (bad.isPresent()) {
+            throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "field '" + name + "' is not valid Unicode: a lone surrogate \\u"
+                    + Integer.toHexString(text.charAt(bad.getAsInt())) + " at char " + bad.getAsInt()
+                    + " (half of a pair without the other); send Unicode text");
+        }
+        return text;
     }
 
     private long deadline() {

@@ -20,6 +20,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -29,6 +30,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.raft.Message;
@@ -56,6 +58,8 @@ final class HttpApi implements AutoCloseable {
             "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
             "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
             "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST);
+    /** Room in a request line for the method, path, version and the parameters besides the key. */
+    private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
     private final RaftServer server;
     private final EventLoopGroup group;
@@ -83,7 +87,9 @@ final class HttpApi implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
-                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 * 1024 * 1024),
+                        ch.pipeline().addLast(new HttpServerCodec(new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(maxRequestLineBytes(server.config().maxKeyBytes()))),
+                                new HttpObjectAggregator(NodeConfig.MAX_REQUEST_BYTES),
                                 new Handler());
                     }
                 });
@@ -109,6 +115,15 @@ final class HttpApi implements AutoCloseable {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly();
         clientRequests.close();
+    }
+
+    /**
+     * The longest request line accepted: {@code GET /get?key=K} with a key at the limit, each of its
+     * bytes percent-encoded (3 chars), plus the rest of the line. Netty's default, 4,096, is shorter
+     * than a 4 KiB key alone: such a key could be written but not read.
+     */
+    static int maxRequestLineBytes(int maxKeyBytes) {
+        return (int) Math.min(Integer.MAX_VALUE, 3L * maxKeyBytes + REQUEST_LINE_SLACK_BYTES);
     }
 
     static FullHttpResponse json(HttpResponseStatus status, JsonNode body) {
@@ -153,7 +168,13 @@ final class HttpApi implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             boolean keepAlive = HttpUtil.isKeepAlive(req);
             if (!req.decoderResult().isSuccess()) {
-                write(ctx, false, error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
+                // The line is sized for the longest key: one longer carries a key past the limit.
+                int maxKeyBytes = server.config().maxKeyBytes();
+                write(ctx, false, req.decoderResult().cause() instanceof TooLongHttpLineException
+                        ? error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the request line is longer than "
+                                + maxRequestLineBytes(maxKeyBytes) + " bytes: a key may be at most " + maxKeyBytes
+                                + " bytes (" + 3L * maxKeyBytes + " percent-encoded)")
+                        : error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
                 return;
             }
             QueryStringDecoder uri = new QueryStringDecoder(req.uri());
@@ -166,6 +187,14 @@ final class HttpApi implements AutoCloseable {
             } catch (IllegalArgumentException e) {
                 write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
                         + "; percent-encode the key, e.g. GET /get?key=a%20b"));
+                return;
+            }
+            // Netty decodes bytes that are not UTF-8 to U+FFFD: the key would not be the one sent.
+            Optional<String> notUtf8 = ValidText.firstParameterNotUtf8(uri.rawQuery());
+            if (notUtf8.isPresent()) {
+                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "query parameter '" + notUtf8.get()
+                        + "' is not valid UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the text,"
+                        + " e.g. GET /get?key=caf%C3%A9"));
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);

@@ -1,8 +1,13 @@
 package io.raftkv.server;
 
+import io.raftkv.kv.KvCommand;
 import io.raftkv.node.SnapshotPolicy;
+import io.raftkv.raft.Entry;
+import io.raftkv.raft.Message;
 import io.raftkv.transport.HostPort;
+import io.raftkv.transport.MessageCodec;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -20,7 +25,10 @@ import java.util.TreeMap;
  * @param electionMaxMs upper bound of the randomized election timeout
  * @param requestTimeoutMs how long a client request may wait for a leader and a commit
  * @param maxKeyBytes   largest key accepted (UTF-8 bytes)
- * @param maxValueBytes largest value accepted (UTF-8 bytes)
+ * @param maxValueBytes largest value accepted (UTF-8 bytes), also the largest an append may leave:
+ *                      the state machine refuses a longer result, so it must be the same on every
+ *                      node; a log entry with the largest key and value must fit in one peer
+ *                      request ({@link #MAX_REQUEST_BYTES})
  * @param snapshots     when to snapshot the state machine and compact the log
  * @param sessionTtlMs  client sessions expire after this much log time without a command; must
  *                      be the same on every node
@@ -35,6 +43,19 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                          Optional<String> bindAddress) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
+    /**
+     * The largest HTTP request body a node accepts, from clients and peers alike. A log entry
+     * reaches a follower in one AppendEntries request, so an entry larger than this could never be
+     * replicated and would stall every commit after it: the size limits are checked against it.
+     */
+    public static final int MAX_REQUEST_BYTES = 64 * 1024 * 1024;
+    /**
+     * The bytes an AppendEntries carrying one command adds to the command's key and value: the
+     * message and entry framing and the command's own header. Measured on the real encodings (an
+     * empty put) so that it follows them; the size grows byte for byte with the key and value.
+     */
+    static final long ONE_ENTRY_OVERHEAD_BYTES = MessageCodec.encodedSize(new Message.AppendEntries(0, 1, 1, 0, 0,
+            List.of(new Entry(1, 1, new KvCommand(KvCommand.Op.PUT, "", "", 1, 1, 1).encode())), 0));
 
     public NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                       int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes) {
@@ -70,6 +91,22 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
         if (requestTimeoutMs < 1) throw new IllegalArgumentException("request timeout must be positive");
         if (sessionTtlMs < 1) throw new IllegalArgumentException("session TTL must be positive");
         if (maxKeyBytes < 1 || maxValueBytes < 0) throw new IllegalArgumentException("bad size limits");
+        checkOneEntryFitsAPeerRequest(maxKeyBytes, maxValueBytes);
+    }
+
+    /**
+     * The largest key and value together must make an AppendEntries a peer accepts; the message
+     * names the flags and what to set them to.
+     */
+    private static void checkOneEntryFitsAPeerRequest(int maxKeyBytes, int maxValueBytes) {
+        long largestMessage = ONE_ENTRY_OVERHEAD_BYTES + maxKeyBytes + (long) maxValueBytes;
+        if (largestMessage <= MAX_REQUEST_BYTES) return;
+        long valueRoom = MAX_REQUEST_BYTES - ONE_ENTRY_OVERHEAD_BYTES - maxKeyBytes;
+        throw new IllegalArgumentException("--max-key-bytes " + maxKeyBytes + " with --max-value-bytes " + maxValueBytes
+                + " allows a log entry no peer could receive (" + largestMessage + " bytes in its AppendEntries, above the "
+                + MAX_REQUEST_BYTES + " bytes a node accepts in one request; commits would stall on it): "
+                + (valueRoom >= 0 ? "set --max-value-bytes to at most " + valueRoom
+                : "the two together may be at most " + (MAX_REQUEST_BYTES - ONE_ENTRY_OVERHEAD_BYTES) + " bytes"));
     }
 
     /** The report's defaults: 50 ms heartbeats, 300-500 ms election timeouts, 5 s request timeout. */

@@ -93,7 +93,7 @@ public final class RaftServer implements AutoCloseable {
         this.config = config;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
-        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS);
+        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
         RaftConfig rc = new RaftConfig(config.id(), new ArrayList<>(config.members().keySet()),

@@ -85,6 +85,10 @@ class MainTest {
                         List.of("bad address in -peers", "1..65535")),
                 arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,,localhost:8002"),
                         List.of("empty item")),
+                arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,localhost:8002,"),
+                        List.of("-peers ends with a comma", "remove the trailing comma")),
+                arguments(List.of("-id", "0", "-port", "8000", "-peers", "1=localhost:8001,2=localhost:8002,"),
+                        List.of("-peers ends with a comma")),
                 arguments(List.of("-id", "0", "-port", "8000", "-peers", "x=localhost:8001"),
                         List.of("numeric id")),
                 // mixed forms
@@ -109,7 +113,15 @@ class MainTest {
                 arguments(List.of("-id", "0", "-port", "8000", "--election-min-ms", "40"),
                         List.of("election timeout must be longer than the heartbeat")),
                 arguments(List.of("-id", "0", "-port", "8000", "--election-max-ms", "200"),
-                        List.of("election timeout max must be above its min")));
+                        List.of("election timeout max must be above its min")),
+                // size limits whose largest entry no peer would accept (a node takes 64 MiB per request)
+                arguments(List.of("-id", "0", "-port", "8000", "--max-value-bytes", "67108864"),
+                        List.of("--max-key-bytes 4096 with --max-value-bytes 67108864", "no peer could receive",
+                                "67108864 bytes a node accepts", "set --max-value-bytes to at most 6710")),
+                arguments(List.of("-id", "0", "-port", "8000", "--max-value-bytes", "2147483647"),
+                        List.of("--max-value-bytes 2147483647", "set --max-value-bytes to at most 6710")),
+                arguments(List.of("-id", "0", "-port", "8000", "--max-key-bytes", "67108864", "--max-value-bytes", "0"),
+                        List.of("--max-key-bytes 67108864", "the two together may be at most 6710")));
     }
 
     @ParameterizedTest(name = "raftkv {0}")

@@ -97,6 +97,92 @@ class KvStateMachineTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("corrupt");
     }
 
+    /**
+     * The limit holds for the value a write leaves, not only for what it sends: four appends of
+     * 1/4 of the limit fill it, the fifth is refused, and nothing of it is applied.
+     */
+    @Test
+    void anAppendWhoseResultWouldPassTheValueLimitIsRefusedAndChangesNothing() {
+        KvStateMachine kv = new KvStateMachine(10_000, 100, 8);
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.PUT, "k", "12"))).isEqualTo(new ApplyResult.Applied("12"));
+        for (String part : new String[] {"34", "56", "78"}) {
+            assertThat(apply(kv, new KvCommand(KvCommand.Op.APPEND, "k", part))).isInstanceOf(ApplyResult.Applied.class);
+        }
+        assertThat(kv.get("k")).hasValue("12345678");
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.APPEND, "k", "9"))).isEqualTo(new ApplyResult.ValueTooLarge(9, 8));
+        assertThat(kv.get("k")).as("a refused append leaves the value as it was").hasValue("12345678");
+        // Bytes, not chars: "é" is 2 bytes in UTF-8, so 7 + 2 passes 8; an append to a missing key starts from "".
+        apply(kv, new KvCommand(KvCommand.Op.PUT, "u", "1234567"));
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.APPEND, "u", "é"))).isEqualTo(new ApplyResult.ValueTooLarge(9, 8));
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.APPEND, "new", "\uD83D\uDE00\uD83D\uDE00x")))
+                .as("two 4-byte characters and one byte").isEqualTo(new ApplyResult.ValueTooLarge(9, 8));
+        assertThat(kv.get("new")).isEmpty();
+        // A put is held to the same limit (the HTTP layer refuses it first; this is the last word).
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.PUT, "k", "123456789"))).isEqualTo(new ApplyResult.ValueTooLarge(9, 8));
+        assertThat(apply(kv, new KvCommand(KvCommand.Op.PUT, "k", "abcdefgh"))).isEqualTo(new ApplyResult.Applied("abcdefgh"));
+    }
+
+    /**
+     * §6.3: a refused write uses up its seq like an applied one. Its resend gets the same refusal
+     * (never a "duplicate" that reads as success, and never applied later, even once the value
+     * was shortened so that it would fit); the session goes on with the next seq. A snapshot keeps it.
+     */
+    @Test
+    @DisplayName("§6.3: a write refused as too large uses up its seq; its resend is refused again, also after a snapshot")
+    void aRefusedWriteUsesUpItsSeqAndItsResendIsRefusedAgain() {
+        KvStateMachine kv = new KvStateMachine(10_000, 100, 4);
+        long client = ((ApplyResult.Registered) apply(kv, KvCommand.register().withTimestamp(1))).clientId();
+        assertThat(apply(kv, append("k", "abc", client, 1, 2))).isEqualTo(new ApplyResult.Applied("abc"));
+        assertThat(apply(kv, append("k", "de", client, 2, 3))).isEqualTo(new ApplyResult.ValueTooLarge(5, 4));
+        apply(kv, new KvCommand(KvCommand.Op.PUT, "k", "", 0, 0, 4)); // now "de" would fit
+        assertThat(apply(kv, append("k", "de", client, 2, 5))).as("resend of the refused seq 2")
+                .isEqualTo(new ApplyResult.ValueTooLarge(5, 4));
+        assertThat(apply(kv, append("k", "x", client, 1, 6))).isEqualTo(new ApplyResult.StaleSeq(client, 1, 2));
+        assertThat(kv.get("k")).hasValue("");
+
+        KvStateMachine restored = new KvStateMachine(10_000, 100, 4);
+        restored.restore(kv.snapshot());
+        index = kv.appliedIndex();
+        assertThat(restored.apply(++index, append("k", "de", client, 2, 7))).as("resend after a restore")
+                .isEqualTo(new ApplyResult.ValueTooLarge(5, 4));
+        assertThat(restored.apply(++index, append("k", "fg", client, 3, 8))).isEqualTo(new ApplyResult.Applied("fg"));
+        long appliedAt = index;
+        assertThat(restored.apply(++index, append("k", "fg", client, 3, 9))).as("an applied seq is a plain duplicate again")
+                .isEqualTo(new ApplyResult.Duplicate(appliedAt));
+    }
+
+    /** Snapshots of the previous version (2: no refused size per session) still restore. */
+    @Test
+    void restoresAVersion2Snapshot() throws java.io.IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            out.writeByte(2);
+            out.writeLong(12); // appliedIndex
+            out.writeLong(1_000); // logTimeMs
+            out.writeInt(1);
+            out.writeInt(1);
+            out.write('k');
+            out.writeInt(2);
+            out.write(new byte[] {'v', 'w'});
+            out.writeInt(1); // one session: clientId 3, lastSeq 4 applied at 9, active at 1000
+            for (long f : new long[] {3, 4, 9, 1_000}) out.writeLong(f);
+        }
+        KvStateMachine kv = new KvStateMachine(10_000, 100, 8);
+        kv.restore(bytes.toByteArray());
+        assertThat(kv.appliedIndex()).isEqualTo(12);
+        assertThat(kv.get("k")).hasValue("vw");
+        assertThat(kv.apply(13, append("k", "x", 3, 4, 1_001))).isEqualTo(new ApplyResult.Duplicate(9));
+        assertThat(kv.apply(14, append("k", "x", 3, 5, 1_002))).isEqualTo(new ApplyResult.Applied("vwx"));
+    }
+
+    @Test
+    void utf8BytesCountsAsTheEncoderWrites() {
+        for (String s : new String[] {"", "abc", "é", "€", "\uD83D\uDE00", "a\uD800b", "\uDC00", "x\uD83D"}) {
+            assertThat(KvStateMachine.utf8Bytes(s)).as("UTF-8 length of %s", s)
+                    .isEqualTo(s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length);
+        }
+    }
+
     @Test
     void commandEncodingRoundTripsAndReadsVersion1() {
         KvCommand c = new KvCommand(KvCommand.Op.APPEND, "clé", "välue", 7, 9, 123456789L);

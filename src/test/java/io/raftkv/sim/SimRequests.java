@@ -107,6 +107,7 @@ final class SimRequests {
                     "session expired");
             case ApplyResult.StaleSeq e -> new ClientReply(409, Optional.empty(), false, 0, false, false, leader,
                     "stale seq " + e.seq() + " < " + e.lastSeq());
+            case ApplyResult.ValueTooLarge e -> new ClientReply(413, Optional.empty(), false, 0, false, false, leader, "value too large");
         };
     }
 

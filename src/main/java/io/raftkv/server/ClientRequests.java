@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -23,7 +22,6 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
 
 /**
  * Client requests: validation, then execution on this node if it leads, else forwarding to the
@@ -39,10 +37,10 @@ final class ClientRequests implements AutoCloseable {
     private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    private final RaftServer server;
+    private final LocalNode server;
     private final Forwarder forwarder;
 
-    ClientRequests(RaftServer server, EventLoopGroup group) {
+    ClientRequests(LocalNode server, EventLoopGroup group) {
         this.server = server;
         // Forwarded requests leave from the node's own address, like its peer RPCs: a partition
         // between two node addresses then cuts forwarding too.
@@ -50,7 +48,7 @@ final class ClientRequests implements AutoCloseable {
     }
 
     /** A validated request: what to run locally and how to forward it. */
-    private record Call(ChannelHandlerContext ctx, boolean keepAlive, String path, byte[] body, long deadlineNs,
+    private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs,
                         int hops, boolean isWrite) {
         long remainingMs() {
             return TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
@@ -63,35 +61,34 @@ final class ClientRequests implements AutoCloseable {
          */
         <T> CompletableFuture<T> withDeadline(CompletableFuture<T> f) {
             if (f.isDone()) return f;
-            io.netty.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(
+            io.netty.util.concurrent.ScheduledFuture<?> timer = reply.executor().schedule(
                     () -> f.completeExceptionally(new TimeoutException()), Math.max(1, remainingMs()), TimeUnit.MILLISECONDS);
             f.whenComplete((v, e) -> timer.cancel(false));
             return f;
         }
 
         void reply(FullHttpResponse res) {
-            if (ctx.executor().inEventLoop()) HttpApi.write(ctx, keepAlive, res);
-            else ctx.executor().execute(() -> HttpApi.write(ctx, keepAlive, res));
+            reply.send(res);
         }
     }
 
     // ---------------------------------------------------------------- writes
 
-    void write(ChannelHandlerContext ctx, boolean keepAlive, KvCommand.Op op, byte[] body, HttpHeaders headers) {
+    void write(ResponseOrder.Reply reply, KvCommand.Op op, byte[] body, HttpHeaders headers) {
         KvCommand cmd;
         try {
             cmd = parseWrite(op, body);
         } catch (BadRequest e) {
-            HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
+            reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        Call call = new Call(ctx, keepAlive, "/" + op.label(), body, deadline(), hops(headers), true);
+        Call call = new Call(reply, "/" + op.label(), body, deadline(), hops(headers), true);
         runWrite(call, cmd);
     }
 
     /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
-    void register(ChannelHandlerContext ctx, boolean keepAlive, HttpHeaders headers) {
-        Call call = new Call(ctx, keepAlive, "/session", new byte[0], deadline(), hops(headers), true);
+    void register(ResponseOrder.Reply reply, HttpHeaders headers) {
+        Call call = new Call(reply, "/session", new byte[0], deadline(), hops(headers), true);
         runWrite(call, KvCommand.register());
     }
 
@@ -111,7 +108,7 @@ final class ClientRequests implements AutoCloseable {
                         case WriteOutcome.Unknown u -> call.reply(unknownOutcome(u.reason()));
                         case WriteOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
                     }
-                }, call.ctx().executor());
+                }, call.reply().executor());
     }
 
     private FullHttpResponse applied(KvCommand cmd, WriteOutcome.Applied a) {
@@ -141,10 +138,9 @@ final class ClientRequests implements AutoCloseable {
 
     // ---------------------------------------------------------------- reads
 
-    void get(ChannelHandlerContext ctx, boolean keepAlive, List<String> keyParam, List<String> consistency,
-             HttpHeaders headers) {
+    void get(ResponseOrder.Reply reply, List<String> keyParam, List<String> consistency, HttpHeaders headers) {
         if (keyParam == null || keyParam.isEmpty()) {
-            HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
+            reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "missing query parameter 'key': use GET /get?key=K"));
             return;
         }
@@ -152,14 +148,14 @@ final class ClientRequests implements AutoCloseable {
         try {
             checkKey(key);
         } catch (BadRequest e) {
-            HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
+            reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
         String mode = consistency == null || consistency.isEmpty() ? "linearizable" : consistency.getFirst();
         switch (mode) {
             case "linearizable" -> {
                 String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-                runRead(new Call(ctx, keepAlive, path, null, deadline(), hops(headers), false), key);
+                runRead(new Call(reply, path, null, deadline(), hops(headers), false), key);
             }
             case "stale" -> server.readStale(key).whenCompleteAsync((outcome, err) -> {
                 ReadOutcome.Value v = (ReadOutcome.Value) outcome;
@@ -167,10 +163,10 @@ final class ClientRequests implements AutoCloseable {
                 v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
                 // This node's own applied state: it may lag behind the leader and says so.
                 o.put("consistency", "stale").put("servedBy", server.config().id()).put("appliedIndex", v.appliedIndex());
-                HttpApi.write(ctx, keepAlive, HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
+                reply.send(HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
                         : HttpResponseStatus.NOT_FOUND, o));
-            }, ctx.executor());
-            default -> HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
+            }, reply.executor());
+            default -> reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "consistency must be 'linearizable' (the default) or 'stale', not '" + mode + "'"));
         }
     }
@@ -193,7 +189,7 @@ final class ClientRequests implements AutoCloseable {
                         }
                         case ReadOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runRead(call, key));
                     }
-                }, call.ctx().executor());
+                }, call.reply().executor());
     }
 
     // ---------------------------------------------------------------- forwarding
@@ -217,7 +213,7 @@ final class ClientRequests implements AutoCloseable {
                     .put("retryable", true)));
             return;
         }
-        call.ctx().executor().schedule(retry, RETRY_MS, TimeUnit.MILLISECONDS);
+        call.reply().executor().schedule(retry, RETRY_MS, TimeUnit.MILLISECONDS);
     }
 
     private void forward(Call call, HostPort leader, Runnable retry) {

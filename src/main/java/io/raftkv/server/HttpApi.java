@@ -7,7 +7,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -57,7 +56,7 @@ final class HttpApi implements AutoCloseable {
             "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
             "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST);
 
-    private final RaftServer server;
+    private final LocalNode server;
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
     /**
@@ -69,6 +68,11 @@ final class HttpApi implements AutoCloseable {
     private Channel serverChannel;
 
     HttpApi(RaftServer server, EventLoopGroup group) {
+        this(LocalNode.of(server, group), group);
+    }
+
+    /** Serves {@code node}: a real one, or a stub in tests. */
+    HttpApi(LocalNode server, EventLoopGroup group) {
         this.server = server;
         this.group = group;
         this.clientRequests = new ClientRequests(server, group);
@@ -109,6 +113,7 @@ final class HttpApi implements AutoCloseable {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly();
         clientRequests.close();
+        server.close();
     }
 
     static FullHttpResponse json(HttpResponseStatus status, JsonNode body) {
@@ -137,23 +142,26 @@ final class HttpApi implements AutoCloseable {
         return json(status, JSON.createObjectNode().put("error", message));
     }
 
-    /** Writes {@code res}, keeping the connection open if the client asked for it. */
-    static void write(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse res) {
-        if (keepAlive) {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            ctx.writeAndFlush(res, ctx.voidPromise());
-        } else {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
+    /** One per connection: its requests are answered through its {@link ResponseOrder}, in the order they came. */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private ResponseOrder order;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            order = new ResponseOrder(ctx);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            order.closed();
+            ctx.fireChannelInactive();
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            ResponseOrder.Reply reply = order.next(HttpUtil.isKeepAlive(req));
             if (!req.decoderResult().isSuccess()) {
-                write(ctx, false, error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"), false);
                 return;
             }
             QueryStringDecoder uri = new QueryStringDecoder(req.uri());
@@ -164,13 +172,13 @@ final class HttpApi implements AutoCloseable {
                 path = uri.path();
                 params = uri.parameters();
             } catch (IllegalArgumentException e) {
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
                         + "; percent-encode the key, e.g. GET /get?key=a%20b"));
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
-                write(ctx, keepAlive, error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
+                reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, GET /get?key=K, GET /status"));
                 return;
             }
@@ -178,45 +186,45 @@ final class HttpApi implements AutoCloseable {
                 FullHttpResponse res = error(HttpResponseStatus.METHOD_NOT_ALLOWED,
                         path + " takes " + allowed + ", not " + req.method());
                 res.headers().set(HttpHeaderNames.ALLOW, allowed.name());
-                write(ctx, keepAlive, res);
+                reply.send(res);
                 return;
             }
             switch (path) {
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
-                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, req.content());
-                case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
-                case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), params.get("consistency"),
+                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, reply, req.content());
+                case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
+                case "/get" -> clientRequests.get(reply, params.get("key"), params.get("consistency"),
                         req.headers());
-                case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT,
+                case "/put" -> clientRequests.write(reply, KvCommand.Op.PUT,
                         ByteBufUtil.getBytes(req.content()), req.headers());
-                case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND,
+                case "/append" -> clientRequests.write(reply, KvCommand.Op.APPEND,
                         ByteBufUtil.getBytes(req.content()), req.headers());
-                case "/session" -> clientRequests.register(ctx, keepAlive, req.headers());
+                case "/session" -> clientRequests.register(reply, req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
         }
 
-        private void peerRpc(ChannelHandlerContext ctx, boolean keepAlive, ByteBuf body) {
+        private void peerRpc(ChannelHandlerContext ctx, ResponseOrder.Reply reply, ByteBuf body) {
             Message m;
             try {
                 m = MessageCodec.decode(body);
             } catch (IllegalArgumentException e) {
                 // The codec's message starts with "raft message:" and, for another version's body, says so.
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
                 return;
             }
             int self = server.config().id();
             if (MessageCodec.isResponse(m) || m.to() != self || !server.config().peers().containsKey(m.from())) {
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
                         + " from node " + m.from() + " to node " + m.to() + " is not for node " + self
                         + " (members " + server.config().members().keySet() + ")"));
                 return;
             }
             if (!server.isPeerReachable(m.from())) {
-                write(ctx, keepAlive, error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + m.from() + " is cut off"));
+                reply.send(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + m.from() + " is cut off"));
                 return;
             }
-            server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx, keepAlive,
+            server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> reply.send(
                     rpcAnswer(ctx, response))));
         }
 

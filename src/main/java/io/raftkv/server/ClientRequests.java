@@ -47,7 +47,8 @@ final class ClientRequests implements AutoCloseable {
     /** Number of times a request was forwarded; bounded so a stale leader hint cannot loop. */
     static final String HOPS_HEADER = "X-Raftkv-Hops";
     static final int MAX_HOPS = 2;
-    private static final long RETRY_MS = 20;
+    /** A request waiting for a leader asks again this often: one tick, as often as the core can change its mind. */
+    private static final long RETRY_MS = 10;
     /** A body is one JSON value: {@code {...} garbage} or two objects in a row are malformed, not the first object. */
     private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);

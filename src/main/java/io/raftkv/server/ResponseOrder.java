@@ -24,13 +24,14 @@ import java.util.Map;
  * connections; only the bytes of the answers wait. A request's answer is always bounded by its
  * deadline, so a slow request delays the ones behind it by at most that. To bound the memory a
  * client can make the node hold, reading stops while {@link #MAX_IN_FLIGHT} requests of this
- * connection are unanswered and resumes at half.
+ * connection are unanswered and resumes at half. The bound is the peer transport's window of
+ * outstanding messages per peer, so it never holds back a leader's replication stream.
  *
  * <p>Confined to the connection's event loop (the node's thread); {@link Reply#send} may be called
  * from any thread and hops there.
  */
 final class ResponseOrder {
-    static final int MAX_IN_FLIGHT = 128;
+    static final int MAX_IN_FLIGHT = 1024;
 
     private final ChannelHandlerContext ctx;
     /** Sequence number of the next request read. */

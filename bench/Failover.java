@@ -64,6 +64,7 @@ public class Failover {
         }
         if (dir == null) dir = Files.createTempDirectory("raftkv-failover");
         Files.createDirectories(dir);
+        Files.copy(root.resolve("target/raftkv.jar"), dir.resolve("raftkv.jar"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             for (Process p : procs) if (p != null) p.destroyForcibly();
         }));
@@ -218,7 +219,11 @@ public class Failover {
     static void start(int id) throws IOException {
         List<String> peers = new ArrayList<>();
         for (int i = 0; i < 3; i++) if (i != id) peers.add("127.0.0.1:" + (basePort + i));
-        List<String> cmd = new ArrayList<>(List.of(root.resolve("raftkv").toString(), "-id", String.valueOf(id),
+        // The jar copied at the start, not ./raftkv: the launcher rebuilds when the sources change,
+        // which would stall a restart and change the code under measurement mid-run.
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(JVM_DEFAULTS);
+        cmd.addAll(List.of("-cp", dir.resolve("raftkv.jar").toString(), "io.raftkv.cli.Main", "-id", String.valueOf(id),
                 "-host", "127.0.0.1", "-port", String.valueOf(basePort + id), "-peers", String.join(",", peers),
                 "-data", dir.resolve("node-" + id).toString(), "--no-shell",
                 "--exit-with-pid", String.valueOf(ProcessHandle.current().pid())));
@@ -226,6 +231,12 @@ public class Failover {
         procs[id] = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log(id).toFile())).start();
     }
+
+    /** As the launcher's (see ./raftkv and BENCHMARKS.md); RAFTKV_JVM_DEFAULTS replaces them. */
+    static final List<String> JVM_DEFAULTS = System.getenv("RAFTKV_JVM_DEFAULTS") != null
+            ? Arrays.asList(System.getenv("RAFTKV_JVM_DEFAULTS").trim().split("\\s+"))
+            : List.of("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Xms16m", "-XX:G1PeriodicGCInterval=30000", "-Xss512k",
+                    "-XX:+ExitOnOutOfMemoryError", "-XX:TrimNativeHeapInterval=1000");
 
     static Path log(int id) {
         return dir.resolve("node-" + id + ".log");

@@ -538,6 +538,8 @@ final class BenchCommand implements Callable<Integer> {
                 yield "no answer";
             }
             case 503 -> {
+                if (r.noLeaderReachable()) yield r.retryable() ? "HTTP 503 no leader reachable from the node"
+                        : "HTTP 503 leader went silent, outcome unknown";
                 if (r.retryable() || msg.contains("no leader")) yield "HTTP 503 no leader";
                 if (msg.contains("outcome is unknown")) yield "HTTP 503 not committed in time, outcome unknown";
                 yield "HTTP 503";
@@ -545,6 +547,7 @@ final class BenchCommand implements Callable<Integer> {
             case 409 -> r.body().path("sessionExpired").asBoolean() ? "HTTP 409 session expired"
                     : msg.contains("seq") ? "HTTP 409 stale seq" : "HTTP 409";
             case 413 -> "HTTP 413 too large";
+            case 508 -> "HTTP 508 forwarding limit";
             case 400 -> "HTTP 400 bad request";
             case 404 -> "HTTP 404 not found";
             default -> "HTTP " + r.status();

@@ -44,6 +44,25 @@ public record KvResult(int status, JsonNode body, HostPort servedBy, long latenc
         return l == null || !l.has("address") ? Optional.empty() : Optional.of(l.get("address").asText());
     }
 
+    /**
+     * Whether the node said no leader is reachable from it (503 {@code "noLeaderReachable":true}):
+     * it is cut off from the leader, or has not heard from one for an election timeout. Another
+     * node may well serve the operation at once.
+     */
+    public boolean noLeaderReachable() {
+        return status == 503 && body.path("noLeaderReachable").asBoolean();
+    }
+
+    /**
+     * A node worth trying next, as a node that could not serve says: the last leader it knew (503
+     * {@code "lastLeader"}) or its leader hint when a request reached the forwarding limit (508
+     * {@code "leaderHint"}).
+     */
+    public Optional<String> suggestedNode() {
+        JsonNode n = status == 508 ? body.path("leaderHint") : noLeaderReachable() ? body.path("lastLeader") : null;
+        return n == null || !n.path("address").isTextual() ? Optional.empty() : Optional.of(n.path("address").asText());
+    }
+
     /** Whether the server said the operation was certainly not applied (so retrying is safe). */
     public boolean retryable() {
         JsonNode r = body.get("retryable");

@@ -24,7 +24,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Requests go to the last leader seen, else to the nodes in turn. A node that cannot be
  * reached, or that answers 503 with {@code "retryable":true} (the write was certainly not
- * applied), is skipped for the next one until the timeout. An answer whose outcome is unknown
+ * applied), is skipped for the next one until the timeout. A node that says no leader is
+ * reachable from it ({@code "noLeaderReachable":true}) or that a request reached the forwarding
+ * limit (508) names a node to try: it is tried next, once per round. An answer whose outcome is unknown
  * (503 without {@code retryable}, or a connection lost after sending) is returned as is: a
  * write without a session must not be blindly resent.
  *
@@ -219,14 +221,22 @@ public final class RaftKvClient implements AutoCloseable {
         order.addFirst(preferred);
         KvResult last = null;
         int i = 0;
+        // A node another one suggested (the last leader it knew), tried before the next in order;
+        // each at most once per round, so two cut-off nodes naming each other cannot ping-pong.
+        HostPort suggested = null;
+        java.util.Set<HostPort> triedThisRound = new java.util.HashSet<>();
         while (System.nanoTime() < deadline) {
-            HostPort node = order.get(i++ % order.size());
+            HostPort node = suggested != null ? suggested : order.get(i++ % order.size());
+            suggested = null;
+            triedThisRound.add(node);
             try {
                 long left = Math.max(1, deadline - System.nanoTime());
                 KvResult r = send(node, path, body, start, Duration.ofNanos(idempotent ? Math.min(left, attemptTimeoutNs) : left));
                 r.leaderAddress().ifPresent(this::preferLeader);
-                if (r.status() != 503 || !(r.retryable() || idempotent)) return r;
+                boolean elsewhere = r.status() == 503 || r.status() == 508 && r.retryable();
+                if (!elsewhere || !(r.retryable() || idempotent)) return r;
                 if (!r.retryable()) maybeApplied[0] = true;
+                suggested = r.suggestedNode().flatMap(this::member).filter(n -> !triedThisRound.contains(n)).orElse(null);
                 last = r;
             } catch (ConnectException | HttpConnectTimeoutException e) {
                 last = new KvResult(0, error("cannot connect to " + node + ": " + describe(e)), node,
@@ -242,7 +252,10 @@ public final class RaftKvClient implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 return new KvResult(0, error("interrupted"), node, System.nanoTime() - start);
             }
-            if (i % order.size() == 0) LockSupport.parkNanos(50_000_000L);
+            if (suggested == null && i % order.size() == 0) {
+                LockSupport.parkNanos(50_000_000L);
+                triedThisRound.clear();
+            }
         }
         return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
     }
@@ -266,12 +279,15 @@ public final class RaftKvClient implements AutoCloseable {
     }
 
     private void preferLeader(String address) {
+        member(address).ifPresent(n -> preferred = n);
+    }
+
+    /** The node of this client's list at {@code address}, if it is one. */
+    private java.util.Optional<HostPort> member(String address) {
         for (HostPort n : nodes) {
-            if (n.toString().equals(address)) {
-                preferred = n;
-                return;
-            }
+            if (n.toString().equals(address)) return java.util.Optional.of(n);
         }
+        return java.util.Optional.empty();
     }
 
     private static ObjectNode error(String message) {

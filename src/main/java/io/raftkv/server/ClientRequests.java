@@ -4,12 +4,13 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.node.ReadOutcome;
@@ -26,37 +27,59 @@ import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.Consumer;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Client requests: validation, then execution on this node if it leads, else forwarding to the
- * leader. A request waits for a leader (retrying every {@link #RETRY_MS}) until its deadline; what
- * it answers then says whether the write may still commit.
+ * leader. A request answers within its deadline, and sooner when waiting cannot help:
+ * <ul>
+ *   <li>a request that finds no leader waits for one (retrying every {@link #RETRY_MS}) only while
+ *       this node has heard from a leader within an election timeout; after that no leader is
+ *       reachable from here (this node is cut off, or an election is not converging), and it
+ *       answers 503 {@code "noLeaderReachable":true} at once, naming the last leader it knew, so
+ *       the client tries another node instead of waiting out its timeout;</li>
+ *   <li>a forward that cannot connect to the leader (within an election timeout) answers the same;</li>
+ *   <li>a forwarded request whose leader goes silent for an election timeout while it waits is
+ *       given up the same way (a write's outcome is then unknown);</li>
+ *   <li>a request that reached the forwarding limit ({@link #MAX_HOPS}) at a node that is not the
+ *       leader either answers 508 at once.</li>
+ * </ul>
+ * Every answer says whether a write may still commit ({@code "retryable"}).
  */
 final class ClientRequests implements AutoCloseable {
     /** Number of times a request was forwarded; bounded so a stale leader hint cannot loop. */
     static final String HOPS_HEADER = "X-Raftkv-Hops";
-    private static final int MAX_HOPS = 2;
-    private static final long RETRY_MS = 20;
+    static final int MAX_HOPS = 2;
+    /** A request waiting for a leader asks again this often: one tick, as often as the core can change its mind. */
+    private static final long RETRY_MS = 10;
     /** A body is one JSON value: {@code {...} garbage} or two objects in a row are malformed, not the first object. */
     private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-    private final RaftServer server;
+    private final LocalNode server;
     private final Forwarder forwarder;
+    /** How long without a word from a leader before this node says none is reachable from it. */
+    private final long leaderSilenceLimitMs;
 
-    ClientRequests(RaftServer server, EventLoopGroup group) {
+    ClientRequests(LocalNode server, EventLoopGroup group) {
         this.server = server;
+        // One election timeout: by then a follower that still hears nothing starts an election itself.
+        this.leaderSilenceLimitMs = server.config().electionMinMs();
         // Forwarded requests leave from the node's own address, like its peer RPCs: a partition
         // between two node addresses then cuts forwarding too.
-        this.forwarder = new Forwarder(group, server.config().bindAddress(), 64 * 1024 * 1024);
+        this.forwarder = new Forwarder(group, server.config().bindAddress(), 64 * 1024 * 1024,
+                (int) leaderSilenceLimitMs);
     }
 
     /** A validated request: what to run locally and how to forward it. */
-    private record Call(ChannelHandlerContext ctx, boolean keepAlive, String path, byte[] body, long deadlineNs,
-                        int hops, boolean isWrite) {
+    private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs, int hops,
+                        boolean isWrite) {
         long remainingMs() {
             return TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
+        }
+
+        EventExecutor executor() {
+            return reply.executor();
         }
 
         /**
@@ -66,35 +89,43 @@ final class ClientRequests implements AutoCloseable {
          */
         <T> CompletableFuture<T> withDeadline(CompletableFuture<T> f) {
             if (f.isDone()) return f;
-            io.netty.util.concurrent.ScheduledFuture<?> timer = ctx.executor().schedule(
+            ScheduledFuture<?> timer = executor().schedule(
                     () -> f.completeExceptionally(new TimeoutException()), Math.max(1, remainingMs()), TimeUnit.MILLISECONDS);
             f.whenComplete((v, e) -> timer.cancel(false));
             return f;
         }
 
         void reply(FullHttpResponse res) {
-            if (ctx.executor().inEventLoop()) HttpApi.write(ctx, keepAlive, res);
-            else ctx.executor().execute(() -> HttpApi.write(ctx, keepAlive, res));
+            reply.send(res);
         }
     }
 
     // ---------------------------------------------------------------- writes
 
-    void write(ChannelHandlerContext ctx, boolean keepAlive, KvCommand.Op op, byte[] body, HttpHeaders headers) {
+    void write(ResponseOrder.Reply reply, KvCommand.Op op, byte[] body, HttpHeaders headers) {
         KvCommand cmd;
+        int hops;
         try {
             cmd = parseWrite(op, body);
+            hops = hops(headers);
         } catch (BadRequest e) {
-            HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
+            reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        Call call = new Call(ctx, keepAlive, "/" + op.label(), body, deadline(), hops(headers), true);
+        Call call = new Call(reply, "/" + op.label(), body, deadline(), hops, true);
         runWrite(call, cmd);
     }
 
     /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
-    void register(ChannelHandlerContext ctx, boolean keepAlive, HttpHeaders headers) {
-        Call call = new Call(ctx, keepAlive, "/session", new byte[0], deadline(), hops(headers), true);
+    void register(ResponseOrder.Reply reply, HttpHeaders headers) {
+        int hops;
+        try {
+            hops = hops(headers);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        Call call = new Call(reply, "/session", new byte[0], deadline(), hops, true);
         runWrite(call, KvCommand.register());
     }
 
@@ -103,8 +134,9 @@ final class ClientRequests implements AutoCloseable {
         call.withDeadline(server.propose(cmd))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
-                        call.reply(unknownOutcome("the write was not committed within "
-                                + server.config().requestTimeoutMs() + " ms"));
+                        call.reply(unknownOutcome(err instanceof TimeoutException
+                                ? "the write was not committed within " + server.config().requestTimeoutMs() + " ms"
+                                : "the write failed on node " + server.config().id() + ": " + Failures.rootMessage(err)));
                         return;
                     }
                     switch (outcome) {
@@ -115,7 +147,7 @@ final class ClientRequests implements AutoCloseable {
                         case WriteOutcome.NotLeader<ApplyResult> n -> forwardOrWait(call, n.leaderHint(),
                                 () -> runWrite(call, cmd));
                     }
-                }, call.ctx().executor());
+                }, call.executor());
     }
 
     private FullHttpResponse applied(KvCommand cmd, WriteOutcome.Applied<ApplyResult> a) {
@@ -151,36 +183,29 @@ final class ClientRequests implements AutoCloseable {
 
     // ---------------------------------------------------------------- reads
 
-    void get(ChannelHandlerContext ctx, boolean keepAlive, List<String> keyParam, List<String> consistency,
-             HttpHeaders headers) {
+    void get(ResponseOrder.Reply reply, List<String> keyParam, List<String> consistency, HttpHeaders headers) {
         if (keyParam == null || keyParam.isEmpty()) {
-            HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
+            reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "missing query parameter 'key': use GET /get?key=K"));
             return;
         }
         String key = keyParam.getFirst();
+        int hops;
         try {
             checkKey(key);
+            hops = hops(headers);
         } catch (BadRequest e) {
-            HttpApi.write(ctx, keepAlive, HttpApi.error(e.status, e.getMessage()));
+            reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
         String mode = consistency == null || consistency.isEmpty() ? "linearizable" : consistency.getFirst();
         switch (mode) {
             case "linearizable" -> {
                 String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-                runRead(new Call(ctx, keepAlive, path, null, deadline(), hops(headers), false), key);
+                runRead(new Call(reply, path, null, deadline(), hops, false), key);
             }
-            case "stale" -> server.readStale(key).whenCompleteAsync((outcome, err) -> {
-                ReadOutcome.Value<Optional<String>> v = (ReadOutcome.Value<Optional<String>>) outcome;
-                ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
-                v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
-                // This node's own applied state: it may lag behind the leader and says so.
-                o.put("consistency", "stale").put("servedBy", server.config().id()).put("appliedIndex", v.appliedIndex());
-                HttpApi.write(ctx, keepAlive, HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
-                        : HttpResponseStatus.NOT_FOUND, o));
-            }, ctx.executor());
-            default -> HttpApi.write(ctx, keepAlive, HttpApi.error(HttpResponseStatus.BAD_REQUEST,
+            case "stale" -> runStaleRead(new Call(reply, null, null, deadline(), hops, false), key);
+            default -> reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "consistency must be 'linearizable' (the default) or 'stale', not '" + mode + "'"));
         }
     }
@@ -204,20 +229,54 @@ final class ClientRequests implements AutoCloseable {
                         case ReadOutcome.NotLeader<Optional<String>> n -> forwardOrWait(call, n.leaderHint(),
                                 () -> runRead(call, key));
                     }
-                }, call.ctx().executor());
+                }, call.executor());
+    }
+
+    /** {@code consistency=stale}: this node's own applied state, with the same deadline as any request. */
+    private void runStaleRead(Call call, String key) {
+        call.withDeadline(server.readStale(key))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null || !(outcome instanceof ReadOutcome.Value<Optional<String>> v)) {
+                        String why = err instanceof TimeoutException
+                                ? "node " + server.config().id() + " did not read its own state within "
+                                        + server.config().requestTimeoutMs() + " ms (overloaded or stopping?)"
+                                : "the stale read failed on node " + server.config().id() + ": "
+                                        + (err != null ? Failures.rootMessage(err) : "unexpected outcome " + outcome);
+                        call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                                .put("error", why + "; try another node").put("retryable", true)));
+                        return;
+                    }
+                    ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
+                    v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
+                    // This node's own applied state: it may lag behind the leader and says so.
+                    o.put("consistency", "stale").put("servedBy", server.config().id()).put("appliedIndex", v.appliedIndex());
+                    call.reply(HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND, o));
+                }, call.executor());
     }
 
     // ---------------------------------------------------------------- forwarding
 
     private void forwardOrWait(Call call, OptionalInt hint, Runnable retry) {
-        if (hint.isPresent() && hint.getAsInt() != server.config().id() && call.hops() < MAX_HOPS) {
-            forward(call, server.addressOf(hint.getAsInt()).orElseThrow(), retry);
-        } else {
-            retryLater(call, retry);
+        int self = server.config().id();
+        if (hint.isPresent() && hint.getAsInt() != self) {
+            if (call.hops() >= MAX_HOPS) {
+                call.reply(hopLimitReached(call, hint.getAsInt()));
+                return;
+            }
+            forward(call, hint.getAsInt(), retry);
+            return;
         }
+        retryLater(call, retry);
     }
 
     private void retryLater(Call call, Runnable retry) {
+        LeaderContact contact = server.leaderContact();
+        long silentMs = contact.silentMs(System.nanoTime());
+        if (silentMs >= leaderSilenceLimitMs) {
+            call.reply(noLeaderReachable(call, contact, "it has not heard from a leader for " + silentMs
+                    + " ms (election timeout " + leaderSilenceLimitMs + " ms)", true));
+            return;
+        }
         // The retry needs time for the loop to answer it too: one started with ~0 ms left times out
         // as "outcome unknown" although nothing was proposed.
         if (call.remainingMs() <= 2 * RETRY_MS) {
@@ -227,24 +286,55 @@ final class ClientRequests implements AutoCloseable {
                     .put("retryable", true)));
             return;
         }
-        call.ctx().executor().schedule(retry, RETRY_MS, TimeUnit.MILLISECONDS);
+        call.executor().schedule(retry, RETRY_MS, TimeUnit.MILLISECONDS);
     }
 
-    private void forward(Call call, HostPort leader, Runnable retry) {
+    private void forward(Call call, int leaderId, Runnable retry) {
+        HostPort leader = server.addressOf(leaderId).orElseThrow();
         HttpMethod method = call.body() != null ? HttpMethod.POST : HttpMethod.GET;
-        forwarder.send(leader, method, call.path(), call.body(), call.hops() + 1, Math.max(1, call.remainingMs()))
-                .thenAccept(result -> {
-                    switch (result) {
-                        case Forwarder.Result.Answered a -> call.reply(HttpApi.bytes(HttpResponseStatus.valueOf(a.status()),
-                                a.body(), "application/json"));
-                        // The request never reached the leader: try again when a leader is known.
-                        case Forwarder.Result.NotSent n -> retryLater(call, retry);
-                        case Forwarder.Result.TimedOut t -> failedAfterSending(call, retry, "the leader did not answer within "
-                                + server.config().requestTimeoutMs() + " ms");
-                        case Forwarder.Result.Lost l -> failedAfterSending(call, retry, "the connection to leader " + leader
-                                + " failed: " + Failures.rootMessage(l.cause()));
-                    }
-                });
+        // Answered once: by the leader's answer, or by the watch below when the leader goes silent.
+        AtomicBoolean answered = new AtomicBoolean();
+        CompletableFuture<Forwarder.Result> sent = forwarder.send(leader, method, call.path(), call.body(),
+                call.hops() + 1, Math.max(1, call.remainingMs()));
+        watchLeader(call, sent, answered);
+        sent.thenAccept(result -> {
+            if (!answered.compareAndSet(false, true)) return;
+            switch (result) {
+                case Forwarder.Result.Answered a -> call.reply(HttpApi.bytes(HttpResponseStatus.valueOf(a.status()),
+                        a.body(), "application/json"));
+                // The request never reached the leader: nothing was applied, and the client is better
+                // served by another node than by waiting here.
+                case Forwarder.Result.NotSent n -> call.reply(noLeaderReachable(call, server.leaderContact(),
+                        "it cannot connect to leader node " + leaderId + " at " + leader + " ("
+                                + Failures.rootMessage(n.cause()) + ")", true));
+                case Forwarder.Result.TimedOut t -> failedAfterSending(call, retry, "the leader did not answer within "
+                        + server.config().requestTimeoutMs() + " ms");
+                case Forwarder.Result.Lost l -> failedAfterSending(call, retry, "the connection to leader " + leader
+                        + " failed: " + Failures.rootMessage(l.cause()));
+            }
+        });
+    }
+
+    /**
+     * While a forwarded request waits for the leader's answer, checks that this node still hears
+     * from a leader: once it has not for an election timeout (a partition cut it off, the leader
+     * died), the answer is unlikely to come and the client is told so at once. A timer per waiting
+     * request, set for when the silence would reach the limit; heartbeats keep pushing it back.
+     */
+    private void watchLeader(Call call, CompletableFuture<Forwarder.Result> sent, AtomicBoolean answered) {
+        if (sent.isDone()) return;
+        LeaderContact contact = server.leaderContact();
+        long silentMs = contact.silentMs(System.nanoTime());
+        if (silentMs < leaderSilenceLimitMs) {
+            ScheduledFuture<?> timer = call.executor().schedule(() -> watchLeader(call, sent, answered),
+                    leaderSilenceLimitMs - silentMs, TimeUnit.MILLISECONDS);
+            sent.whenComplete((r, e) -> timer.cancel(false));
+            return;
+        }
+        if (!answered.compareAndSet(false, true)) return;
+        String why = "it has not heard from a leader for " + silentMs + " ms (election timeout " + leaderSilenceLimitMs
+                + " ms) while waiting for the leader's answer";
+        call.reply(call.isWrite() ? noLeaderReachable(call, contact, why, false) : noLeaderReachable(call, contact, why, true));
     }
 
     /** The request may have reached the leader: a read is simply tried again, a write may have been applied. */
@@ -257,6 +347,50 @@ final class ClientRequests implements AutoCloseable {
         return HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
                 .put("error", why + "; the outcome is unknown: the write may still commit")
                 .put("retryable", false));
+    }
+
+    /**
+     * 503 {@code "noLeaderReachable":true}: this node cannot get the request to a leader, so the
+     * client should try another node at once. {@code notApplied}: the request certainly did not
+     * reach a leader ({@code "retryable":true}); false for a write given up while its forward waited.
+     */
+    private FullHttpResponse noLeaderReachable(Call call, LeaderContact contact, String why, boolean notApplied) {
+        int self = server.config().id();
+        String last = contact.leaderId().isPresent()
+                ? "the last leader it knew was node " + contact.leaderId().getAsInt() + " at "
+                        + server.addressOf(contact.leaderId().getAsInt()).map(HostPort::toString).orElse("?")
+                : "it has not known a leader since it started";
+        String outcome = !call.isWrite() ? "" : notApplied ? "; the write was not applied"
+                : "; the outcome is unknown: the write may still commit";
+        ObjectNode o = HttpApi.JSON.createObjectNode()
+                .put("error", "no leader is reachable from node " + self + ": " + why + "; " + last
+                        + ". Try another node" + outcome)
+                .put("noLeaderReachable", true)
+                .put("retryable", notApplied);
+        if (contact.leaderId().isPresent()) {
+            int id = contact.leaderId().getAsInt();
+            o.set("lastLeader", StatusJson.leader(id, server.addressOf(id).map(HostPort::toString).orElse(null)));
+        }
+        return HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, o);
+    }
+
+    /**
+     * 508: the request was forwarded {@link #MAX_HOPS} times and reached a node that is not the
+     * leader either: the nodes disagree about who leads (an election just happened) or something
+     * loops. Nothing was applied; the client may resend it, best to the hinted leader.
+     */
+    private FullHttpResponse hopLimitReached(Call call, int hint) {
+        String hintAddress = server.addressOf(hint).map(HostPort::toString).orElse("?");
+        ObjectNode o = HttpApi.JSON.createObjectNode()
+                .put("error", "the request was forwarded " + call.hops() + " times (" + HOPS_HEADER + ": " + call.hops()
+                        + ", limit " + MAX_HOPS + ") and node " + server.config().id()
+                        + " is not the leader either; its leader hint is node " + hint + " at " + hintAddress
+                        + ". The nodes disagree about the leader (an election just happened?): send the request again,"
+                        + " to node " + hint + " directly" + (call.isWrite() ? "; the write was not applied" : ""))
+                .put("hopLimit", MAX_HOPS)
+                .put("retryable", true);
+        o.set("leaderHint", StatusJson.leader(hint, hintAddress));
+        return HttpApi.json(HttpResponseStatus.valueOf(508), o);
     }
 
     // ---------------------------------------------------------------- validation
@@ -334,12 +468,18 @@ final class ClientRequests implements AutoCloseable {
         return System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(server.config().requestTimeoutMs());
     }
 
-    private static int hops(HttpHeaders headers) {
+    /** The {@code X-Raftkv-Hops} header: how many times the request was forwarded already (0 if absent). */
+    private static int hops(HttpHeaders headers) throws BadRequest {
+        String h = headers.get(HOPS_HEADER);
+        if (h == null) return 0;
         try {
-            return Integer.parseInt(headers.get(HOPS_HEADER, "0"));
+            int hops = Integer.parseInt(h.trim());
+            if (hops >= 0) return hops;
         } catch (NumberFormatException e) {
-            return 0;
+            // answered below
         }
+        throw new BadRequest(HttpResponseStatus.BAD_REQUEST, HOPS_HEADER + " must be a number of hops >= 0, not '" + h
+                + "'; nodes set it when they forward a request, clients leave it out");
     }
 
     @Override

@@ -34,8 +34,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * Relays a client request from a follower to the leader over pooled, persistent HTTP/1.1
  * connections on the node's own event loop: no thread hop, no connection per request. One
- * request at a time per connection (the server may answer pipelined requests out of order), so
- * the pool opens as many connections as there are requests in flight and keeps them.
+ * request at a time per connection, so the pool opens as many connections as there are requests
+ * in flight and keeps them: the leader answers pipelined requests in order, so pipelining here
+ * would make a quick read wait behind a slow write of another client. A connection attempt gives
+ * up after {@code connectTimeoutMs} (an election timeout): a leader that cannot be reached by
+ * then is reported to the client, which tries another node.
  */
 final class Forwarder implements AutoCloseable {
     /** What became of a forwarded request; the caller decides what each means for the client. */
@@ -61,10 +64,10 @@ final class Forwarder implements AutoCloseable {
                            io.netty.util.concurrent.ScheduledFuture<?> timer) {}
 
     /** {@code localAddress}: connect from the node's own address, as its peer RPCs do (a partition cuts both). */
-    Forwarder(EventLoopGroup group, Optional<String> localAddress, int maxResponseBytes) {
+    Forwarder(EventLoopGroup group, Optional<String> localAddress, int maxResponseBytes, int connectTimeoutMs) {
         Bootstrap base = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 1000);
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs);
         localAddress.ifPresent(a -> base.localAddress(new InetSocketAddress(a, 0)));
         this.pools = new AbstractChannelPoolMap<>() {
             @Override

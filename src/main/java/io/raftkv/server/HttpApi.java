@@ -7,7 +7,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -61,7 +60,7 @@ final class HttpApi implements AutoCloseable {
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
-    private final RaftServer server;
+    private final LocalNode server;
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
     /**
@@ -73,6 +72,11 @@ final class HttpApi implements AutoCloseable {
     private Channel serverChannel;
 
     HttpApi(RaftServer server, EventLoopGroup group) {
+        this(LocalNode.of(server, group), group);
+    }
+
+    /** Serves {@code node}: a real one, or a stub in tests. */
+    HttpApi(LocalNode server, EventLoopGroup group) {
         this.server = server;
         this.group = group;
         this.clientRequests = new ClientRequests(server, group);
@@ -115,6 +119,7 @@ final class HttpApi implements AutoCloseable {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly();
         clientRequests.close();
+        server.close();
     }
 
     /**
@@ -152,29 +157,32 @@ final class HttpApi implements AutoCloseable {
         return json(status, JSON.createObjectNode().put("error", message));
     }
 
-    /** Writes {@code res}, keeping the connection open if the client asked for it. */
-    static void write(ChannelHandlerContext ctx, boolean keepAlive, FullHttpResponse res) {
-        if (keepAlive) {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            ctx.writeAndFlush(res, ctx.voidPromise());
-        } else {
-            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
+    /** One per connection: its requests are answered through its {@link ResponseOrder}, in the order they came. */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private ResponseOrder order;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            order = new ResponseOrder(ctx);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            order.closed();
+            ctx.fireChannelInactive();
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
+            ResponseOrder.Reply reply = order.next(HttpUtil.isKeepAlive(req));
             if (!req.decoderResult().isSuccess()) {
                 // The line is sized for the longest key: one longer carries a key past the limit.
                 int maxKeyBytes = server.config().maxKeyBytes();
-                write(ctx, false, req.decoderResult().cause() instanceof TooLongHttpLineException
+                reply.send(req.decoderResult().cause() instanceof TooLongHttpLineException
                         ? error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the request line is longer than "
                                 + maxRequestLineBytes(maxKeyBytes) + " bytes: a key may be at most " + maxKeyBytes
                                 + " bytes (" + 3L * maxKeyBytes + " percent-encoded)")
-                        : error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"));
+                        : error(HttpResponseStatus.BAD_REQUEST, "malformed HTTP request"), false);
                 return;
             }
             QueryStringDecoder uri = new QueryStringDecoder(req.uri());
@@ -185,21 +193,21 @@ final class HttpApi implements AutoCloseable {
                 path = uri.path();
                 params = uri.parameters();
             } catch (IllegalArgumentException e) {
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "malformed URL: " + e.getMessage()
                         + "; percent-encode the key, e.g. GET /get?key=a%20b"));
                 return;
             }
             // Netty decodes bytes that are not UTF-8 to U+FFFD: the key would not be the one sent.
             Optional<String> notUtf8 = ValidText.firstParameterNotUtf8(uri.rawQuery());
             if (notUtf8.isPresent()) {
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "query parameter '" + notUtf8.get()
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "query parameter '" + notUtf8.get()
                         + "' is not valid UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the text,"
                         + " e.g. GET /get?key=caf%C3%A9"));
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
-                write(ctx, keepAlive, error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
+                reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, GET /get?key=K, GET /status"));
                 return;
             }
@@ -207,42 +215,42 @@ final class HttpApi implements AutoCloseable {
                 FullHttpResponse res = error(HttpResponseStatus.METHOD_NOT_ALLOWED,
                         path + " takes " + allowed + ", not " + req.method());
                 res.headers().set(HttpHeaderNames.ALLOW, allowed.name());
-                write(ctx, keepAlive, res);
+                reply.send(res);
                 return;
             }
             switch (path) {
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
-                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, keepAlive, req.content());
-                case "/status" -> write(ctx, keepAlive, json(HttpResponseStatus.OK, StatusJson.of(server.status())));
-                case "/get" -> clientRequests.get(ctx, keepAlive, params.get("key"), params.get("consistency"),
+                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, reply, req.content());
+                case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
+                case "/get" -> clientRequests.get(reply, params.get("key"), params.get("consistency"),
                         req.headers());
-                case "/put" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.PUT,
+                case "/put" -> clientRequests.write(reply, KvCommand.Op.PUT,
                         ByteBufUtil.getBytes(req.content()), req.headers());
-                case "/append" -> clientRequests.write(ctx, keepAlive, KvCommand.Op.APPEND,
+                case "/append" -> clientRequests.write(reply, KvCommand.Op.APPEND,
                         ByteBufUtil.getBytes(req.content()), req.headers());
-                case "/session" -> clientRequests.register(ctx, keepAlive, req.headers());
+                case "/session" -> clientRequests.register(reply, req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
         }
 
-        private void peerRpc(ChannelHandlerContext ctx, boolean keepAlive, ByteBuf body) {
+        private void peerRpc(ChannelHandlerContext ctx, ResponseOrder.Reply reply, ByteBuf body) {
             Message m;
             try {
                 m = MessageCodec.decode(body);
             } catch (IllegalArgumentException e) {
                 // The codec's message starts with "raft message:" and, for another version's body, says so.
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
                 return;
             }
             int self = server.config().id();
             if (m.isResponse() || m.to() != self || !server.config().peers().containsKey(m.from())) {
-                write(ctx, keepAlive, error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
                         + " from node " + m.from() + " to node " + m.to() + " is not for node " + self
                         + " (members " + server.config().members().keySet() + ")"));
                 return;
             }
-            server.peerTransport().receive(m, (Optional<Message> response) -> ctx.executor().execute(() -> write(ctx,
-                    keepAlive, rpcAnswer(ctx, response))));
+            server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> reply.send(
+                    rpcAnswer(ctx, response))));
         }
 
         /** Encoded on the event loop, from its channel's pooled allocator; 204 when the node has no answer. */

@@ -331,6 +331,12 @@ class BenchCommandTest {
         assertThat(BenchCommand.errorKind(result(409, "{\"error\":\"seq 1 of client 3 is older than its last applied seq 2\"}", n)))
                 .isEqualTo("HTTP 409 stale seq");
         assertThat(BenchCommand.errorKind(result(413, "{\"error\":\"value is 2000000 bytes\"}", n))).isEqualTo("HTTP 413 too large");
+        assertThat(BenchCommand.errorKind(result(503, "{\"error\":\"no leader is reachable from node 2: ...\","
+                + "\"noLeaderReachable\":true,\"retryable\":true}", n))).isEqualTo("HTTP 503 no leader reachable from the node");
+        assertThat(BenchCommand.errorKind(result(503, "{\"error\":\"no leader is reachable from node 2: ...\","
+                + "\"noLeaderReachable\":true,\"retryable\":false}", n))).isEqualTo("HTTP 503 leader went silent, outcome unknown");
+        assertThat(BenchCommand.errorKind(result(508, "{\"error\":\"the request was forwarded 2 times\",\"retryable\":true}", n)))
+                .isEqualTo("HTTP 508 forwarding limit");
         assertThat(BenchCommand.errorKind(result(500, "{}", n))).isEqualTo("HTTP 500");
     }
 

@@ -32,7 +32,7 @@ class ForwarderTest {
     @BeforeEach
     void setUp() {
         group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        forwarder = new Forwarder(group, Optional.empty(), 1 << 20);
+        forwarder = new Forwarder(group, Optional.empty(), 1 << 20, 1000);
     }
 
     @AfterEach

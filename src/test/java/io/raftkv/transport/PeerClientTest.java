@@ -85,12 +85,30 @@ class PeerClientTest {
         AppendEntries append = new AppendEntries(1, 2, 5, 0, 0, List.of(new Entry(1, 5, new byte[] {1, 2}),
                 Entry.noop(2, 5), new Entry(3, 5, new byte[300])), 1, 9);
 
-        // The first sends only start the connection (they are dropped, as Raft allows).
         sendUntil(append, () -> !inbound.isEmpty());
 
         Messages.assertSame(received.peek(), append);
         assertThat(contentTypes).allMatch("application/octet-stream"::equals);
         assertThat(inbound.peek()).isEqualTo(answer);
+    }
+
+    /**
+     * A follower sends nothing to a peer that restarted until it campaigns: its first message then
+     * finds no connection. It must go out once the connection is made, not be dropped (which cost a
+     * whole election timeout of failover time: the pre-vote was lost and retried only at the next timeout).
+     */
+    @Test
+    void aMessageSentWithoutAConnectionGoesOutOnceConnected() {
+        peer.createContext("/requestVote", ex -> {
+            received.add(MessageCodec.decode(ex.getRequestBody().readAllBytes()));
+            reply(ex, 204, new byte[0]);
+        });
+        Message.RequestVote preVote = new Message.RequestVote(1, 2, 7, 3, 2, true);
+        transport.send(preVote); // once: no connection yet
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (received.isEmpty() && System.nanoTime() < deadline) pause(10);
+        assertThat(received).as("the pre-vote sent before the connection existed").hasSize(1);
+        Messages.assertSame(received.peek(), preVote);
     }
 
     @Test

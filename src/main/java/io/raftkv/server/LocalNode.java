@@ -1,0 +1,44 @@
+package io.raftkv.server;
+
+import io.raftkv.kv.ApplyResult;
+import io.raftkv.kv.KvCommand;
+import io.raftkv.node.ReadOutcome;
+import io.raftkv.node.RpcReply;
+import io.raftkv.node.WriteOutcome;
+import io.raftkv.raft.Message;
+import io.raftkv.transport.HostPort;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * What the HTTP layer ({@link HttpApi}, {@link ClientRequests}) needs from the node it serves:
+ * {@link RaftServer} through {@link #of}, a stub in tests (a loop that never answers, a failed
+ * future, a node cut off from its leader) without starting a cluster.
+ */
+interface LocalNode {
+    NodeConfig config();
+
+    StatusSnapshot status();
+
+    CompletableFuture<WriteOutcome<ApplyResult>> propose(KvCommand cmd);
+
+    CompletableFuture<ReadOutcome<Optional<String>>> read(String key);
+
+    CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key);
+
+    Optional<HostPort> addressOf(int id);
+
+    /** A peer's request, handed to the node's transport. */
+    void deliverRpc(Message request, RpcReply reply);
+
+    /** When this node last heard from a leader; read on every request that finds no leader, so cheap. */
+    LeaderContact leaderContact();
+
+    /** Stops what {@link #of} started (the status sampler). */
+    default void close() {}
+
+    static LocalNode of(RaftServer server, io.netty.channel.EventLoopGroup group) {
+        return new RaftServerNode(server, group);
+    }
+}

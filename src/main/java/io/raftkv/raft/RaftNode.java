@@ -166,8 +166,8 @@ public final class RaftNode {
             // A stale sender learns our term from the reply and steps down; stale replies are dropped.
             switch (m) {
                 case RequestVote rv -> send(new RequestVoteResponse(config.id(), rv.from(), term, false, rv.preVote()));
-                case AppendEntries ae -> send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0,
-                        ae.prevLogIndex(), 0, 0, ae.readContext()));
+                case AppendEntries ae ->
+                        send(AppendEntriesResponse.refuseOlderTerm(config.id(), ae.from(), term, ae.prevLogIndex()));
                 case InstallSnapshot is -> send(new InstallSnapshotResponse(config.id(), is.from(), term,
                         is.snapshotIndex(), 0, false));
                 default -> { }
@@ -554,6 +554,9 @@ public final class RaftNode {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
         pr.recentActive = true;
+        // Raft §5.1: the follower refused a message of one of our earlier terms (it was already in
+        // this one). Its term did its work in step(); the rest answers nothing we asked in this term.
+        if (r.refusesOlderTerm()) return;
         // Any answer in our term, success or not, shows this follower still takes us as leader.
         if (r.readContext() > 0) readStates.addAll(readOnly.ack(r.from(), r.readContext()));
         if (r.success()) {
@@ -565,24 +568,28 @@ public final class RaftNode {
             sendAppend(r.from(), false);
             return;
         }
-        if (pr.state != Progress.State.SNAPSHOT && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
-            // The follower's log ends below an index it acknowledged: it lost its storage (a wiped
-            // or replaced data folder), which Raft assumes never happens (Figure 2). Probing can
-            // never go below match (§5.3), so without this the leader would retry match + 1
-            // forever. Forget the match and probe from the follower's end, which sends the
-            // snapshot if that is compacted (§7). The commit index never moves back, so if this
-            // was a reordered answer from before the acknowledgement, it costs only a re-probe.
-            pr.forgetMatch(r.conflictIndex());
-            sendAppend(r.from(), true);
-            return;
-        }
-        // A rejection for a message sent before the latest state change is stale.
+        // A rejection for a message sent before the latest state change is stale. In REPLICATE a
+        // rejection at the match index itself (a heartbeat's prev) is not: it is a reordered
+        // answer from before the acknowledgement, or the follower lost its log; either way one
+        // probe at the match tells which (§5.3), at the price of one round trip.
         boolean stale = switch (pr.state) {
-            case REPLICATE -> r.rejectedIndex() <= pr.match;
+            case REPLICATE -> r.rejectedIndex() < pr.match;
             case PROBE -> r.rejectedIndex() != pr.next - 1;
             case SNAPSHOT -> true;
         };
         if (stale) return;
+        if (pr.state == Progress.State.PROBE && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
+            // The answer to the outstanding probe says the follower's log ends below an index it
+            // acknowledged: it lost its storage (a wiped or replaced data folder), which Raft
+            // assumes never happens (Figure 2). Probing can never go below match (§5.3), so
+            // without this the leader would retry match + 1 forever. Forget the match and probe
+            // from the follower's end, which sends the snapshot if that is compacted (§7). Only
+            // the probe's own answer counts: an older answer, reordered past an acknowledgement,
+            // would make the leader forget a match the follower still holds.
+            pr.forgetMatch(r.conflictIndex());
+            sendAppend(r.from(), true);
+            return;
+        }
         long next = r.conflictIndex();
         if (r.conflictTerm() > 0) {
             long ours = log.lastIndexOfTerm(r.conflictTerm(), r.rejectedIndex());

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -110,5 +111,69 @@ class ReadIndexTest {
         c.stabilize();
         long commit = c.node(1).commitIndex();
         assertThat(c.readStates(1)).containsExactly(new ReadState(1, commit, true), new ReadState(2, commit, true));
+    }
+
+    @Test
+    @DisplayName("§6.4: a refusal of an earlier term's heartbeat, echoing a read context from before a restart, confirms no round")
+    void refusalOfAnOlderTermConfirmsNoRound() {
+        TestCluster c = cluster(6);
+        c.campaign(1);
+        c.stabilize();
+        c.node(1).readIndex(1);
+        c.stabilize();
+        assertThat(c.readStates(1)).singleElement().satisfies(rs -> assertThat(rs.ok()).isTrue());
+        // A heartbeat of term 1 carrying read context 1 is held back by the network.
+        for (int i = 0; i < c.node(1).config().heartbeatTicks(); i++) c.tick(1);
+        AppendEntries held = (AppendEntries) c.inFlight().stream()
+                .filter(m -> m instanceof AppendEntries ae && ae.to() == 2).findFirst().orElseThrow();
+        assertThat(held.readContext()).isEqualTo(1);
+        c.lose(held);
+        c.stabilize();
+
+        // Node 1 restarts (its read contexts start over) and wins term 2 once the others forgot it.
+        c.crash(1);
+        c.restart(1);
+        c.partition(List.of(Set.of(1), Set.of(2), Set.of(3)));
+        for (int i = 0; i < 2 * c.node(1).config().electionTicksMax(); i++) for (int id : c.ids()) c.tick(id);
+        c.heal();
+        c.campaign(1);
+        c.stabilize();
+        assertThat(c.node(1).role()).isEqualTo(Role.LEADER);
+        assertThat(c.node(1).term()).isEqualTo(2);
+
+        // Node 2, in term 2, refuses the held heartbeat; its refusal is held back in turn.
+        c.inject(held);
+        c.deliver(held);
+        c.processReadies();
+        Message refusal = c.inFlight().stream().filter(m -> m instanceof Message.AppendEntriesResponse r
+                && r.from() == 2 && !r.success() && r.conflictIndex() == 0).findFirst().orElseThrow();
+        c.lose(refusal);
+
+        // Node 1 is cut off; nodes 2 and 3 elect a leader of term 3, which commits a write.
+        c.isolate(1);
+        int next = -1;
+        for (int i = 0; i < 300 && next < 0; i++) {
+            for (int id : List.of(2, 3)) c.tick(id);
+            c.stabilize();
+            next = c.leaders().stream().filter(x -> x != 1).findFirst().orElse(-1);
+        }
+        assertThat(next).isPositive();
+        c.propose(next, "w");
+        c.stabilize();
+        long written = c.node(next).commitIndex();
+        assertThat(c.node(next).termAt(written)).isEqualTo(3);
+
+        // Node 1 still believes it leads term 2 and starts a read round (context 1 again); the old
+        // refusal arrives, in node 1's term. Were it counted, the read would be served at an index
+        // below the write committed before the read began.
+        assertThat(c.node(1).role()).isEqualTo(Role.LEADER);
+        c.node(1).readIndex(2);
+        c.processReadies();
+        c.heal();
+        c.inject(refusal);
+        c.deliver(refusal);
+        c.processReadies();
+        assertThat(c.readStates(1)).filteredOn(rs -> rs.requestId() == 2 && rs.ok())
+                .as("reads node 1 confirmed by the refusal").isEmpty();
     }
 }

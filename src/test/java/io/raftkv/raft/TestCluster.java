@@ -400,6 +400,11 @@ final class TestCluster {
         inFlight.remove(m);
     }
 
+    /** Puts {@code m}, sent earlier and held back by the network, in flight again (a very late delivery). */
+    void inject(Message m) {
+        inFlight.add(m);
+    }
+
     /** Duplicates {@code m} in the network. */
     void duplicate(Message m) {
         inFlight.add(m);

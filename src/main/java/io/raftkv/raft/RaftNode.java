@@ -399,19 +399,24 @@ public final class RaftNode {
         if (heartbeatElapsed < config.heartbeatTicks()) return;
         heartbeatElapsed = 0;
         int stallLimit = Math.max(2, config.electionTicksMin() / config.heartbeatTicks());
+        // Thesis §6.4: whatever the follower's state, the message of each heartbeat carries the
+        // newest read context (etcd's bcastHeartbeatWithCtx), so its answer, success or not,
+        // confirms every round started before it left. A round whose own heartbeat was lost is
+        // confirmed at the next heartbeat, not only once a probing follower's log is repaired.
+        long readContext = readOnly.lastContext();
         for (int peer : peers) {
             Progress pr = progress.get(peer);
             switch (pr.state) {
                 case PROBE -> {
                     pr.probeSent = false;
-                    sendAppend(peer, true);
+                    sendAppend(peer, true, readContext);
                 }
                 case SNAPSHOT -> {
                     // Raft §5.2: heartbeats go to every follower. A lost chunk is resent only after
                     // stallLimit rounds, as long as the shortest election timeout: without these the
                     // waiting follower would time out and depose this leader with a higher term.
                     // It rejects them until the snapshot is in; rejections are ignored in this state.
-                    sendHeartbeat(peer, pr);
+                    sendHeartbeat(peer, pr, readContext);
                     // Chunks go one at a time; resend the unacknowledged one if it seems lost.
                     if (++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.heartbeatsWithoutProgress = 0;
@@ -421,14 +426,15 @@ public final class RaftNode {
                 case REPLICATE -> {
                     // A stream that stopped making progress (lost messages, restarted peer) is re-probed.
                     if (pr.match < log.baseIndex()) {
-                        // Far behind and its next entries are compacted away: it needs the snapshot.
+                        // Far behind and its next entries are compacted away: it needs the snapshot
+                        // (then no append leaves; the next heartbeat goes as in SNAPSHOT).
                         pr.becomeProbe(pr.match + 1);
-                        sendAppend(peer, true);
+                        sendAppend(peer, true, readContext);
                     } else if (pr.match < log.lastIndex() && ++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.becomeProbe(pr.match + 1);
-                        sendAppend(peer, true);
+                        sendAppend(peer, true, readContext);
                     } else {
-                        sendHeartbeat(peer, pr);
+                        sendHeartbeat(peer, pr, readContext);
                         sendAppend(peer, false);
                     }
                 }
@@ -617,6 +623,11 @@ public final class RaftNode {
 
     /** Sends entries from the peer's next index, or an empty probe if {@code allowEmpty}. */
     private void sendAppend(int peer, boolean allowEmpty) {
+        sendAppend(peer, allowEmpty, 0);
+    }
+
+    /** With a read context, the answer confirms this leader for ReadIndex rounds up to it. */
+    private void sendAppend(int peer, boolean allowEmpty, long readContext) {
         Progress pr = progress.get(peer);
         if (pr.paused()) return;
         if (pr.next - 1 < log.baseIndex()) {
@@ -637,16 +648,14 @@ public final class RaftNode {
         }
         if (entries.isEmpty() && !allowEmpty) return;
         long prev = pr.next - 1;
-        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), entries, log.committed()));
+        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), entries, log.committed(), readContext));
         if (!entries.isEmpty() || pr.state == Progress.State.PROBE) pr.sentEntries(last);
     }
 
-    /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
-    private void sendHeartbeat(int peer, Progress pr) {
-        sendHeartbeat(peer, pr, readOnly.lastContext());
-    }
-
-    /** With a read context, the answer confirms this leader for ReadIndex rounds up to it. */
+    /**
+     * An empty AppendEntries at the follower's match index: asserts leadership, carries the commit
+     * index; with a read context, the answer confirms this leader for ReadIndex rounds up to it.
+     */
     private void sendHeartbeat(int peer, Progress pr, long readContext) {
         // A follower waiting for a snapshot may match below the compaction point, where only the
         // base entry's term is still known.

@@ -176,4 +176,38 @@ class ReadIndexTest {
         assertThat(c.readStates(1)).filteredOn(rs -> rs.requestId() == 2 && rs.ok())
                 .as("reads node 1 confirmed by the refusal").isEmpty();
     }
+
+    @Test
+    @DisplayName("§6.4: a follower in probe state confirms a read round at the next heartbeat, not once its log is repaired")
+    void probingFollowerConfirmsAtTheNextHeartbeat() {
+        // Node 2's uncommitted log differs from the leader's at every index (one term per entry),
+        // so repairing it takes one probe round trip per entry (§5.3).
+        long[] leaderLog = new long[30];
+        java.util.Arrays.fill(leaderLog, 1);
+        long[] divergent = java.util.stream.LongStream.rangeClosed(1, 30).toArray();
+        TestCluster c = TestCluster.builder(3).seed(7).log(1, leaderLog).log(2, divergent).log(3, leaderLog)
+                .allInTerm(30, 1).build();
+        c.drop(m -> m.to() == 2 || m.from() == 2);
+        c.campaign(1);
+        c.stabilize();
+        assertThat(c.node(1).committedInCurrentTerm()).isTrue();
+        c.clearDrops();
+        // Node 3 goes down: every round now needs node 2, still in probe state.
+        c.crash(3);
+        c.node(1).readIndex(1);
+        c.processReadies();
+        // The round's own heartbeat to node 2 is lost.
+        c.inFlight().stream().filter(m -> m.to() == 2).forEach(c::lose);
+
+        // A slow link: one hop per tick.
+        int ticks = 0;
+        while (c.readStates(1).isEmpty() && ticks < 200) {
+            c.tick(1);
+            c.deliverAll();
+            ticks++;
+        }
+        assertThat(c.readStates(1)).singleElement().satisfies(rs -> assertThat(rs.ok()).isTrue());
+        assertThat(ticks).as("ticks until the read is confirmed")
+                .isLessThanOrEqualTo(c.node(1).config().heartbeatTicks() + 1);
+    }
 }

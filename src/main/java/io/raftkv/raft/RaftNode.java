@@ -86,7 +86,7 @@ public final class RaftNode {
      * caller) and the entries after it.
      */
     public RaftNode(RaftConfig config, HardState hardState, Optional<Snapshot> snapshot, List<Entry> storedEntries) {
-        this.config = config;
+        this.config = config.validate(); // etcd newRaft: refuse a configuration the protocol cannot run with
         // Raft §5.2: election timeouts must differ between servers. The id is mixed in (the odd
         // multiplier keeps distinct ids distinct) so that nodes given one cluster-wide seed do not
         // draw identical timeouts, time out together and split every vote.

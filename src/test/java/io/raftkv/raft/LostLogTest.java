@@ -93,9 +93,7 @@ class LostLogTest {
     @Test
     @DisplayName("§5.1/§5.3: an answer to an older term's heartbeat does not make a re-elected leader forget a match")
     void staleTermAnswerKeepsTheMatch() {
-        TestCluster c = TestCluster.builder(3).seed(7).config(1, cfg -> cfg.withCheckQuorum(true).withPreVote(true))
-                .config(2, cfg -> cfg.withCheckQuorum(true).withPreVote(true))
-                .config(3, cfg -> cfg.withCheckQuorum(true).withPreVote(true)).build();
+        TestCluster c = TestCluster.of(3, 7);
         AppendEntries held = reelectWithAHeldBackHeartbeat(c);
         c.stabilize();
         assertThat(c.node(1).role()).isEqualTo(Role.LEADER);
@@ -112,9 +110,7 @@ class LostLogTest {
     @Test
     @DisplayName("§5.3: the stale answer to an older term is no answer to the new leader's probe at the same index")
     void staleTermAnswerIsNotTheProbesAnswer() {
-        TestCluster c = TestCluster.builder(3).seed(7).config(1, cfg -> cfg.withCheckQuorum(true).withPreVote(true))
-                .config(2, cfg -> cfg.withCheckQuorum(true).withPreVote(true))
-                .config(3, cfg -> cfg.withCheckQuorum(true).withPreVote(true)).build();
+        TestCluster c = TestCluster.of(3, 7);
         AppendEntries held = reelectWithAHeldBackHeartbeat(c);
         // The votes only: node 1 leads term 2, its probe to node 2 (prev 4, the no-op 5) not yet delivered.
         c.deliver(m -> m instanceof Message.RequestVote);
@@ -139,7 +135,7 @@ class LostLogTest {
     @DisplayName("§5.3: a reordered rejection from before an acknowledgement costs a probe at the match, not the match")
     void reorderedRejectionKeepsTheMatch() {
         TestCluster c = TestCluster.builder(3).seed(8)
-                .config(1, cfg -> TestCluster.limits(cfg, 2, 4)).build();
+                .config(1, cfg -> cfg.maxEntriesPerAppend(2).maxInflightAppends(4)).build();
         c.campaign(1);
         c.stabilize();
         // Two appends in flight to node 2 (prev 1: entries 2-3; prev 3: entries 4-5).

@@ -12,9 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Thesis §6.4: ReadIndex serves linearizable reads without writing to the log. */
 class ReadIndexTest {
     private static TestCluster cluster(long seed) {
-        TestCluster.Builder b = TestCluster.builder(3).seed(seed);
-        for (int id = 1; id <= 3; id++) b.config(id, c -> c.withCheckQuorum(true).withPreVote(true));
-        return b.build();
+        return TestCluster.of(3, seed);
     }
 
     @Test

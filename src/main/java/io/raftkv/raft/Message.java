@@ -74,6 +74,25 @@ public sealed interface Message {
         public static AppendEntriesResponse accept(int from, int to, long term, long matchIndex) {
             return new AppendEntriesResponse(from, to, term, true, matchIndex, 0, 0, 0);
         }
+
+        /**
+         * The refusal of an AppendEntries of an older term (Raft §5.1): it tells the sender our
+         * newer term and nothing else. Its conflict hint is 0, which no answer to the consistency
+         * check carries (that hint is at least 1), and it confirms no ReadIndex round.
+         */
+        public static AppendEntriesResponse refuseOlderTerm(int from, int to, long term, long rejectedIndex) {
+            return new AppendEntriesResponse(from, to, term, false, 0, rejectedIndex, 0, 0, 0);
+        }
+
+        /**
+         * Whether this refuses a message of an older term than the answering node's (see
+         * {@link #refuseOlderTerm}). A leader re-elected in that newer term gets it in its own
+         * term, but it answers a message of the leader's earlier term: it says nothing about the
+         * follower's log or about the leader's current read rounds.
+         */
+        public boolean refusesOlderTerm() {
+            return !success && conflictIndex == 0;
+        }
     }
 
     /**

@@ -1,10 +1,18 @@
 package io.raftkv.raft;
 
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Static configuration of one Raft node. Times are in ticks; the runtime decides how long a
  * tick is ({@code tickMs} is only used to render reasons in milliseconds).
+ *
+ * <p>Build it with {@link #builder(int, List)}, whose defaults are production's protocol and
+ * timing: a test that wants something else (pre-vote or check-quorum off, one entry per append)
+ * says so by name. {@link #validate()} (etcd's {@code Config.validate} in raft.go) refuses a
+ * configuration the protocol cannot run with; {@link Builder#build()} and {@link RaftNode} call it.
  *
  * @param id                 this node's id, one of {@code voters}
  * @param voters             ids of all voting members, this node included
@@ -33,45 +41,154 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
     public static final long DEFAULT_MAX_BYTES_PER_APPEND = 4L * 1024 * 1024;
     public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
-    public RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax, int heartbeatTicks,
-                      int maxEntriesPerAppend, int maxInflightAppends, long randomSeed, int tickMs) {
-        this(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend, maxInflightAppends,
-                randomSeed, tickMs, DEFAULT_MAX_BYTES_PER_APPEND, DEFAULT_SNAPSHOT_CHUNK_BYTES, false, false);
-    }
-
+    /** Values are checked by {@link #validate()}, not here, so that it can name every problem. */
     public RaftConfig {
-        voters = List.copyOf(voters);
-        if (!voters.contains(id)) throw new IllegalArgumentException("id " + id + " is not among voters " + voters);
-        if (voters.stream().distinct().count() != voters.size())
-            throw new IllegalArgumentException("duplicate voter ids in " + voters);
-        if (heartbeatTicks < 1) throw new IllegalArgumentException("heartbeatTicks must be >= 1");
-        if (electionTicksMin <= heartbeatTicks)
-            throw new IllegalArgumentException("election timeout must exceed the heartbeat interval");
-        if (electionTicksMax <= electionTicksMin)
-            throw new IllegalArgumentException("electionTicksMax must exceed electionTicksMin");
-        if (maxBytesPerAppend < 1 || snapshotChunkBytes < 1)
-            throw new IllegalArgumentException("maxBytesPerAppend and snapshotChunkBytes must be >= 1");
-        if (maxEntriesPerAppend < 1 || maxInflightAppends < 1)
-            throw new IllegalArgumentException("maxEntriesPerAppend and maxInflightAppends must be >= 1");
+        voters = voters == null ? List.of() : List.copyOf(voters);
     }
 
-    /** The report's timing with 10 ms ticks: 50 ms heartbeats, 300-500 ms election timeouts. */
+    /** Production's configuration for node {@code id} of {@code voters}; change what differs by name. */
+    public static Builder builder(int id, List<Integer> voters) {
+        return new Builder(id, voters);
+    }
+
+    /** Production's protocol and timing ({@link #builder}'s defaults) with the given seed. */
     public static RaftConfig defaults(int id, List<Integer> voters, long randomSeed) {
-        return new RaftConfig(id, voters, 30, 50, 5, 512, 256, randomSeed, 10);
+        return builder(id, voters).randomSeed(randomSeed).build();
     }
 
-    public RaftConfig withSnapshotChunkBytes(int bytes) {
-        return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, bytes, checkQuorum, preVote);
+    /** A builder holding this configuration, to derive a changed one. */
+    public Builder toBuilder() {
+        return new Builder(id, voters).electionTicks(electionTicksMin, electionTicksMax).heartbeatTicks(heartbeatTicks)
+                .maxEntriesPerAppend(maxEntriesPerAppend).maxInflightAppends(maxInflightAppends).randomSeed(randomSeed)
+                .tickMs(tickMs).maxBytesPerAppend(maxBytesPerAppend).snapshotChunkBytes(snapshotChunkBytes)
+                .checkQuorum(checkQuorum).preVote(preVote);
     }
 
-    public RaftConfig withCheckQuorum(boolean on) {
-        return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, on, preVote);
+    /**
+     * Refuses a configuration the protocol cannot run with (etcd's {@code Config.validate}):
+     * throws {@link IllegalArgumentException} naming every broken rule, with its values.
+     *
+     * @return this configuration, valid
+     */
+    public RaftConfig validate() {
+        List<String> problems = new ArrayList<>();
+        if (voters.isEmpty()) problems.add("voters is empty: a group needs at least one voter");
+        Set<Integer> distinct = new HashSet<>();
+        for (int v : voters) {
+            if (v == RaftNode.NONE) problems.add("voter id " + v + " is reserved for \"no node\" (RaftNode.NONE)");
+            if (!distinct.add(v)) problems.add("voter " + v + " appears twice in " + voters);
+        }
+        if (!voters.isEmpty() && !voters.contains(id)) problems.add("id " + id + " is not among voters " + voters);
+        if (heartbeatTicks < 1) problems.add("heartbeatTicks is " + heartbeatTicks + ", must be >= 1");
+        if (electionTicksMin <= heartbeatTicks) {
+            // Raft §5.2: followers must hear a heartbeat before their election timeout.
+            problems.add("electionTicksMin (" + electionTicksMin + ") must exceed heartbeatTicks (" + heartbeatTicks
+                    + "), or followers time out between two heartbeats of a healthy leader (Raft §5.2)");
+        }
+        if (electionTicksMax <= electionTicksMin) {
+            // Raft §5.2: randomized timeouts keep split votes rare; an empty range gives none.
+            problems.add("electionTicksMax (" + electionTicksMax + ", exclusive) must exceed electionTicksMin ("
+                    + electionTicksMin + "): election timeouts are drawn from [min, max) (Raft §5.2)");
+        }
+        if (tickMs < 1) problems.add("tickMs is " + tickMs + ", must be >= 1");
+        if (maxEntriesPerAppend < 1) problems.add("maxEntriesPerAppend is " + maxEntriesPerAppend + ", must be >= 1");
+        if (maxInflightAppends < 1) problems.add("maxInflightAppends is " + maxInflightAppends + ", must be >= 1");
+        if (maxBytesPerAppend < 1) problems.add("maxBytesPerAppend is " + maxBytesPerAppend + ", must be >= 1");
+        if (snapshotChunkBytes < 1) problems.add("snapshotChunkBytes is " + snapshotChunkBytes + ", must be >= 1");
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("invalid Raft configuration for node " + id + ": "
+                    + String.join("; ", problems));
+        }
+        return this;
     }
 
-    public RaftConfig withPreVote(boolean on) {
-        return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, checkQuorum, on);
+    /**
+     * Builds a {@link RaftConfig}; every default is production's (the server's flags change the
+     * timing, never the protocol): 10 ms ticks, heartbeats every 5 ticks, election timeouts of
+     * 30 to 50 ticks, 512 entries and {@link #DEFAULT_MAX_BYTES_PER_APPEND} per append, 256
+     * appends in flight per follower, {@link #DEFAULT_SNAPSHOT_CHUNK_BYTES} per snapshot chunk,
+     * check-quorum and pre-vote on. The seed defaults to 0: a runtime should give each start of
+     * a node its own.
+     */
+    public static final class Builder {
+        private final int id;
+        private final List<Integer> voters;
+        private int electionTicksMin = 30;
+        private int electionTicksMax = 50;
+        private int heartbeatTicks = 5;
+        private int maxEntriesPerAppend = 512;
+        private int maxInflightAppends = 256;
+        private long randomSeed;
+        private int tickMs = 10;
+        private long maxBytesPerAppend = DEFAULT_MAX_BYTES_PER_APPEND;
+        private int snapshotChunkBytes = DEFAULT_SNAPSHOT_CHUNK_BYTES;
+        private boolean checkQuorum = true;
+        private boolean preVote = true;
+
+        private Builder(int id, List<Integer> voters) {
+            this.id = id;
+            this.voters = voters;
+        }
+
+        /** The randomized election timeout is drawn from {@code [minTicks, maxTicks)} (Raft §5.2). */
+        public Builder electionTicks(int minTicks, int maxTicks) {
+            this.electionTicksMin = minTicks;
+            this.electionTicksMax = maxTicks;
+            return this;
+        }
+
+        public Builder heartbeatTicks(int ticks) {
+            this.heartbeatTicks = ticks;
+            return this;
+        }
+
+        public Builder maxEntriesPerAppend(int entries) {
+            this.maxEntriesPerAppend = entries;
+            return this;
+        }
+
+        public Builder maxInflightAppends(int appends) {
+            this.maxInflightAppends = appends;
+            return this;
+        }
+
+        public Builder randomSeed(long seed) {
+            this.randomSeed = seed;
+            return this;
+        }
+
+        public Builder tickMs(int ms) {
+            this.tickMs = ms;
+            return this;
+        }
+
+        public Builder maxBytesPerAppend(long bytes) {
+            this.maxBytesPerAppend = bytes;
+            return this;
+        }
+
+        public Builder snapshotChunkBytes(int bytes) {
+            this.snapshotChunkBytes = bytes;
+            return this;
+        }
+
+        /** Thesis §6.2: on in production; off only to study the plain protocol of the paper. */
+        public Builder checkQuorum(boolean on) {
+            this.checkQuorum = on;
+            return this;
+        }
+
+        /** Thesis §9.6: on in production; off only to study the plain protocol of the paper. */
+        public Builder preVote(boolean on) {
+            this.preVote = on;
+            return this;
+        }
+
+        /** The configuration, {@linkplain RaftConfig#validate() validated}. */
+        public RaftConfig build() {
+            return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
+                    maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, checkQuorum, preVote)
+                    .validate();
+        }
     }
 }

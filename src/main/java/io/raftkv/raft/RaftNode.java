@@ -94,7 +94,7 @@ public final class RaftNode {
     /** As above, with the application's check of snapshots received from the leader. */
     public RaftNode(RaftConfig config, HardState hardState, Optional<Snapshot> snapshot, List<Entry> storedEntries,
                     SnapshotValidator snapshotValidator) {
-        this.config = config;
+        this.config = config.validate(); // etcd newRaft: refuse a configuration the protocol cannot run with
         this.snapshotValidator = snapshotValidator;
         // Raft §5.2: election timeouts must differ between servers. The id is mixed in (the odd
         // multiplier keeps distinct ids distinct) so that nodes given one cluster-wide seed do not
@@ -175,8 +175,8 @@ public final class RaftNode {
             // A stale sender learns our term from the reply and steps down; stale replies are dropped.
             switch (m) {
                 case RequestVote rv -> send(new RequestVoteResponse(config.id(), rv.from(), term, false, rv.preVote()));
-                case AppendEntries ae -> send(new AppendEntriesResponse(config.id(), ae.from(), term, false, 0,
-                        ae.prevLogIndex(), 0, 0, ae.readContext()));
+                case AppendEntries ae ->
+                        send(AppendEntriesResponse.refuseOlderTerm(config.id(), ae.from(), term, ae.prevLogIndex()));
                 case InstallSnapshot is -> send(new InstallSnapshotResponse(config.id(), is.from(), term,
                         is.snapshotIndex(), 0, false));
                 default -> { }
@@ -408,19 +408,24 @@ public final class RaftNode {
         if (heartbeatElapsed < config.heartbeatTicks()) return;
         heartbeatElapsed = 0;
         int stallLimit = Math.max(2, config.electionTicksMin() / config.heartbeatTicks());
+        // Thesis §6.4: whatever the follower's state, the message of each heartbeat carries the
+        // newest read context (etcd's bcastHeartbeatWithCtx), so its answer, success or not,
+        // confirms every round started before it left. A round whose own heartbeat was lost is
+        // confirmed at the next heartbeat, not only once a probing follower's log is repaired.
+        long readContext = readOnly.lastContext();
         for (int peer : peers) {
             Progress pr = progress.get(peer);
             switch (pr.state) {
                 case PROBE -> {
                     pr.probeSent = false;
-                    sendAppend(peer, true);
+                    sendAppend(peer, true, readContext);
                 }
                 case SNAPSHOT -> {
                     // Raft §5.2: heartbeats go to every follower. A lost chunk is resent only after
                     // stallLimit rounds, as long as the shortest election timeout: without these the
                     // waiting follower would time out and depose this leader with a higher term.
                     // It rejects them until the snapshot is in; rejections are ignored in this state.
-                    sendHeartbeat(peer, pr);
+                    sendHeartbeat(peer, pr, readContext);
                     // Chunks go one at a time; resend the unacknowledged one if it seems lost.
                     if (++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.heartbeatsWithoutProgress = 0;
@@ -430,14 +435,15 @@ public final class RaftNode {
                 case REPLICATE -> {
                     // A stream that stopped making progress (lost messages, restarted peer) is re-probed.
                     if (pr.match < log.baseIndex()) {
-                        // Far behind and its next entries are compacted away: it needs the snapshot.
+                        // Far behind and its next entries are compacted away: it needs the snapshot
+                        // (then no append leaves; the next heartbeat goes as in SNAPSHOT).
                         pr.becomeProbe(pr.match + 1);
-                        sendAppend(peer, true);
+                        sendAppend(peer, true, readContext);
                     } else if (pr.match < log.lastIndex() && ++pr.heartbeatsWithoutProgress >= stallLimit) {
                         pr.becomeProbe(pr.match + 1);
-                        sendAppend(peer, true);
+                        sendAppend(peer, true, readContext);
                     } else {
-                        sendHeartbeat(peer, pr);
+                        sendHeartbeat(peer, pr, readContext);
                         sendAppend(peer, false);
                     }
                 }
@@ -563,6 +569,9 @@ public final class RaftNode {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
         pr.recentActive = true;
+        // Raft §5.1: the follower refused a message of one of our earlier terms (it was already in
+        // this one). Its term did its work in step(); the rest answers nothing we asked in this term.
+        if (r.refusesOlderTerm()) return;
         // Any answer in our term, success or not, shows this follower still takes us as leader.
         if (r.readContext() > 0) readStates.addAll(readOnly.ack(r.from(), r.readContext()));
         if (r.success()) {
@@ -574,24 +583,28 @@ public final class RaftNode {
             sendAppend(r.from(), false);
             return;
         }
-        if (pr.state != Progress.State.SNAPSHOT && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
-            // The follower's log ends below an index it acknowledged: it lost its storage (a wiped
-            // or replaced data folder), which Raft assumes never happens (Figure 2). Probing can
-            // never go below match (§5.3), so without this the leader would retry match + 1
-            // forever. Forget the match and probe from the follower's end, which sends the
-            // snapshot if that is compacted (§7). The commit index never moves back, so if this
-            // was a reordered answer from before the acknowledgement, it costs only a re-probe.
-            pr.forgetMatch(r.conflictIndex());
-            sendAppend(r.from(), true);
-            return;
-        }
-        // A rejection for a message sent before the latest state change is stale.
+        // A rejection for a message sent before the latest state change is stale. In REPLICATE a
+        // rejection at the match index itself (a heartbeat's prev) is not: it is a reordered
+        // answer from before the acknowledgement, or the follower lost its log; either way one
+        // probe at the match tells which (§5.3), at the price of one round trip.
         boolean stale = switch (pr.state) {
-            case REPLICATE -> r.rejectedIndex() <= pr.match;
+            case REPLICATE -> r.rejectedIndex() < pr.match;
             case PROBE -> r.rejectedIndex() != pr.next - 1;
             case SNAPSHOT -> true;
         };
         if (stale) return;
+        if (pr.state == Progress.State.PROBE && r.conflictTerm() == 0 && r.conflictIndex() <= pr.match) {
+            // The answer to the outstanding probe says the follower's log ends below an index it
+            // acknowledged: it lost its storage (a wiped or replaced data folder), which Raft
+            // assumes never happens (Figure 2). Probing can never go below match (§5.3), so
+            // without this the leader would retry match + 1 forever. Forget the match and probe
+            // from the follower's end, which sends the snapshot if that is compacted (§7). Only
+            // the probe's own answer counts: an older answer, reordered past an acknowledgement,
+            // would make the leader forget a match the follower still holds.
+            pr.forgetMatch(r.conflictIndex());
+            sendAppend(r.from(), true);
+            return;
+        }
         long next = r.conflictIndex();
         if (r.conflictTerm() > 0) {
             long ours = log.lastIndexOfTerm(r.conflictTerm(), r.rejectedIndex());
@@ -619,6 +632,11 @@ public final class RaftNode {
 
     /** Sends entries from the peer's next index, or an empty probe if {@code allowEmpty}. */
     private void sendAppend(int peer, boolean allowEmpty) {
+        sendAppend(peer, allowEmpty, 0);
+    }
+
+    /** With a read context, the answer confirms this leader for ReadIndex rounds up to it. */
+    private void sendAppend(int peer, boolean allowEmpty, long readContext) {
         Progress pr = progress.get(peer);
         if (pr.paused()) return;
         if (pr.next - 1 < log.baseIndex()) {
@@ -639,16 +657,14 @@ public final class RaftNode {
         }
         if (entries.isEmpty() && !allowEmpty) return;
         long prev = pr.next - 1;
-        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), entries, log.committed()));
+        send(new AppendEntries(config.id(), peer, term, prev, log.term(prev), entries, log.committed(), readContext));
         if (!entries.isEmpty() || pr.state == Progress.State.PROBE) pr.sentEntries(last);
     }
 
-    /** An empty AppendEntries at the follower's match index: asserts leadership, carries the commit index. */
-    private void sendHeartbeat(int peer, Progress pr) {
-        sendHeartbeat(peer, pr, readOnly.lastContext());
-    }
-
-    /** With a read context, the answer confirms this leader for ReadIndex rounds up to it. */
+    /**
+     * An empty AppendEntries at the follower's match index: asserts leadership, carries the commit
+     * index; with a read context, the answer confirms this leader for ReadIndex rounds up to it.
+     */
     private void sendHeartbeat(int peer, Progress pr, long readContext) {
         // A follower waiting for a snapshot may match below the compaction point, where only the
         // base entry's term is still known.

@@ -3,6 +3,7 @@ package io.raftkv.raft;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,9 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Thesis §6.2 (check quorum): a leader cut off from a majority steps down within an election timeout. */
 class CheckQuorumTest {
     private static TestCluster cluster(long seed) {
-        TestCluster.Builder b = TestCluster.builder(3).seed(seed);
-        for (int id = 1; id <= 3; id++) b.config(id, c -> c.withCheckQuorum(true));
-        return b.build();
+        return TestCluster.of(3, seed);
     }
 
     @Test
@@ -55,5 +54,25 @@ class CheckQuorumTest {
         }
         assertThat(c.node(leader).role()).isEqualTo(Role.LEADER);
         assertThat(c.node(leader).term()).isEqualTo(term);
+    }
+
+    @Test
+    @DisplayName("§4.2.3/§6.2: a leader and a follower that heard from it within the election timeout ignore a RequestVote of a higher term")
+    void leaseIgnoresADisruptiveRequestVote() {
+        TestCluster c = cluster(13);
+        int leader = c.electLeader(500);
+        long term = c.node(leader).term();
+        int follower = c.ids().stream().filter(i -> i != leader).findFirst().orElseThrow();
+        int sentBefore = c.sent().size();
+        for (int to : List.of(leader, follower)) {
+            int from = c.ids().stream().filter(i -> i != to && i != (to == leader ? follower : leader)).findFirst()
+                    .orElseThrow();
+            c.node(to).step(new Message.RequestVote(from, to, term + 5, 100, term + 4));
+        }
+        c.processReadies();
+        assertThat(c.node(leader).role()).isEqualTo(Role.LEADER);
+        assertThat(c.node(leader).term()).isEqualTo(term);
+        assertThat(c.node(follower).term()).isEqualTo(term);
+        assertThat(c.sent().subList(sentBefore, c.sent().size())).as("answers to the requests").isEmpty();
     }
 }

@@ -29,9 +29,10 @@ class ElectionTest {
     @Test
     @DisplayName("§5.2: a follower whose election timeout passes becomes candidate, votes for itself, asks every peer")
     void followerTimesOutIntoCandidate() {
+        // The paper's election: with pre-vote (thesis §9.6, PreVoteTest) it would ask first.
         TestCluster c = TestCluster.builder(3).seed(1)
                 .log(1, 1, 1, 2).log(2, 1, 1, 2).log(3, 1, 1, 2)
-                .allInTerm(2, 0).build();
+                .allInTerm(2, 0).configAll(cfg -> cfg.preVote(false)).build();
 
         int ticks = ticksUntilCandidate(c, 1);
 
@@ -78,16 +79,11 @@ class ElectionTest {
         for (long seed = 0; seed < 20; seed++) {
             TestCluster.Builder b = TestCluster.builder(5).seed(seed);
             long shared = seed;
-            for (int id = 1; id <= 5; id++) b.config(id, cfg -> withSeed(cfg, shared));
+            b.configAll(cfg -> cfg.randomSeed(shared));
             TestCluster c = b.build();
             int leader = c.electLeader(1_000);
             assertThat(c.leaders()).containsExactly(leader);
         }
-    }
-
-    static RaftConfig withSeed(RaftConfig c, long seed) {
-        return new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
-                c.maxEntriesPerAppend(), c.maxInflightAppends(), seed, c.tickMs());
     }
 
     @Test

@@ -161,7 +161,7 @@ class LogRepairTest {
         TestCluster c = TestCluster.builder(3).seed(23)
                 .log(1, LEADER).log(2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3).log(3, LEADER)
                 .allInTerm(7, 0)
-                .config(1, cfg -> TestCluster.maxEntriesPerAppend(cfg, 1))
+                .config(1, cfg -> cfg.maxEntriesPerAppend(1))
                 .build();
         c.campaign(1);
         c.stabilize();

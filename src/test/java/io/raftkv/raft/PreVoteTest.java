@@ -9,9 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Thesis §9.6 (pre-vote) with §6.2 (check quorum): a node back from a partition cannot depose a healthy leader. */
 class PreVoteTest {
     private static TestCluster cluster(long seed, boolean preVote) {
-        TestCluster.Builder b = TestCluster.builder(3).seed(seed);
-        for (int id = 1; id <= 3; id++) b.config(id, c -> c.withCheckQuorum(true).withPreVote(preVote));
-        return b.build();
+        return TestCluster.builder(3).seed(seed).configAll(c -> c.preVote(preVote)).build();
     }
 
     private static void tickAll(TestCluster c, int rounds) {

@@ -72,7 +72,10 @@ final class TestCluster {
         this.seed = seed;
     }
 
-    /** A fresh cluster of nodes 1..n with default timing and per-node seeds derived from {@code seed}. */
+    /**
+     * A fresh cluster of nodes 1..n with production's configuration (check-quorum and pre-vote
+     * on) and per-node seeds derived from {@code seed}.
+     */
     static TestCluster of(int n, long seed) {
         return builder(n).seed(seed).build();
     }
@@ -91,7 +94,7 @@ final class TestCluster {
         private long seed;
         private final Map<Integer, long[]> logs = new HashMap<>();
         private final Map<Integer, HardState> hardStates = new HashMap<>();
-        private final Map<Integer, UnaryOperator<RaftConfig>> tweaks = new HashMap<>();
+        private final Map<Integer, UnaryOperator<RaftConfig.Builder>> tweaks = new HashMap<>();
 
         private Builder(int n) {
             this.n = n;
@@ -119,8 +122,18 @@ final class TestCluster {
             return this;
         }
 
-        Builder config(int id, UnaryOperator<RaftConfig> tweak) {
+        /**
+         * Changes node {@code id}'s configuration from production's, by name: for example
+         * {@code config(1, c -> c.maxEntriesPerAppend(1))} or {@code c.preVote(false)}.
+         */
+        Builder config(int id, UnaryOperator<RaftConfig.Builder> tweak) {
             tweaks.merge(id, tweak, (a, b) -> c -> b.apply(a.apply(c)));
+            return this;
+        }
+
+        /** {@link #config(int, UnaryOperator)} for every node. */
+        Builder configAll(UnaryOperator<RaftConfig.Builder> tweak) {
+            for (int id = 1; id <= n; id++) config(id, tweak);
             return this;
         }
 
@@ -128,8 +141,8 @@ final class TestCluster {
             TestCluster c = new TestCluster(seed);
             List<Integer> voters = IntStream.rangeClosed(1, n).boxed().toList();
             for (int id : voters) {
-                RaftConfig cfg = RaftConfig.defaults(id, voters, seed * 1_000_003L + id);
-                cfg = tweaks.getOrDefault(id, x -> x).apply(cfg);
+                RaftConfig cfg = tweaks.getOrDefault(id, x -> x)
+                        .apply(RaftConfig.builder(id, voters).randomSeed(seed * 1_000_003L + id)).build();
                 Storage st = new Storage();
                 long[] terms = logs.getOrDefault(id, new long[0]);
                 for (int i = 0; i < terms.length; i++) st.entries.add(new Entry(i + 1, terms[i], payload(i + 1, terms[i])));
@@ -142,18 +155,6 @@ final class TestCluster {
             c.assertLogMatching();
             return c;
         }
-    }
-
-    /** Replaces {@code maxEntriesPerAppend} in a config. */
-    static RaftConfig maxEntriesPerAppend(RaftConfig c, int max) {
-        return limits(c, max, c.maxInflightAppends());
-    }
-
-    /** Replaces {@code maxEntriesPerAppend} and {@code maxInflightAppends} in a config. */
-    static RaftConfig limits(RaftConfig c, int maxEntriesPerAppend, int maxInflightAppends) {
-        return new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
-                maxEntriesPerAppend, maxInflightAppends, c.randomSeed(), c.tickMs(), c.maxBytesPerAppend(),
-                c.snapshotChunkBytes(), c.checkQuorum(), c.preVote());
     }
 
     private void startNode(int id, RaftConfig cfg) {
@@ -400,6 +401,11 @@ final class TestCluster {
         inFlight.remove(m);
     }
 
+    /** Puts {@code m}, sent earlier and held back by the network, in flight again (a very late delivery). */
+    void inject(Message m) {
+        inFlight.add(m);
+    }
+
     /** Duplicates {@code m} in the network. */
     void duplicate(Message m) {
         inFlight.add(m);
@@ -428,9 +434,7 @@ final class TestCluster {
         int k = restarts.merge(id, 1, Integer::sum);
         RaftConfig c = configs.get(id);
         // Same settings (check quorum, pre-vote, limits) with a fresh seed, so a restart does not replay its timeouts.
-        startNode(id, new RaftConfig(c.id(), c.voters(), c.electionTicksMin(), c.electionTicksMax(), c.heartbeatTicks(),
-                c.maxEntriesPerAppend(), c.maxInflightAppends(), c.randomSeed() + 7919L * k, c.tickMs(),
-                c.maxBytesPerAppend(), c.snapshotChunkBytes(), c.checkQuorum(), c.preVote()));
+        startNode(id, c.toBuilder().randomSeed(c.randomSeed() + 7919L * k).build());
         processReadies();
     }
 

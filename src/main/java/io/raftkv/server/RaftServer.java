@@ -96,11 +96,13 @@ public final class RaftServer implements AutoCloseable {
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
-        RaftConfig rc = new RaftConfig(config.id(), new ArrayList<>(config.members().keySet()),
-                config.electionMinMs() / config.tickMs(), config.electionMaxMs() / config.tickMs(),
-                Math.max(1, config.heartbeatMs() / config.tickMs()), 512, 256,
-                System.nanoTime() ^ ((long) config.id() << 32), config.tickMs(),
-                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, config.snapshots().chunkBytes(), true, true);
+        RaftConfig rc = RaftConfig.builder(config.id(), new ArrayList<>(config.members().keySet()))
+                .tickMs(config.tickMs())
+                .electionTicks(config.electionMinMs() / config.tickMs(), config.electionMaxMs() / config.tickMs())
+                .heartbeatTicks(Math.max(1, config.heartbeatMs() / config.tickMs()))
+                .randomSeed(System.nanoTime() ^ ((long) config.id() << 32))
+                .snapshotChunkBytes(config.snapshots().chunkBytes())
+                .build();
         this.ioGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("raft-node-" + config.id()),
                 NioIoHandler.newFactory());
         this.loop = ioGroup.next();

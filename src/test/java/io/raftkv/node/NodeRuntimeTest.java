@@ -49,8 +49,7 @@ class NodeRuntimeTest {
         Node(int id, MemoryStorage storage, long clockOriginNs) {
             this.storage = storage;
             this.nowNs = clockOriginNs;
-            RaftConfig config = new RaftConfig(id, VOTERS, 30, 50, 5, 512, 256, 42, 10,
-                    RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, RaftConfig.DEFAULT_SNAPSHOT_CHUNK_BYTES, true, true);
+            RaftConfig config = RaftConfig.builder(id, VOTERS).randomSeed(42).build();
             this.runtime = new NodeRuntime<>(config, storage.load(), kv, new Persister() {
                 @Override
                 public void persist(long token, Write write) {

@@ -66,11 +66,16 @@ final class SimServer {
         this.requests = new SimRequests(sim, this);
         this.kv = new KvStateMachine(cfg.sessionTtlMs(), cfg.maxSessions());
         List<Integer> voters = IntStream.rangeClosed(1, cfg.nodes()).boxed().toList();
-        // RaftServer's configuration (checkQuorum and preVote on); the seed instead of System.nanoTime().
-        RaftConfig rc = new RaftConfig(id, voters, SimConfig.ELECTION_MIN_TICKS, SimConfig.ELECTION_MAX_TICKS,
-                SimConfig.HEARTBEAT_TICKS, cfg.maxEntriesPerAppend(), cfg.maxInflightAppends(),
-                cfg.seed() * 31 + incarnation * 1_000_003L + id, SimConfig.TICK_MS,
-                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, cfg.snapshotChunkBytes(), true, true);
+        // Production's protocol (the builder's defaults: check quorum and pre-vote on); the seed instead of System.nanoTime().
+        RaftConfig rc = RaftConfig.builder(id, voters)
+                .tickMs(SimConfig.TICK_MS)
+                .electionTicks(SimConfig.ELECTION_MIN_TICKS, SimConfig.ELECTION_MAX_TICKS)
+                .heartbeatTicks(SimConfig.HEARTBEAT_TICKS)
+                .maxEntriesPerAppend(cfg.maxEntriesPerAppend())
+                .maxInflightAppends(cfg.maxInflightAppends())
+                .randomSeed(cfg.seed() * 31 + incarnation * 1_000_003L + id)
+                .snapshotChunkBytes(cfg.snapshotChunkBytes())
+                .build();
         SnapshotPolicy policy = new SnapshotPolicy(cfg.snapshotEveryEntries(), cfg.snapshotEveryBytes(),
                 cfg.snapshotKeepEntries(), cfg.snapshotChunkBytes());
         this.runtime = new NodeRuntime<>(rc, storage.load(), kv, new SimPersister(), this::send,

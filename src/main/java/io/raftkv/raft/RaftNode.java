@@ -63,12 +63,6 @@ public final class RaftNode {
     private final ReadOnlyTracker readOnly;
     private HardState persistedHardState;
     private boolean readyInProgress;
-    /**
-     * Test hook, never set in production: commit an older term's entry by counting its replicas,
-     * the bug of Raft Figure 8, so the simulation can show it catches it. Package-private and
-     * false unless a test sets it (io.raftkv.raft.PlantedBugs in the test sources).
-     */
-    boolean plantedFigure8Bug;
 
     /** The newest snapshot, sent to followers that need compacted entries (null if none). */
     private Snapshot latestSnapshot;
@@ -622,8 +616,15 @@ public final class RaftNode {
         matches[i++] = log.stableIndex();
         for (Progress pr : progress.values()) matches[i++] = pr.match;
         long n = Quorum.committedIndexInPlace(matches);
-        // Figure 8: never commit an older term's entry by counting replicas.
-        if (n > log.committed() && (log.term(n) == term || plantedFigure8Bug)) log.commitTo(n);
+        if (n > log.committed() && committableByCounting(n)) log.commitTo(n);
+    }
+
+    /**
+     * Raft §5.4.2 (Figure 8): counting replicas commits only an entry of the leader's own term;
+     * older entries are committed with it, by the Log Matching property.
+     */
+    private boolean committableByCounting(long index) {
+        return log.term(index) == term;
     }
 
     private void bcastAppend() {

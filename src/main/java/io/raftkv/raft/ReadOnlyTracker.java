@@ -67,7 +67,7 @@ final class ReadOnlyTracker {
     List<ReadState> ack(int peer, long context) {
         List<ReadState> ready = new ArrayList<>();
         for (Round r : rounds) {
-            if (r.context() > context) break;
+            if (!confirms(context, r)) break;
             r.acks().add(peer);
         }
         while (!rounds.isEmpty() && rounds.peekFirst().acks().size() + 1 >= majority) {
@@ -75,6 +75,15 @@ final class ReadOnlyTracker {
             for (long id : r.requestIds()) ready.add(new ReadState(id, r.index(), true));
         }
         return ready;
+    }
+
+    /**
+     * Thesis §6.4: an answer to a heartbeat of round {@code ackContext} shows the follower still
+     * took us as leader after that heartbeat left, so it confirms the rounds started before it
+     * (contexts only grow), never a later one: we may have been deposed in between.
+     */
+    private static boolean confirms(long ackContext, Round round) {
+        return round.context() <= ackContext;
     }
 
     /** Leadership is lost (or starts anew): every pending read is refused. */

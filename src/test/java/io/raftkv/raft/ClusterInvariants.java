@@ -30,6 +30,13 @@ final class ClusterInvariants {
     private final Map<Long, Long> committedByTerm = new HashMap<>();
     /** State Machine Safety (§5.4.3): index -> the entry applied there by anyone. */
     private final Map<Long, Entry> appliedAt = new HashMap<>();
+    /** The highest index any node has persisted as committed. */
+    private long highestCommitted;
+    /**
+     * ReadIndex (thesis §6.4): read request id -> the highest index known committed anywhere
+     * when the read was issued, for reads not answered yet.
+     */
+    private final Map<Long, Long> readFloors = new HashMap<>();
 
     /** Election Safety: at most one leader per term. */
     void onLeader(int id, long term) {
@@ -69,6 +76,36 @@ final class ClusterInvariants {
                         + id + " commits " + e);
             committedByTerm.merge(i, nodeTerm, Math::min);
         }
+        highestCommitted = Math.max(highestCommitted, toInclusive);
+    }
+
+    /** The highest index some node has persisted as committed. */
+    long highestCommitted() {
+        return highestCommitted;
+    }
+
+    /**
+     * Read {@code requestId} is issued while {@code committedFloor} is the highest index some
+     * node knows committed: an entry a client may already have been told is written.
+     */
+    void onReadIssued(long requestId, long committedFloor) {
+        if (readFloors.putIfAbsent(requestId, committedFloor) != null)
+            throw new IllegalArgumentException("read " + requestId + " issued twice");
+    }
+
+    /**
+     * Linearizable reads (thesis §6.4): a confirmed read index is at least every index committed
+     * before the read was issued, or a read served once that index is applied (as the runtime
+     * may do, on the leader or on a follower) misses a write acknowledged before it began. Reads
+     * not issued through {@link #onReadIssued} are not checked.
+     */
+    void onReadState(int id, ReadState rs) {
+        Long floor = readFloors.remove(rs.requestId());
+        if (floor == null || !rs.ok()) return;
+        if (rs.index() < floor)
+            throw new AssertionError("ReadIndex linearizability (thesis §6.4) violated: node " + id + " confirms read "
+                    + rs.requestId() + " at index " + rs.index() + ", but index " + floor
+                    + " was committed before the read was issued");
     }
 
     /** State Machine Safety (§5.4.3): no two nodes apply different entries at one index. */

@@ -99,4 +99,20 @@ class ClusterInvariantsTest {
         assertThatThrownBy(() -> ClusterInvariants.checkPersistedBeforeSend(1, votedFor3, 4,
                 AppendEntriesResponse.accept(1, 2, 5, 5))).isInstanceOf(AssertionError.class);
     }
+
+    @Test
+    @DisplayName("thesis §6.4: a read confirmed below an index committed before it was issued is caught")
+    void staleReadIndex() {
+        ClusterInvariants inv = new ClusterInvariants();
+        inv.onCommit(1, 2, 0, 3, List.of(e(1, 1), e(2, 2), e(3, 2)));
+        inv.onReadIssued(10, 3);
+        inv.onReadIssued(11, 3);
+        inv.onReadIssued(12, 3);
+        assertThatCode(() -> inv.onReadState(1, new ReadState(10, 3, true))).doesNotThrowAnyException();
+        assertThatCode(() -> inv.onReadState(2, new ReadState(11, 0, false))).as("a refused read").doesNotThrowAnyException();
+        assertThatCode(() -> inv.onReadState(2, new ReadState(99, 0, true))).as("a read not issued through the checker")
+                .doesNotThrowAnyException();
+        assertThatThrownBy(() -> inv.onReadState(2, new ReadState(12, 2, true))).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("ReadIndex linearizability").hasMessageContaining("index 3 was committed");
+    }
 }

@@ -59,7 +59,7 @@ class LostLogTest {
         AppendEntries held = (AppendEntries) c.inFlight().stream()
                 .filter(m -> m instanceof AppendEntries ae && ae.to() == 2).findFirst().orElseThrow();
         assertThat(held.prevLogIndex()).isEqualTo(4);
-        c.lose(held);
+        c.delay(held);
         c.stabilize();
 
         c.partition(List.of(Set.of(1), Set.of(2), Set.of(3)));
@@ -78,7 +78,7 @@ class LostLogTest {
 
     /** Node 2, now in term 2, answers the term-1 heartbeat: a rejection carrying only its term. */
     private static AppendEntriesResponse staleTermAnswer(TestCluster c, AppendEntries held) {
-        c.inject(held);
+        c.releaseDelayed(held);
         c.deliver(held);
         c.processReadies();
         AppendEntriesResponse answer = (AppendEntriesResponse) c.inFlight().stream()

@@ -142,7 +142,7 @@ class ReadIndexTest {
         AppendEntries held = (AppendEntries) c.inFlight().stream()
                 .filter(m -> m instanceof AppendEntries ae && ae.to() == 2).findFirst().orElseThrow();
         assertThat(held.readContext()).isEqualTo(1);
-        c.lose(held);
+        c.delay(held);
         c.stabilize();
 
         // Node 1 restarts (its read contexts start over) and wins term 2 once the others forgot it.
@@ -157,12 +157,12 @@ class ReadIndexTest {
         assertThat(c.node(1).term()).isEqualTo(2);
 
         // Node 2, in term 2, refuses the held heartbeat; its refusal is held back in turn.
-        c.inject(held);
+        c.releaseDelayed(held);
         c.deliver(held);
         c.processReadies();
         Message refusal = c.inFlight().stream().filter(m -> m instanceof Message.AppendEntriesResponse r
                 && r.from() == 2 && !r.success() && r.conflictIndex() == 0).findFirst().orElseThrow();
-        c.lose(refusal);
+        c.delay(refusal);
 
         // Node 1 is cut off; nodes 2 and 3 elect a leader of term 3, which commits a write.
         c.isolate(1);
@@ -185,7 +185,7 @@ class ReadIndexTest {
         c.node(1).readIndex(2);
         c.processReadies();
         c.heal();
-        c.inject(refusal);
+        c.releaseDelayed(refusal);
         c.deliver(refusal);
         c.processReadies();
         assertThat(c.readStates(1)).filteredOn(rs -> rs.requestId() == 2 && rs.ok())

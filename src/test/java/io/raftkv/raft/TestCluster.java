@@ -56,6 +56,13 @@ final class TestCluster {
     private final Set<Integer> down = new HashSet<>();
     /** Messages sent and not yet delivered or dropped, in send order. */
     private final List<Message> inFlight = new ArrayList<>();
+    /**
+     * Messages waiting for a node that stopped reading from the network ({@link #pause}), in send
+     * order, per node: neither in flight nor lost.
+     */
+    private final Map<Integer, List<Message>> pausedInbound = new TreeMap<>();
+    /** Messages the network holds back: in neither {@link #inFlight} nor lost. */
+    private final List<Message> delayed = new ArrayList<>();
     /** Every message any node sent, dropped or not. */
     private final List<Message> sent = new ArrayList<>();
     private final List<Predicate<Message>> dropRules = new ArrayList<>();
@@ -65,6 +72,7 @@ final class TestCluster {
     private final Map<Integer, List<ReadState>> reads = new HashMap<>();
     /** Readies already persisted, sent and applied whose advance() the runtime has not called yet. */
     private final Map<Integer, Ready> held = new TreeMap<>();
+    private long lastReadId = 1L << 40;
     private Random holdRandom;
     private int holdPercent;
 
@@ -226,7 +234,7 @@ final class TestCluster {
             if (m.from() != id) throw new AssertionError("node " + id + " sends a message from " + m.from());
             ClusterInvariants.checkPersistedBeforeSend(id, st.hardState, st.lastIndex(), m);
             sent.add(m);
-            if (!blocked(m)) inFlight.add(m);
+            if (!blocked(m)) enqueue(m);
         }
 
         // 3. apply: exactly once, in order, only committed entries.
@@ -240,6 +248,7 @@ final class TestCluster {
             app.add(e);
         }
 
+        for (ReadState rs : rd.readStates()) invariants.onReadState(id, rs);
         reads.computeIfAbsent(id, k -> new ArrayList<>()).addAll(rd.readStates());
 
         // 4. acknowledge, or keep stepping the node first as a runtime with asynchronous storage would.
@@ -336,6 +345,21 @@ final class TestCluster {
         }
     }
 
+    /**
+     * Issues a ReadIndex read on node {@code id} and handles the Readies. Its answer is checked
+     * against every index committed (on any node, in memory or on disk) before it was issued.
+     * Request ids are the cluster's own, far above those tests pick for {@code readIndex} calls.
+     */
+    long read(int id) {
+        long requestId = ++lastReadId;
+        long floor = invariants.highestCommitted();
+        for (RaftNode n : nodes.values()) floor = Math.max(floor, n.commitIndex());
+        invariants.onReadIssued(requestId, floor);
+        nodes.get(id).readIndex(requestId);
+        processReadies();
+        return requestId;
+    }
+
     void campaign(int id) {
         nodes.get(id).campaign("test");
         checkLeaders();
@@ -401,14 +425,58 @@ final class TestCluster {
         inFlight.remove(m);
     }
 
-    /** Puts {@code m}, sent earlier and held back by the network, in flight again (a very late delivery). */
-    void inject(Message m) {
-        inFlight.add(m);
+    /**
+     * The network holds {@code m} back (a long delay): it is not delivered, not even by
+     * {@link #stabilize}, until {@link #releaseDelayed}.
+     */
+    void delay(Message m) {
+        if (!inFlight.remove(m)) throw new IllegalArgumentException("not in flight: " + m);
+        delayed.add(m);
     }
+
+    /** A message held back by {@link #delay} is in flight again, for a late delivery. */
+    void releaseDelayed(Message m) {
+        if (!delayed.remove(m)) throw new IllegalArgumentException("not held back: " + m);
+        enqueue(m);
+    }
+
+    /** In flight, or queued for a paused node. */
+    private void enqueue(Message m) {
+        List<Message> queue = pausedInbound.get(m.to());
+        if (queue != null) queue.add(m);
+        else inFlight.add(m);
+    }
+
+    /**
+     * Node {@code id} stops reading from the network (a long GC pause, a full receive buffer):
+     * messages to it wait, in order, until {@link #resume}. It still ticks and sends.
+     */
+    void pause(int id) {
+        if (pausedInbound.containsKey(id)) throw new IllegalStateException("node " + id + " is already paused");
+        List<Message> queue = new ArrayList<>(inFlight.stream().filter(m -> m.to() == id).toList());
+        inFlight.removeIf(m -> m.to() == id);
+        pausedInbound.put(id, queue);
+    }
+
+    /**
+     * Node {@code id} reads again: it handles what waited for it in the order it was sent (as it
+     * reads a socket's backlog), then its Readies are handled.
+     */
+    void resume(int id) {
+        List<Message> queue = pausedInbound.remove(id);
+        if (queue == null) throw new IllegalStateException("node " + id + " is not paused");
+        inFlight.addAll(queue);
+        for (Message m : queue) deliver(m);
+        processReadies();
+    }
+
+    List<Integer> paused() { return List.copyOf(pausedInbound.keySet()); }
+
+    List<Message> delayed() { return List.copyOf(delayed); }
 
     /** Duplicates {@code m} in the network. */
     void duplicate(Message m) {
-        inFlight.add(m);
+        enqueue(m);
     }
 
     /** Stops a node; it keeps its storage, loses its volatile state and its messages. */
@@ -416,6 +484,8 @@ final class TestCluster {
         down.add(id);
         held.remove(id);
         inFlight.removeIf(m -> m.to() == id);
+        // Its socket is gone: what waited for it is lost, and its next process reads again.
+        pausedInbound.remove(id);
     }
 
     /**

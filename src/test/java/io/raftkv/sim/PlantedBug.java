@@ -4,10 +4,11 @@ import java.util.Optional;
 
 /**
  * Known bugs planted to prove that the simulation's checks have teeth ({@code PlantedBugsTest}).
- * Bugs of the node's own code (the runtime or the core) are mutants of the production classes,
- * made by {@link io.raftkv.mutation.MutantLoader} (one boolean method returns a constant), so that
+ * Bugs of the node runtime are mutants of the production classes, made by
+ * {@link io.raftkv.mutation.MutantLoader} (one boolean method returns a constant), so that
  * production code carries no test hook; the others are faults of the simulated environment or of
- * its clients.
+ * its clients. Bugs of the Raft core are planted the same way and caught by the core simulation:
+ * {@code io.raftkv.raft.PlantedCoreBugsTest}.
  */
 enum PlantedBug {
     /**
@@ -31,13 +32,7 @@ enum PlantedBug {
      */
     SEND_BEFORE_PERSIST,
     /** Clients send writes without a session (no clientId/seq) and still resend them after an unknown outcome. */
-    RETRY_WITHOUT_SESSIONS,
-    /**
-     * The leader commits an entry of an older term as soon as a majority holds it (Raft §5.4.2,
-     * Figure 8). The one planted bug that lives in the core: a package-private hook in
-     * {@code RaftNode.maybeCommit}, off unless {@code io.raftkv.raft.PlantedBugs} sets it.
-     */
-    COMMIT_OLD_TERM_BY_COUNTING;
+    RETRY_WITHOUT_SESSIONS;
 
     private final String mutatedClass;
     private final String mutatedMethod;

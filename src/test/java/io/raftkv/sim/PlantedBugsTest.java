@@ -61,16 +61,6 @@ class PlantedBugsTest {
                 }
                 case RETRY_WITHOUT_SESSIONS -> { }
                 case RUNTIME_SKIPS_WRITES -> { }
-                case COMMIT_OLD_TERM_BY_COUNTING -> {
-                    // Figure 8 needs entries of different terms to travel separately, and leaders
-                    // that crash at delicate moments: just after winning, just after committing.
-                    b.nodes = 3;
-                    b.maxEntriesPerAppend = 1;
-                    b.maxInflightAppends = 1;
-                    b.crashNewLeaderRate = 0.5;
-                    b.crashAfterCommitRate = 0.5;
-                    b.faultPhaseMs = 10_000;
-                }
             }
             b.clientsStopMs = b.faultPhaseMs + 1000;
             b.settleLimitMs = b.faultPhaseMs + 15_000;

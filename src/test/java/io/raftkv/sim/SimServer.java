@@ -81,7 +81,6 @@ final class SimServer {
         this.runtime = new NodeRuntime<>(rc, storage.load(), kv, new SimPersister(), this::send,
                 () -> (sim.scheduler().nowMs() + clockOffsetMs) * 1_000_000, policy, new Checks());
         this.core = runtime.core();
-        if (cfg.has(PlantedBug.COMMIT_OLD_TERM_BY_COUNTING)) io.raftkv.raft.PlantedBugs.commitOldTermEntriesByCounting(core);
     }
 
     boolean alive() {

@@ -296,7 +296,7 @@ final class ClientRequests implements AutoCloseable {
         AtomicBoolean answered = new AtomicBoolean();
         CompletableFuture<Forwarder.Result> sent = forwarder.send(leader, method, call.path(), call.body(),
                 call.hops() + 1, Math.max(1, call.remainingMs()));
-        watchLeader(call, sent, answered);
+        watchLeader(call, leaderId, sent, answered, retry);
         sent.thenAccept(result -> {
             if (!answered.compareAndSet(false, true)) return;
             switch (result) {
@@ -317,24 +317,39 @@ final class ClientRequests implements AutoCloseable {
 
     /**
      * While a forwarded request waits for the leader's answer, checks that this node still hears
-     * from a leader: once it has not for an election timeout (a partition cut it off, the leader
-     * died), the answer is unlikely to come and the client is told so at once. A timer per waiting
-     * request, set for when the silence would reach the limit; heartbeats keep pushing it back.
+     * from that leader. Once it has heard from no leader for an election timeout (a partition cut
+     * it off, the leader died), or a newer leader took over (the old one is cut off from the
+     * majority, and a request on a connection into a partition gets no answer at all), the answer
+     * is unlikely to come: a read is run again (on the new leader), a write is answered at once
+     * with its outcome unknown (a client with a session resends it). A timer per waiting request,
+     * set for when the silence would reach the limit; heartbeats keep pushing it back.
      */
-    private void watchLeader(Call call, CompletableFuture<Forwarder.Result> sent, AtomicBoolean answered) {
+    private void watchLeader(Call call, int target, CompletableFuture<Forwarder.Result> sent, AtomicBoolean answered,
+                             Runnable retry) {
         if (sent.isDone()) return;
         LeaderContact contact = server.leaderContact();
         long silentMs = contact.silentMs(System.nanoTime());
-        if (silentMs < leaderSilenceLimitMs) {
-            ScheduledFuture<?> timer = call.executor().schedule(() -> watchLeader(call, sent, answered),
+        boolean replaced = contact.leaderId().isPresent() && contact.leaderId().getAsInt() != target;
+        if (silentMs < leaderSilenceLimitMs && !replaced) {
+            ScheduledFuture<?> timer = call.executor().schedule(() -> watchLeader(call, target, sent, answered, retry),
                     leaderSilenceLimitMs - silentMs, TimeUnit.MILLISECONDS);
             sent.whenComplete((r, e) -> timer.cancel(false));
             return;
         }
         if (!answered.compareAndSet(false, true)) return;
+        if (replaced) {
+            int now = contact.leaderId().getAsInt();
+            if (call.isWrite()) {
+                call.reply(unknownOutcome("leader node " + target + ", to which node " + server.config().id()
+                        + " forwarded the write, was replaced by node " + now + " before it answered"));
+            } else {
+                retryLater(call, retry);
+            }
+            return;
+        }
         String why = "it has not heard from a leader for " + silentMs + " ms (election timeout " + leaderSilenceLimitMs
                 + " ms) while waiting for the leader's answer";
-        call.reply(call.isWrite() ? noLeaderReachable(call, contact, why, false) : noLeaderReachable(call, contact, why, true));
+        call.reply(noLeaderReachable(call, contact, why, !call.isWrite()));
     }
 
     /** The request may have reached the leader: a read is simply tried again, a write may have been applied. */

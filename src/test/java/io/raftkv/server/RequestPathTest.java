@@ -187,16 +187,7 @@ class RequestPathTest {
     /** The leader accepted the connection and went silent (a partition): given up once this node stops hearing from it. */
     @Test
     void aForwardWaitingOnASilentLeaderIsGivenUpOnceTheLeaderIsSilentForAnElectionTimeout() throws Exception {
-        ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
-        extraSockets.add(silent);
-        Thread.ofVirtual().start(() -> {
-            try {
-                while (true) accepted.add(silent.accept()); // accepts, reads nothing, answers nothing
-            } catch (IOException closed) {
-                // test over
-            }
-        });
-        start(new HostPort("127.0.0.1", silent.getLocalPort()), NODE_REQUEST_TIMEOUT_MS);
+        start(silentPeer(), NODE_REQUEST_TIMEOUT_MS);
         node.writes = () -> CompletableFuture.completedFuture(new WriteOutcome.NotLeader<>(OptionalInt.of(1)));
         node.reads = () -> CompletableFuture.completedFuture(new ReadOutcome.NotLeader<>(OptionalInt.of(1)));
         node.contact = new LeaderContact(OptionalInt.of(1), Long.MAX_VALUE / 2);
@@ -209,6 +200,47 @@ class RequestPathTest {
         assertNoLeaderReachable(p, false, "while waiting for the leader's answer");
         assertThat(p.error()).contains("outcome is unknown");
         assertNoLeaderReachable(get.get(CLIENT_TIMEOUT.toSeconds(), TimeUnit.SECONDS), true, "while waiting");
+    }
+
+    /**
+     * The leader a request was forwarded to lost its place to a new one (it is cut off in a minority,
+     * and the connection into the partition answers nothing): the write answers at once with its
+     * outcome unknown, the read is run again and goes to the new leader.
+     */
+    @Test
+    void aForwardWaitingOnALeaderThatWasReplacedIsGivenUp() throws Exception {
+        HostPort silentLeader = silentPeer();
+        start(silentLeader, NODE_REQUEST_TIMEOUT_MS);
+        node.writes = () -> CompletableFuture.completedFuture(new WriteOutcome.NotLeader<>(OptionalInt.of(1)));
+        node.reads = () -> CompletableFuture.completedFuture(new ReadOutcome.NotLeader<>(OptionalInt.of(1)));
+        node.contact = new LeaderContact(OptionalInt.of(1), Long.MAX_VALUE / 2);
+        CompletableFuture<Reply> put = sendAsync("POST", "/put", body("k", "v"), null);
+        CompletableFuture<Reply> get = sendAsync("GET", "/get?key=k", null, null);
+        TestNodes.awaitCondition(() -> accepted.size() >= 2, Duration.ofSeconds(10), "both requests to be forwarded");
+        // Node 2 now leads (its port is closed here, so the re-run read says it cannot connect to it).
+        node.reads = () -> CompletableFuture.completedFuture(new ReadOutcome.NotLeader<>(OptionalInt.of(2)));
+        node.contact = new LeaderContact(OptionalInt.of(2), Long.MAX_VALUE / 2);
+        Reply p = put.get(CLIENT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(p.status()).as(p.raw()).isEqualTo(503);
+        assertThat(p.error()).contains("replaced by node 2", "outcome is unknown");
+        assertThat(p.json().path("retryable").asBoolean(true)).isFalse();
+        Reply g = get.get(CLIENT_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(g.status()).as(g.raw()).isEqualTo(503);
+        assertThat(g.error()).as(g.raw()).contains("cannot connect to leader node 2");
+    }
+
+    /** A peer that accepts connections and never answers: a leader on the other side of a partition. */
+    private HostPort silentPeer() throws IOException {
+        ServerSocket silent = new ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+        extraSockets.add(silent);
+        Thread.ofVirtual().start(() -> {
+            try {
+                while (true) accepted.add(silent.accept()); // accepts, reads nothing, answers nothing
+            } catch (IOException closed) {
+                // test over
+            }
+        });
+        return new HostPort("127.0.0.1", silent.getLocalPort());
     }
 
     private static void assertNoLeaderReachable(Reply r, boolean retryable, String... fragments) {

@@ -88,6 +88,10 @@ public final class NodeRuntime<R> {
     /** The term whose leadership {@link #leaderSinceNs} is of (0: none yet). */
     private long clockTerm;
 
+    /** The leader this node last heard from (-1: none yet) and when (monotonic ns; start if never). */
+    private int contactedLeader = -1;
+    private long leaderContactNs;
+
     private record PendingWrite<R>(long term, Consumer<WriteOutcome<R>> done) {}
 
     private record PendingRead<V>(Supplier<V> query, Consumer<ReadOutcome<V>> done) {
@@ -124,6 +128,7 @@ public final class NodeRuntime<R> {
         stored.snapshot().ifPresent(snap -> sm.restore(snap.data()));
         this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
+        this.leaderContactNs = nanoClock.getAsLong();
     }
 
     // ---------------------------------------------------------------- inputs
@@ -156,6 +161,7 @@ public final class NodeRuntime<R> {
     public void step(Message m) {
         if (holdWhileWriting(() -> step(m))) return;
         core.step(m);
+        noteLeaderContact(m);
     }
 
     /** An inbound request from a peer; {@code reply} gets the core's answer once it may leave. */
@@ -163,6 +169,16 @@ public final class NodeRuntime<R> {
         if (holdWhileWriting(() -> stepRequest(request, reply))) return;
         pendingRpcs.computeIfAbsent(rpcKey(request.from(), request), k -> new ArrayDeque<>()).addLast(reply);
         core.step(request);
+        noteLeaderContact(request);
+    }
+
+    /** A leader's replication message of the current term: the leader is alive and reaches us. */
+    private void noteLeaderContact(Message m) {
+        if ((m instanceof Message.AppendEntries || m instanceof Message.InstallSnapshot) && m.term() == core.term()
+                && core.leaderId().orElse(-1) == m.from()) {
+            contactedLeader = m.from();
+            leaderContactNs = nanoClock.getAsLong();
+        }
     }
 
     public void tick() {
@@ -428,6 +444,21 @@ public final class NodeRuntime<R> {
 
     public StateMachine<R> stateMachine() {
         return sm;
+    }
+
+    /** The leader this node last heard from (itself while it leads), if any. */
+    public java.util.OptionalInt lastLeader() {
+        if (core.role() == Role.LEADER) return java.util.OptionalInt.of(core.id());
+        return contactedLeader < 0 ? java.util.OptionalInt.empty() : java.util.OptionalInt.of(contactedLeader);
+    }
+
+    /**
+     * When this node last heard from a leader (monotonic ns of its clock): now while it leads
+     * (check-quorum steps it down when a majority goes silent), the last AppendEntries or
+     * InstallSnapshot of the current term's leader otherwise, or the runtime's start if none.
+     */
+    public long lastLeaderContactNs() {
+        return core.role() == Role.LEADER ? nanoClock.getAsLong() : leaderContactNs;
     }
 
     /** Whether a write is in flight, inputs are held back, or the core has a Ready to hand out. */

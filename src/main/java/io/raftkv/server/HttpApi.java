@@ -72,7 +72,7 @@ final class HttpApi implements AutoCloseable {
     private Channel serverChannel;
 
     HttpApi(RaftServer server, EventLoopGroup group) {
-        this(LocalNode.of(server, group), group);
+        this(LocalNode.of(server), group);
     }
 
     /** Serves {@code node}: a real one, or a stub in tests. */
@@ -119,7 +119,6 @@ final class HttpApi implements AutoCloseable {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly();
         clientRequests.close();
-        server.close();
     }
 
     /**

@@ -35,10 +35,7 @@ interface LocalNode {
     /** When this node last heard from a leader; read on every request that finds no leader, so cheap. */
     LeaderContact leaderContact();
 
-    /** Stops what {@link #of} started (the status sampler). */
-    default void close() {}
-
-    static LocalNode of(RaftServer server, io.netty.channel.EventLoopGroup group) {
-        return new RaftServerNode(server, group);
+    static LocalNode of(RaftServer server) {
+        return new RaftServerNode(server);
     }
 }

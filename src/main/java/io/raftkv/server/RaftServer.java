@@ -72,6 +72,8 @@ public final class RaftServer implements AutoCloseable {
     /** Encodes and writes snapshots off the loop thread. */
     private final ExecutorService snapshotWriter;
     private volatile StatusSnapshot lastStatus;
+    /** When this node last heard from a leader, published by the loop after each process(). */
+    private volatile LeaderContact leaderContact;
 
     /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
@@ -117,6 +119,7 @@ public final class RaftServer implements AutoCloseable {
                 stored.snapshot().map(Snapshot::index).orElse(0L), kv.size(), stored.entries().size(),
                 stored.hardState().term());
         this.lastStatus = snapshotStatus();
+        this.leaderContact = new LeaderContact(runtime.lastLeader(), runtime.lastLeaderContactNs());
         transport.start(new Transport.Inbound() {
             @Override
             public void request(Message request, RpcReply reply) {
@@ -197,6 +200,15 @@ public final class RaftServer implements AutoCloseable {
         return lastStatus;
     }
 
+    /**
+     * When this node last heard from a leader, and which (any thread). While it leads: itself,
+     * now; a leader cut off from its majority steps down after an election timeout (check-quorum).
+     */
+    public LeaderContact leaderContact() {
+        LeaderContact c = leaderContact;
+        return lastStatus.role().equals("leader") ? new LeaderContact(c.leaderId(), System.nanoTime()) : c;
+    }
+
     public OptionalInt leaderId() {
         StatusSnapshot s = lastStatus;
         return s.leaderId() < 0 ? OptionalInt.empty() : OptionalInt.of(s.leaderId());
@@ -214,6 +226,7 @@ public final class RaftServer implements AutoCloseable {
         try {
             runtime.process();
             lastStatus = snapshotStatus();
+            leaderContact = new LeaderContact(runtime.lastLeader(), runtime.lastLeaderContactNs());
         } catch (Throwable t) {
             fatal(t);
         }

@@ -246,4 +246,24 @@ class NodeRuntimeTest {
         });
         assertThat(ignored).containsExactly(Optional.empty());
     }
+
+    @Test
+    @DisplayName("issue 15: the last contact with a leader is its last AppendEntries of the current term")
+    void lastLeaderContactIsTheLeadersLastMessage() {
+        Node n = new Node(2, new MemoryStorage(), 1_000);
+        assertThat(n.runtime.lastLeader()).isEmpty();
+        assertThat(n.runtime.lastLeaderContactNs()).as("the start, before any leader").isEqualTo(1_000);
+
+        n.nowNs = 5_000;
+        n.request(new AppendEntries(1, 2, 2, 0, 0, List.of(), 0));
+        n.runtime.process();
+        assertThat(n.runtime.lastLeader()).hasValue(1);
+        assertThat(n.runtime.lastLeaderContactNs()).isEqualTo(5_000);
+
+        n.nowNs = 9_000;
+        n.request(new AppendEntries(3, 2, 1, 0, 0, List.of(), 0)); // an old term's leader: refused, not a contact
+        n.runtime.process();
+        assertThat(n.runtime.lastLeader()).hasValue(1);
+        assertThat(n.runtime.lastLeaderContactNs()).isEqualTo(5_000);
+    }
 }

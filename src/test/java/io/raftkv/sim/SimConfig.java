@@ -96,7 +96,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         // The runtime's byte trigger, and snapshot files that take a while to write (drawn last, so
         // the draws above stay what they were for each seed).
         b.snapshotEveryBytes = pick(r, 1L << 40, 1L << 40, 300L, 2_000L);
-        b.maxSnapshotWriteMs = pick(r, 0, 3, 20);
+        b.maxSnapshotWriteMs = pick(r, 0, 3, 20, 150);
         b.faultPhaseMs = 3000;
         b.clientsStopMs = b.faultPhaseMs + 1000;
         b.settleLimitMs = b.faultPhaseMs + 15_000;

@@ -53,6 +53,8 @@ final class SimServer {
 
     private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
     private boolean loopScheduled;
+    /** Index of the last snapshot this node started (for the coverage counters). */
+    private long lastSnapshotTaken;
     /** Offset of this machine's monotonic clock: hours apart between machines, and it must not matter. */
     private final long clockOffsetMs;
 
@@ -146,7 +148,10 @@ final class SimServer {
     void receive(Message m) {
         onProcess(() -> submit(() -> {
             if (m.isResponse()) runtime.step(m);
-            else runtime.stepRequest(m, response -> response.ifPresent(this::send));
+            else runtime.stepRequest(m, response -> {
+                if (response.isPresent()) send(response.get());
+                else sim.count("peer requests the core left unanswered (empty reply)");
+            });
         }));
     }
 
@@ -246,7 +251,10 @@ final class SimServer {
         public void writeSnapshot(long index, long term, StateMachine.Image image) {
             Snapshot snap = new Snapshot(index, term, image.encode());
             long writeMs = cfg.maxSnapshotWriteMs() > 0 ? sim.random().nextInt(cfg.maxSnapshotWriteMs() + 1) : 0;
+            if (index - lastSnapshotTaken < cfg.snapshotEveryEntries()) sim.count("snapshots triggered by bytes");
+            lastSnapshotTaken = index;
             later(writeMs, () -> {
+                if (index < storage.baseIndex()) sim.count("snapshots finished after a newer one came from the leader");
                 long size = storage.writeSnapshot(snap);
                 sim.trace("node %d snapshots at %d", id, index);
                 sim.count("snapshots taken");

@@ -686,6 +686,7 @@ public final class RaftNode {
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
+                if (role != Role.LEADER) return; // it committed its own removal (§4.2.2)
             } else if (pr.state == Progress.State.PROBE && r.matchIndex() == pr.match) {
                 pr.becomeReplicate(); // the probe found the match point where it already was
             }
@@ -867,6 +868,7 @@ public final class RaftNode {
             pr.match = Math.max(pr.match, r.snapshotIndex());
             pr.becomeProbe(r.snapshotIndex() + 1);
             maybeCommit();
+            if (role != Role.LEADER) return; // it committed its own removal (§4.2.2)
             sendAppend(r.from(), true);
             return;
         }

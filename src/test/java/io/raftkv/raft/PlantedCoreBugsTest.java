@@ -52,7 +52,15 @@ class PlantedCoreBugsTest {
          * but may no longer be).
          */
         READ_ACK_FROM_OLDER_ROUND("io.raftkv.raft.ReadOnlyTracker", "confirms", true, "STALE_LEADER_READS",
-                "ReadIndex linearizability");
+                "ReadIndex linearizability"),
+        /**
+         * Thesis §4.2.1/§4.2.2: acknowledgements of learners and of servers outside the configuration
+         * count towards a commit (and votes, check-quorum, ReadIndex), so an entry held by a minority
+         * of the voters can commit and be lost.
+         */
+        LEARNER_COUNTED_IN_QUORUM("io.raftkv.raft.Configuration", "countsTowardQuorum", true, "MEMBERSHIP",
+                "committed entry changed", "State Machine Safety", "Leader Completeness", "ReadIndex linearizability",
+                "Election Safety");
 
         /** The mutant: this class's boolean method returns this constant. */
         final String className;

@@ -686,7 +686,8 @@ public final class RaftNode {
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
-                if (role != Role.LEADER) return; // it committed its own removal (§4.2.2)
+                // It committed its own removal (§4.2.2), or this follower's: nothing more to send.
+                if (role != Role.LEADER || !progress.containsKey(r.from())) return;
             } else if (pr.state == Progress.State.PROBE && r.matchIndex() == pr.match) {
                 pr.becomeReplicate(); // the probe found the match point where it already was
             }
@@ -868,7 +869,8 @@ public final class RaftNode {
             pr.match = Math.max(pr.match, r.snapshotIndex());
             pr.becomeProbe(r.snapshotIndex() + 1);
             maybeCommit();
-            if (role != Role.LEADER) return; // it committed its own removal (§4.2.2)
+            // It committed its own removal (§4.2.2), or this follower's: nothing more to send.
+            if (role != Role.LEADER || !progress.containsKey(r.from())) return;
             sendAppend(r.from(), true);
             return;
         }
@@ -919,9 +921,17 @@ public final class RaftNode {
 
     // ---------------------------------------------------------------- membership (thesis ch. 4)
 
-    /** Whether this node may campaign: it is a voter of the configuration it uses (etcd's promotable). */
+    /**
+     * Whether this node may campaign (etcd's promotable): it is a voter of the configuration it
+     * uses, or - thesis §4.2.2, Figure 4.6 - that configuration removes it but is not known to be
+     * committed: its log may hold the change, and the cluster may need it to elect a leader that
+     * commits it (it then does not count its own vote). Once it knows its removal is committed it
+     * never campaigns again (§4.2.3); nor does a learner or a joining node that knows no configuration.
+     */
     private boolean promotable() {
-        return configuration().isVoter(config.id());
+        if (configuration().isVoter(config.id())) return true;
+        ConfigurationLog configurations = log.configurations();
+        return confChangePending() && configurations.at(configurations.latestIndex() - 1).isVoter(config.id());
     }
 
     /** The voters a candidate asks (thesis §4.2.1: learners are never asked). */
@@ -965,7 +975,14 @@ public final class RaftNode {
         targets.remove(config.id());
         peers = List.copyOf(targets);
         if (role != Role.LEADER) return;
-        progress.keySet().retainAll(targets);
+        for (var it = progress.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (targets.contains(e.getKey())) continue;
+            // Its removal is committed: tell it so (the commit index) once, then stop sending, so it
+            // knows it must not campaign any more (§4.2.2, §4.2.3).
+            sendHeartbeat(e.getKey(), e.getValue(), 0);
+            it.remove();
+        }
         for (int peer : peers) {
             if (!progress.containsKey(peer)) {
                 // A new member: probe from the end of the log; its answer says where it really is.

@@ -581,6 +581,10 @@ final class TestCluster {
 
     @Override
     public String toString() {
-        return "TestCluster[seed=" + seed + " " + nodes.values() + " down=" + down + " partition=" + groupOf + "]";
+        StringBuilder configs = new StringBuilder();
+        nodes.forEach((id, n) -> configs.append(" ").append(id).append(": ").append(n.configuration())
+                .append(" @").append(n.configurationIndex()).append(";"));
+        return "TestCluster[seed=" + seed + " " + nodes.values() + " down=" + down + " partition=" + groupOf
+                + " configurations:" + configs + "]";
     }
 }

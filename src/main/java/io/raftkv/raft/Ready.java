@@ -19,6 +19,9 @@ import java.util.Optional;
  *   <li>serve each of {@code readStates} once the state machine has applied its index;</li>
  *   <li>call {@link RaftNode#advance(Ready)}.</li>
  * </ol>
+ * If {@code configuration} is present, the membership changed (thesis §4.1): the runtime may
+ * connect to new members and drop removed ones at any point; the core already uses it. Committed
+ * CONFIG entries are applied as no-ops by the state machine (it never sees them as commands).
  */
 public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages,
                     List<Entry> committed, List<RoleChange> roleChanges, Optional<Snapshot> snapshot,

@@ -306,7 +306,9 @@ public final class NodeRuntime<R> {
 
     private void apply(Entry e) {
         R result = null;
-        if (e.isNoop()) {
+        if (!e.isCommand()) {
+            // A no-op, or a configuration entry: the core already uses the configuration (thesis
+            // §4.1); the state machine only learns that the index is applied.
             sm.applyNoop(e.index());
         } else {
             result = sm.apply(e.index(), e.data());
@@ -415,7 +417,7 @@ public final class NodeRuntime<R> {
         snapshotInFlight = true;
         lastSnapshotIndex = applied;
         bytesSinceSnapshot = 0;
-        persister.writeSnapshot(applied, core.termAt(applied), image);
+        persister.writeSnapshot(applied, core.termAt(applied), core.configurationAt(applied), image);
     }
 
     // ---------------------------------------------------------------- cluster clock

@@ -1,5 +1,6 @@
 package io.raftkv.node;
 
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Snapshot;
@@ -25,10 +26,12 @@ public interface Persister {
     void persist(long token, Write write);
 
     /**
-     * Encodes {@code image} and writes it as the snapshot at ({@code index}, {@code term}), then
-     * has {@link NodeRuntime#snapshotWritten} called; may run on another thread.
+     * Encodes {@code image} and writes it as the snapshot at ({@code index}, {@code term}) in
+     * {@code configuration} (the membership in effect at {@code index}, thesis §4.1, which the
+     * snapshot must keep), then has {@link NodeRuntime#snapshotWritten} called; may run on another
+     * thread.
      */
-    void writeSnapshot(long index, long term, StateMachine.Image image);
+    void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image);
 
     /** The snapshot is durable: the stored log it covers may go (on the thread that persists). */
     void releaseLog(Snapshot snapshot, long sizeBytes);

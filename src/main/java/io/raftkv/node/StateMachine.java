@@ -18,7 +18,7 @@ public interface StateMachine<R> {
     /** Applies the command committed at {@code index}; indexes only grow. */
     R apply(long index, byte[] command);
 
-    /** Marks the leader's no-op entry at {@code index} as applied. */
+    /** Marks an entry that is no command (the leader's no-op, a configuration entry) at {@code index} as applied. */
     void applyNoop(long index);
 
     /** Index of the last entry applied (or restored from a snapshot). */

@@ -98,14 +98,20 @@ public sealed interface Message {
     /**
      * InstallSnapshot RPC (Raft §7, Figure 13): one chunk of the leader's snapshot, which ends at
      * ({@code snapshotIndex}, {@code snapshotTerm}); {@code offset} is where {@code data} starts,
-     * {@code done} marks the last chunk.
+     * {@code done} marks the last chunk. Every chunk carries the snapshot's {@code configuration}
+     * (thesis §4.1: the log it replaces may hold the newest configuration entry); the follower
+     * takes it from the last.
      */
-    record InstallSnapshot(int from, int to, long term, long snapshotIndex, long snapshotTerm, long offset,
-                           byte[] data, boolean done) implements Message {
+    record InstallSnapshot(int from, int to, long term, long snapshotIndex, long snapshotTerm,
+                           Configuration configuration, long offset, byte[] data, boolean done) implements Message {
+        public InstallSnapshot {
+            if (configuration == null) throw new IllegalArgumentException("InstallSnapshot without a configuration");
+        }
+
         @Override
         public String toString() {
             return "InstallSnapshot[" + from + "->" + to + " term=" + term + " snap=" + snapshotIndex + "@" + snapshotTerm
-                    + " offset=" + offset + " len=" + data.length + (done ? " done" : "") + "]";
+                    + " " + configuration + " offset=" + offset + " len=" + data.length + (done ? " done" : "") + "]";
         }
     }
 

@@ -3,7 +3,7 @@ package io.raftkv.raft;
 import java.util.Arrays;
 import java.util.Collection;
 
-/** Majority arithmetic for a single group of voters. */
+/** Majority arithmetic for a single group of voters (learners never count, thesis §4.2.1). */
 public final class Quorum {
     private Quorum() {}
 
@@ -26,5 +26,17 @@ public final class Quorum {
         Arrays.sort(matchIndexes);
         // With n voters sorted ascending, the entry at n - majority is held by a majority.
         return matchIndexes[matchIndexes.length - majority(matchIndexes.length)];
+    }
+
+    /**
+     * The highest index held by at least {@code needed} of the first {@code count} match indexes
+     * (sorted in place), or 0 if fewer than {@code needed} are given: the commit index of a
+     * configuration whose voters' matches these are (thesis §4.1).
+     */
+    public static long committedIndexInPlace(long[] matchIndexes, int count, int needed) {
+        if (needed < 1) throw new IllegalArgumentException("a quorum needs at least one voter, got " + needed);
+        if (count < needed) return 0;
+        Arrays.sort(matchIndexes, 0, count);
+        return matchIndexes[count - needed];
     }
 }

@@ -14,8 +14,12 @@ import java.util.Set;
  * says so by name. {@link #validate()} (etcd's {@code Config.validate} in raft.go) refuses a
  * configuration the protocol cannot run with; {@link Builder#build()} and {@link RaftNode} call it.
  *
- * @param id                 this node's id, one of {@code voters}
- * @param voters             ids of all voting members, this node included
+ * @param id                 this node's id, one of {@code voters} unless that is empty
+ * @param voters             the bootstrap configuration (thesis §4.1): ids of all voting members, this
+ *                           node included, used until the log or a snapshot holds a configuration (a
+ *                           node restarted with its log uses the log's). Empty for a node that joins
+ *                           an existing cluster: it learns its configuration from the leader and
+ *                           neither votes nor campaigns before it is a voter there
  * @param electionTicksMin   lower bound (inclusive) of the randomized election timeout (Raft §5.2)
  * @param electionTicksMax   upper bound (exclusive) of the randomized election timeout
  * @param heartbeatTicks     leader heartbeat interval, well below the election timeout
@@ -33,13 +37,22 @@ import java.util.Set;
  * @param preVote            a node first asks whether it could win before starting an election
  *                           (thesis §9.6), so a node rejoining after a partition cannot depose a
  *                           healthy leader by inflating the term
+ * @param maxLearnerLagEntries a learner is promoted to voter only when its log is at most this many
+ *                           entries behind the leader's (thesis §4.2.1: a voter that has not caught
+ *                           up would leave the cluster unable to commit while it catches up)
  */
 public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,
                          int heartbeatTicks, int maxEntriesPerAppend, int maxInflightAppends,
                          long randomSeed, int tickMs, long maxBytesPerAppend, int snapshotChunkBytes,
-                         boolean checkQuorum, boolean preVote) {
+                         boolean checkQuorum, boolean preVote, long maxLearnerLagEntries) {
     public static final long DEFAULT_MAX_BYTES_PER_APPEND = 4L * 1024 * 1024;
     public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+    /**
+     * A thousand entries: at production's 512 entries per append, two round trips; well under an
+     * election timeout at the throughput the benchmarks show (thesis §4.2.1 asks that the last
+     * round of catching up take less than an election timeout).
+     */
+    public static final long DEFAULT_MAX_LEARNER_LAG_ENTRIES = 1000;
 
     /** Values are checked by {@link #validate()}, not here, so that it can name every problem. */
     public RaftConfig {
@@ -61,7 +74,7 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
         return new Builder(id, voters).electionTicks(electionTicksMin, electionTicksMax).heartbeatTicks(heartbeatTicks)
                 .maxEntriesPerAppend(maxEntriesPerAppend).maxInflightAppends(maxInflightAppends).randomSeed(randomSeed)
                 .tickMs(tickMs).maxBytesPerAppend(maxBytesPerAppend).snapshotChunkBytes(snapshotChunkBytes)
-                .checkQuorum(checkQuorum).preVote(preVote);
+                .checkQuorum(checkQuorum).preVote(preVote).maxLearnerLagEntries(maxLearnerLagEntries);
     }
 
     /**
@@ -72,7 +85,6 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
      */
     public RaftConfig validate() {
         List<String> problems = new ArrayList<>();
-        if (voters.isEmpty()) problems.add("voters is empty: a group needs at least one voter");
         Set<Integer> distinct = new HashSet<>();
         for (int v : voters) {
             if (v == RaftNode.NONE) problems.add("voter id " + v + " is reserved for \"no node\" (RaftNode.NONE)");
@@ -95,6 +107,8 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
         if (maxInflightAppends < 1) problems.add("maxInflightAppends is " + maxInflightAppends + ", must be >= 1");
         if (maxBytesPerAppend < 1) problems.add("maxBytesPerAppend is " + maxBytesPerAppend + ", must be >= 1");
         if (snapshotChunkBytes < 1) problems.add("snapshotChunkBytes is " + snapshotChunkBytes + ", must be >= 1");
+        if (maxLearnerLagEntries < 0) problems.add("maxLearnerLagEntries is " + maxLearnerLagEntries + ", must be >= 0");
+        if (id == RaftNode.NONE) problems.add("id " + id + " is reserved for \"no node\" (RaftNode.NONE)");
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("invalid Raft configuration for node " + id + ": "
                     + String.join("; ", problems));
@@ -107,7 +121,7 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
      * timing, never the protocol): 10 ms ticks, heartbeats every 5 ticks, election timeouts of
      * 30 to 50 ticks, 512 entries and {@link #DEFAULT_MAX_BYTES_PER_APPEND} per append, 256
      * appends in flight per follower, {@link #DEFAULT_SNAPSHOT_CHUNK_BYTES} per snapshot chunk,
-     * check-quorum and pre-vote on. The seed defaults to 0: a runtime should give each start of
+     * check-quorum and pre-vote on, learners promoted within {@link #DEFAULT_MAX_LEARNER_LAG_ENTRIES}. The seed defaults to 0: a runtime should give each start of
      * a node its own.
      */
     public static final class Builder {
@@ -124,6 +138,7 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
         private int snapshotChunkBytes = DEFAULT_SNAPSHOT_CHUNK_BYTES;
         private boolean checkQuorum = true;
         private boolean preVote = true;
+        private long maxLearnerLagEntries = DEFAULT_MAX_LEARNER_LAG_ENTRIES;
 
         private Builder(int id, List<Integer> voters) {
             this.id = id;
@@ -184,10 +199,17 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
             return this;
         }
 
+        /** Thesis §4.2.1: how far behind the leader's log a learner may be and still be promoted. */
+        public Builder maxLearnerLagEntries(long entries) {
+            this.maxLearnerLagEntries = entries;
+            return this;
+        }
+
         /** The configuration, {@linkplain RaftConfig#validate() validated}. */
         public RaftConfig build() {
             return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
-                    maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, checkQuorum, preVote)
+                    maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, checkQuorum, preVote,
+                    maxLearnerLagEntries)
                     .validate();
         }
     }

@@ -22,15 +22,26 @@ final class RaftLog {
     private long committed;
     private long applied;
     private long stableIndex;
+    /** The configurations in this log (thesis §4.1), kept in step with every append, truncation and compaction. */
+    private final ConfigurationLog configurations;
 
     RaftLog(List<Entry> stored, long committed) {
-        this(0, 0, stored, committed);
+        this(0, 0, Configuration.EMPTY, stored, committed);
     }
 
-    /** A log whose prefix up to {@code baseIndex} (of {@code baseTerm}) is in a snapshot already applied. */
     RaftLog(long baseIndex, long baseTerm, List<Entry> stored, long committed) {
+        this(baseIndex, baseTerm, Configuration.EMPTY, stored, committed);
+    }
+
+    /**
+     * A log whose prefix up to {@code baseIndex} (of {@code baseTerm}) is in a snapshot already
+     * applied; {@code baseConfiguration} is the configuration in effect there (the snapshot's, or
+     * the bootstrap one).
+     */
+    RaftLog(long baseIndex, long baseTerm, Configuration baseConfiguration, List<Entry> stored, long committed) {
         this.baseIndex = baseIndex;
         this.baseTerm = baseTerm;
+        this.configurations = new ConfigurationLog(baseIndex, baseConfiguration);
         long expected = baseIndex + 1;
         for (Entry e : stored) {
             if (e.index() != expected)
@@ -38,6 +49,7 @@ final class RaftLog {
             expected++;
         }
         entries.addAll(stored);
+        for (Entry e : stored) configurations.appended(e);
         this.stableIndex = lastIndex();
         if (committed > lastIndex())
             throw new IllegalStateException("commit index " + committed + " beyond last stored index " + lastIndex());
@@ -113,6 +125,7 @@ final class RaftLog {
         if (e.index() != lastIndex() + 1)
             throw new IllegalStateException("append of " + e + " after last index " + lastIndex());
         entries.add(e);
+        configurations.appended(e);
     }
 
     /** Drops entries from {@code index} on; committed entries are never removed (Raft §5.4). */
@@ -122,6 +135,7 @@ final class RaftLog {
                     + committed + ")");
         while (lastIndex() >= index) entries.remove(entries.size() - 1);
         stableIndex = Math.min(stableIndex, index - 1);
+        configurations.truncatedFrom(index);
     }
 
     /** Forgets entries up to {@code index}, which a persisted snapshot covers and which is applied. */
@@ -131,12 +145,17 @@ final class RaftLog {
         long term = term(index);
         entries.subList(0, (int) (index - baseIndex)).clear();
         entries.trimToSize();
+        configurations.compactedTo(index);
         baseIndex = index;
         baseTerm = term;
     }
 
-    /** Replaces the whole log with a snapshot's end point (Raft §7, InstallSnapshot step 7). */
-    void restore(long index, long term) {
+    /**
+     * Replaces the whole log with a snapshot's end point (Raft §7, InstallSnapshot step 7) and its
+     * configuration (thesis §4.1).
+     */
+    void restore(long index, long term, Configuration configuration) {
+        configurations.restored(index, configuration);
         entries.clear();
         baseIndex = index;
         baseTerm = term;
@@ -182,6 +201,10 @@ final class RaftLog {
 
     List<Entry> unappliedCommitted() {
         return slice(applied + 1, committed + 1);
+    }
+
+    ConfigurationLog configurations() {
+        return configurations;
     }
 
     /** Number of entries held in memory. */

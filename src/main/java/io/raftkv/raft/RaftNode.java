@@ -9,17 +9,21 @@ import io.raftkv.raft.Message.RequestVoteResponse;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * One Raft participant as a deterministic state machine (the etcd-io/raft design).
  *
- * <p>Inputs: {@link #tick()}, {@link #step(Message)}, {@link #propose(byte[])}. Output: a
+ * <p>Inputs: {@link #tick()}, {@link #step(Message)}, {@link #propose(byte[])},
+ * {@link #proposeConfChange(ConfChange)}. Output: a
  * {@link Ready} from {@link #ready()}, handled by the runtime and acknowledged with
  * {@link #advance(Ready)}. Nothing here blocks, reads a clock or does I/O, so a test or a
  * simulation drives it message by message.
@@ -33,7 +37,17 @@ public final class RaftNode {
     private final RaftConfig config;
     private final Random random;
     private final RaftLog log;
-    private final List<Integer> peers;
+    /**
+     * Every other server the leader replicates to: the members of the configuration in use and,
+     * while it is not committed, of the one before it (so a removed server learns of its removal,
+     * thesis §4.2.3). Kept in step with the log by {@link #syncMembership()}.
+     */
+    private List<Integer> peers = List.of();
+    /** The configuration and commit state {@link #peers} were computed for. */
+    private Configuration syncedConfiguration;
+    private boolean syncedPending;
+    /** The configuration the last Ready reported (thesis §4.1: the runtime connects to its members). */
+    private Configuration reportedConfiguration;
 
     private long term;
     private int votedFor;
@@ -94,11 +108,17 @@ public final class RaftNode {
         // multiplier keeps distinct ids distinct) so that nodes given one cluster-wide seed do not
         // draw identical timeouts, time out together and split every vote.
         this.random = new Random(config.randomSeed() ^ (0x9E3779B97F4A7C15L * config.id()));
-        this.log = snapshot.map(sn -> new RaftLog(sn.index(), sn.term(), storedEntries, hardState.commit()))
-                .orElseGet(() -> new RaftLog(storedEntries, hardState.commit()));
-        this.latestSnapshot = snapshot.orElse(null);
-        this.peers = config.voters().stream().filter(v -> v != config.id()).toList();
-        this.readOnly = new ReadOnlyTracker(config.voters().size());
+        // Thesis §4.1: the configuration is the newest in the log; the log starts from the snapshot's,
+        // or from the bootstrap voters of the original static start when nothing recorded one.
+        Configuration bootstrap = Configuration.bootstrap(config.voters());
+        Optional<Snapshot> snap = snapshot.map(sn -> sn.withConfigurationIfAbsent(bootstrap));
+        this.log = snap.map(sn -> new RaftLog(sn.index(), sn.term(), sn.configuration().orElseThrow(), storedEntries,
+                        hardState.commit()))
+                .orElseGet(() -> new RaftLog(0, 0, bootstrap, storedEntries, hardState.commit()));
+        this.latestSnapshot = snap.orElse(null);
+        this.readOnly = new ReadOnlyTracker(acks -> configuration().hasQuorum(acks));
+        this.reportedConfiguration = configuration();
+        syncMembership();
         this.term = hardState.term();
         this.votedFor = hardState.votedFor();
         this.persistedHardState = hardState;
@@ -147,7 +167,10 @@ public final class RaftNode {
 
     /** Handles one message from a peer. Messages for another node are ignored. */
     public void step(Message m) {
-        if (m.to() != config.id() || !config.voters().contains(m.from())) return;
+        // Thesis §4.1: a server processes RPCs without consulting its configuration: it follows a
+        // leader, and grants a vote to a candidate, that its own (possibly stale) configuration lacks.
+        // Whose answers count is decided by the configuration where they are counted.
+        if (m.to() != config.id() || m.from() == config.id() || m.from() == NONE) return;
         if (m.term() > term && m instanceof RequestVote rv && inLease()) {
             // §6.2/§4.2.3: we heard from a live leader less than an election timeout ago, so this
             // candidate is disruptive (e.g. back from a partition); do not let it raise our term.
@@ -187,9 +210,53 @@ public final class RaftNode {
         }
     }
 
+    /**
+     * Proposes one membership change (thesis §4.1, single-server changes); only the leader accepts
+     * it, and only when it may: see {@link ConfChangeResult.Reason}. The new configuration is in
+     * use as soon as its entry is in the log, on the leader now and on each follower when the
+     * entry arrives; the change is done once the entry commits.
+     */
+    public ConfChangeResult proposeConfChange(ConfChange change) {
+        if (role != Role.LEADER) return new ConfChangeResult.NotLeader(leaderId());
+        // Thesis §4.1 with Ongaro's 2015 fix (raft-dev, "bug in single-server membership changes"):
+        // a leader that has not committed an entry of its term may hold a log from which an
+        // uncommitted change of an earlier leader was dropped elsewhere; two such changes made in
+        // different terms can have majorities that do not overlap. Its no-op commits first.
+        if (!committedInTermBeforeConfChange()) {
+            return new ConfChangeResult.Refused(ConfChangeResult.Reason.NO_COMMIT_IN_TERM, "leader " + config.id()
+                    + " has not yet committed an entry of term " + term + "; retry shortly");
+        }
+        // Thesis §4.1: one change at a time, so that any majority of the old configuration overlaps
+        // any majority of the new one.
+        if (confChangePending()) {
+            return new ConfChangeResult.Refused(ConfChangeResult.Reason.CHANGE_IN_PROGRESS, "the change at index "
+                    + log.configurations().latestIndex() + " is not committed yet");
+        }
+        Configuration current = configuration();
+        Optional<ConfChangeResult.Refused> refusal = current.refusal(change);
+        if (refusal.isPresent()) return refusal.get();
+        if (change instanceof ConfChange.Promote p) {
+            // Thesis §4.2.1: a voter that has not caught up could leave the cluster unable to commit
+            // while it catches up; the leader promotes only a learner close to its log.
+            Progress pr = progress.get(p.id());
+            long lag = log.lastIndex() - (pr == null ? 0 : pr.match);
+            if (lag > config.maxLearnerLagEntries()) {
+                return new ConfChangeResult.Refused(ConfChangeResult.Reason.LEARNER_LAGGING, "learner " + p.id()
+                        + " is " + lag + " entries behind the leader (at most " + config.maxLearnerLagEntries()
+                        + " to be promoted); retry once it has caught up");
+            }
+        }
+        Configuration next = current.apply(change);
+        Entry e = Entry.config(log.lastIndex() + 1, term, next);
+        log.append(e);
+        syncMembership();
+        pendingBroadcast = true;
+        return new ConfChangeResult.Accepted(e.index(), e.term(), next);
+    }
+
     /** Starts an election now, as if the election timeout had elapsed (used by tests and tools). */
     public void campaign(String reason) {
-        if (role == Role.LEADER) return;
+        if (role == Role.LEADER || !promotable()) return;
         becomeCandidate(reason);
     }
 
@@ -199,7 +266,7 @@ public final class RaftNode {
         return pendingBroadcast || snapshotToInstall != null || !outbox.isEmpty() || !roleChanges.isEmpty()
                 || !readStates.isEmpty() || readOnly.hasBatch()
                 || (readOnly.hasAwaitingCommit() && committedInCurrentTerm())
-                || !currentHardState().equals(persistedHardState)
+                || !currentHardState().equals(persistedHardState) || configurationChangedSinceReady()
                 || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
     }
 
@@ -213,9 +280,14 @@ public final class RaftNode {
         if (readOnly.hasAwaitingCommit() && committedInCurrentTerm()) readOnly.commitKnown();
         if (readOnly.hasBatch()) startReadRound();
         HardState hs = currentHardState();
+        Optional<Configuration> configuration = Optional.empty();
+        if (configurationChangedSinceReady()) {
+            reportedConfiguration = configuration();
+            configuration = Optional.of(reportedConfiguration);
+        }
         Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
                 log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
-                Optional.ofNullable(snapshotToInstall), readStates, persistedHardState.term());
+                Optional.ofNullable(snapshotToInstall), readStates, persistedHardState.term(), configuration);
         snapshotToInstall = null;
         readStates = new ArrayList<>();
         outbox = new ArrayList<>();
@@ -249,7 +321,11 @@ public final class RaftNode {
     public void compact(Snapshot snapshot, long compactTo) {
         if (snapshot.index() > log.applied())
             throw new IllegalStateException("snapshot at " + snapshot.index() + " beyond applied " + log.applied());
-        if (latestSnapshot == null || snapshot.index() > latestSnapshot.index()) latestSnapshot = snapshot;
+        if (latestSnapshot == null || snapshot.index() > latestSnapshot.index()) {
+            // Sent to followers, it must say which configuration it ends in (thesis §4.1).
+            latestSnapshot = snapshot.configuration().isPresent() ? snapshot
+                    : snapshot.withConfigurationIfAbsent(configurationAt(snapshot.index()));
+        }
         log.compact(Math.min(compactTo, snapshot.index()));
     }
 
@@ -296,6 +372,15 @@ public final class RaftNode {
 
     public RaftConfig config() { return config; }
 
+    /** The configuration in use: the newest in the log, committed or not (thesis §4.1). */
+    public Configuration configuration() { return log.configurations().latest(); }
+
+    /** Index of the entry that set {@link #configuration()} (the log's base index if none after it did). */
+    public long configurationIndex() { return log.configurations().latestIndex(); }
+
+    /** The configuration in effect at {@code index} (not compacted): what a snapshot at that index records. */
+    public Configuration configurationAt(long index) { return log.configurations().at(index); }
+
     // ---------------------------------------------------------------- roles
 
     private void becomeFollower(long newTerm, int leader, String reason) {
@@ -322,11 +407,11 @@ public final class RaftNode {
         votes.put(config.id(), true);
         resetElectionTimer();
         roleChanges.add(new RoleChange(term, old, Role.PRE_CANDIDATE, reason));
-        if (grantedVotes() >= Quorum.majority(config.voters().size())) {
-            becomeCandidate("pre-vote won with " + grantedVotes() + "/" + config.voters().size());
+        if (wonVote()) {
+            becomeCandidate("pre-vote won with " + voteTally());
             return;
         }
-        for (int peer : peers) {
+        for (int peer : voterPeers()) {
             send(new RequestVote(config.id(), peer, term + 1, log.lastIndex(), log.lastTerm(), true));
         }
     }
@@ -351,11 +436,11 @@ public final class RaftNode {
         votes.put(config.id(), true);
         resetElectionTimer();
         roleChanges.add(new RoleChange(term, old, Role.CANDIDATE, reason));
-        if (grantedVotes() >= Quorum.majority(config.voters().size())) {
-            becomeLeader("won election with " + grantedVotes() + "/" + config.voters().size() + " votes");
+        if (wonVote()) {
+            becomeLeader("won election with " + voteTally() + " votes");
             return;
         }
-        for (int peer : peers) {
+        for (int peer : voterPeers()) {
             send(new RequestVote(config.id(), peer, term, log.lastIndex(), log.lastTerm()));
         }
     }
@@ -367,6 +452,7 @@ public final class RaftNode {
         heartbeatElapsed = 0;
         electionElapsed = 0;
         progress.clear();
+        syncMembership();
         for (int peer : peers) progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
         roleChanges.add(new RoleChange(term, old, Role.LEADER, reason));
         readStates.addAll(readOnly.failAll());
@@ -379,6 +465,12 @@ public final class RaftNode {
 
     private void tickElection() {
         electionElapsed++;
+        if (electionElapsed >= randomizedElectionTimeout && !promotable()) {
+            // Thesis §4.2.1/§4.2.3: a learner, a server removed from the configuration it has, or a
+            // joining server that knows none never campaigns (and so never disrupts).
+            resetElectionTimer();
+            return;
+        }
         if (electionElapsed >= randomizedElectionTimeout) {
             String why = role != Role.FOLLOWER
                     ? "election timed out after " + electionElapsed * config.tickMs() + " ms"
@@ -445,14 +537,18 @@ public final class RaftNode {
         }
     }
 
-    /** Thesis §6.2: has a majority (this leader included) answered since the last check? Resets the marks. */
+    /**
+     * Thesis §6.2: has a quorum of the configuration in use (this leader included if it is a voter,
+     * learners never) answered since the last check? Resets the marks.
+     */
     private boolean quorumActive() {
-        int active = 1;
-        for (Progress pr : progress.values()) {
-            if (pr.recentActive) active++;
+        Set<Integer> active = new HashSet<>();
+        active.add(config.id());
+        progress.forEach((id, pr) -> {
+            if (pr.recentActive) active.add(id);
             pr.recentActive = false;
-        }
-        return active >= Quorum.majority(config.voters().size());
+        });
+        return configuration().hasQuorum(active);
     }
 
     private void resetElectionTimer() {
@@ -485,26 +581,41 @@ public final class RaftNode {
         if (r.preVote() != (role == Role.PRE_CANDIDATE)) return; // stale: from another phase
         if (role == Role.PRE_CANDIDATE) {
             votes.putIfAbsent(r.from(), r.granted());
-            int majority = Quorum.majority(config.voters().size());
-            if (grantedVotes() >= majority) {
-                becomeCandidate("pre-vote won with " + grantedVotes() + "/" + config.voters().size());
-            } else if (votes.size() - grantedVotes() >= majority) {
-                becomeFollower(term, NONE, "pre-vote lost: " + (votes.size() - grantedVotes()) + " denied");
+            if (wonVote()) {
+                becomeCandidate("pre-vote won with " + voteTally());
+            } else if (lostVote()) {
+                becomeFollower(term, NONE, "pre-vote lost: " + votesWhere(false).size() + " denied");
             }
             return;
         }
         if (role != Role.CANDIDATE) return;
         votes.putIfAbsent(r.from(), r.granted());
-        int majority = Quorum.majority(config.voters().size());
-        if (grantedVotes() >= majority) {
-            becomeLeader("won election with " + grantedVotes() + "/" + config.voters().size() + " votes");
-        } else if (votes.size() - grantedVotes() >= majority) {
-            becomeFollower(term, NONE, "lost election: " + (votes.size() - grantedVotes()) + " votes denied");
+        if (wonVote()) {
+            becomeLeader("won election with " + voteTally() + " votes");
+        } else if (lostVote()) {
+            becomeFollower(term, NONE, "lost election: " + votesWhere(false).size() + " votes denied");
         }
     }
 
-    private int grantedVotes() {
-        return (int) votes.values().stream().filter(Boolean::booleanValue).count();
+    /** Raft §5.2: votes of a majority of the voters of the configuration in use; learners' never count (§4.2.1). */
+    private boolean wonVote() {
+        return configuration().hasQuorum(votesWhere(true));
+    }
+
+    private boolean lostVote() {
+        return configuration().countVoters(votesWhere(false)) >= configuration().majority();
+    }
+
+    private List<Integer> votesWhere(boolean granted) {
+        List<Integer> ids = new ArrayList<>();
+        votes.forEach((id, g) -> {
+            if (g == granted) ids.add(id);
+        });
+        return ids;
+    }
+
+    private String voteTally() {
+        return configuration().countVoters(votesWhere(true)) + "/" + configuration().voters().size();
     }
 
     // ---------------------------------------------------------------- replication, follower side
@@ -554,6 +665,9 @@ public final class RaftNode {
         }
         long lastNew = ae.prevLogIndex() + ae.entries().size();
         log.commitTo(Math.min(ae.leaderCommit(), lastNew));
+        // Thesis §4.1: a configuration entry is in use as soon as it is in the log; a truncated one
+        // no longer is (the newest remaining one is).
+        syncMembership();
         send(new AppendEntriesResponse(config.id(), ae.from(), term, true, lastNew, 0, 0, 0, ae.readContext()));
     }
 
@@ -562,6 +676,7 @@ public final class RaftNode {
     private void handleAppendResponse(AppendEntriesResponse r) {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
+        if (pr == null) return; // not (or no longer) a member: nothing to track (thesis §4.1)
         pr.recentActive = true;
         // Raft §5.1: the follower refused a message of one of our earlier terms (it was already in
         // this one). Its term did its work in step(); the rest answers nothing we asked in this term.
@@ -571,6 +686,8 @@ public final class RaftNode {
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
+                // It committed its own removal (§4.2.2), or this follower's: nothing more to send.
+                if (role != Role.LEADER || !progress.containsKey(r.from())) return;
             } else if (pr.state == Progress.State.PROBE && r.matchIndex() == pr.match) {
                 pr.becomeReplicate(); // the probe found the match point where it already was
             }
@@ -608,15 +725,36 @@ public final class RaftNode {
         sendAppend(r.from(), true);
     }
 
-    /** Raft §5.3/§5.4.2: commit the highest index held by a majority, if it is of the current term. */
+    /**
+     * Raft §5.3/§5.4.2: commit the highest index held by a majority of the voters of the
+     * configuration in use (thesis §4.1), if it is of the current term. Learners never count
+     * (§4.2.1), nor does a leader that is removing itself (§4.2.2).
+     */
     private void maybeCommit() {
-        if (matchScratch.length != progress.size() + 1) matchScratch = new long[progress.size() + 1];
+        Configuration c = configuration();
+        if (matchScratch.length < progress.size() + 1) matchScratch = new long[progress.size() + 1];
         long[] matches = matchScratch;
         int i = 0;
-        matches[i++] = log.stableIndex();
-        for (Progress pr : progress.values()) matches[i++] = pr.match;
-        long n = Quorum.committedIndexInPlace(matches);
-        if (n > log.committed() && committableByCounting(n)) log.commitTo(n);
+        if (c.countsTowardQuorum(config.id())) matches[i++] = log.stableIndex();
+        for (var e : progress.entrySet()) if (c.countsTowardQuorum(e.getKey())) matches[i++] = e.getValue().match;
+        long n = Quorum.committedIndexInPlace(matches, i, c.majority());
+        if (n > log.committed() && committableByCounting(n)) {
+            log.commitTo(n);
+            syncMembership();
+            maybeStepDownRemoved();
+        }
+    }
+
+    /**
+     * Thesis §4.2.2: a leader that removed itself keeps leading (replicating, without counting
+     * itself) until the configuration without it commits, then steps down. It first tells the
+     * others the new commit index, so they know the change is done.
+     */
+    private void maybeStepDownRemoved() {
+        if (role != Role.LEADER || configuration().isVoter(config.id()) || confChangePending()) return;
+        for (int peer : peers) sendHeartbeat(peer, progress.get(peer), 0);
+        becomeFollower(term, NONE, "removed from the configuration by the entry at index "
+                + log.configurations().latestIndex() + ", now committed (thesis §4.2.2)");
     }
 
     /**
@@ -676,7 +814,7 @@ public final class RaftNode {
     // ---------------------------------------------------------------- ReadIndex (thesis §6.4)
 
     private void queueRead(long requestId) {
-        if (peers.isEmpty()) {
+        if (configuration().hasQuorum(List.of(config.id()))) {
             // A single voter is a majority by itself.
             readStates.add(new ReadState(requestId, log.committed(), true));
         } else {
@@ -688,8 +826,9 @@ public final class RaftNode {
     private void startReadRound() {
         long context = readOnly.startRound(log.committed());
         for (int peer : peers) sendHeartbeat(peer, progress.get(peer), context);
-        // A single voter confirms its own round (reads that waited for the term's first commit).
-        if (peers.isEmpty()) readStates.addAll(readOnly.ack(config.id(), context));
+        // The leader acknowledges its own round; alone, a single voter confirms it (reads that
+        // waited for the term's first commit). A leader removing itself does not count (§4.2.2).
+        readStates.addAll(readOnly.ack(config.id(), context));
     }
 
     // ---------------------------------------------------------------- snapshots (Raft §7)
@@ -714,13 +853,14 @@ public final class RaftNode {
         int offset = (int) pr.snapshotOffset;
         int end = (int) Math.min(snap.data().length, (long) offset + config.snapshotChunkBytes());
         byte[] chunk = java.util.Arrays.copyOfRange(snap.data(), offset, end);
-        send(new InstallSnapshot(config.id(), peer, term, snap.index(), snap.term(), offset, chunk,
-                end == snap.data().length));
+        send(new InstallSnapshot(config.id(), peer, term, snap.index(), snap.term(), snap.configuration().orElseThrow(),
+                offset, chunk, end == snap.data().length));
     }
 
     private void handleSnapshotResponse(InstallSnapshotResponse r) {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
+        if (pr == null) return; // not (or no longer) a member
         pr.recentActive = true;
         if (pr.state != Progress.State.SNAPSHOT || r.snapshotIndex() != pr.pendingSnapshotIndex) return;
         pr.heartbeatsWithoutProgress = 0;
@@ -729,6 +869,8 @@ public final class RaftNode {
             pr.match = Math.max(pr.match, r.snapshotIndex());
             pr.becomeProbe(r.snapshotIndex() + 1);
             maybeCommit();
+            // It committed its own removal (§4.2.2), or this follower's: nothing more to send.
+            if (role != Role.LEADER || !progress.containsKey(r.from())) return;
             sendAppend(r.from(), true);
             return;
         }
@@ -756,7 +898,7 @@ public final class RaftNode {
             send(new InstallSnapshotResponse(config.id(), is.from(), term, is.snapshotIndex(), receiving.size(), false));
             return;
         }
-        Snapshot snap = new Snapshot(is.snapshotIndex(), is.snapshotTerm(), receiving.bytes());
+        Snapshot snap = new Snapshot(is.snapshotIndex(), is.snapshotTerm(), is.configuration(), receiving.bytes());
         receiving = null;
         if (snapshotValidator.problem(snap.index(), snap.term(), snap.data()).isPresent()) {
             // Damaged on the way or by the leader: keep our log and state, and have the leader start over.
@@ -767,12 +909,87 @@ public final class RaftNode {
             // Our log already has the snapshot's last entry: keep the log, just learn the commit (etcd's rule).
             log.commitTo(snap.index());
         } else {
-            // Figure 13 step 7: discard the whole log and reset the state machine from the snapshot.
-            log.restore(snap.index(), snap.term());
+            // Figure 13 step 7: discard the whole log and reset the state machine from the snapshot,
+            // and use the snapshot's configuration (thesis §4.1).
+            log.restore(snap.index(), snap.term(), is.configuration());
             snapshotToInstall = snap;
             latestSnapshot = snap;
         }
+        syncMembership();
         send(new InstallSnapshotResponse(config.id(), is.from(), term, snap.index(), snap.data().length, true));
+    }
+
+    // ---------------------------------------------------------------- membership (thesis ch. 4)
+
+    /**
+     * Whether this node may campaign (etcd's promotable): it is a voter of the configuration it
+     * uses, or - thesis §4.2.2, Figure 4.6 - that configuration removes it but is not known to be
+     * committed: its log may hold the change, and the cluster may need it to elect a leader that
+     * commits it (it then does not count its own vote). Once it knows its removal is committed it
+     * never campaigns again (§4.2.3); nor does a learner or a joining node that knows no configuration.
+     */
+    private boolean promotable() {
+        if (configuration().isVoter(config.id())) return true;
+        ConfigurationLog configurations = log.configurations();
+        return confChangePending() && configurations.at(configurations.latestIndex() - 1).isVoter(config.id());
+    }
+
+    /** The voters a candidate asks (thesis §4.2.1: learners are never asked). */
+    private List<Integer> voterPeers() {
+        List<Integer> ids = new ArrayList<>();
+        for (int id : configuration().voters().keySet()) if (id != config.id()) ids.add(id);
+        return ids;
+    }
+
+    /** Thesis §4.1: the newest configuration entry is not committed yet. */
+    private boolean confChangePending() {
+        return log.configurations().latestIndex() > log.committed();
+    }
+
+    /**
+     * Thesis §4.1 (the 2015 fix): whether this leader has committed an entry of its own term, so
+     * that no change of an earlier term can still be pending unseen. Kept apart from
+     * {@link #committedInCurrentTerm()}, which gates reads, so each rule can be tested alone.
+     */
+    private boolean committedInTermBeforeConfChange() {
+        return log.committed() > 0 && log.term(log.committed()) == term;
+    }
+
+    private boolean configurationChangedSinceReady() {
+        Configuration now = configuration();
+        return now != reportedConfiguration && !now.equals(reportedConfiguration);
+    }
+
+    /**
+     * Brings {@link #peers} (and the leader's progress) in step with the configuration in use and
+     * whether it is committed; cheap when neither changed.
+     */
+    private void syncMembership() {
+        Configuration latest = configuration();
+        boolean pending = confChangePending();
+        if (latest == syncedConfiguration && pending == syncedPending) return;
+        syncedConfiguration = latest;
+        syncedPending = pending;
+        Set<Integer> targets = new TreeSet<>(latest.members());
+        if (pending) targets.addAll(log.configurations().at(log.configurations().latestIndex() - 1).members());
+        targets.remove(config.id());
+        peers = List.copyOf(targets);
+        if (role != Role.LEADER) return;
+        for (var it = progress.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (targets.contains(e.getKey())) continue;
+            // Its removal is committed: tell it so (the commit index) once, then stop sending, so it
+            // knows it must not campaign any more (§4.2.2, §4.2.3).
+            sendHeartbeat(e.getKey(), e.getValue(), 0);
+            it.remove();
+        }
+        for (int peer : peers) {
+            if (!progress.containsKey(peer)) {
+                // A new member: probe from the end of the log; its answer says where it really is.
+                progress.put(peer, new Progress(log.lastIndex() + 1, config.maxInflightAppends()));
+                pendingBroadcast = true;
+            }
+        }
     }
 
     private void send(Message m) {

@@ -5,26 +5,31 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * The leader's bookkeeping for ReadIndex (thesis §6.4; etcd's read_only.go): reads waiting for
  * the term's first commit, reads waiting for the next heartbeat round, and the rounds in flight.
- * A round remembers the commit index when it started; once a majority (the leader included) has
- * answered a heartbeat of that round or a later one, its reads may be served at that index.
+ * A round remembers the commit index when it started; once a quorum of the configuration in use
+ * (the leader included if it is a voter; learners never count, thesis §4.2.1) has answered a
+ * heartbeat of that round or a later one, its reads may be served at that index. With single-server
+ * changes (thesis §4.1) any majority of the configuration before a change overlaps any majority of
+ * the one after, so a round may be confirmed by the configuration in use when its answers arrive.
  */
 final class ReadOnlyTracker {
     /** One heartbeat round: the commit index when it started, its reads, and who has answered. */
     private record Round(long context, long index, List<Long> requestIds, Set<Integer> acks) {}
 
-    private final int majority;
+    /** Whether a set of node ids (the leader included) is a quorum of the configuration in use. */
+    private final Predicate<Set<Integer>> isQuorum;
     private final List<Long> awaitingCommit = new ArrayList<>();
     private final List<Long> batch = new ArrayList<>();
     private final ArrayDeque<Round> rounds = new ArrayDeque<>();
     /** Context of the newest round; context numbers only grow. */
     private long lastContext;
 
-    ReadOnlyTracker(int voters) {
-        this.majority = Quorum.majority(voters);
+    ReadOnlyTracker(Predicate<Set<Integer>> isQuorum) {
+        this.isQuorum = isQuorum;
     }
 
     void awaitCommit(long requestId) {
@@ -62,7 +67,8 @@ final class ReadOnlyTracker {
 
     /**
      * {@code peer} answered a heartbeat of round {@code context} in our term: it followed us after
-     * every earlier round started too. Returns the reads this confirms.
+     * every earlier round started too. Returns the reads this confirms. The leader acknowledges each
+     * round itself when it starts it.
      */
     List<ReadState> ack(int peer, long context) {
         List<ReadState> ready = new ArrayList<>();
@@ -70,7 +76,7 @@ final class ReadOnlyTracker {
             if (!confirms(context, r)) break;
             r.acks().add(peer);
         }
-        while (!rounds.isEmpty() && rounds.peekFirst().acks().size() + 1 >= majority) {
+        while (!rounds.isEmpty() && isQuorum.test(rounds.peekFirst().acks())) {
             Round r = rounds.removeFirst();
             for (long id : r.requestIds()) ready.add(new ReadState(id, r.index(), true));
         }

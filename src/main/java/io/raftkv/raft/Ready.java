@@ -19,19 +19,32 @@ import java.util.Optional;
  *   <li>serve each of {@code readStates} once the state machine has applied its index;</li>
  *   <li>call {@link RaftNode#advance(Ready)}.</li>
  * </ol>
+ * If {@code configuration} is present, the membership changed (thesis §4.1): the runtime may
+ * connect to new members and drop removed ones at any point; the core already uses it. Committed
+ * CONFIG entries are applied as no-ops by the state machine (it never sees them as commands).
  */
 public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages,
                     List<Entry> committed, List<RoleChange> roleChanges, Optional<Snapshot> snapshot,
-                    List<ReadState> readStates, long durableTerm) {
+                    List<ReadState> readStates, long durableTerm, Optional<Configuration> configuration) {
     /** A Ready taken when nothing was durable yet (term 0): every message waits for the write. */
     public Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages, List<Entry> committed,
                  List<RoleChange> roleChanges, Optional<Snapshot> snapshot, List<ReadState> readStates) {
         this(hardState, entries, messages, committed, roleChanges, snapshot, readStates, 0);
     }
 
+    /** A Ready in which the configuration did not change. */
+    public Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages, List<Entry> committed,
+                 List<RoleChange> roleChanges, Optional<Snapshot> snapshot, List<ReadState> readStates,
+                 long durableTerm) {
+        this(hardState, entries, messages, committed, roleChanges, snapshot, readStates, durableTerm, Optional.empty());
+    }
+
     /**
-     * @param durableTerm the term of the hard state already on stable storage when this Ready was
-     *                    taken (its own {@code hardState} is not durable until it is persisted)
+     * @param durableTerm   the term of the hard state already on stable storage when this Ready was
+     *                      taken (its own {@code hardState} is not durable until it is persisted)
+     * @param configuration present when the configuration in use ({@link RaftNode#configuration()},
+     *                      thesis §4.1) changed since the previous Ready: the membership the
+     *                      runtime should now connect to. Informational: the core already uses it.
      */
     public Ready {
         entries = List.copyOf(entries);
@@ -59,6 +72,6 @@ public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Mes
 
     public boolean isEmpty() {
         return hardState.isEmpty() && entries.isEmpty() && messages.isEmpty() && committed.isEmpty()
-                && roleChanges.isEmpty() && snapshot.isEmpty() && readStates.isEmpty();
+                && roleChanges.isEmpty() && snapshot.isEmpty() && readStates.isEmpty() && configuration.isEmpty();
     }
 }

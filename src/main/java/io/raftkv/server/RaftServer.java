@@ -15,6 +15,7 @@ import io.raftkv.node.RpcReply;
 import io.raftkv.node.RuntimeListener;
 import io.raftkv.node.StateMachine;
 import io.raftkv.node.WriteOutcome;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.FollowerProgress;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftConfig;
@@ -252,10 +253,10 @@ public final class RaftServer implements AutoCloseable {
         }
 
         @Override
-        public void writeSnapshot(long index, long term, StateMachine.Image image) {
+        public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
             snapshotWriter.execute(() -> {
                 try {
-                    Snapshot snap = new Snapshot(index, term, image.encode());
+                    Snapshot snap = new Snapshot(index, term, configuration, image.encode());
                     long size = storage.writeSnapshot(snap);
                     submit(() -> runtime.snapshotWritten(snap, size));
                 } catch (RuntimeException e) {

@@ -1,5 +1,6 @@
 package io.raftkv.storage;
 
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Snapshot;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,18 +24,26 @@ import java.util.zip.CRC32C;
  *
  * <pre>
  * snap/snapshot_&lt;index 20 digits&gt;_&lt;term 20 digits&gt;
- *   +----------+-------+------+------------+------+--------+
- *   | "RKVSNAP1" | index | term | dataLength | data | crc32c |
- *   | 8 bytes  | int64 | int64| int64      |      | int32 of all before it
- *   +----------+-------+------+------------+------+--------+
+ *   +------------+-------+-------+--------------+---------------+------------+------+--------+
+ *   | "RKVSNAP2" | index | term  | configLength | configuration | dataLength | data | crc32c |
+ *   | 8 bytes    | int64 | int64 | int32        |               | int64      |      | int32 of all before it
+ *   +------------+-------+-------+--------------+---------------+------------+------+--------+
  * </pre>
+ * {@code configuration} is the membership in effect at {@code index} (thesis §4.1), in
+ * {@link io.raftkv.raft.Configuration}'s encoding; a configLength of 0 (no configuration encodes
+ * to nothing) stands for a snapshot that records none. Files of earlier versions start with
+ * "RKVSNAP1" and have no configLength and configuration: they still load, as snapshots that record
+ * no configuration (their cluster never changed its membership). Every snapshot is written as
+ * RKVSNAP2, which an earlier version refuses as "not a raftkv snapshot".
  * Only the newest snapshot is kept; a leftover temporary file (crash while writing) is deleted.
  */
 final class SnapshotFiles {
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotFiles.class);
-    private static final byte[] MAGIC = "RKVSNAP1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC_V1 = "RKVSNAP1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] MAGIC = "RKVSNAP2".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     private static final Pattern NAME = Pattern.compile("snapshot_(\\d{20})_(\\d{20})");
-    private static final int HEADER = 8 + 8 + 8 + 8;
+    /** Version 1's header: magic, index, term, dataLength. */
+    private static final int HEADER_V1 = 8 + 8 + 8 + 8;
 
     private final Path dir;
     private final boolean fsync;
@@ -72,14 +81,26 @@ final class SnapshotFiles {
     private static Snapshot read(Path f) throws IOException {
         byte[] bytes = Files.readAllBytes(f);
         ByteBuffer b = ByteBuffer.wrap(bytes);
-        if (bytes.length < HEADER + 4 || !java.util.Arrays.equals(bytes, 0, 8, MAGIC, 0, 8)) {
+        boolean v1 = bytes.length >= 8 && java.util.Arrays.equals(bytes, 0, 8, MAGIC_V1, 0, 8);
+        boolean v2 = bytes.length >= 8 && java.util.Arrays.equals(bytes, 0, 8, MAGIC, 0, 8);
+        if (bytes.length < HEADER_V1 + 4 || !(v1 || v2)) {
             throw new StorageException("snapshot " + f + " is not a raftkv snapshot or is cut short; remove it to recover from the log and peers");
         }
         long index = b.getLong(8);
         long term = b.getLong(16);
-        long len = b.getLong(24);
-        if (len != bytes.length - HEADER - 4L) {
-            throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (bytes.length - HEADER - 4)
+        Optional<Configuration> configuration = Optional.empty();
+        int header = HEADER_V1;
+        if (v2) {
+            int configLength = b.getInt(24);
+            if (configLength < 0 || 28L + configLength + 8 + 4 > bytes.length) {
+                throw new StorageException("snapshot " + f + " announces a configuration of " + configLength
+                        + " bytes in a file of " + bytes.length + "; remove it to recover from the log and peers");
+            }
+            header = 28 + configLength + 8;
+        }
+        long len = b.getLong(header - 8);
+        if (len != bytes.length - header - 4L) {
+            throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (bytes.length - header - 4)
                     + "; remove it to recover from the log and peers");
         }
         CRC32C crc = new CRC32C();
@@ -91,8 +112,16 @@ final class SnapshotFiles {
         if (!m.matches() || Long.parseLong(m.group(1)) != index || Long.parseLong(m.group(2)) != term) {
             throw new StorageException("snapshot " + f + " holds index " + index + " term " + term + ", not what its name says");
         }
-        byte[] data = java.util.Arrays.copyOfRange(bytes, HEADER, bytes.length - 4);
-        return new Snapshot(index, term, data);
+        if (v2 && header > 28 + 8) {
+            try {
+                configuration = Optional.of(Configuration.decode(java.util.Arrays.copyOfRange(bytes, 28, header - 8)));
+            } catch (IllegalArgumentException e) {
+                throw new StorageException("snapshot " + f + " holds a configuration that does not decode (" + e.getMessage()
+                        + "); remove it to recover from the log and peers");
+            }
+        }
+        byte[] data = java.util.Arrays.copyOfRange(bytes, header, bytes.length - 4);
+        return new Snapshot(index, term, configuration, data);
     }
 
     /** Writes {@code snap} durably and deletes older snapshots. Returns the file's size. */
@@ -101,8 +130,10 @@ final class SnapshotFiles {
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
         try {
             Files.createDirectories(dir);
-            ByteBuffer header = ByteBuffer.allocate(HEADER);
-            header.put(MAGIC).putLong(snap.index()).putLong(snap.term()).putLong(snap.data().length).flip();
+            byte[] configuration = snap.configuration().map(Configuration::encode).orElse(new byte[0]);
+            ByteBuffer header = ByteBuffer.allocate(28 + configuration.length + 8);
+            header.put(MAGIC).putLong(snap.index()).putLong(snap.term()).putInt(configuration.length).put(configuration)
+                    .putLong(snap.data().length).flip();
             CRC32C crc = new CRC32C();
             crc.update(header.duplicate());
             crc.update(snap.data());

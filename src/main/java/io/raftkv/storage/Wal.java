@@ -217,7 +217,7 @@ final class Wal implements AutoCloseable {
                 ByteBuffer body = all.slice((int) pos + WalRecord.HEADER_BYTES, length);
                 byte type = body.get();
                 switch (type) {
-                    case WalRecord.ENTRY -> {
+                    case WalRecord.ENTRY, WalRecord.CONFIG_ENTRY -> {
                         long index = body.getLong();
                         long term = body.getLong();
                         long expected = seg.firstIndex + seg.count;
@@ -231,7 +231,8 @@ final class Wal implements AutoCloseable {
                         seg.addOffset(pos);
                         lastTerm = term;
                         if (index == snapshotIndex) termAtSnapshot = term;
-                        if (index > snapshotIndex) out.add(new Entry(index, term, data));
+                        Entry.Type kind = type == WalRecord.CONFIG_ENTRY ? Entry.Type.CONFIG : Entry.Type.NORMAL;
+                        if (index > snapshotIndex) out.add(new Entry(index, term, kind, data));
                     }
                     case WalRecord.STATE -> {
                         if (length != 1 + WalRecord.STATE_PAYLOAD) {
@@ -260,7 +261,7 @@ final class Wal implements AutoCloseable {
             int length = all.getInt((int) p);
             if (length < 1 || length > size - p - WalRecord.HEADER_BYTES) continue;
             byte type = all.get((int) p + WalRecord.HEADER_BYTES);
-            boolean plausible = type == WalRecord.ENTRY ? length >= 1 + 16 : type == WalRecord.STATE && length == 1 + WalRecord.STATE_PAYLOAD;
+            boolean plausible = WalRecord.isEntry(type) ? length >= 1 + 16 : type == WalRecord.STATE && length == 1 + WalRecord.STATE_PAYLOAD;
             if (plausible && WalRecord.crcMatches(all.slice((int) p + WalRecord.HEADER_BYTES, length), all.getInt((int) p + 4))) {
                 return true;
             }

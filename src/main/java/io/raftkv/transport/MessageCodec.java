@@ -34,7 +34,8 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *  |        ... term               |  body, by type ...
  *  +-------------------------------+
  *
- *  magic/version  0xA1: magic 0xA in the high nibble, format version 1 in the low one
+ *  magic/version  0xA2: magic 0xA in the high nibble, format version 2 in the low one (version 1, before
+ *                 membership changes, had no entry type and no snapshot configuration)
  *
  * Bodies (type: fields in order; size in bytes, to add to the header's 18):
  *
@@ -43,16 +44,20 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *  3 AppendEntries           prevLogIndex i64, prevLogTerm i64, leaderCommit i64, readContext i64,
  *                            count i32, and unless count is 0:                                        36
  *                              firstIndex i64,                                                        + 8
- *                              count times: term i64, length i32, data (length bytes)                 + 12 + length each
+ *                              count times: term i64, type u8 {0 normal, 1 config},
+ *                                           length i32, data (length bytes)                        + 13 + length each
  *  4 AppendEntriesResponse   flags u8 {0x01 success}, matchIndex i64, rejectedIndex i64,
  *                            conflictTerm i64, conflictIndex i64, readContext i64                     41
  *  5 InstallSnapshot         snapshotIndex i64, snapshotTerm i64, offset i64, flags u8 {0x01 done},
- *                            length i32, data (length bytes)                                          29 + length
+ *                            configLength i32, configuration (configLength bytes),
+ *                            length i32, data (length bytes)                         33 + configLength + length
  *  6 InstallSnapshotResponse snapshotIndex i64, nextOffset i64, flags u8 {0x01 done}                  17
  * </pre>
  *
  * <p>The entries of one AppendEntries have consecutive indexes (they are a slice of the leader's
- * log), so only the first index travels: entry {@code i} has index {@code firstIndex + i}.
+ * log), so only the first index travels: entry {@code i} has index {@code firstIndex + i}. The data
+ * of a config entry, and an InstallSnapshot's configuration, are a
+ * {@link io.raftkv.raft.Configuration} in its own encoding, which the decoder checks.
  *
  * <p>No checksum: TCP guards the bytes in transit, and the log on disk has its own. Any change of
  * layout takes a new version number; a node refuses every other version, so all nodes of a
@@ -61,12 +66,13 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  * <p>Decoding is total and strict: any byte sequence gives a message or an
  * {@link IllegalArgumentException} naming what is wrong (bad magic or version, unknown type,
  * truncated field, negative or oversized length, unknown flag bits, an invalid entry, trailing
- * bytes). Strictness makes the encoding canonical: a body that decodes re-encodes to itself.
+ * bytes, an unknown entry type, a configuration that does not decode). Strictness makes the encoding
+ * canonical: a body that decodes re-encodes to itself.
  */
 public final class MessageCodec {
     /** High nibble of the first byte: tells a raftkv binary message from anything else (JSON starts with '{'). */
     static final int MAGIC = 0xA0;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final byte MAGIC_VERSION = (byte) (MAGIC | VERSION);
 
     static final byte REQUEST_VOTE = 1;

@@ -1,6 +1,7 @@
 package io.raftkv.transport;
 
 import io.netty.buffer.ByteBuf;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.Message.AppendEntries;
@@ -14,8 +15,8 @@ import java.util.List;
 
 /** Reads the layout drawn in {@link MessageCodec}, refusing anything else with an IllegalArgumentException. */
 final class MessageDecoder {
-    /** The least an entry takes: its term and its data length. */
-    private static final int MIN_ENTRY_BYTES = 8 + 4;
+    /** The least an entry takes: its term, type and data length. */
+    private static final int MIN_ENTRY_BYTES = 8 + 1 + 4;
 
     private MessageDecoder() {}
 
@@ -62,8 +63,10 @@ final class MessageDecoder {
                 long snapshotTerm = in.readLong("snapshotTerm");
                 long offset = in.readLong("offset");
                 int flags = in.readFlags("flags", 0x01);
+                Configuration configuration = configuration(in.readBytes("configuration"), "configuration", in);
                 byte[] data = in.readBytes("data");
-                yield new InstallSnapshot(from, to, term, snapshotIndex, snapshotTerm, offset, data, (flags & 0x01) != 0);
+                yield new InstallSnapshot(from, to, term, snapshotIndex, snapshotTerm, configuration, offset, data,
+                        (flags & 0x01) != 0);
             }
             case MessageCodec.INSTALL_SNAPSHOT_RESPONSE -> {
                 long snapshotIndex = in.readLong("snapshotIndex");
@@ -106,6 +109,14 @@ final class MessageDecoder {
         };
     }
 
+    private static Configuration configuration(byte[] bytes, String field, WireReader in) {
+        try {
+            return Configuration.decode(bytes);
+        } catch (IllegalArgumentException e) {
+            throw in.error("bad " + in.where(field) + ": " + e.getMessage());
+        }
+    }
+
     private static List<Entry> entries(WireReader in) {
         int count = in.readInt("count");
         if (count < 0) throw in.error("negative entry count " + count + " in " + in.where("count"));
@@ -126,7 +137,17 @@ final class MessageDecoder {
             in.enterEntry(i);
             long term = in.readLong("term");
             if (term < 1) throw in.error("term " + term + " of entry " + i + " must be >= 1");
-            entries[i] = new Entry(first + i, term, in.readBytes("data"));
+            byte type = in.readByte("type");
+            if (type != MessageEncoder.ENTRY_NORMAL && type != MessageEncoder.ENTRY_CONFIG) {
+                throw in.error("unknown entry type " + (type & 0xff) + " in " + in.where("type") + " (0 normal, 1 config)");
+            }
+            byte[] data = in.readBytes("data");
+            if (type == MessageEncoder.ENTRY_CONFIG) {
+                configuration(data, "data", in); // a follower must never find a config entry it cannot read
+                entries[i] = new Entry(first + i, term, Entry.Type.CONFIG, data);
+            } else {
+                entries[i] = new Entry(first + i, term, data);
+            }
         }
         in.enterEntry(-1);
         return List.of(entries);

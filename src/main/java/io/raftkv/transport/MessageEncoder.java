@@ -16,8 +16,10 @@ import static io.raftkv.transport.MessageCodec.HEADER_BYTES;
 
 /** Writes the layout drawn in {@link MessageCodec}; {@link #size} and {@link #write} must agree byte for byte. */
 final class MessageEncoder {
-    /** Per entry: term, data length. */
-    private static final int ENTRY_OVERHEAD = 8 + 4;
+    /** Per entry: term, type, data length. */
+    private static final int ENTRY_OVERHEAD = 8 + 1 + 4;
+    static final byte ENTRY_NORMAL = 0;
+    static final byte ENTRY_CONFIG = 1;
 
     private MessageEncoder() {}
 
@@ -27,7 +29,8 @@ final class MessageEncoder {
             case RequestVoteResponse r -> 1;
             case AppendEntries ae -> 8 + 8 + 8 + 8 + entriesSize(ae.entries());
             case AppendEntriesResponse r -> 1 + 8 + 8 + 8 + 8 + 8;
-            case InstallSnapshot is -> 8 + 8 + 8 + 1 + 4 + (long) is.data().length;
+            case InstallSnapshot is -> 8 + 8 + 8 + 1 + 4 + (long) is.configuration().encode().length + 4
+                    + (long) is.data().length;
             case InstallSnapshotResponse r -> 8 + 8 + 1;
         };
         long total = HEADER_BYTES + body;
@@ -75,6 +78,9 @@ final class MessageEncoder {
                 out.writeLong(is.snapshotTerm());
                 out.writeLong(is.offset());
                 out.writeByte(flag(is.done(), 0x01));
+                byte[] configuration = is.configuration().encode();
+                out.writeInt(configuration.length);
+                out.writeBytes(configuration);
                 out.writeInt(is.data().length);
                 out.writeBytes(is.data());
             }
@@ -123,6 +129,7 @@ final class MessageEncoder {
         out.writeLong(entries.getFirst().index());
         for (Entry e : entries) {
             out.writeLong(e.term());
+            out.writeByte(e.isConfig() ? ENTRY_CONFIG : ENTRY_NORMAL);
             out.writeInt(e.data().length);
             out.writeBytes(e.data());
         }

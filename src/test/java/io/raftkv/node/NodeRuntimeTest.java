@@ -3,6 +3,7 @@ package io.raftkv.node;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Message;
@@ -63,8 +64,8 @@ class NodeRuntimeTest {
                 }
 
                 @Override
-                public void writeSnapshot(long index, long term, StateMachine.Image image) {
-                    Snapshot snap = new Snapshot(index, term, image.encode());
+                public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
+                    Snapshot snap = new Snapshot(index, term, configuration, image.encode());
                     runtime.snapshotWritten(snap, storage.writeSnapshot(snap));
                 }
 
@@ -208,7 +209,7 @@ class NodeRuntimeTest {
         byte[] garbage = new byte[170];
         new java.util.Random(7).nextBytes(garbage);
         garbage[0] = 3;
-        n.request(new InstallSnapshot(1, 2, 1, 100, 1, 0, garbage, true));
+        n.request(new InstallSnapshot(1, 2, 1, 100, 1, Configuration.bootstrap(List.of(1, 2, 3)), 0, garbage, true));
         n.runtime.process();
 
         assertThat(n.refused).hasSize(1);
@@ -221,7 +222,7 @@ class NodeRuntimeTest {
         // A good snapshot from the same leader is installed.
         KvStateMachine other = new KvStateMachine();
         other.apply(100, new KvCommand(KvCommand.Op.PUT, "b", "2"));
-        n.request(new InstallSnapshot(1, 2, 1, 100, 1, 0, other.snapshot(), true));
+        n.request(new InstallSnapshot(1, 2, 1, 100, 1, Configuration.bootstrap(List.of(1, 2, 3)), 0, other.snapshot(), true));
         n.runtime.process();
         assertThat(n.kv.get("b")).contains("2");
         assertThat(n.storage.load().snapshot()).map(Snapshot::index).contains(100L);
@@ -236,7 +237,7 @@ class NodeRuntimeTest {
         List<Optional<Message>> ignored = new ArrayList<>();
         n.runtime.stepRequest(new AppendEntries(1, 2, 2, 0, 0, List.of(), 0), fromLeader::add);
         n.runtime.stepRequest(new AppendEntries(3, 2, 1, 0, 0, List.of(), 0), stale::add); // an old term's leader
-        n.runtime.stepRequest(new AppendEntries(9, 2, 2, 0, 0, List.of(), 0), ignored::add); // not a member
+        n.runtime.stepRequest(new AppendEntries(1, 3, 2, 0, 0, List.of(), 0), ignored::add); // for another node
         n.runtime.process();
         assertThat(fromLeader).containsExactly(Optional.of(AppendEntriesResponse.accept(2, 1, 2, 0)));
         assertThat(stale).hasSize(1);

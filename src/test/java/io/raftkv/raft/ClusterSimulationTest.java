@@ -28,6 +28,18 @@ class ClusterSimulationTest {
 
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
+    @DisplayName("ch. 4: safety under random faults and membership changes (add learner, promote, remove incl. the leader, re-add), then liveness")
+    void safetyUnderFaultsAndMembershipChanges(long seed) {
+        try {
+            CoreSimulation.run(seed, STEPS, "MEMBERSHIP");
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n  replay: ./mvnw test -Dtest='ClusterSimulationTest#safetyUnderFaultsAndMembershipChanges' -Draftkv.seed="
+                    + seed, e);
+        }
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("seeds")
     @DisplayName("§5, §6.4: safety under random faults, then liveness once they stop")
     void safetyUnderFaultsThenConvergence(long seed) {
         try {

@@ -5,6 +5,7 @@ import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 
@@ -57,7 +58,22 @@ public final class CoreSimulation {
         STALE_LEADER_READS(Map.ofEntries(Map.entry(Event.TICK, 30), Map.entry(Event.CAMPAIGN, 2),
                 Map.entry(Event.DELIVER, 30), Map.entry(Event.READ, 10), Map.entry(Event.LOSE, 1),
                 Map.entry(Event.DUPLICATE, 1), Map.entry(Event.PROPOSE, 12), Map.entry(Event.RELEASE_READY, 4),
-                Map.entry(Event.PAUSE_LEADER, 3), Map.entry(Event.RESUME, 1)));
+                Map.entry(Event.PAUSE_LEADER, 3), Map.entry(Event.RESUME, 1))),
+        /**
+         * Every fault of {@link #DEFAULT}, and membership changes one at a time (thesis ch. 4): new
+         * servers added as learners, learners promoted once caught up, voters and learners removed
+         * (the leader too, §4.2.2), removed servers added back with their old storage. Removed servers
+         * keep running with production's configuration (pre-vote and the lease keep them harmless,
+         * §4.2.3); with the paper's plain protocol they are shut down once their removal is
+         * committed, before the cluster must converge.
+         */
+        MEMBERSHIP(Map.ofEntries(Map.entry(Event.TICK, 38), Map.entry(Event.CAMPAIGN, 3), Map.entry(Event.DELIVER, 26),
+                Map.entry(Event.READ, 5), Map.entry(Event.LOSE, 3), Map.entry(Event.DUPLICATE, 1),
+                Map.entry(Event.DELAY, 2), Map.entry(Event.RELEASE_DELAYED, 1), Map.entry(Event.PROPOSE, 9),
+                Map.entry(Event.PARTITION, 1), Map.entry(Event.HEAL, 2), Map.entry(Event.CRASH, 1),
+                Map.entry(Event.RESTART, 2), Map.entry(Event.RELEASE_READY, 6), Map.entry(Event.PAUSE, 1),
+                Map.entry(Event.RESUME, 1), Map.entry(Event.ADD_LEARNER, 4), Map.entry(Event.PROMOTE, 6),
+                Map.entry(Event.REMOVE, 3)));
 
         final Map<Event, Integer> weights;
 
@@ -78,8 +94,11 @@ public final class CoreSimulation {
 
     enum Event {
         TICK, CAMPAIGN, DELIVER, READ, LOSE, DUPLICATE, DELAY, RELEASE_DELAYED, PROPOSE, PARTITION, HEAL, CRASH,
-        RESTART, RELEASE_READY, PAUSE, RESUME, PAUSE_LEADER
+        RESTART, RELEASE_READY, PAUSE, RESUME, PAUSE_LEADER, ADD_LEARNER, PROMOTE, REMOVE
     }
+
+    /** Most servers a membership run ever starts (ids 1..MAX_NODES). */
+    private static final int MAX_NODES = 7;
 
     /** {@link #run(long, int)} under the mix {@code profile} (a {@link Profile} name). */
     public static void run(long seed, int steps, String profile) {
@@ -195,6 +214,35 @@ public final class CoreSimulation {
                 List<Integer> held = c.heldNodes();
                 if (!held.isEmpty()) c.releaseHeld(pick(rnd, held));
             }
+            case ADD_LEARNER -> {
+                // A new server, or one removed earlier coming back with its old storage.
+                List<Integer> leaders = changeableLeaders(c);
+                if (leaders.isEmpty()) break;
+                int leader = pick(rnd, leaders);
+                Configuration conf = c.node(leader).configuration();
+                List<Integer> removed = c.ids().stream().filter(id -> !conf.contains(id)).toList();
+                int id;
+                if (!removed.isEmpty() && (rnd.nextBoolean() || c.ids().size() >= MAX_NODES)) id = pick(rnd, removed);
+                else if (c.ids().size() < MAX_NODES) id = c.ids().size() + 1;
+                else break;
+                if (!c.ids().contains(id)) c.addNode(id);
+                c.changeMembership(leader, new ConfChange.AddLearner(id, "n" + id));
+            }
+            case PROMOTE -> {
+                List<Integer> leaders = changeableLeaders(c);
+                if (leaders.isEmpty()) break;
+                int leader = pick(rnd, leaders);
+                List<Integer> learners = List.copyOf(c.node(leader).configuration().learners().keySet());
+                if (!learners.isEmpty()) c.changeMembership(leader, new ConfChange.Promote(pick(rnd, learners)));
+            }
+            case REMOVE -> {
+                // Any member, the leader itself included (§4.2.2); the last voter is refused.
+                List<Integer> leaders = changeableLeaders(c);
+                if (leaders.isEmpty()) break;
+                int leader = pick(rnd, leaders);
+                List<Integer> members = List.copyOf(c.node(leader).configuration().members());
+                c.changeMembership(leader, new ConfChange.Remove(pick(rnd, members)));
+            }
         }
     }
 
@@ -212,10 +260,12 @@ public final class CoreSimulation {
         // any election timeout: a node whose timer ran during the faults may still depose a first
         // leader (it has no pre-vote, thesis §9.6), but not once every timer was reset.
         int maxTimeoutTicks = c.node(1).config().electionTicksMax();
+        boolean guards = c.node(1).config().preVote();
         int leader = -1;
         int settledRounds = 0;
         for (int round = 0; round < 3_000 && settledRounds <= maxTimeoutTicks; round++) {
             c.tickAndStabilize(1);
+            if (!guards) decommissionRemoved(c);
             int now = c.leader().orElse(-1);
             settledRounds = now > 0 && now == leader && settled(c, now) ? settledRounds + 1 : 0;
             leader = now;
@@ -234,20 +284,50 @@ public final class CoreSimulation {
         c.assertLogMatching();
         List<Entry> log = c.log(leader);
         assertThat(new String(log.getLast().data())).isEqualTo("final");
-        for (int id : c.ids()) {
+        for (int id : members(c, leader)) {
             assertThat(c.log(id)).isEqualTo(log);
             assertThat(c.applied(id)).isEqualTo(log);
         }
         // Every command in the log was accepted by some leader; commands appear at most once.
-        List<String> commands = log.stream().filter(e -> !e.isNoop()).map(e -> new String(e.data())).toList();
+        List<String> commands = log.stream().filter(Entry::isCommand).map(e -> new String(e.data())).toList();
         assertThat(commands).doesNotHaveDuplicates();
         assertThat(accepted).containsAll(commands.subList(0, commands.size() - 1));
+    }
+
+    /**
+     * The servers of {@code leader}'s configuration: those that must follow it and hold its log.
+     * A removed server no longer hears from the leader (thesis §4.2.3).
+     */
+    private static List<Integer> members(TestCluster c, int leader) {
+        return List.copyOf(c.node(leader).configuration().members());
+    }
+
+    /**
+     * With the paper's plain protocol (no pre-vote, no lease) a removed server that never learned
+     * of its removal times out forever and disrupts the cluster (thesis §4.2.3): as an operator
+     * would, shut down every server whose removal the leader has committed.
+     */
+    private static void decommissionRemoved(TestCluster c) {
+        Optional<Integer> l = c.leader();
+        if (l.isEmpty()) return;
+        RaftNode leader = c.node(l.get());
+        if (!committedInItsTerm(leader) || leader.configurationIndex() > leader.commitIndex()) return;
+        for (int id : c.ids()) if (c.isUp(id) && !leader.configuration().contains(id)) c.crash(id);
+    }
+
+    /**
+     * Leaders that have committed in their term, to propose changes to (one that has not refuses
+     * them, §4.1); any leader when there is none such, so refusals are exercised too.
+     */
+    private static List<Integer> changeableLeaders(TestCluster c) {
+        List<Integer> ready = c.leaders().stream().filter(id -> committedInItsTerm(c.node(id))).toList();
+        return ready.isEmpty() ? c.leaders() : ready;
     }
 
     private static boolean settled(TestCluster c, int leader) {
         RaftNode l = c.node(leader);
         if (l.role() != Role.LEADER || !committedInItsTerm(l)) return false;
-        for (int id : c.ids()) {
+        for (int id : members(c, leader)) {
             RaftNode n = c.node(id);
             if (n.term() != l.term() || n.leaderId().orElse(-1) != leader) return false;
         }
@@ -265,7 +345,7 @@ public final class CoreSimulation {
 
     private static boolean converged(TestCluster c, int leader) {
         long last = c.node(leader).lastIndex();
-        for (int id : c.ids()) {
+        for (int id : members(c, leader)) {
             RaftNode n = c.node(id);
             if (n.commitIndex() != last || n.appliedIndex() != last || n.lastIndex() != last) return false;
         }

@@ -52,7 +52,15 @@ class PlantedCoreBugsTest {
          * but may no longer be).
          */
         READ_ACK_FROM_OLDER_ROUND("io.raftkv.raft.ReadOnlyTracker", "confirms", true, "STALE_LEADER_READS",
-                "ReadIndex linearizability");
+                "ReadIndex linearizability"),
+        /**
+         * Thesis §4.2.1/§4.2.2: acknowledgements of learners and of servers outside the configuration
+         * count towards a commit (and votes, check-quorum, ReadIndex), so an entry held by a minority
+         * of the voters can commit and be lost.
+         */
+        LEARNER_COUNTED_IN_QUORUM("io.raftkv.raft.Configuration", "countsTowardQuorum", true, "MEMBERSHIP",
+                "committed entry changed", "State Machine Safety", "Leader Completeness", "ReadIndex linearizability",
+                "Election Safety");
 
         /** The mutant: this class's boolean method returns this constant. */
         final String className;
@@ -125,6 +133,55 @@ class PlantedCoreBugsTest {
                 + byProperty.size() + " of " + SEEDS + " seeds by " + bug.properties + ", first " + byProperty.stream().limit(10).toList()
                 + (otherwise.isEmpty() ? "" : "; " + otherwise.size() + " seeds failed otherwise: " + otherwise));
         assertThat(byProperty).as("seeds where %s is caught by %s", bug, bug.properties).isNotEmpty();
+    }
+
+    /**
+     * Membership rules (thesis ch. 4) broken the same way, each caught by the scenario of
+     * {@link MembershipScenarios} that shows what the rule prevents: the history runs on the mutant
+     * and ends in the safety property it breaks, not merely in a refused assertion.
+     */
+    enum ScenarioBug {
+        /** Thesis §4.1, Ongaro 2015: a new leader changes the membership before committing in its term. */
+        CHANGE_BEFORE_FIRST_COMMIT_OF_TERM("io.raftkv.raft.RaftNode", "committedInTermBeforeConfChange", true,
+                "newLeaderCommitsBeforeChanging", "Leader Completeness", "committed entry changed",
+                "overwrites committed entries", "would drop committed entries"),
+        /** Thesis §4.2.1: a learner's acknowledgement counts towards a commit. */
+        LEARNER_COUNTED_IN_QUORUM("io.raftkv.raft.Configuration", "countsTowardQuorum", true,
+                "learnersNeverCountTowardsACommit", "committed entry changed", "State Machine Safety",
+                "Leader Completeness", "overwrites committed entries", "would drop committed entries");
+
+        final String className;
+        final String method;
+        final boolean returns;
+        final String scenario;
+        final List<String> properties;
+
+        ScenarioBug(String className, String method, boolean returns, String scenario, String... properties) {
+            this.className = className;
+            this.method = method;
+            this.returns = returns;
+            this.scenario = scenario;
+            this.properties = List.of(properties);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(ScenarioBug.class)
+    @DisplayName("a membership rule broken in the core (a mutated method) is caught by the scenario that needs it")
+    void theMembershipScenarioCatchesThePlantedBug(ScenarioBug bug) throws Throwable {
+        MutantLoader loader = new MutantLoader(bug.className, bug.method, bug.returns);
+        loader.load(bug.className);
+        MethodHandle scenario = MethodHandles.publicLookup().findStatic(
+                loader.load(MembershipScenarios.class.getName()), bug.scenario, MethodType.methodType(void.class));
+        String failure = null;
+        try {
+            scenario.invokeExact();
+        } catch (AssertionError | IllegalStateException e) {
+            failure = e.getMessage();
+        }
+        System.out.println(bug + ": " + failure);
+        assertThat(failure).as("%s on the mutant", bug.scenario).isNotNull();
+        assertThat(bug.properties).anyMatch(failure::contains);
     }
 
     @ParameterizedTest(name = "{0} mix")

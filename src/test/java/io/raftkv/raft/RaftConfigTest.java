@@ -17,7 +17,8 @@ class RaftConfigTest {
     void defaultsAreProductions() {
         RaftConfig c = RaftConfig.builder(2, VOTERS).build();
         assertThat(c).isEqualTo(new RaftConfig(2, VOTERS, 30, 50, 5, 512, 256, 0, 10,
-                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, RaftConfig.DEFAULT_SNAPSHOT_CHUNK_BYTES, true, true));
+                RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, RaftConfig.DEFAULT_SNAPSHOT_CHUNK_BYTES, true, true,
+                RaftConfig.DEFAULT_MAX_LEARNER_LAG_ENTRIES));
         assertThat(RaftConfig.defaults(2, VOTERS, 9)).isEqualTo(RaftConfig.builder(2, VOTERS).randomSeed(9).build());
     }
 
@@ -38,7 +39,8 @@ class RaftConfigTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("id 4 is not among voters [1, 2, 3]");
         assertThatThrownBy(() -> RaftConfig.builder(1, List.of(1, 2, 2)).build())
                 .hasMessageContaining("voter 2 appears twice");
-        assertThatThrownBy(() -> RaftConfig.builder(1, List.of()).build()).hasMessageContaining("voters is empty");
+        assertThatThrownBy(() -> RaftConfig.builder(1, VOTERS).maxLearnerLagEntries(-1).build())
+                .hasMessageContaining("maxLearnerLagEntries is -1");
         assertThatThrownBy(() -> RaftConfig.builder(-1, List.of(-1)).build())
                 .hasMessageContaining("reserved for \"no node\"");
         assertThatThrownBy(() -> RaftConfig.builder(1, VOTERS).heartbeatTicks(30).build())
@@ -56,9 +58,20 @@ class RaftConfigTest {
     }
 
     @Test
+    @DisplayName("thesis §4.1: no bootstrap voters is a node that joins an existing cluster: valid, and it never campaigns")
+    void noVotersIsAJoiningNode() {
+        RaftConfig joining = RaftConfig.builder(4, List.of()).build();
+        RaftNode n = new RaftNode(joining, HardState.EMPTY, List.of());
+        assertThat(n.configuration()).isEqualTo(Configuration.EMPTY);
+        for (int i = 0; i < 10 * joining.electionTicksMax(); i++) n.tick();
+        assertThat(n.role()).isEqualTo(Role.FOLLOWER);
+        assertThat(n.hasReady()).isFalse();
+    }
+
+    @Test
     @DisplayName("a node refuses an invalid configuration built without the builder (etcd's newRaft)")
     void nodeValidates() {
-        RaftConfig invalid = new RaftConfig(1, VOTERS, 5, 5, 5, 512, 256, 0, 10, 1, 1, true, true);
+        RaftConfig invalid = new RaftConfig(1, VOTERS, 5, 5, 5, 512, 256, 0, 10, 1, 1, true, true, 0);
         assertThatThrownBy(() -> new RaftNode(invalid, HardState.EMPTY, List.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("electionTicksMin (5)");
     }

@@ -36,13 +36,13 @@ class SendBeforePersistRuleTest {
     void aLeadersAppendEntriesOfADurableTermMayLeaveFirst() {
         assertThat(mayLeaveBeforePersist(new Message.AppendEntries(1, 2, 5, 10, 5, ENTRIES, 9, 0))).isTrue();
         assertThat(mayLeaveBeforePersist(new Message.AppendEntries(1, 2, 4, 10, 4, List.of(), 9, 0))).isTrue();
-        assertThat(mayLeaveBeforePersist(new Message.InstallSnapshot(1, 2, 5, 100, 5, 0, new byte[] {1}, false))).isTrue();
+        assertThat(mayLeaveBeforePersist(new Message.InstallSnapshot(1, 2, 5, 100, 5, Configuration.bootstrap(List.of(1, 2)), 0, new byte[] {1}, false))).isTrue();
     }
 
     @Test
     void aMessageOfATermNotYetOnDiskWaits() {
         assertThat(mayLeaveBeforePersist(new Message.AppendEntries(1, 2, 6, 10, 5, ENTRIES, 9, 0))).isFalse();
-        assertThat(mayLeaveBeforePersist(new Message.InstallSnapshot(1, 2, 6, 100, 5, 0, new byte[] {1}, false))).isFalse();
+        assertThat(mayLeaveBeforePersist(new Message.InstallSnapshot(1, 2, 6, 100, 5, Configuration.bootstrap(List.of(1, 2)), 0, new byte[] {1}, false))).isFalse();
     }
 
     @Test

@@ -70,6 +70,9 @@ final class TestCluster {
     private final Map<Integer, Integer> groupOf = new HashMap<>();
     private final ClusterInvariants invariants = new ClusterInvariants();
     private final Map<Integer, List<ReadState>> reads = new HashMap<>();
+    /** Role changes and configurations each node's Readies reported, in order. */
+    private final Map<Integer, List<RoleChange>> roleChanges = new HashMap<>();
+    private final Map<Integer, List<Configuration>> configurations = new HashMap<>();
     /** Readies already persisted, sent and applied whose advance() the runtime has not called yet. */
     private final Map<Integer, Ready> held = new TreeMap<>();
     private long lastReadId = 1L << 40;
@@ -222,6 +225,8 @@ final class TestCluster {
             invariants.onCommit(id, n.term(), checked, st.hardState.commit(), st.entries);
             commitChecked.put(id, st.hardState.commit());
         }
+        roleChanges.computeIfAbsent(id, k -> new ArrayList<>()).addAll(rd.roleChanges());
+        rd.configuration().ifPresent(cf -> configurations.computeIfAbsent(id, k -> new ArrayList<>()).add(cf));
         for (RoleChange rc : rd.roleChanges()) {
             if (rc.to() == Role.LEADER) {
                 invariants.onLeader(id, rc.term());
@@ -292,6 +297,7 @@ final class TestCluster {
     }
 
     private boolean blocked(Message m) {
+        if (!nodes.containsKey(m.to())) return true; // a member whose server is not started (yet)
         if (down.contains(m.to()) || down.contains(m.from())) return true;
         if (!groupOf.isEmpty() && !groupOf.getOrDefault(m.from(), -m.from()).equals(groupOf.getOrDefault(m.to(), -m.to())))
             return true;
@@ -364,6 +370,31 @@ final class TestCluster {
         nodes.get(id).campaign("test");
         checkLeaders();
         processReadies();
+    }
+
+    /** Proposes a membership change on node {@code id} (thesis §4.1) and handles the Readies. */
+    ConfChangeResult changeMembership(int id, ConfChange change) {
+        ConfChangeResult r = nodes.get(id).proposeConfChange(change);
+        processReadies();
+        return r;
+    }
+
+    /**
+     * Starts a new node {@code id} with empty storage and no bootstrap configuration (it joins an
+     * existing cluster and learns its configuration from the leader), with the settings of the
+     * cluster's first node.
+     */
+    void addNode(int id) {
+        if (nodes.containsKey(id)) throw new IllegalStateException("node " + id + " exists");
+        RaftConfig like = configs.values().iterator().next();
+        RaftConfig cfg = new RaftConfig(id, List.of(), like.electionTicksMin(), like.electionTicksMax(),
+                like.heartbeatTicks(), like.maxEntriesPerAppend(), like.maxInflightAppends(),
+                seed * 1_000_003L + id, like.tickMs(), like.maxBytesPerAppend(), like.snapshotChunkBytes(),
+                like.checkQuorum(), like.preVote(), like.maxLearnerLagEntries()).validate();
+        configs.put(id, cfg);
+        storages.put(id, new Storage());
+        commitChecked.put(id, 0L);
+        startNode(id, cfg);
     }
 
     ProposeResult propose(int id, String command) {
@@ -517,6 +548,12 @@ final class TestCluster {
 
     List<Message> sent() { return List.copyOf(sent); }
 
+    /** Role changes node {@code id}'s Readies reported so far, in order. */
+    List<RoleChange> roleChanges(int id) { return List.copyOf(roleChanges.getOrDefault(id, List.of())); }
+
+    /** Configurations node {@code id}'s Readies reported (each time it changed), in order. */
+    List<Configuration> configurationsReported(int id) { return List.copyOf(configurations.getOrDefault(id, List.of())); }
+
     Storage storage(int id) { return storages.get(id); }
 
     List<Entry> log(int id) { return List.copyOf(storages.get(id).entries); }
@@ -544,6 +581,10 @@ final class TestCluster {
 
     @Override
     public String toString() {
-        return "TestCluster[seed=" + seed + " " + nodes.values() + " down=" + down + " partition=" + groupOf + "]";
+        StringBuilder configs = new StringBuilder();
+        nodes.forEach((id, n) -> configs.append(" ").append(id).append(": ").append(n.configuration())
+                .append(" @").append(n.configurationIndex()).append(";"));
+        return "TestCluster[seed=" + seed + " " + nodes.values() + " down=" + down + " partition=" + groupOf
+                + " configurations:" + configs + "]";
     }
 }

@@ -10,6 +10,7 @@ import io.raftkv.node.RuntimeListener;
 import io.raftkv.node.SnapshotPolicy;
 import io.raftkv.node.StateMachine;
 import io.raftkv.node.WriteOutcome;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
 import io.raftkv.raft.Message;
@@ -248,8 +249,8 @@ final class SimServer {
         }
 
         @Override
-        public void writeSnapshot(long index, long term, StateMachine.Image image) {
-            Snapshot snap = new Snapshot(index, term, image.encode());
+        public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
+            Snapshot snap = new Snapshot(index, term, configuration, image.encode());
             long writeMs = cfg.maxSnapshotWriteMs() > 0 ? sim.random().nextInt(cfg.maxSnapshotWriteMs() + 1) : 0;
             if (index - lastSnapshotTaken < cfg.snapshotEveryEntries()) sim.count("snapshots triggered by bytes");
             lastSnapshotTaken = index;
@@ -287,7 +288,7 @@ final class SimServer {
         public void applied(Entry e, ApplyResult result) {
             if (e.index() > storage.hardState().commit())
                 throw new AssertionError("node " + id + " applies " + e + " beyond its persisted commit " + storage.hardState());
-            KvCommand cmd = e.isNoop() ? null : KvCommand.decode(e.data());
+            KvCommand cmd = !e.isCommand() ? null : KvCommand.decode(e.data());
             sim.invariants().onApply(id, e, cmd, result);
             if (result != null && !(result instanceof ApplyResult.Applied)) {
                 sim.count("applied as " + result.getClass().getSimpleName());

@@ -1,5 +1,6 @@
 package io.raftkv.transport;
 
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.Message.AppendEntries;
@@ -8,6 +9,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.RaftNode;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -18,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,7 +44,9 @@ final class Messages {
                 Combinators.combine(id, id, n, bool, n, n, n, n).flatAs((from, to, term, success, match, rejected,
                         conflictTerm, conflictIndex) -> n.map(readContext -> new AppendEntriesResponse(from, to, term,
                         success, match, rejected, conflictTerm, conflictIndex, readContext))),
-                Combinators.combine(id, id, n, n, n, n, data, bool).as(InstallSnapshot::new),
+                Combinators.combine(id, id, n, n, n, configurations(), n, data).flatAs((from, to, term, index, snapTerm,
+                        configuration, offset, bytes) -> bool.map(done -> new InstallSnapshot(from, to, term, index,
+                        snapTerm, configuration, offset, bytes, done))),
                 Combinators.combine(id, id, n, n, n, bool).as(InstallSnapshotResponse::new));
     }
 
@@ -61,18 +66,38 @@ final class Messages {
         return Arbitraries.frequencyOf(Tuple.of(9, small), Tuple.of(1, large));
     }
 
-    /** Consecutive indexes from any first index that keeps the last one a long, with terms >= 1. */
+    /**
+     * Thesis §4.1: configurations of up to 5 voters and 3 learners, with any ids (but {@code NONE})
+     * and addresses of any Unicode text (each id in one role only).
+     */
+    static Arbitrary<Configuration> configurations() {
+        Arbitrary<Integer> memberId = Arbitraries.integers().filter(i -> i != RaftNode.NONE);
+        Arbitrary<String> address = Arbitraries.strings().ofMaxLength(20);
+        return Combinators.combine(Arbitraries.maps(memberId, address).ofMaxSize(5),
+                        Arbitraries.maps(memberId, address).ofMaxSize(3))
+                .as((voters, learners) -> {
+                    TreeMap<Integer, String> l = new TreeMap<>(learners);
+                    l.keySet().removeAll(voters.keySet());
+                    return new Configuration(new TreeMap<>(voters), l);
+                });
+    }
+
+    /** Consecutive indexes from any first index that keeps the last one a long, with terms >= 1; some configuration entries. */
     static Arbitrary<List<Entry>> entries(Arbitrary<byte[]> data, int maxEntries) {
         Arbitrary<Long> term = Arbitraries.longs().between(1, Long.MAX_VALUE);
-        return Combinators.combine(term, data).as(Tuple::of).list().ofMaxSize(maxEntries).flatMap(termsAndData ->
+        Arbitrary<Tuple2<Entry.Type, byte[]>> normal = data.map(d -> Tuple.of(Entry.Type.NORMAL, d));
+        Arbitrary<Tuple2<Entry.Type, byte[]>> config = configurations().map(c -> Tuple.of(Entry.Type.CONFIG, c.encode()));
+        Arbitrary<Tuple2<Entry.Type, byte[]>> payload = Arbitraries.frequencyOf(Tuple.of(9, normal), Tuple.of(1, config));
+        return Combinators.combine(term, payload).as(Tuple::of).list().ofMaxSize(maxEntries).flatMap(termsAndData ->
                 Arbitraries.longs().between(1, Long.MAX_VALUE - Math.max(0, termsAndData.size() - 1))
                         .map(first -> consecutive(first, termsAndData)));
     }
 
-    private static List<Entry> consecutive(long first, List<Tuple2<Long, byte[]>> termsAndData) {
+    private static List<Entry> consecutive(long first, List<Tuple2<Long, Tuple2<Entry.Type, byte[]>>> termsAndData) {
         List<Entry> entries = new ArrayList<>(termsAndData.size());
         for (int i = 0; i < termsAndData.size(); i++) {
-            entries.add(new Entry(first + i, termsAndData.get(i).get1(), termsAndData.get(i).get2()));
+            Tuple2<Entry.Type, byte[]> payload = termsAndData.get(i).get2();
+            entries.add(new Entry(first + i, termsAndData.get(i).get1(), payload.get1(), payload.get2()));
         }
         return entries;
     }
@@ -85,6 +110,7 @@ final class Messages {
         if (a instanceof InstallSnapshot x && b instanceof InstallSnapshot y) {
             return x.from() == y.from() && x.to() == y.to() && x.term() == y.term()
                     && x.snapshotIndex() == y.snapshotIndex() && x.snapshotTerm() == y.snapshotTerm()
+                    && x.configuration().equals(y.configuration())
                     && x.offset() == y.offset() && x.done() == y.done() && Arrays.equals(x.data(), y.data());
         }
         return a.equals(b);

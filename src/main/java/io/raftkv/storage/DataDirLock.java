@@ -7,6 +7,8 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /** An exclusive lock on a data folder, so two processes never write the same log. */
 final class DataDirLock implements AutoCloseable {
@@ -53,13 +55,31 @@ final class DataDirLock implements AutoCloseable {
             throw new StorageException(what + " " + dir + " is a file, not a folder; remove it or choose another -data");
         }
         try {
-            Files.createDirectories(dir);
+            createDurably(dir);
         } catch (IOException e) {
             throw new StorageException("cannot create " + what + " " + dir + ": " + e.getMessage()
                     + "; check the path and its permissions or choose another -data");
         }
         if (!Files.isWritable(dir)) {
             throw new StorageException(what + " " + dir + " is not writable; fix its permissions or choose another -data");
+        }
+    }
+
+    /**
+     * {@code Files.createDirectories}, then an fsync of the parent of every folder it created: a
+     * new folder's name is durable only once its parent is synced (POSIX, as for a renamed file),
+     * and without it a crash after the first start could take the whole data folder - the vote
+     * and the log in it - away, however well each file inside was synced.
+     */
+    private static void createDurably(Path dir) throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir.toAbsolutePath(); p != null && !Files.exists(p); p = p.getParent()) missing.add(p);
+        Files.createDirectories(dir);
+        for (Path created : missing) {
+            if (created.getParent() == null) continue;
+            try (FileChannel parent = FileChannel.open(created.getParent(), StandardOpenOption.READ)) {
+                parent.force(true);
+            }
         }
     }
 

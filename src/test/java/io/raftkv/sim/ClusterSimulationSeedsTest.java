@@ -104,13 +104,16 @@ class ClusterSimulationSeedsTest {
      * The seed's config, with the state machine's session limits overridden by
      * {@code -Draftkv.sim.maxSessions=N} and {@code -Draftkv.sim.sessionTtlMs=MS} if given (production's
      * otherwise), to explore session expiry and eviction, and the fault phase lengthened by
-     * {@code -Draftkv.sim.faultMs=MS} for deeper runs.
+     * {@code -Draftkv.sim.faultMs=MS} for deeper runs, and every node on FileStorage (or none) with
+     * {@code -Draftkv.sim.fileStorage=true} ({@code false}).
      */
     static SimConfig configFor(long seed) {
         Integer maxSessions = Integer.getInteger("raftkv.sim.maxSessions");
         Long ttl = Long.getLong("raftkv.sim.sessionTtlMs");
         Long faultMs = Long.getLong("raftkv.sim.faultMs");
+        String files = System.getProperty("raftkv.sim.fileStorage");
         return SimConfig.forSeed(seed).with(b -> {
+            if (files != null) b.fileStorage = Boolean.parseBoolean(files.trim());
             if (maxSessions != null) b.maxSessions = maxSessions;
             if (ttl != null) b.sessionTtlMs = ttl;
             if (faultMs != null) {
@@ -124,7 +127,8 @@ class ClusterSimulationSeedsTest {
     /** The options besides the seed that shape a run, to repeat them in a replay command. */
     static String overrides() {
         StringBuilder s = new StringBuilder();
-        for (String p : List.of("raftkv.sim.maxSessions", "raftkv.sim.sessionTtlMs", "raftkv.sim.faultMs")) {
+        for (String p : List.of("raftkv.sim.maxSessions", "raftkv.sim.sessionTtlMs", "raftkv.sim.faultMs",
+                "raftkv.sim.fileStorage")) {
             if (System.getProperty(p) != null) s.append(" -D").append(p).append('=').append(System.getProperty(p));
         }
         return s.toString();
@@ -133,6 +137,12 @@ class ClusterSimulationSeedsTest {
     static List<SimResult> runAll(List<SimConfig> configs, boolean stopAtFirstFailure) throws Exception {
         int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
         ExecutorService pool = Executors.newFixedThreadPool(threads);
+        // FileStorage logs each torn tail it cuts off: hundreds of lines over many seeds, which the
+        // summary counts instead. A single seed's replay keeps them.
+        ch.qos.logback.classic.Logger storageLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger("io.raftkv.storage");
+        ch.qos.logback.classic.Level storageLevel = storageLog.getLevel();
+        storageLog.setLevel(ch.qos.logback.classic.Level.ERROR);
         try {
             List<Future<SimResult>> futures = new ArrayList<>();
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
@@ -152,6 +162,7 @@ class ClusterSimulationSeedsTest {
             return out;
         } finally {
             pool.shutdownNow();
+            storageLog.setLevel(storageLevel);
         }
     }
 
@@ -169,6 +180,7 @@ class ClusterSimulationSeedsTest {
                 .count();
         long linUnknown = results.stream().filter(r -> r.linearizability() == LinearizabilityGate.Verdict.UNKNOWN).count();
         long failed = results.stream().filter(r -> !r.ok()).count();
+        long onFiles = results.stream().filter(r -> r.config() != null && r.config().fileStorage()).count();
         java.util.TreeMap<String, long[]> counters = new java.util.TreeMap<>();
         for (SimResult r : results) {
             r.counters().forEach((k, v) -> {
@@ -182,8 +194,9 @@ class ClusterSimulationSeedsTest {
                 .append(" seeds"));
         return String.format("simulation: %d seeds (%d failed) in %d ms wall; %d simulated s; %d events; %d client"
                         + " operations (%d unknown outcome); %d crashes; %d partitions; %d Raft messages (%d lost);"
-                        + " %d invariant checks; linearizability checked on %d histories (%d undecided)",
+                        + " %d invariant checks; linearizability checked on %d histories (%d undecided);"
+                        + " %d seeds on FileStorage over a simulated disk",
                 results.size(), failed, wallMs, simMs / 1000, events, ops, unknown, crashes, partitions, msgs, dropped,
-                checks, linChecked, linUnknown) + coverage;
+                checks, linChecked, linUnknown, onFiles) + coverage;
     }
 }

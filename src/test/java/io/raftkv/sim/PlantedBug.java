@@ -31,6 +31,12 @@ enum PlantedBug {
      * delay (a lying write cache); a power loss in between loses what was promised.
      */
     SEND_BEFORE_PERSIST,
+    /**
+     * Environment, on FileStorage seeds: a drive that ignores flushes, so {@code FileChannel.force}
+     * returns without making anything durable and a crash loses what FileStorage promised (its
+     * vote, its log). What must catch it is the recovery check against the runtime's promises.
+     */
+    DISK_IGNORES_FSYNC,
     /** Clients send writes without a session (no clientId/seq) and still resend them after an unknown outcome. */
     RETRY_WITHOUT_SESSIONS;
 

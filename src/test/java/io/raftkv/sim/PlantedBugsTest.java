@@ -59,6 +59,12 @@ class PlantedBugsTest {
                     b.maxFsyncMs = 5;
                     b.crashInFsyncRate = 0.02;
                 }
+                case DISK_IGNORES_FSYNC -> {
+                    // Every node on FileStorage, and crashes that land inside writes.
+                    b.fileStorage = true;
+                    b.maxFsyncMs = 5;
+                    b.crashInFsyncRate = 0.01;
+                }
                 case RETRY_WITHOUT_SESSIONS -> { }
                 case RUNTIME_SKIPS_WRITES -> { }
             }

@@ -33,6 +33,10 @@ import java.util.function.Consumer;
  *                            restarts and the cluster must converge
  * @param clientsStopMs       clients start no operation after this time
  * @param settleLimitMs       by this time the cluster must have converged and clients finished (liveness)
+ * @param fileStorage       each node keeps its state in the production FileStorage, on a simulated disk
+ *                            that loses unforced writes at a crash ({@link SimDisk}); the in-memory
+ *                            SimStorage otherwise
+ * @param walSegmentBytes     FileStorage's WAL segment size (small ones roll and compact often)
  * @param checkSendContract   check persist-before-send on every message (off to see what the other
  *                            checks catch when the driver breaks that rule)
  */
@@ -43,7 +47,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                  int maxSnapshotWriteMs, double singleNodeClientRate, long requestTimeoutMs, long clientTimeoutMs, long clientAttemptTimeoutMs,
                  int maxThinkMs,
                  long sessionTtlMs, int maxSessions, long faultPhaseMs, long clientsStopMs, long settleLimitMs,
-                 Set<PlantedBug> bugs, boolean checkSendContract) {
+                 boolean fileStorage, long walSegmentBytes, Set<PlantedBug> bugs, boolean checkSendContract) {
     /** Production timing (RaftServer with NodeConfig.of): 10 ms ticks, 50 ms heartbeats, 300-500 ms elections. */
     static final int TICK_MS = 10;
     static final int HEARTBEAT_TICKS = 5;
@@ -97,6 +101,13 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         // the draws above stay what they were for each seed).
         b.snapshotEveryBytes = pick(r, 1L << 40, 1L << 40, 300L, 2_000L);
         b.maxSnapshotWriteMs = pick(r, 0, 3, 20, 150);
+        // One seed in five on the production FileStorage over a simulated disk (drawn after the
+        // rest, which stays what it was for each seed).
+        b.fileStorage = r.nextInt(5) == 0;
+        b.walSegmentBytes = pick(r, 512L, 4096L, 1L << 20);
+        // Crashes inside FileStorage's multi-step writes (replace the term-vote file, roll or cut the
+        // WAL, install a snapshot) need a write in flight when the power goes.
+        if (b.fileStorage && b.maxFsyncMs > 0) b.crashInFsyncRate = pick(r, 0.01, 0.03);
         b.faultPhaseMs = 3000;
         b.clientsStopMs = b.faultPhaseMs + 1000;
         b.settleLimitMs = b.faultPhaseMs + 15_000;
@@ -133,6 +144,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                 + requestTimeoutMs + " ms, client timeout " + clientTimeoutMs + " ms (per node " + clientAttemptTimeoutMs
                 + " ms); sessions " + maxSessions + " for "
                 + sessionTtlMs + " ms; faults for " + faultPhaseMs + " ms"
+                + (fileStorage ? "; FileStorage on a simulated disk, WAL segments of " + walSegmentBytes + " bytes" : "")
                 + (bugs.isEmpty() ? "" : "; planted " + bugs) + (checkSendContract ? "" : "; send contract unchecked");
     }
 
@@ -152,6 +164,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
         long sessionTtlMs = KvStateMachine.DEFAULT_SESSION_TTL_MS;
         int maxSessions = KvStateMachine.DEFAULT_MAX_SESSIONS;
         long faultPhaseMs = 3000, clientsStopMs = 4000, settleLimitMs = 18_000;
+        boolean fileStorage;
+        long walSegmentBytes = 4096;
         Set<PlantedBug> bugs = EnumSet.noneOf(PlantedBug.class);
         boolean checkSendContract = true;
 
@@ -172,7 +186,8 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
             clientTimeoutMs = c.clientTimeoutMs; clientAttemptTimeoutMs = c.clientAttemptTimeoutMs;
             maxThinkMs = c.maxThinkMs;
             sessionTtlMs = c.sessionTtlMs; maxSessions = c.maxSessions; faultPhaseMs = c.faultPhaseMs;
-            clientsStopMs = c.clientsStopMs; settleLimitMs = c.settleLimitMs; bugs = EnumSet.copyOf(c.bugs);
+            clientsStopMs = c.clientsStopMs; settleLimitMs = c.settleLimitMs;
+            fileStorage = c.fileStorage; walSegmentBytes = c.walSegmentBytes; bugs = EnumSet.copyOf(c.bugs);
             checkSendContract = c.checkSendContract;
         }
 
@@ -183,7 +198,7 @@ record SimConfig(long seed, int nodes, int clients, int keys, int maxEntriesPerA
                     faultEveryMaxMs, maxDownMs, snapshotEveryEntries, snapshotEveryBytes, snapshotKeepEntries,
                     snapshotChunkBytes, maxSnapshotWriteMs, singleNodeClientRate, requestTimeoutMs, clientTimeoutMs, Math.min(clientTimeoutMs,
                     clientAttemptTimeoutMs), maxThinkMs, sessionTtlMs, maxSessions,
-                    faultPhaseMs, clientsStopMs, settleLimitMs, bugs,
+                    faultPhaseMs, clientsStopMs, settleLimitMs, fileStorage, walSegmentBytes, bugs,
                     checkSendContract);
         }
     }

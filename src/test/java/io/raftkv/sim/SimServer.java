@@ -41,7 +41,15 @@ final class SimServer {
     final int incarnation;
     private final Simulation sim;
     private final SimConfig cfg;
+    /** What the runtime was told is durable, read by the invariants (a mirror of FileStorage on file seeds). */
     final SimStorage storage;
+    /** Where writes go: the SimStorage, or on file seeds FileStorage then the mirror. */
+    private final io.raftkv.storage.RaftStorage writes;
+    /** The FileStorage disk on file seeds, null otherwise. */
+    private final SimDisk disk;
+    /** The Ready write and the snapshot file in flight (a crash may catch them half-done on a disk). */
+    private Persister.Write writeInFlight;
+    private Snapshot snapshotInFlight;
     final NodeRuntime<ApplyResult> runtime;
     final RaftNode core;
     final KvStateMachine kv;
@@ -59,12 +67,14 @@ final class SimServer {
     /** Offset of this machine's monotonic clock: hours apart between machines, and it must not matter. */
     private final long clockOffsetMs;
 
-    SimServer(Simulation sim, int id, int incarnation, SimStorage storage, long clockOffsetMs) {
+    SimServer(Simulation sim, int id, int incarnation, SimStorage storage, SimDisk disk, long clockOffsetMs) {
         this.sim = sim;
         this.cfg = sim.config();
         this.id = id;
         this.incarnation = incarnation;
         this.storage = storage;
+        this.disk = disk;
+        this.writes = disk == null ? storage : disk;
         this.clockOffsetMs = clockOffsetMs;
         this.requests = new SimRequests(sim, this);
         this.kv = new KvStateMachine(cfg.sessionTtlMs(), cfg.maxSessions());
@@ -81,7 +91,8 @@ final class SimServer {
                 .build();
         SnapshotPolicy policy = new SnapshotPolicy(cfg.snapshotEveryEntries(), cfg.snapshotEveryBytes(),
                 cfg.snapshotKeepEntries(), cfg.snapshotChunkBytes());
-        this.runtime = new NodeRuntime<>(rc, storage.load(), kv, new SimPersister(), this::send,
+        io.raftkv.storage.RaftStorage.Stored stored = disk == null ? storage.load() : disk.open(id);
+        this.runtime = new NodeRuntime<>(rc, stored, kv, new SimPersister(), this::send,
                 () -> (sim.scheduler().nowMs() + clockOffsetMs) * 1_000_000, policy, new Checks());
         this.core = runtime.core();
     }
@@ -114,8 +125,12 @@ final class SimServer {
         sim.scheduler().after(delayMs, () -> onProcess(work));
     }
 
-    /** Power off: memory, queued work and a write in flight are gone; the storage stays. */
+    /**
+     * Power off: memory, queued work and a write in flight are gone; the storage stays (on a
+     * simulated disk, what was forced, and maybe part of the write in flight).
+     */
     void crash() {
+        if (alive && disk != null) disk.crash(writeInFlight, snapshotInFlight);
         alive = false;
         queue.clear();
         frozen.clear();
@@ -211,7 +226,11 @@ final class SimServer {
             if (cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) {
                 // The bug: a disk that says "done" at once and writes after the fsync delay.
                 runtime.persisted(token);
-                later(fsyncMs, () -> write(write));
+                writeInFlight = write;
+                later(fsyncMs, () -> {
+                    writeInFlight = null;
+                    write(write);
+                });
                 return;
             }
             if (fsyncMs == 0) {
@@ -223,7 +242,9 @@ final class SimServer {
                 long at = sim.random().nextInt((int) fsyncMs);
                 sim.scheduler().after(at, () -> sim.crash(id, incarnation, "crash during fsync"));
             }
+            writeInFlight = write;
             later(fsyncMs, () -> {
+                writeInFlight = null;
                 if (!write(write)) return;
                 runtime.persisted(token);
                 runtime.process();
@@ -232,11 +253,11 @@ final class SimServer {
 
         /** Makes {@code w} durable with the checks around it; false if the node crashed right after. */
         private boolean write(Write w) {
-            w.snapshot().ifPresent(storage::installSnapshot);
+            w.snapshot().ifPresent(writes::installSnapshot);
             if (w.hardState().isEmpty() && w.entries().isEmpty()) return true;
             HardState before = storage.hardState();
             sim.invariants().beforePersist(id, storage, w.entries());
-            storage.persist(w.hardState().orElse(null), w.entries());
+            writes.persist(w.hardState().orElse(null), w.entries());
             sim.invariants().afterPersist(id, core.term(), before, storage, w.entries(), sim.storages());
             if (core.role() == Role.LEADER && storage.hardState().commit() > before.commit() && sim.faultsActive()
                     && sim.random().nextDouble() < cfg.crashAfterCommitRate()) {
@@ -254,9 +275,11 @@ final class SimServer {
             long writeMs = cfg.maxSnapshotWriteMs() > 0 ? sim.random().nextInt(cfg.maxSnapshotWriteMs() + 1) : 0;
             if (index - lastSnapshotTaken < cfg.snapshotEveryEntries()) sim.count("snapshots triggered by bytes");
             lastSnapshotTaken = index;
+            snapshotInFlight = snap;
             later(writeMs, () -> {
+                snapshotInFlight = null;
                 if (index < storage.baseIndex()) sim.count("snapshots finished after a newer one came from the leader");
-                long size = storage.writeSnapshot(snap);
+                long size = writes.writeSnapshot(snap);
                 sim.trace("node %d snapshots at %d", id, index);
                 sim.count("snapshots taken");
                 runtime.snapshotWritten(snap, size);
@@ -266,7 +289,7 @@ final class SimServer {
 
         @Override
         public void releaseLog(Snapshot snapshot, long sizeBytes) {
-            storage.snapshotWritten(snapshot, sizeBytes);
+            writes.snapshotWritten(snapshot, sizeBytes);
         }
     }
 

@@ -13,12 +13,24 @@ import java.util.Optional;
  * A node's disk. Everything a call stored survives a crash, nothing else: the driver calls it when
  * the simulated fsync completes, and a crash before that loses the Ready. Same contract as
  * {@link io.raftkv.storage.MemoryStorage}, with cheap access by index for the invariant checks.
+ * On FileStorage seeds it is the mirror of what the runtime was told is durable ({@link SimDisk}).
  */
 final class SimStorage implements RaftStorage {
     private HardState hardState = HardState.EMPTY;
     private Snapshot snapshot;
     /** Entries after the snapshot (or from index 1), contiguous. */
     private final ArrayList<Entry> entries = new ArrayList<>();
+
+    /**
+     * As a mirror of FileStorage ({@link SimDisk}): after a restart, what FileStorage recovered
+     * (and the check found consistent with this mirror) is what is durable from now on.
+     */
+    void restore(Stored recovered) {
+        hardState = recovered.hardState();
+        snapshot = recovered.snapshot().orElse(null);
+        entries.clear();
+        entries.addAll(recovered.entries());
+    }
 
     @Override
     public Stored load() {

@@ -31,6 +31,8 @@ final class Simulation {
     private final SimNetwork network;
     private final SimStorage[] storages;
     private final SimServer[] servers;
+    /** Per node on file seeds: the simulated disk under its FileStorage; null otherwise. */
+    private final SimDisk[] disks;
     private final int[] incarnations;
     /** Each machine's monotonic clock origin: hours apart, which the cluster clock must not notice. */
     private final long[] clockOffsetMs;
@@ -55,11 +57,14 @@ final class Simulation {
         int n = cfg.nodes();
         this.storages = new SimStorage[n + 1];
         this.servers = new SimServer[n + 1];
+        this.disks = new SimDisk[n + 1];
+        Random diskRandom = new Random(cfg.seed() * 0x2545F4914F6CDD1DL + 0x1B873593L);
         this.incarnations = new int[n + 1];
         this.clockOffsetMs = new long[n + 1];
         this.invariants = new Invariants(n);
         for (int id = 1; id <= n; id++) {
             storages[id] = new SimStorage();
+            if (cfg.fileStorage()) disks[id] = new SimDisk(this, diskRandom, storages[id], cfg.walSegmentBytes());
             clockOffsetMs[id] = (faultRandom.nextInt(2001) - 1000) * 36_000L; // +-10 hours
         }
         for (int c = 1; c <= cfg.clients(); c++) {
@@ -178,7 +183,7 @@ final class Simulation {
     }
 
     private void start(int id) {
-        SimServer s = new SimServer(this, id, ++incarnations[id], storages[id], clockOffsetMs[id]);
+        SimServer s = new SimServer(this, id, ++incarnations[id], storages[id], disks[id], clockOffsetMs[id]);
         servers[id] = s;
         s.start(1 + nodeRandom.nextInt(SimConfig.TICK_MS));
         trace("node %d starts (life %d): %s", id, incarnations[id], s);

@@ -179,6 +179,8 @@ final class StorageFixtures {
 
         LogCapture(Class<?> source) {
             logger = (Logger) LoggerFactory.getLogger(source);
+            // Its own level, so that a quieter package level set elsewhere in the JVM does not hide the lines.
+            logger.setLevel(ch.qos.logback.classic.Level.ALL);
             appender.start();
             logger.addAppender(appender);
         }
@@ -194,6 +196,7 @@ final class StorageFixtures {
         @Override
         public void close() {
             logger.detachAppender(appender);
+            logger.setLevel(null);
         }
     }
 }

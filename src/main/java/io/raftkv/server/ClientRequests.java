@@ -146,6 +146,11 @@ final class ClientRequests implements AutoCloseable {
                         case WriteOutcome.Unknown<ApplyResult> u -> call.reply(unknownOutcome(u.reason()));
                         case WriteOutcome.NotLeader<ApplyResult> n -> forwardOrWait(call, n.leaderHint(),
                                 () -> runWrite(call, cmd));
+                        // Thesis §3.10: held here until the target leads (then forwarded to it) or the
+                        // leader gives up the transfer (then proposed here): within an election timeout,
+                        // far less than a client's retry after a 503 would cost.
+                        case WriteOutcome.TransferInProgress<ApplyResult> t -> retryLater(call, () -> runWrite(call, cmd),
+                                "leadership transfer to node " + t.target() + " in progress");
                     }
                 }, call.executor());
     }
@@ -270,6 +275,11 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void retryLater(Call call, Runnable retry) {
+        retryLater(call, retry, null);
+    }
+
+    /** {@code waitingFor}: what the retries wait out, for the answer if the deadline comes first (null: a leader). */
+    private void retryLater(Call call, Runnable retry, String waitingFor) {
         LeaderContact contact = server.leaderContact();
         long silentMs = contact.silentMs(System.nanoTime());
         if (silentMs >= leaderSilenceLimitMs) {
@@ -280,9 +290,10 @@ final class ClientRequests implements AutoCloseable {
         // The retry needs time for the loop to answer it too: one started with ~0 ms left times out
         // as "outcome unknown" although nothing was proposed.
         if (call.remainingMs() <= 2 * RETRY_MS) {
+            String why = waitingFor != null ? waitingFor + " for " + server.config().requestTimeoutMs() + " ms"
+                    : "no leader available within " + server.config().requestTimeoutMs() + " ms (is a majority of nodes up?)";
             call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
-                    .put("error", "no leader available within " + server.config().requestTimeoutMs()
-                            + " ms (is a majority of nodes up?)" + (call.isWrite() ? "; the write was not applied" : ""))
+                    .put("error", why + (call.isWrite() ? "; the write was not applied" : ""))
                     .put("retryable", true)));
             return;
         }

@@ -56,7 +56,7 @@ final class HttpApi implements AutoCloseable {
     private static final Map<String, HttpMethod> ROUTES = Map.of(
             "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
             "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
-            "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST);
+            "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST, "/timeoutNow", HttpMethod.POST);
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -220,7 +220,8 @@ final class HttpApi implements AutoCloseable {
             }
             switch (path) {
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
-                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, reply, req.content());
+                case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" ->
+                        peerRpc(ctx, reply, req.content());
                 case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
                 case "/get" -> clientRequests.get(reply, params.get("key"), params.get("consistency"),
                         req.headers());

@@ -10,6 +10,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 
 /**
  * Binary encoding of Raft messages: fixed-width big-endian fields, no field names, no varints,
@@ -34,11 +35,13 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *  |        ... term               |  body, by type ...
  *  +-------------------------------+
  *
- *  magic/version  0xA1: magic 0xA in the high nibble, format version 1 in the low one
+ *  magic/version  0xA2: magic 0xA in the high nibble, format version 2 in the low one
+ *                 (version 2 added TimeoutNow and RequestVote's transfer flag)
  *
  * Bodies (type: fields in order; size in bytes, to add to the header's 18):
  *
- *  1 RequestVote             lastLogIndex i64, lastLogTerm i64, flags u8 {0x01 preVote}               17
+ *  1 RequestVote             lastLogIndex i64, lastLogTerm i64,
+ *                            flags u8 {0x01 preVote, 0x02 transfer}                                   17
  *  2 RequestVoteResponse     flags u8 {0x01 granted, 0x02 preVote}                                    1
  *  3 AppendEntries           prevLogIndex i64, prevLogTerm i64, leaderCommit i64, readContext i64,
  *                            count i32, and unless count is 0:                                        36
@@ -49,6 +52,7 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *  5 InstallSnapshot         snapshotIndex i64, snapshotTerm i64, offset i64, flags u8 {0x01 done},
  *                            length i32, data (length bytes)                                          29 + length
  *  6 InstallSnapshotResponse snapshotIndex i64, nextOffset i64, flags u8 {0x01 done}                  17
+ *  7 TimeoutNow              (no body: the header says who tells whom, in which term)                 0
  * </pre>
  *
  * <p>The entries of one AppendEntries have consecutive indexes (they are a slice of the leader's
@@ -66,7 +70,7 @@ import io.raftkv.raft.Message.RequestVoteResponse;
 public final class MessageCodec {
     /** High nibble of the first byte: tells a raftkv binary message from anything else (JSON starts with '{'). */
     static final int MAGIC = 0xA0;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     static final byte MAGIC_VERSION = (byte) (MAGIC | VERSION);
 
     static final byte REQUEST_VOTE = 1;
@@ -75,6 +79,7 @@ public final class MessageCodec {
     static final byte APPEND_ENTRIES_RESPONSE = 4;
     static final byte INSTALL_SNAPSHOT = 5;
     static final byte INSTALL_SNAPSHOT_RESPONSE = 6;
+    static final byte TIMEOUT_NOW = 7;
 
     /** magic/version, type, from, to, term. */
     static final int HEADER_BYTES = 1 + 1 + 4 + 4 + 8;
@@ -93,6 +98,7 @@ public final class MessageCodec {
             case AppendEntriesResponse r -> "/appendEntries";
             case InstallSnapshot is -> "/installSnapshot";
             case InstallSnapshotResponse r -> "/installSnapshot";
+            case TimeoutNow tn -> "/timeoutNow";
         };
     }
 

@@ -70,6 +70,7 @@ final class TestCluster {
     private final Map<Integer, Integer> groupOf = new HashMap<>();
     private final ClusterInvariants invariants = new ClusterInvariants();
     private final Map<Integer, List<ReadState>> reads = new HashMap<>();
+    private final Map<Integer, List<RoleChange>> roleChanges = new HashMap<>();
     /** Readies already persisted, sent and applied whose advance() the runtime has not called yet. */
     private final Map<Integer, Ready> held = new TreeMap<>();
     private long lastReadId = 1L << 40;
@@ -222,6 +223,7 @@ final class TestCluster {
             invariants.onCommit(id, n.term(), checked, st.hardState.commit(), st.entries);
             commitChecked.put(id, st.hardState.commit());
         }
+        roleChanges.computeIfAbsent(id, k -> new ArrayList<>()).addAll(rd.roleChanges());
         for (RoleChange rc : rd.roleChanges()) {
             if (rc.to() == Role.LEADER) {
                 invariants.onLeader(id, rc.term());
@@ -516,6 +518,9 @@ final class TestCluster {
     List<ReadState> readStates(int id) { return List.copyOf(reads.getOrDefault(id, List.of())); }
 
     List<Message> sent() { return List.copyOf(sent); }
+
+    /** Role changes node {@code id} reported in its Readies so far, in order. */
+    List<RoleChange> roleChanges(int id) { return List.copyOf(roleChanges.getOrDefault(id, List.of())); }
 
     Storage storage(int id) { return storages.get(id); }
 

@@ -222,6 +222,7 @@ final class Invariants {
             }
             case Message.AppendEntries ae -> { }
             case Message.InstallSnapshot is -> { }
+            case Message.TimeoutNow tn -> { }
         }
     }
 }

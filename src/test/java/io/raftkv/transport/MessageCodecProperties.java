@@ -44,14 +44,14 @@ class MessageCodecProperties {
 
     @Provide
     Arbitrary<Byte> types() {
-        return Arbitraries.bytes().between((byte) 0, (byte) 8);
+        return Arbitraries.bytes().between((byte) 0, (byte) 9);
     }
 
     @Property
     void everyMessageRoundTripsThroughAnArray(@ForAll("messages") Message m) {
         byte[] bytes = MessageCodec.encode(m);
         assertThat(bytes).hasSize(MessageCodec.encodedSize(m));
-        assertThat(bytes[0]).as("magic/version byte").isEqualTo((byte) 0xA1);
+        assertThat(bytes[0]).as("magic/version byte").isEqualTo((byte) 0xA2);
         Messages.assertSame(MessageCodec.decode(bytes), m);
     }
 
@@ -120,7 +120,7 @@ class MessageCodecProperties {
     void randomBodiesBehindAValidHeaderGiveAMessageOrIllegalArgument(@ForAll("types") byte type,
                                                                      @ForAll @Size(max = 120) byte[] rest) {
         byte[] body = new byte[2 + rest.length];
-        body[0] = (byte) 0xA1;
+        body[0] = (byte) 0xA2;
         body[1] = type;
         System.arraycopy(rest, 0, body, 2, rest.length);
         decodesCanonicallyOrRefuses(body);

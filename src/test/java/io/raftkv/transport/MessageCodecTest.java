@@ -38,8 +38,18 @@ class MessageCodecTest {
     @Test
     void requestVoteHasTheDocumentedLayout() {
         assertThat(hex(new RequestVote(1, 2, 3, 4, 5, true))).isEqualTo(
-                "a1" + "01" + "00000001" + "00000002" + "0000000000000003"
+                "a2" + "01" + "00000001" + "00000002" + "0000000000000003"
                         + "0000000000000004" + "0000000000000005" + "01");
+    }
+
+    @Test
+    void aTransferVoteSetsFlag0x02AndTimeoutNowIsAHeaderAlone() {
+        assertThat(hex(new RequestVote(1, 2, 3, 4, 5, false, true))).endsWith("02");
+        assertThat(hex(new RequestVote(1, 2, 3, 4, 5, true, true))).endsWith("03");
+        assertThat(hex(new Message.TimeoutNow(1, 2, 3))).isEqualTo(
+                "a2" + "07" + "00000001" + "00000002" + "0000000000000003");
+        assertThat(MessageCodec.path(new Message.TimeoutNow(1, 2, 3))).isEqualTo("/timeoutNow");
+        assertThat(new Message.TimeoutNow(1, 2, 3).isResponse()).as("a request, answered by nothing").isFalse();
     }
 
     @Test
@@ -47,7 +57,7 @@ class MessageCodecTest {
         AppendEntries ae = new AppendEntries(1, 2, 7, 9, 6,
                 List.of(new Entry(10, 7, "ab".getBytes(StandardCharsets.US_ASCII)), Entry.noop(11, 8)), 8, 5);
         assertThat(hex(ae)).isEqualTo(
-                "a1" + "03" + "00000001" + "00000002" + "0000000000000007"
+                "a2" + "03" + "00000001" + "00000002" + "0000000000000007"
                         + "0000000000000009" + "0000000000000006" + "0000000000000008" + "0000000000000005"
                         + "00000002" + "000000000000000a"
                         + "0000000000000007" + "00000002" + "6162"
@@ -132,7 +142,7 @@ class MessageCodecTest {
     void jsonFromAnOlderVersionIsRefusedNamingTheVersionMismatch() {
         byte[] json = ("{\"type\":\"AppendEntries\",\"from\":1,\"to\":0,\"term\":3,\"prevLogIndex\":0,"
                 + "\"prevLogTerm\":0,\"leaderCommit\":0,\"entries\":[]}").getBytes(StandardCharsets.UTF_8);
-        assertRefused(json, "raft message: bad magic byte 0x7b ('{': JSON", "expected 0xa1",
+        assertRefused(json, "raft message: bad magic byte 0x7b ('{': JSON", "expected 0xa2",
                 "peers must run the same raftkv version");
         assertRefused(new byte[] {0x00, 0x01}, "bad magic byte 0x00", "peers must run the same raftkv version");
     }
@@ -140,15 +150,15 @@ class MessageCodecTest {
     @Test
     void anotherVersionOfThisEncodingIsRefusedNamingBothVersions() {
         byte[] body = MessageCodec.encode(new RequestVoteResponse(1, 2, 3, true));
-        body[0] = (byte) 0xA2;
-        assertRefused(body, "encoding version 2, this node speaks version 1", "peers must run the same raftkv version");
+        body[0] = (byte) 0xA1;
+        assertRefused(body, "encoding version 1, this node speaks version 2", "peers must run the same raftkv version");
     }
 
     @Test
     void emptyBodyAndUnknownTypesAreRefused() {
         assertRefused(new byte[0], "raft message: empty body");
-        for (int type : new int[] {0, 7, 0x80, 0xff}) {
-            assertRefused(new byte[] {(byte) 0xA1, (byte) type, 0, 0, 0, 1}, "unknown message type " + type);
+        for (int type : new int[] {0, 8, 0x80, 0xff}) {
+            assertRefused(new byte[] {(byte) 0xA2, (byte) type, 0, 0, 0, 1}, "unknown message type " + type);
         }
     }
 
@@ -199,8 +209,8 @@ class MessageCodecTest {
     @Test
     void unknownFlagBitsAreRefused() {
         byte[] vote = MessageCodec.encode(new RequestVote(1, 2, 3, 4, 5, false));
-        vote[vote.length - 1] = 0x02;
-        assertRefused(vote, "unknown bits 0x02 in field 'flags' of RequestVote");
+        vote[vote.length - 1] = 0x04;
+        assertRefused(vote, "unknown bits 0x04 in field 'flags' of RequestVote");
         byte[] answer = MessageCodec.encode(new RequestVoteResponse(1, 2, 3, true, true));
         answer[answer.length - 1] = (byte) 0x83;
         assertRefused(answer, "unknown bits 0x80 in field 'flags' of RequestVoteResponse");
@@ -236,7 +246,7 @@ class MessageCodecTest {
     }
 
     private static ByteBuf header(byte type) {
-        return Unpooled.buffer().writeByte(0xA1).writeByte(type).writeInt(1).writeInt(2).writeLong(3);
+        return Unpooled.buffer().writeByte(0xA2).writeByte(type).writeInt(1).writeInt(2).writeLong(3);
     }
 
     /** An AppendEntries up to its entry count. */

@@ -8,6 +8,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -35,14 +36,15 @@ final class Messages {
         Arbitrary<Boolean> bool = Arbitraries.of(true, false);
         Arbitrary<byte[]> data = data(maxData);
         return Arbitraries.oneOf(
-                Combinators.combine(id, id, n, n, n, bool).as(RequestVote::new),
+                Combinators.combine(id, id, n, n, n, bool, bool).as(RequestVote::new),
                 Combinators.combine(id, id, n, bool, bool).as(RequestVoteResponse::new),
                 Combinators.combine(id, id, n, n, n, entries(data, maxEntries), n, n).as(AppendEntries::new),
                 Combinators.combine(id, id, n, bool, n, n, n, n).flatAs((from, to, term, success, match, rejected,
                         conflictTerm, conflictIndex) -> n.map(readContext -> new AppendEntriesResponse(from, to, term,
                         success, match, rejected, conflictTerm, conflictIndex, readContext))),
                 Combinators.combine(id, id, n, n, n, n, data, bool).as(InstallSnapshot::new),
-                Combinators.combine(id, id, n, n, n, bool).as(InstallSnapshotResponse::new));
+                Combinators.combine(id, id, n, n, n, bool).as(InstallSnapshotResponse::new),
+                Combinators.combine(id, id, n).as(TimeoutNow::new));
     }
 
     /**

@@ -206,7 +206,7 @@ public final class RaftNode {
     /** Handles one message from a peer. Messages for another node are ignored. */
     public void step(Message m) {
         if (m.to() != config.id() || !config.voters().contains(m.from())) return;
-        if (m.term() > term && m instanceof RequestVote rv && !rv.transfer() && inLease()) {
+        if (m.term() > term && m instanceof RequestVote rv && !isCurrentTransfer(rv) && inLease()) {
             // §6.2/§4.2.3: we heard from a live leader less than an election timeout ago, so this
             // candidate is disruptive (e.g. back from a partition); do not let it raise our term.
             // Except in a leadership transfer (§3.10): the leader itself asked for this election.
@@ -254,6 +254,17 @@ public final class RaftNode {
     public void campaign(String reason) {
         if (role == Role.LEADER) return;
         becomeCandidate(reason);
+    }
+
+    /**
+     * Whether the lease yields to {@code rv}: a transfer's vote request (§3.10) whose candidate
+     * holds at least our log. The leader sends TimeoutNow only to a target holding its whole log and
+     * appends nothing during the transfer, so a transfer candidate behind us comes from a transfer
+     * the leader has given up (its TimeoutNow arrived after the election timeout, and the leader
+     * took writes again): it cannot win, and letting it raise our term would depose a healthy leader.
+     */
+    private boolean isCurrentTransfer(RequestVote rv) {
+        return rv.transfer() && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
     }
 
     /** This node is a member of the group (today every member votes; learners will not). */

@@ -158,6 +158,37 @@ class LeadershipTransferTest {
     }
 
     @Test
+    @DisplayName("§3.10 + §6.2: a transfer vote that arrives after the leader gave up and took writes is ignored like any disruptive one")
+    void aLateTransferVoteDoesNotDeposeTheLeader() {
+        TestCluster c = withWrites(16);
+        int leader = c.leader().orElseThrow();
+        int target = other(c, leader);
+        int third = other(c, leader, target);
+        long term = c.node(leader).term();
+        // The target's TimeoutNow is held back by the network; the leader gives up and takes writes.
+        c.drop(m -> m instanceof TimeoutNow);
+        c.node(leader).transferLeadership(target);
+        for (int i = 0; i < c.node(leader).config().electionTicksMin(); i++) {
+            c.tick(leader);
+            c.stabilize();
+        }
+        assertThat(c.node(leader).transferTarget()).isEmpty();
+        RaftNode t = c.node(target);
+        long staleLast = t.lastIndex();
+        long staleTerm = t.lastTerm();
+        c.propose(leader, "after giving up");
+        c.stabilize();
+        // The late TimeoutNow's election: vote requests carrying the target's log from before the write.
+        for (int voter : List.of(leader, third)) {
+            c.node(voter).step(new RequestVote(target, voter, term + 1, staleLast, staleTerm, false, true));
+        }
+        c.processReadies();
+        assertThat(c.node(leader).role()).isEqualTo(Role.LEADER);
+        assertThat(c.node(leader).term()).as("the leader's term").isEqualTo(term);
+        assertThat(c.node(third).term()).as("the follower in the lease").isEqualTo(term);
+    }
+
+    @Test
     @DisplayName("§5.4.1 still applies: a transfer vote from a candidate whose log is behind is refused")
     void aTransferVoteStillNeedsAnUpToDateLog() {
         TestCluster c = withWrites(12);
@@ -166,9 +197,14 @@ class LeadershipTransferTest {
         int candidate = other(c, leader, follower);
         RaftNode f = c.node(follower);
         long term = f.term();
-        f.step(new RequestVote(candidate, follower, term + 1, 1, 1, false, true));
+        // Out of the lease (the leader is gone), so the request is weighed on its log alone.
+        c.crash(leader);
+        for (int i = 0; i < f.config().electionTicksMin(); i++) f.tick();
         c.processReadies();
-        assertThat(c.sent().getLast()).isEqualTo(new RequestVoteResponse(follower, candidate, term + 1, false));
+        f.step(new RequestVote(candidate, follower, f.term() + 1, 1, 1, false, true));
+        c.processReadies();
+        assertThat(c.sent().getLast()).isEqualTo(new RequestVoteResponse(follower, candidate, f.term(), false));
+        assertThat(f.term()).isGreaterThan(term);
     }
 
     @Test

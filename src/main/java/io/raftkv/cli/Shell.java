@@ -17,10 +17,11 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalInt;
 
 /**
- * The interactive shell: {@code put}, {@code append}, {@code get}, {@code status}, {@code help},
- * {@code exit}; with a local cluster also {@code kill} and {@code start}. Line editing and history
+ * The interactive shell: {@code put}, {@code append}, {@code get}, {@code status},
+ * {@code transfer-leader}, {@code help}, {@code exit}; with a local cluster also {@code kill} and {@code start}. Line editing and history
  * come from JLine; quoted words may contain spaces.
  */
 final class Shell {
@@ -30,6 +31,7 @@ final class Shell {
               append <key> <value>   append to the value (a missing key counts as empty)
               get <key>              read a value (served by the leader)
               status                 every node's role, term, leader and log indexes
+              transfer-leader [id]   move the leadership to node id (default: the most caught-up voter)
               help                   this text
               exit                   leave the shell""";
     private static final String LOCAL_HELP = """
@@ -113,6 +115,7 @@ final class Shell {
                 }
             }
             case "status" -> status(out);
+            case "transfer-leader", "transfer" -> transferLeader(words, out);
             case "kill", "start" -> {
                 if (cluster == null) {
                     out.println(cmd + " works only in 'raftkv local'; stop a node process with kill <pid> (see status)");
@@ -125,6 +128,24 @@ final class Shell {
             default -> out.println("unknown command '" + words.getFirst() + "'; type 'help'");
         }
         return true;
+    }
+
+    private void transferLeader(List<String> words, PrintWriter out) {
+        OptionalInt target = OptionalInt.empty();
+        if (words.size() > 2) {
+            out.println("usage: transfer-leader [id]");
+            return;
+        }
+        if (words.size() == 2) {
+            try {
+                target = OptionalInt.of(Integer.parseInt(words.get(1)));
+            } catch (NumberFormatException e) {
+                out.println("usage: transfer-leader [id]   (id is a node id, as 'status' shows; not '" + words.get(1) + "')");
+                return;
+            }
+        }
+        KvResult r = client.transferLeader(target);
+        out.println(r.ok() ? "OK " + TransferLeaderCommand.describe(r) : "error: " + TransferLeaderCommand.failure(r));
     }
 
     private void status(PrintWriter out) {

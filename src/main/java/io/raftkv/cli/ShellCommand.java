@@ -15,7 +15,7 @@ import java.util.concurrent.Callable;
 /** {@code raftkv shell --cluster host:port,...}: the interactive shell against a running cluster. */
 @Command(name = "shell", mixinStandardHelpOptions = true,
         description = {"Opens the interactive shell against a running cluster.", "",
-                "Commands: put <key> <value>, append <key> <value>, get <key>, status, help, exit."})
+                "Commands: put <key> <value>, append <key> <value>, get <key>, status, transfer-leader [id], help, exit."})
 final class ShellCommand implements Callable<Integer> {
     @Option(names = {"--cluster", "-c"}, required = true, paramLabel = "LIST",
             description = "Addresses of the cluster's nodes, comma-separated (any one is enough to work).")

@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -134,6 +135,46 @@ public final class RaftKvClient implements AutoCloseable {
         synchronized (writeLock) {
             return clientId;
         }
+    }
+
+    /**
+     * Moves the leadership to node {@code target}, or to the most caught-up voter when empty
+     * ({@code POST /transfer-leader}, Raft thesis §3.10); any node forwards it to the leader. The
+     * answer (200 naming the new leader and term once it leads; 404 unknown id; 409 not a voter or
+     * another transfer in progress; 503 did not complete) comes back as it is: only a node that
+     * could not be reached or that reaches no leader is passed over for the next, because a
+     * transfer without a target, sent twice, could move the leadership twice.
+     */
+    public KvResult transferLeader(OptionalInt target) {
+        ObjectNode body = JSON.createObjectNode();
+        target.ifPresent(id -> body.put("id", id));
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        List<HostPort> order = new ArrayList<>(nodes);
+        order.remove(preferred);
+        order.addFirst(preferred);
+        KvResult last = null;
+        for (int i = 0; System.nanoTime() < deadline; i++) {
+            HostPort node = order.get(i % order.size());
+            try {
+                KvResult r = send(node, "/transfer-leader", json(body), start,
+                        Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                if (r.ok()) r.leaderAddress().ifPresent(this::preferLeader);
+                if (!r.noLeaderReachable()) return r;
+                last = r;
+            } catch (ConnectException | HttpConnectTimeoutException e) {
+                last = new KvResult(0, error("cannot connect to " + node + ": " + describe(e)), node,
+                        System.nanoTime() - start);
+            } catch (IOException e) {
+                return new KvResult(0, error("connection to " + node + " failed (" + describe(e)
+                        + "); the transfer may or may not have happened"), node, System.nanoTime() - start);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return new KvResult(0, error("interrupted"), node, System.nanoTime() - start);
+            }
+            if ((i + 1) % order.size() == 0) LockSupport.parkNanos(50_000_000L);
+        }
+        return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
     }
 
     /** {@code GET /status} of one node, or empty body with status 0 if it is unreachable. */

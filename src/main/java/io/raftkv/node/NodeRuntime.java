@@ -10,6 +10,7 @@ import io.raftkv.raft.Ready;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.RoleChange;
 import io.raftkv.raft.Snapshot;
+import io.raftkv.raft.TransferResult;
 import io.raftkv.storage.RaftStorage;
 
 import java.util.ArrayDeque;
@@ -18,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -30,7 +32,7 @@ import java.util.function.Supplier;
  * The Netty server and the simulation are two adapters that drive this same class, so what the
  * simulation checks is what runs.
  *
- * <p>Inputs: {@link #propose}, {@link #read}, {@link #step}, {@link #stepRequest}, {@link #tick},
+ * <p>Inputs: {@link #propose}, {@link #read}, {@link #transferLeadership}, {@link #step}, {@link #stepRequest}, {@link #tick},
  * {@link #persisted(long)}, {@link #snapshotWritten}; then {@link #process()} does the work they
  * caused (one call after a batch of inputs, so proposals that arrive together share one write:
  * group commit). Effects leave through narrow interfaces: a {@link Persister} whose completion
@@ -62,6 +64,8 @@ public final class NodeRuntime<R> {
     private final Map<Long, PendingRead<?>> readsAwaitingIndex = new HashMap<>();
     private final TreeMap<Long, List<PendingRead<?>>> readsAwaitingApply = new TreeMap<>();
     private long nextReadId;
+    /** Leadership transfers started here, waiting to see the target lead (thesis §3.10). */
+    private final PendingTransfers transfers;
     /** Inbound requests waiting for the core's response, FIFO per peer and kind of request. */
     private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
 
@@ -129,6 +133,9 @@ public final class NodeRuntime<R> {
         this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
         this.leaderContactNs = nanoClock.getAsLong();
+        // A transfer whose leader stepped down waits for the new leader's word: the election the
+        // transfer started, or failing that one ordinary election (a randomized timeout) after it.
+        this.transfers = new PendingTransfers(2 * config.electionTicksMax(), config.tickMs());
     }
 
     // ---------------------------------------------------------------- inputs
@@ -143,6 +150,35 @@ public final class NodeRuntime<R> {
         switch (core.propose(sm.prepare(command, clusterTimeMs()))) {
             case ProposeResult.Accepted a -> pendingWrites.put(a.index(), new PendingWrite<>(a.term(), done));
             case ProposeResult.NotLeader n -> done.accept(new WriteOutcome.NotLeader<>(n.leaderHint()));
+            case ProposeResult.TransferInProgress t -> done.accept(new WriteOutcome.TransferInProgress<>(t.target()));
+        }
+    }
+
+    /**
+     * Leadership transfer (thesis §3.10) to {@code target}, or to the most caught-up voter when
+     * empty. {@code done} learns the outcome once: refusals at once; otherwise when this node sees
+     * the target lead a newer term, or sees the transfer fail (the leader gave up after an election
+     * timeout and leads on, or another node was elected).
+     */
+    public void transferLeadership(OptionalInt target, Consumer<TransferOutcome> done) {
+        if (holdWhileWriting(() -> transferLeadership(target, done))) return;
+        OptionalInt to = target.isPresent() ? target : core.mostCaughtUpVoter();
+        if (to.isEmpty()) {
+            done.accept(new TransferOutcome.NotLeader(core.leaderId()));
+            return;
+        }
+        int t = to.getAsInt();
+        switch (core.transferLeadership(t)) {
+            case TransferResult.Started s -> transfers.add(t, core.term(), done);
+            case TransferResult.AlreadyLeader a -> done.accept(new TransferOutcome.Transferred(core.id(), core.term()));
+            case TransferResult.NotLeader n -> done.accept(new TransferOutcome.NotLeader(n.leaderHint()));
+            case TransferResult.UnknownNode u -> done.accept(new TransferOutcome.Refused(TransferOutcome.Reason.UNKNOWN_NODE,
+                    "there is no node " + t + " (the voters are " + core.config().voters() + ")"));
+            case TransferResult.NotVoter v -> done.accept(new TransferOutcome.Refused(TransferOutcome.Reason.NOT_VOTER,
+                    "node " + t + " does not vote (a learner), so it cannot lead; promote it first"));
+            case TransferResult.OtherTransferInProgress o -> done.accept(new TransferOutcome.Refused(
+                    TransferOutcome.Reason.IN_PROGRESS, "a leadership transfer to node " + o.target()
+                            + " is in progress; it ends within an election timeout, then ask again"));
         }
     }
 
@@ -184,6 +220,8 @@ public final class NodeRuntime<R> {
     public void tick() {
         if (holdWhileWriting(this::tick)) return;
         core.tick();
+        transfers.tick();
+        checkTransfers(); // a transfer the core gave up on needs no Ready to show it
     }
 
     /** The write handed to the persister with {@code token} is durable. */
@@ -280,6 +318,12 @@ public final class NodeRuntime<R> {
         serveAppliedReads();
         // 7. Tell the core it all happened.
         core.advance(rd);
+        // 8. Transfers that this Ready ended (a new term, a new leader heard of).
+        checkTransfers();
+    }
+
+    private void checkTransfers() {
+        transfers.check(core, (long) core.config().electionTicksMin() * core.config().tickMs());
     }
 
     private void restoreSnapshot(Snapshot snap) {
@@ -385,6 +429,7 @@ public final class NodeRuntime<R> {
             case Message.InstallSnapshotResponse r -> 2;
             case Message.AppendEntries ae -> 0;
             case Message.AppendEntriesResponse r -> 0;
+            case Message.TimeoutNow tn -> 3; // answered by nothing: its exchange gets an empty answer
         };
         return peer * 4L + kind;
     }
@@ -476,5 +521,6 @@ public final class NodeRuntime<R> {
     /** Answers every waiting write as the node stops: it may or may not commit. */
     public void stop(String reason) {
         abandonPendingWrites(reason);
+        transfers.failAll(reason);
     }
 }

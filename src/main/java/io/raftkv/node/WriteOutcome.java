@@ -14,6 +14,13 @@ public sealed interface WriteOutcome<R> {
     /** Not proposed: this node is not the leader. Safe to retry elsewhere. */
     record NotLeader<R>(OptionalInt leaderHint) implements WriteOutcome<R> {}
 
+    /**
+     * Not proposed: this leader is handing its leadership to {@code target} (thesis §3.10) and
+     * accepts no write until that ends, within an election timeout. Safe to retry: at the new
+     * leader once it leads, or here if the transfer is abandoned.
+     */
+    record TransferInProgress<R>(int target) implements WriteOutcome<R> {}
+
     /** Proposed, but another entry was committed at its index: it will never apply. Safe to retry. */
     record Superseded<R>(long index) implements WriteOutcome<R> {}
 

@@ -17,6 +17,8 @@ public sealed interface ConfChangeResult {
     enum Reason {
         /** Thesis §4.1: one change at a time; the previous one is not committed yet. */
         CHANGE_IN_PROGRESS,
+        /** Thesis §3.10: a leadership transfer is in progress and the log must not grow. */
+        TRANSFER_IN_PROGRESS,
         /** Thesis §4.1 (the 2015 fix): a new leader first commits an entry of its own term. */
         NO_COMMIT_IN_TERM,
         /** Removing the only voter would leave nobody to elect a leader or commit. */

@@ -22,11 +22,20 @@ public sealed interface Message {
                 || this instanceof InstallSnapshotResponse;
     }
 
-    /** RequestVote RPC (Raft §5.2): a candidate asks for a vote in {@code term}. */
-    record RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm, boolean preVote)
-            implements Message {
+    /**
+     * RequestVote RPC (Raft §5.2): a candidate asks for a vote in {@code term}. {@code transfer}
+     * marks the election of a leadership transfer (thesis §3.10): the leader itself told the
+     * candidate to campaign ({@link TimeoutNow}), so a voter grants it despite the leader lease
+     * (etcd's {@code campaignTransfer}); the log check and one vote per term still apply.
+     */
+    record RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm, boolean preVote,
+                       boolean transfer) implements Message {
         public RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm) {
-            this(from, to, term, lastLogIndex, lastLogTerm, false);
+            this(from, to, term, lastLogIndex, lastLogTerm, false, false);
+        }
+
+        public RequestVote(int from, int to, long term, long lastLogIndex, long lastLogTerm, boolean preVote) {
+            this(from, to, term, lastLogIndex, lastLogTerm, preVote, false);
         }
     }
 
@@ -114,6 +123,13 @@ public sealed interface Message {
                     + " " + configuration + " offset=" + offset + " len=" + data.length + (done ? " done" : "") + "]";
         }
     }
+
+    /**
+     * TimeoutNow (thesis §3.10): the leader, transferring its leadership, tells {@code to} (a voter
+     * whose log it has brought up to date) to start an election at once, as if its election timer
+     * had expired, without a pre-vote. It has no answer: the election is the answer.
+     */
+    record TimeoutNow(int from, int to, long term) implements Message {}
 
     /**
      * Answer to {@link InstallSnapshot}: the follower holds the snapshot's first {@code nextOffset}

@@ -6,6 +6,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -68,6 +69,10 @@ public final class RaftNode {
     private long[] matchScratch = new long[0];
     /** Leader only: new entries were appended and not yet broadcast. */
     private boolean pendingBroadcast;
+    /** Leader only: the leadership transfer in progress (thesis §3.10), or null. */
+    private LeaderTransfer transfer;
+    /** Candidate only: the leader that told us to campaign (TimeoutNow), or NONE for an ordinary election. */
+    private int campaignTransferFrom = NONE;
 
     private List<Message> outbox = new ArrayList<>();
     private List<RoleChange> roleChanges = new ArrayList<>();
@@ -153,16 +158,69 @@ public final class RaftNode {
         }
     }
 
-    /** Proposes a command; only the leader accepts it. The command must not be empty. */
+    /**
+     * Proposes a command; only the leader accepts it, and not while it transfers its leadership.
+     * The command must not be empty.
+     */
     public ProposeResult propose(byte[] command) {
         if (command.length == 0) throw new IllegalArgumentException("empty command is reserved for no-ops");
         if (role != Role.LEADER) {
             return new ProposeResult.NotLeader(leaderId == NONE ? OptionalInt.empty() : OptionalInt.of(leaderId));
         }
+        // Thesis §3.10 step 1: the log must stop growing, or the target could never catch up with it.
+        if (transfer != null) return new ProposeResult.TransferInProgress(transfer.target);
         Entry e = new Entry(log.lastIndex() + 1, term, command);
         log.append(e);
         pendingBroadcast = true;
         return new ProposeResult.Accepted(e.index(), e.term());
+    }
+
+    /**
+     * Leadership transfer (thesis §3.10): stop accepting proposals, bring {@code target}'s log up
+     * to date, then send it {@link TimeoutNow} so it starts an election at once. The transfer ends
+     * when {@code target}'s election deposes this leader; if it has not after an election timeout,
+     * the leader gives up and accepts proposals again.
+     */
+    public TransferResult transferLeadership(int target) {
+        if (role != Role.LEADER) {
+            return new TransferResult.NotLeader(leaderId == NONE ? OptionalInt.empty() : OptionalInt.of(leaderId));
+        }
+        if (target == config.id()) return new TransferResult.AlreadyLeader();
+        if (!isMember(target)) return new TransferResult.UnknownNode(target);
+        if (!isVoter(target)) return new TransferResult.NotVoter(target);
+        if (transfer != null) {
+            return transfer.target == target ? new TransferResult.Started(target)
+                    : new TransferResult.OtherTransferInProgress(transfer.target);
+        }
+        transfer = new LeaderTransfer(target);
+        Progress pr = progress.get(target);
+        if (pr.match == log.lastIndex()) sendTimeoutNow();
+        else sendAppend(target, true); // step 2: catch it up; its answers lead to TimeoutNow
+        return new TransferResult.Started(target);
+    }
+
+    /**
+     * The voter a transfer without a named target goes to: the one whose log matches the most of
+     * ours (the quickest to catch up), preferring one heard from recently, then the lowest id. This
+     * node itself when it is the only voter; empty when it is not the leader.
+     */
+    public OptionalInt mostCaughtUpVoter() {
+        if (role != Role.LEADER) return OptionalInt.empty();
+        int best = NONE;
+        for (var e : progress.entrySet()) {
+            if (!isVoter(e.getKey())) continue;
+            Progress pr = e.getValue();
+            Progress b = best == NONE ? null : progress.get(best);
+            if (b == null || pr.match > b.match || pr.match == b.match && pr.recentActive && !b.recentActive) {
+                best = e.getKey();
+            }
+        }
+        return OptionalInt.of(best == NONE ? config.id() : best);
+    }
+
+    /** Leader only: the voter leadership is being transferred to, if a transfer is in progress. */
+    public OptionalInt transferTarget() {
+        return transfer == null ? OptionalInt.empty() : OptionalInt.of(transfer.target);
     }
 
     /** Handles one message from a peer. Messages for another node are ignored. */
@@ -171,9 +229,10 @@ public final class RaftNode {
         // leader, and grants a vote to a candidate, that its own (possibly stale) configuration lacks.
         // Whose answers count is decided by the configuration where they are counted.
         if (m.to() != config.id() || m.from() == config.id() || m.from() == NONE) return;
-        if (m.term() > term && m instanceof RequestVote rv && inLease()) {
+        if (m.term() > term && m instanceof RequestVote rv && !isCurrentTransfer(rv) && inLease()) {
             // §6.2/§4.2.3: we heard from a live leader less than an election timeout ago, so this
             // candidate is disruptive (e.g. back from a partition); do not let it raise our term.
+            // Except in a leadership transfer (§3.10): the leader itself asked for this election.
             return;
         }
         if (m.term() > term && (m instanceof RequestVote rv && rv.preVote()
@@ -187,7 +246,10 @@ public final class RaftNode {
         if (m.term() > term) {
             // Raft §5.1: a higher term in any message makes us a follower of that term.
             int leader = m instanceof AppendEntries || m instanceof InstallSnapshot ? m.from() : NONE;
-            becomeFollower(m.term(), leader, "saw term " + m.term() + " from node " + m.from());
+            String why = transfer != null && m instanceof RequestVote rv && rv.transfer() && rv.from() == transfer.target
+                    ? "leadership transferred to node " + m.from() + ", which campaigns in term " + m.term()
+                    : "saw term " + m.term() + " from node " + m.from();
+            becomeFollower(m.term(), leader, why);
         } else if (m.term() < term) {
             // A stale sender learns our term from the reply and steps down; stale replies are dropped.
             switch (m) {
@@ -207,6 +269,7 @@ public final class RaftNode {
             case AppendEntriesResponse r -> handleAppendResponse(r);
             case InstallSnapshot is -> handleInstallSnapshot(is);
             case InstallSnapshotResponse r -> handleSnapshotResponse(r);
+            case TimeoutNow tn -> handleTimeoutNow(tn);
         }
     }
 
@@ -225,6 +288,11 @@ public final class RaftNode {
         if (!committedInTermBeforeConfChange()) {
             return new ConfChangeResult.Refused(ConfChangeResult.Reason.NO_COMMIT_IN_TERM, "leader " + config.id()
                     + " has not yet committed an entry of term " + term + "; retry shortly");
+        }
+        // Thesis §3.10 step 1: during a leadership transfer the log stops growing.
+        if (transfer != null) {
+            return new ConfChangeResult.Refused(ConfChangeResult.Reason.TRANSFER_IN_PROGRESS,
+                    "leadership is being transferred to node " + transfer.target + "; retry once it leads");
         }
         // Thesis §4.1: one change at a time, so that any majority of the old configuration overlaps
         // any majority of the new one.
@@ -258,6 +326,27 @@ public final class RaftNode {
     public void campaign(String reason) {
         if (role == Role.LEADER || !promotable()) return;
         becomeCandidate(reason);
+    }
+
+    /**
+     * Whether the lease yields to {@code rv}: a transfer's vote request (§3.10) whose candidate
+     * holds at least our log. The leader sends TimeoutNow only to a target holding its whole log and
+     * appends nothing during the transfer, so a transfer candidate behind us comes from a transfer
+     * the leader has given up (its TimeoutNow arrived after the election timeout, and the leader
+     * took writes again): it cannot win, and letting it raise our term would depose a healthy leader.
+     */
+    private boolean isCurrentTransfer(RequestVote rv) {
+        return rv.transfer() && log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
+    }
+
+    /** A voter or learner of the configuration in use. */
+    private boolean isMember(int id) {
+        return configuration().contains(id);
+    }
+
+    /** A voter of the configuration in use: it can be elected (learners cannot lead, §4.2.1). */
+    private boolean isVoter(int id) {
+        return configuration().isVoter(id);
     }
 
     // ---------------------------------------------------------------- output
@@ -394,6 +483,8 @@ public final class RaftNode {
         leaderId = leader;
         progress.clear();
         pendingBroadcast = false;
+        transfer = null;
+        campaignTransferFrom = NONE;
         resetElectionTimer();
         if (old != Role.FOLLOWER) roleChanges.add(new RoleChange(term, old, Role.FOLLOWER, reason));
     }
@@ -403,6 +494,7 @@ public final class RaftNode {
         Role old = role;
         role = Role.PRE_CANDIDATE;
         leaderId = NONE;
+        campaignTransferFrom = NONE;
         votes.clear();
         votes.put(config.id(), true);
         resetElectionTimer();
@@ -427,7 +519,13 @@ public final class RaftNode {
     }
 
     private void becomeCandidate(String reason) {
+        becomeCandidate(reason, NONE);
+    }
+
+    /** {@code transferFrom}: the leader that sent TimeoutNow (thesis §3.10), or NONE. */
+    private void becomeCandidate(String reason, int transferFrom) {
         Role old = role;
+        campaignTransferFrom = transferFrom;
         term++;
         votedFor = config.id();
         role = Role.CANDIDATE;
@@ -440,13 +538,17 @@ public final class RaftNode {
             becomeLeader("won election with " + voteTally() + " votes");
             return;
         }
+        boolean transferVote = transferFrom != NONE;
         for (int peer : voterPeers()) {
-            send(new RequestVote(config.id(), peer, term, log.lastIndex(), log.lastTerm()));
+            send(new RequestVote(config.id(), peer, term, log.lastIndex(), log.lastTerm(), false, transferVote));
         }
     }
 
     private void becomeLeader(String reason) {
         Role old = role;
+        if (campaignTransferFrom != NONE) reason += "; leadership transferred from node " + campaignTransferFrom;
+        campaignTransferFrom = NONE;
+        transfer = null;
         role = Role.LEADER;
         leaderId = config.id();
         heartbeatElapsed = 0;
@@ -490,6 +592,9 @@ public final class RaftNode {
                 return;
             }
         }
+        // Thesis §3.10: a transfer that has not deposed us within an election timeout is abandoned
+        // (the target is down or cut off) and the leader accepts proposals again.
+        if (transfer != null && ++transfer.elapsedTicks >= config.electionTicksMin()) transfer = null;
         heartbeatElapsed++;
         if (heartbeatElapsed < config.heartbeatTicks()) return;
         heartbeatElapsed = 0;
@@ -618,6 +723,23 @@ public final class RaftNode {
         return configuration().countVoters(votesWhere(true)) + "/" + configuration().voters().size();
     }
 
+    // ---------------------------------------------------------------- leadership transfer (thesis §3.10)
+
+    private void sendTimeoutNow() {
+        transfer.timeoutNowSent++;
+        send(new TimeoutNow(config.id(), transfer.target, term));
+    }
+
+    /**
+     * The leader of our term brought our log up to date and asks us to campaign now: no pre-vote
+     * (the leader's own lease would refuse it, and the leader is the one asking), and the vote
+     * requests say it is a transfer so that voters in the leader's lease grant them anyway.
+     */
+    private void handleTimeoutNow(TimeoutNow tn) {
+        if (role == Role.LEADER || !isVoter(config.id())) return;
+        becomeCandidate("leadership transferred from node " + tn.from() + " (TimeoutNow)", tn.from());
+    }
+
     // ---------------------------------------------------------------- replication, follower side
 
     /**
@@ -690,6 +812,12 @@ public final class RaftNode {
                 if (role != Role.LEADER || !progress.containsKey(r.from())) return;
             } else if (pr.state == Progress.State.PROBE && r.matchIndex() == pr.match) {
                 pr.becomeReplicate(); // the probe found the match point where it already was
+            }
+            // Thesis §3.10 step 3: the target holds our whole log, so it can win. Every answer
+            // while caught up sends TimeoutNow again, so a lost one costs a heartbeat, not the transfer.
+            if (transfer != null && r.from() == transfer.target && pr.match == log.lastIndex()) {
+                sendTimeoutNow();
+                return;
             }
             sendAppend(r.from(), false);
             return;

@@ -14,6 +14,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.node.ReadOutcome;
+import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
 import io.raftkv.transport.Failures;
 import io.raftkv.transport.HostPort;
@@ -71,9 +72,15 @@ final class ClientRequests implements AutoCloseable {
                 (int) leaderSilenceLimitMs);
     }
 
+    /** What a request does, which decides what a failure may have done. */
+    private enum Kind { READ, WRITE, TRANSFER }
+
     /** A validated request: what to run locally and how to forward it. */
-    private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs, int hops,
-                        boolean isWrite) {
+    private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs, int hops, Kind kind) {
+        boolean isWrite() {
+            return kind == Kind.WRITE;
+        }
+
         long remainingMs() {
             return TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime());
         }
@@ -112,7 +119,7 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        Call call = new Call(reply, "/" + op.label(), body, deadline(), hops, true);
+        Call call = new Call(reply, "/" + op.label(), body, deadline(), hops, Kind.WRITE);
         runWrite(call, cmd);
     }
 
@@ -125,7 +132,7 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        Call call = new Call(reply, "/session", new byte[0], deadline(), hops, true);
+        Call call = new Call(reply, "/session", new byte[0], deadline(), hops, Kind.WRITE);
         runWrite(call, KvCommand.register());
     }
 
@@ -146,6 +153,11 @@ final class ClientRequests implements AutoCloseable {
                         case WriteOutcome.Unknown<ApplyResult> u -> call.reply(unknownOutcome(u.reason()));
                         case WriteOutcome.NotLeader<ApplyResult> n -> forwardOrWait(call, n.leaderHint(),
                                 () -> runWrite(call, cmd));
+                        // Thesis §3.10: held here until the target leads (then forwarded to it) or the
+                        // leader gives up the transfer (then proposed here): within an election timeout,
+                        // far less than a client's retry after a 503 would cost.
+                        case WriteOutcome.TransferInProgress<ApplyResult> t -> retryLater(call, () -> runWrite(call, cmd),
+                                "leadership transfer to node " + t.target() + " in progress");
                     }
                 }, call.executor());
     }
@@ -202,9 +214,9 @@ final class ClientRequests implements AutoCloseable {
         switch (mode) {
             case "linearizable" -> {
                 String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-                runRead(new Call(reply, path, null, deadline(), hops, false), key);
+                runRead(new Call(reply, path, null, deadline(), hops, Kind.READ), key);
             }
-            case "stale" -> runStaleRead(new Call(reply, null, null, deadline(), hops, false), key);
+            case "stale" -> runStaleRead(new Call(reply, null, null, deadline(), hops, Kind.READ), key);
             default -> reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "consistency must be 'linearizable' (the default) or 'stale', not '" + mode + "'"));
         }
@@ -254,6 +266,46 @@ final class ClientRequests implements AutoCloseable {
                 }, call.executor());
     }
 
+    // ---------------------------------------------------------------- leadership transfer
+
+    /**
+     * {@code POST /transfer-leader} {@code {"id":N}} or {@code {}} (thesis §3.10): answered once
+     * this node sees the target lead, so the answer names the new leader and its term.
+     */
+    void transferLeader(ResponseOrder.Reply reply, byte[] body, HttpHeaders headers) {
+        OptionalInt target;
+        int hops;
+        try {
+            target = TransferJson.parse(body);
+            hops = hops(headers);
+        } catch (TransferJson.BadTransfer e) {
+            reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
+            return;
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runTransfer(new Call(reply, "/transfer-leader", body, deadline(), hops, Kind.TRANSFER), target);
+    }
+
+    private void runTransfer(Call call, OptionalInt target) {
+        call.withDeadline(server.transferLeader(target))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(TransferJson.failed(err instanceof TimeoutException
+                                ? "the leadership transfer did not complete within " + server.config().requestTimeoutMs() + " ms"
+                                : "the leadership transfer failed on node " + server.config().id() + ": "
+                                        + Failures.rootMessage(err)));
+                        return;
+                    }
+                    switch (outcome) {
+                        case TransferOutcome.NotLeader n -> forwardOrWait(call, n.leaderHint(), () -> runTransfer(call, target));
+                        default -> call.reply(TransferJson.answer(outcome, id -> server.addressOf(id).map(HostPort::toString)
+                                .orElse(null)));
+                    }
+                }, call.executor());
+    }
+
     // ---------------------------------------------------------------- forwarding
 
     private void forwardOrWait(Call call, OptionalInt hint, Runnable retry) {
@@ -270,6 +322,11 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void retryLater(Call call, Runnable retry) {
+        retryLater(call, retry, null);
+    }
+
+    /** {@code waitingFor}: what the retries wait out, for the answer if the deadline comes first (null: a leader). */
+    private void retryLater(Call call, Runnable retry, String waitingFor) {
         LeaderContact contact = server.leaderContact();
         long silentMs = contact.silentMs(System.nanoTime());
         if (silentMs >= leaderSilenceLimitMs) {
@@ -280,9 +337,10 @@ final class ClientRequests implements AutoCloseable {
         // The retry needs time for the loop to answer it too: one started with ~0 ms left times out
         // as "outcome unknown" although nothing was proposed.
         if (call.remainingMs() <= 2 * RETRY_MS) {
+            String why = waitingFor != null ? waitingFor + " for " + server.config().requestTimeoutMs() + " ms"
+                    : "no leader available within " + server.config().requestTimeoutMs() + " ms (is a majority of nodes up?)";
             call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
-                    .put("error", "no leader available within " + server.config().requestTimeoutMs()
-                            + " ms (is a majority of nodes up?)" + (call.isWrite() ? "; the write was not applied" : ""))
+                    .put("error", why + (call.isWrite() ? "; the write was not applied" : ""))
                     .put("retryable", true)));
             return;
         }
@@ -352,10 +410,19 @@ final class ClientRequests implements AutoCloseable {
         call.reply(noLeaderReachable(call, contact, why, !call.isWrite()));
     }
 
-    /** The request may have reached the leader: a read is simply tried again, a write may have been applied. */
+    /**
+     * The request may have reached the leader: a read is simply tried again, a write may have been
+     * applied, a transfer may have started (asked again without a target it could move the
+     * leadership twice, so the client decides).
+     */
     private void failedAfterSending(Call call, Runnable retry, String why) {
-        if (call.isWrite()) call.reply(unknownOutcome(why));
-        else retryLater(call, retry);
+        switch (call.kind()) {
+            case READ -> retryLater(call, retry);
+            case WRITE -> call.reply(unknownOutcome(why));
+            case TRANSFER -> call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                    .put("error", why + "; the transfer may or may not have happened: GET /status names the leader")
+                    .put("retryable", false)));
+        }
     }
 
     private static FullHttpResponse unknownOutcome(String why) {

@@ -45,8 +45,9 @@ import java.util.Optional;
 
 /**
  * The node's HTTP server: the client API ({@code /put}, {@code /append}, {@code /get},
- * {@code /status}, {@code /session}) in JSON and the peer RPCs ({@code /requestVote},
- * {@code /appendEntries}, {@code /installSnapshot}) in the binary encoding of {@link MessageCodec}.
+ * {@code /status}, {@code /session}, {@code /transfer-leader}) in JSON and the peer RPCs
+ * ({@code /requestVote}, {@code /appendEntries}, {@code /installSnapshot}, {@code /timeoutNow}) in
+ * the binary encoding of {@link MessageCodec}.
  * Handlers never block a Netty thread: every operation is a future completed by the Raft loop.
  */
 final class HttpApi implements AutoCloseable {
@@ -56,7 +57,8 @@ final class HttpApi implements AutoCloseable {
     private static final Map<String, HttpMethod> ROUTES = Map.of(
             "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
             "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
-            "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST);
+            "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST, "/transfer-leader", HttpMethod.POST,
+            "/timeoutNow", HttpMethod.POST);
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -207,7 +209,7 @@ final class HttpApi implements AutoCloseable {
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
-                        + "; the API is POST /put, POST /append, GET /get?key=K, GET /status"));
+                        + "; the API is POST /put, POST /append, GET /get?key=K, GET /status, POST /transfer-leader"));
                 return;
             }
             if (!allowed.equals(req.method())) {
@@ -219,7 +221,8 @@ final class HttpApi implements AutoCloseable {
             }
             switch (path) {
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
-                case "/requestVote", "/appendEntries", "/installSnapshot" -> peerRpc(ctx, reply, req.content());
+                case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" ->
+                        peerRpc(ctx, reply, req.content());
                 case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
                 case "/get" -> clientRequests.get(reply, params.get("key"), params.get("consistency"),
                         req.headers());
@@ -228,6 +231,8 @@ final class HttpApi implements AutoCloseable {
                 case "/append" -> clientRequests.write(reply, KvCommand.Op.APPEND,
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/session" -> clientRequests.register(reply, req.headers());
+                case "/transfer-leader" -> clientRequests.transferLeader(reply, ByteBufUtil.getBytes(req.content()),
+                        req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
         }

@@ -4,11 +4,13 @@ import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.node.ReadOutcome;
 import io.raftkv.node.RpcReply;
+import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
 import io.raftkv.raft.Message;
 import io.raftkv.transport.HostPort;
 
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -26,6 +28,9 @@ interface LocalNode {
     CompletableFuture<ReadOutcome<Optional<String>>> read(String key);
 
     CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key);
+
+    /** Leadership transfer (thesis §3.10) to {@code target}, or to the most caught-up voter. */
+    CompletableFuture<TransferOutcome> transferLeader(OptionalInt target);
 
     Optional<HostPort> addressOf(int id);
 

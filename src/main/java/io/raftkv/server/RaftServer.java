@@ -14,6 +14,7 @@ import io.raftkv.node.ReadOutcome;
 import io.raftkv.node.RpcReply;
 import io.raftkv.node.RuntimeListener;
 import io.raftkv.node.StateMachine;
+import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.FollowerProgress;
@@ -188,6 +189,16 @@ public final class RaftServer implements AutoCloseable {
     public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
         CompletableFuture<ReadOutcome<Optional<String>>> f = new CompletableFuture<>();
         submit(() -> f.complete(new ReadOutcome.Value<>(kv.get(key), kv.appliedIndex())));
+        return f;
+    }
+
+    /**
+     * Leadership transfer (thesis §3.10) to {@code target}, or the most caught-up voter when empty:
+     * completes once this node sees the target lead, or the transfer fail.
+     */
+    public CompletableFuture<TransferOutcome> transferLeader(OptionalInt target) {
+        CompletableFuture<TransferOutcome> f = new CompletableFuture<>();
+        submit(() -> runtime.transferLeadership(target, f::complete));
         return f;
     }
 

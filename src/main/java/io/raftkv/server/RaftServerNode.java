@@ -6,6 +6,7 @@ import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.node.ReadOutcome;
 import io.raftkv.node.RpcReply;
+import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
 import io.raftkv.raft.Message;
 import io.raftkv.transport.HostPort;
@@ -51,6 +52,11 @@ final class RaftServerNode implements LocalNode {
     @Override
     public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
         return server.readStale(key);
+    }
+
+    @Override
+    public CompletableFuture<TransferOutcome> transferLeader(OptionalInt target) {
+        return server.transferLeader(target);
     }
 
     @Override

@@ -10,6 +10,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 
 /**
  * Binary encoding of Raft messages: fixed-width big-endian fields, no field names, no varints,
@@ -34,12 +35,13 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *  |        ... term               |  body, by type ...
  *  +-------------------------------+
  *
- *  magic/version  0xA2: magic 0xA in the high nibble, format version 2 in the low one (version 1, before
- *                 membership changes, had no entry type and no snapshot configuration)
+ *  magic/version  0xA2: magic 0xA in the high nibble, format version 2 in the low one (version 1 had
+ *                 no entry type, no snapshot configuration, no TimeoutNow and no transfer flag)
  *
  * Bodies (type: fields in order; size in bytes, to add to the header's 18):
  *
- *  1 RequestVote             lastLogIndex i64, lastLogTerm i64, flags u8 {0x01 preVote}               17
+ *  1 RequestVote             lastLogIndex i64, lastLogTerm i64,
+ *                            flags u8 {0x01 preVote, 0x02 transfer}                                   17
  *  2 RequestVoteResponse     flags u8 {0x01 granted, 0x02 preVote}                                    1
  *  3 AppendEntries           prevLogIndex i64, prevLogTerm i64, leaderCommit i64, readContext i64,
  *                            count i32, and unless count is 0:                                        36
@@ -52,6 +54,7 @@ import io.raftkv.raft.Message.RequestVoteResponse;
  *                            configLength i32, configuration (configLength bytes),
  *                            length i32, data (length bytes)                         33 + configLength + length
  *  6 InstallSnapshotResponse snapshotIndex i64, nextOffset i64, flags u8 {0x01 done}                  17
+ *  7 TimeoutNow              (no body: the header says who tells whom, in which term)                 0
  * </pre>
  *
  * <p>The entries of one AppendEntries have consecutive indexes (they are a slice of the leader's
@@ -81,6 +84,7 @@ public final class MessageCodec {
     static final byte APPEND_ENTRIES_RESPONSE = 4;
     static final byte INSTALL_SNAPSHOT = 5;
     static final byte INSTALL_SNAPSHOT_RESPONSE = 6;
+    static final byte TIMEOUT_NOW = 7;
 
     /** magic/version, type, from, to, term. */
     static final int HEADER_BYTES = 1 + 1 + 4 + 4 + 8;
@@ -99,6 +103,7 @@ public final class MessageCodec {
             case AppendEntriesResponse r -> "/appendEntries";
             case InstallSnapshot is -> "/installSnapshot";
             case InstallSnapshotResponse r -> "/installSnapshot";
+            case TimeoutNow tn -> "/timeoutNow";
         };
     }
 

@@ -10,6 +10,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 
 import java.util.List;
 
@@ -33,8 +34,9 @@ final class MessageDecoder {
             case MessageCodec.REQUEST_VOTE -> {
                 long lastLogIndex = in.readLong("lastLogIndex");
                 long lastLogTerm = in.readLong("lastLogTerm");
-                int flags = in.readFlags("flags", 0x01);
-                yield new RequestVote(from, to, term, lastLogIndex, lastLogTerm, (flags & 0x01) != 0);
+                int flags = in.readFlags("flags", 0x03);
+                yield new RequestVote(from, to, term, lastLogIndex, lastLogTerm, (flags & 0x01) != 0,
+                        (flags & 0x02) != 0);
             }
             case MessageCodec.REQUEST_VOTE_RESPONSE -> {
                 int flags = in.readFlags("flags", 0x03);
@@ -74,6 +76,7 @@ final class MessageDecoder {
                 int flags = in.readFlags("flags", 0x01);
                 yield new InstallSnapshotResponse(from, to, term, snapshotIndex, nextOffset, (flags & 0x01) != 0);
             }
+            case MessageCodec.TIMEOUT_NOW -> new TimeoutNow(from, to, term);
             default -> throw new IllegalStateException("type " + type + " passed typeName");
         };
         in.expectEnd();
@@ -105,7 +108,8 @@ final class MessageDecoder {
             case MessageCodec.APPEND_ENTRIES_RESPONSE -> "AppendEntriesResponse";
             case MessageCodec.INSTALL_SNAPSHOT -> "InstallSnapshot";
             case MessageCodec.INSTALL_SNAPSHOT_RESPONSE -> "InstallSnapshotResponse";
-            default -> throw in.error("unknown message type " + (type & 0xff) + " (known types are 1 to 6)");
+            case MessageCodec.TIMEOUT_NOW -> "TimeoutNow";
+            default -> throw in.error("unknown message type " + (type & 0xff) + " (known types are 1 to 7)");
         };
     }
 

@@ -9,6 +9,7 @@ import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 
 import java.util.List;
 
@@ -32,6 +33,7 @@ final class MessageEncoder {
             case InstallSnapshot is -> 8 + 8 + 8 + 1 + 4 + (long) is.configuration().encode().length + 4
                     + (long) is.data().length;
             case InstallSnapshotResponse r -> 8 + 8 + 1;
+            case TimeoutNow tn -> 0;
         };
         long total = HEADER_BYTES + body;
         if (total > Integer.MAX_VALUE) {
@@ -55,7 +57,7 @@ final class MessageEncoder {
             case RequestVote rv -> {
                 out.writeLong(rv.lastLogIndex());
                 out.writeLong(rv.lastLogTerm());
-                out.writeByte(flag(rv.preVote(), 0x01));
+                out.writeByte(flag(rv.preVote(), 0x01) | flag(rv.transfer(), 0x02));
             }
             case RequestVoteResponse r -> out.writeByte(flag(r.granted(), 0x01) | flag(r.preVote(), 0x02));
             case AppendEntries ae -> {
@@ -89,6 +91,7 @@ final class MessageEncoder {
                 out.writeLong(r.nextOffset());
                 out.writeByte(flag(r.done(), 0x01));
             }
+            case TimeoutNow tn -> { }
         }
         int written = out.writerIndex() - start;
         if (written != size) throw new IllegalStateException("encoded " + m + " in " + written + " bytes, sized " + size);
@@ -102,6 +105,7 @@ final class MessageEncoder {
             case AppendEntriesResponse r -> MessageCodec.APPEND_ENTRIES_RESPONSE;
             case InstallSnapshot is -> MessageCodec.INSTALL_SNAPSHOT;
             case InstallSnapshotResponse r -> MessageCodec.INSTALL_SNAPSHOT_RESPONSE;
+            case TimeoutNow tn -> MessageCodec.TIMEOUT_NOW;
         };
     }
 

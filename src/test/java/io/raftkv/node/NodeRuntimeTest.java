@@ -11,7 +11,9 @@ import io.raftkv.raft.Message.AppendEntries;
 import io.raftkv.raft.Message.AppendEntriesResponse;
 import io.raftkv.raft.Message.InstallSnapshot;
 import io.raftkv.raft.Message.InstallSnapshotResponse;
+import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
+import io.raftkv.raft.Message.TimeoutNow;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.Snapshot;
@@ -22,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -266,5 +269,86 @@ class NodeRuntimeTest {
         n.runtime.process();
         assertThat(n.runtime.lastLeader()).hasValue(1);
         assertThat(n.runtime.lastLeaderContactNs()).isEqualTo(5_000);
+    }
+
+    // ---------------------------------------------------------------- leadership transfer (thesis §3.10)
+
+    @Test
+    @DisplayName("§3.10: a transfer is answered when the node hears from the target as leader of the next term")
+    void aTransferIsAnsweredWhenTheTargetLeads() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        long last = n.runtime.core().lastIndex();
+        List<TransferOutcome> outcome = new ArrayList<>();
+        n.runtime.transferLeadership(OptionalInt.of(2), outcome::add);
+        n.runtime.process();
+        assertThat(n.sent).as("node 2 acknowledged the whole log").contains(new TimeoutNow(1, 2, term));
+        List<WriteOutcome<ApplyResult>> write = new ArrayList<>();
+        n.runtime.propose(put("k", "v", 0, 0), write::add);
+        assertThat(write).containsExactly(new WriteOutcome.TransferInProgress<>(2));
+
+        n.request(new RequestVote(2, 1, term + 1, last, term, false, true));
+        n.runtime.process();
+        assertThat(n.runtime.core().role()).isEqualTo(Role.FOLLOWER);
+        assertThat(n.answered.getLast()).isEqualTo(new RequestVoteResponse(1, 2, term + 1, true));
+        assertThat(outcome).as("no leader heard of yet").isEmpty();
+
+        n.request(new AppendEntries(2, 1, term + 1, last, term, List.of(), last));
+        n.runtime.process();
+        assertThat(outcome).containsExactly(new TransferOutcome.Transferred(2, term + 1));
+    }
+
+    @Test
+    @DisplayName("§3.10: a transfer to a silent node fails after an election timeout, and the leader takes writes again")
+    void aTransferToASilentNodeFailsAfterAnElectionTimeout() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        List<TransferOutcome> outcome = new ArrayList<>();
+        n.runtime.transferLeadership(OptionalInt.of(3), outcome::add);
+        n.runtime.process();
+        int timeoutTicks = n.runtime.core().config().electionTicksMin();
+        for (int i = 0; i < timeoutTicks - 1; i++) {
+            n.runtime.tick();
+            n.runtime.process();
+        }
+        assertThat(outcome).isEmpty();
+        n.runtime.tick();
+        n.runtime.process();
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(TransferOutcome.Failed.class, f -> assertThat(
+                f.reason()).contains("node 3 did not take over within the election timeout", "Node 1 leads on"));
+        assertThat(n.runtime.core().role()).isEqualTo(Role.LEADER);
+        assertThat(n.runtime.core().term()).isEqualTo(term);
+        List<WriteOutcome<ApplyResult>> write = new ArrayList<>();
+        n.runtime.propose(put("k", "v", 0, 0), write::add);
+        assertThat(write).as("proposed: waiting for its commit").isEmpty();
+    }
+
+    @Test
+    @DisplayName("§3.10: to itself answered at once; unknown ids refused; a follower points at the leader; {} picks the most caught-up voter")
+    void transferRefusalsAndTheDefaultTarget() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        List<TransferOutcome> outcome = new ArrayList<>();
+        n.runtime.transferLeadership(OptionalInt.of(1), outcome::add);
+        n.runtime.transferLeadership(OptionalInt.of(9), outcome::add);
+        assertThat(outcome.get(0)).isEqualTo(new TransferOutcome.Transferred(1, term));
+        assertThat(outcome.get(1)).isInstanceOfSatisfying(TransferOutcome.Refused.class, r -> {
+            assertThat(r.reason()).isEqualTo(TransferOutcome.Reason.UNKNOWN_NODE);
+            assertThat(r.message()).contains("no node 9", "[1, 2, 3]");
+        });
+        n.runtime.transferLeadership(OptionalInt.empty(), outcome::add);
+        n.runtime.process();
+        assertThat(n.sent).as("node 2 holds the whole log, node 3 nothing yet").contains(new TimeoutNow(1, 2, term));
+        n.runtime.transferLeadership(OptionalInt.of(3), outcome::add);
+        assertThat(outcome.getLast()).isInstanceOfSatisfying(TransferOutcome.Refused.class,
+                r -> assertThat(r.reason()).isEqualTo(TransferOutcome.Reason.IN_PROGRESS));
+
+        Node follower = new Node(2, new MemoryStorage(), 0);
+        follower.request(new AppendEntries(1, 2, 1, 0, 0, List.of(), 0));
+        follower.runtime.process();
+        List<TransferOutcome> asked = new ArrayList<>();
+        follower.runtime.transferLeadership(OptionalInt.empty(), asked::add);
+        follower.runtime.transferLeadership(OptionalInt.of(3), asked::add);
+        assertThat(asked).containsOnly(new TransferOutcome.NotLeader(OptionalInt.of(1)));
     }
 }

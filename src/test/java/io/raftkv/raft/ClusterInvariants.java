@@ -173,6 +173,7 @@ final class ClusterInvariants {
             }
             case AppendEntries ae -> { }
             case Message.InstallSnapshot is -> { }
+            case Message.TimeoutNow tn -> { }
             case Message.InstallSnapshotResponse r -> {
                 // A completed install is acknowledged only once the snapshot is persisted.
                 if (r.done() && sameTerm && persistedLastIndex < r.snapshotIndex())

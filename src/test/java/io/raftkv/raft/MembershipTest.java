@@ -71,6 +71,30 @@ class MembershipTest {
     }
 
     @Test
+    @DisplayName("§3.10 with §4.2.1: leadership cannot go to a learner, and no change is taken while a transfer runs")
+    void transfersAndLearners() {
+        TestCluster c = cluster(4);
+        int leader = c.leader().orElseThrow();
+        c.addNode(4);
+        assertThat(c.changeMembership(leader, new AddLearner(4, "n4"))).isInstanceOf(Accepted.class);
+        c.tickAndStabilize(5);
+        RaftNode l = c.node(leader);
+        assertThat(l.transferLeadership(4)).isEqualTo(new TransferResult.NotVoter(4));
+        assertThat(l.transferLeadership(9)).isEqualTo(new TransferResult.UnknownNode(9));
+        // A TimeoutNow reaching a learner (forged, or from a stale leader) does not make it campaign.
+        long term = c.node(4).term();
+        c.node(4).step(new Message.TimeoutNow(leader, 4, l.term()));
+        c.stabilize();
+        assertThat(c.node(4).term()).isEqualTo(term);
+        assertThat(c.node(4).role()).isEqualTo(Role.FOLLOWER);
+
+        int f = follower(c, leader);
+        assertThat(l.transferLeadership(f)).isEqualTo(new TransferResult.Started(f));
+        assertRefused(l.proposeConfChange(new Promote(4)), Reason.TRANSFER_IN_PROGRESS);
+        assertThat(l.configuration().isVoter(4)).isFalse();
+    }
+
+    @Test
     @DisplayName("§4.1: removing the last voter is refused")
     void lastVoterStays() {
         TestCluster c = TestCluster.of(1, 3);

@@ -3,6 +3,7 @@ package io.raftkv.server;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.node.ReadOutcome;
 import io.raftkv.node.RpcReply;
+import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -243,6 +244,78 @@ class RequestPathTest {
         return new HostPort("127.0.0.1", silent.getLocalPort());
     }
 
+    // ---------------------------------------------------------------- leadership transfer (thesis §3.10)
+
+    @Test
+    void aWriteDuringATransferIsHeldUntilTheTransferEndsNotRefused() throws Exception {
+        start();
+        node.contact = new LeaderContact(OptionalInt.of(0), Long.MAX_VALUE / 2);
+        AtomicInteger calls = new AtomicInteger();
+        node.writes = () -> CompletableFuture.completedFuture(calls.incrementAndGet() <= 3
+                ? new WriteOutcome.TransferInProgress<>(2)
+                : new WriteOutcome.Applied<>(5, 3, new ApplyResult.Applied("v")));
+        Reply put = send("POST", "/put", body("k", "v"), null);
+        assertThat(put.status()).as(put.raw()).isEqualTo(200);
+        assertThat(node.proposals.get()).as("proposed again until the transfer ended").isEqualTo(4);
+    }
+
+    @Test
+    void aWriteHeldPastItsDeadlineByATransferIs503RetryableNamingTheTransfer() throws Exception {
+        start(new HostPort("127.0.0.1", closedPort()), 200);
+        node.contact = new LeaderContact(OptionalInt.of(0), Long.MAX_VALUE / 2);
+        node.writes = () -> CompletableFuture.completedFuture(new WriteOutcome.TransferInProgress<>(2));
+        Reply put = send("POST", "/put", body("k", "v"), null);
+        assertThat(put.status()).as(put.raw()).isEqualTo(503);
+        assertThat(put.error()).contains("leadership transfer to node 2 in progress", "the write was not applied");
+        assertThat(put.json().path("retryable").asBoolean()).as(put.raw()).isTrue();
+    }
+
+    @Test
+    void transferOutcomesMapToStatuses() throws Exception {
+        start();
+        node.transfers = () -> CompletableFuture.completedFuture(new TransferOutcome.Transferred(2, 7));
+        Reply ok = send("POST", "/transfer-leader", "{\"id\":2}", null);
+        assertThat(ok.status()).as(ok.raw()).isEqualTo(200);
+        assertThat(ok.json().path("ok").asBoolean()).isTrue();
+        assertThat(ok.json().path("term").asLong()).isEqualTo(7);
+        assertThat(ok.json().path("leader").path("id").asInt()).isEqualTo(2);
+        assertThat(ok.json().path("leader").path("address").asText()).isEqualTo(node.config().peers().get(2).toString());
+
+        Map<TransferOutcome, Integer> statuses = Map.of(
+                new TransferOutcome.Refused(TransferOutcome.Reason.UNKNOWN_NODE, "there is no node 9"), 404,
+                new TransferOutcome.Refused(TransferOutcome.Reason.NOT_VOTER, "node 3 does not vote"), 409,
+                new TransferOutcome.Refused(TransferOutcome.Reason.IN_PROGRESS, "a transfer to node 1 is in progress"), 409,
+                new TransferOutcome.Failed("node 2 did not take over"), 503);
+        for (var e : statuses.entrySet()) {
+            node.transfers = () -> CompletableFuture.completedFuture(e.getKey());
+            Reply r = send("POST", "/transfer-leader", "{\"id\":2}", null);
+            assertThat(r.status()).as("%s: %s", e.getKey(), r.raw()).isEqualTo(e.getValue());
+            String message = e.getKey() instanceof TransferOutcome.Refused ref ? ref.message()
+                    : ((TransferOutcome.Failed) e.getKey()).reason();
+            assertThat(r.error()).contains(message);
+            if (e.getValue() == 503) assertThat(r.json().path("retryable").asBoolean()).as(r.raw()).isTrue();
+        }
+    }
+
+    @Test
+    void theTransferBodyNamesTheTargetOrNothing() throws Exception {
+        start();
+        node.transfers = () -> CompletableFuture.completedFuture(new TransferOutcome.Transferred(1, 2));
+        for (String body : new String[] {"{}", "", "{\"id\":null}", "{\"id\":2}", "{\"id\":0}"}) {
+            assertThat(send("POST", "/transfer-leader", body, null).status()).as(body).isEqualTo(200);
+        }
+        assertThat(node.transferTargets).containsExactly(OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(),
+                OptionalInt.of(2), OptionalInt.of(0));
+        for (String body : new String[] {"{\"id\":", "[2]", "{\"id\":\"2\"}", "{\"id\":1.5}", "{\"id\":4294967296}",
+                "{} {}"}) {
+            Reply r = send("POST", "/transfer-leader", body, null);
+            assertThat(r.status()).as("%s: %s", body, r.raw()).isEqualTo(400);
+            assertThat(r.error()).as(body).contains("{\"id\":N}");
+        }
+        assertThat(node.transferTargets).as("no bad body reached the node").hasSize(5);
+        assertThat(send("GET", "/transfer-leader", null, null).status()).isEqualTo(405);
+    }
+
     private static void assertNoLeaderReachable(Reply r, boolean retryable, String... fragments) {
         assertThat(r.status()).as(r.raw()).isEqualTo(503);
         assertThat(r.json().path("noLeaderReachable").asBoolean()).as("noLeaderReachable in %s", r.raw()).isTrue();
@@ -294,6 +367,8 @@ class RequestPathTest {
         volatile Supplier<CompletableFuture<ReadOutcome<Optional<String>>>> reads = CompletableFuture::new;
         volatile Supplier<CompletableFuture<ReadOutcome<Optional<String>>>> staleReads = CompletableFuture::new;
         volatile LeaderContact contact = new LeaderContact(OptionalInt.empty(), System.nanoTime());
+        volatile Supplier<CompletableFuture<TransferOutcome>> transfers = CompletableFuture::new;
+        final List<OptionalInt> transferTargets = new CopyOnWriteArrayList<>();
 
         StubNode(NodeConfig config) {
             this.config = config;
@@ -324,6 +399,12 @@ class RequestPathTest {
         @Override
         public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
             return staleReads.get();
+        }
+
+        @Override
+        public CompletableFuture<TransferOutcome> transferLeader(OptionalInt target) {
+            transferTargets.add(target);
+            return transfers.get();
         }
 
         @Override

@@ -51,6 +51,8 @@ class ClusterSimulationSeedsTest {
         List<SimResult> failed = results.stream().filter(r -> !r.ok()).sorted(Comparator.comparingLong(SimResult::seed))
                 .toList();
         System.out.println(summary(results, wallMs));
+        assertThat(results.stream().filter(r -> !r.counters().containsKey("transfers asked")).map(SimResult::seed).toList())
+                .as("seeds in which no leadership transfer was asked (thesis §3.10)").isEmpty();
         if (!failed.isEmpty()) {
             SimResult f = failed.getFirst();
             SimResult traced = Simulation.runTraced(f.config(), Path.of("target", "sim", "seed-" + f.seed() + ".log"));

@@ -67,6 +67,22 @@ final class Invariants {
             throw new AssertionError("Election Safety (§5.2): nodes " + previous + " and " + id + " both lead term " + term);
     }
 
+    /**
+     * Thesis §3.10: node {@code from} answered a transfer (to {@code asked}, or its pick) as done,
+     * with {@code leader} leading {@code term}: that node must really have led that term, and be
+     * the one asked for.
+     */
+    void onTransferred(int from, java.util.OptionalInt asked, int leader, long term) {
+        checks++;
+        Integer actual = leaderByTerm.get(term);
+        if (actual == null || actual != leader)
+            throw new AssertionError("leadership transfer: node " + from + " answered that node " + leader + " leads term "
+                    + term + ", but " + (actual == null ? "nobody led it" : "node " + actual + " did"));
+        if (asked.isPresent() && asked.getAsInt() != leader)
+            throw new AssertionError("leadership transfer: node " + from + " was asked to transfer to node "
+                    + asked.getAsInt() + " and answered that node " + leader + " leads term " + term);
+    }
+
     /** A node became leader: it must hold every entry committed in an earlier term (§5.4). */
     void onLeader(int id, long term, RaftNode core) {
         checkRole(id, core);
@@ -222,6 +238,7 @@ final class Invariants {
             }
             case Message.AppendEntries ae -> { }
             case Message.InstallSnapshot is -> { }
+            case Message.TimeoutNow tn -> { }
         }
     }
 }

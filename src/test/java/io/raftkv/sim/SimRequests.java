@@ -86,6 +86,11 @@ final class SimRequests {
                 case WriteOutcome.Superseded<ApplyResult> s -> retryLater(call, () -> runWrite(call, cmd));
                 case WriteOutcome.Unknown<ApplyResult> u -> call.reply(unknownOutcome(u.reason()));
                 case WriteOutcome.NotLeader<ApplyResult> n -> forwardOrWait(call, n.leaderHint(), () -> runWrite(call, cmd));
+                // ClientRequests: held until the transfer ends (thesis §3.10), then forwarded or proposed here.
+                case WriteOutcome.TransferInProgress<ApplyResult> t -> {
+                    sim.count("writes held during a leadership transfer");
+                    retryLater(call, () -> runWrite(call, cmd));
+                }
             }
         });
         // ClientRequests: propose(cmd).orTimeout(remaining) -> "outcome unknown".

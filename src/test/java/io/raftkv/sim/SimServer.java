@@ -182,6 +182,11 @@ final class SimServer {
         submit(() -> runtime.propose(command, done));
     }
 
+    /** RaftServer.transferLeader (thesis §3.10): in this process, when it runs. */
+    void transferLeadership(java.util.OptionalInt target, Consumer<io.raftkv.node.TransferOutcome> done) {
+        onProcess(() -> submit(() -> runtime.transferLeadership(target, done)));
+    }
+
     /** RaftServer.read: a linearizable read through ReadIndex (thesis §6.4). */
     void read(String key, Consumer<ReadOutcome<Optional<String>>> done) {
         submit(() -> runtime.read(() -> kv.get(key), done));

@@ -7,6 +7,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Random;
 
 /**
@@ -16,7 +17,8 @@ import java.util.Random;
  *
  * <p>Phases: faults for {@code faultPhaseMs} (crashes, crashes during fsync, after a commit and
  * after an election win, process pauses, partitions full and one-way, clients cut off, message
- * loss/duplication/delay); then the network heals, down nodes
+ * loss/duplication/delay, and leadership transfers on a schedule of their own, thesis §3.10);
+ * then the network heals, down nodes
  * restart, loss stops and clients finish; the cluster must converge (liveness) and the final
  * checks run: equal state machines, every acknowledged write took effect once, a linearizable
  * history.
@@ -28,6 +30,8 @@ final class Simulation {
     private final Scheduler scheduler = new Scheduler();
     private final Random nodeRandom;
     private final Random faultRandom;
+    /** Leadership transfers draw from their own stream, so the other faults of a seed stay what they were. */
+    private final Random transferRandom;
     private final SimNetwork network;
     private final SimStorage[] storages;
     private final SimServer[] servers;
@@ -53,6 +57,7 @@ final class Simulation {
         this.fullTrace = keepFullTrace ? new ArrayList<>() : null;
         this.nodeRandom = new Random(cfg.seed() ^ 0x5DEECE66DL);
         this.faultRandom = new Random(cfg.seed() * 6364136223846793005L + 1442695040888963407L);
+        this.transferRandom = new Random(cfg.seed() * 0x2545F4914F6CDD1DL + 0x7F4A7C15L);
         this.network = new SimNetwork(this, new Random(cfg.seed() + 0x1234567L), cfg);
         int n = cfg.nodes();
         this.storages = new SimStorage[n + 1];
@@ -140,6 +145,7 @@ final class Simulation {
             for (int id = 1; id <= cfg.nodes(); id++) start(id);
             for (SimClient c : clients) c.start(faultRandom.nextInt(50));
             scheduleFault();
+            scheduleTransfer();
             scheduler.at(cfg.faultPhaseMs(), this::endFaults);
             boolean settled = false;
             while (scheduler.runNext(cfg.settleLimitMs())) {
@@ -266,6 +272,43 @@ final class Simulation {
             network.heal();
         }
         scheduleFault();
+    }
+
+    private void scheduleTransfer() {
+        scheduler.after(150 + transferRandom.nextInt(451), this::transfer);
+    }
+
+    /**
+     * Thesis §3.10: the leader is asked to hand its leadership to a random node (itself now and
+     * then) or, a quarter of the time, to its most caught-up voter, while the other faults go on
+     * (and after them, until the clients stop).
+     * A transfer the leader answers as done must name the node that really leads that term.
+     */
+    private void transfer() {
+        // Also in the quiet phase while clients still run: a seed whose faults left no leader for
+        // long still gets its transfers, with writes going on around them.
+        if (scheduler.nowMs() >= cfg.clientsStopMs()) return;
+        Optional<Integer> leader = leader();
+        if (leader.isEmpty()) {
+            scheduler.after(50, this::transfer); // soon, when there may be a leader to ask
+            return;
+        }
+        int from = leader.get();
+        OptionalInt target = transferRandom.nextInt(4) == 0 ? OptionalInt.empty()
+                : OptionalInt.of(1 + transferRandom.nextInt(cfg.nodes()));
+        count("transfers asked");
+        trace("node %d is asked to transfer its leadership to %s", from,
+                target.isPresent() ? "node " + target.getAsInt() : "its most caught-up voter");
+        servers[from].transferLeadership(target, outcome -> {
+            trace("node %d: transfer %s", from, outcome);
+            count("transfers " + outcome.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT)
+                    + (outcome instanceof io.raftkv.node.TransferOutcome.Transferred t && t.leader() == from
+                    ? " (to itself)" : ""));
+            if (outcome instanceof io.raftkv.node.TransferOutcome.Transferred t) {
+                invariants.onTransferred(from, target, t.leader(), t.term());
+            }
+        });
+        scheduleTransfer();
     }
 
     /** The faults stop: the network heals and loses nothing more, every node is up. */

@@ -44,7 +44,7 @@ class MessageCodecProperties {
 
     @Provide
     Arbitrary<Byte> types() {
-        return Arbitraries.bytes().between((byte) 0, (byte) 8);
+        return Arbitraries.bytes().between((byte) 0, (byte) 9);
     }
 
     @Property

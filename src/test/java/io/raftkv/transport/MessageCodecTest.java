@@ -45,6 +45,16 @@ class MessageCodecTest {
     }
 
     @Test
+    void aTransferVoteSetsFlag0x02AndTimeoutNowIsAHeaderAlone() {
+        assertThat(hex(new RequestVote(1, 2, 3, 4, 5, false, true))).endsWith("02");
+        assertThat(hex(new RequestVote(1, 2, 3, 4, 5, true, true))).endsWith("03");
+        assertThat(hex(new Message.TimeoutNow(1, 2, 3))).isEqualTo(
+                "a2" + "07" + "00000001" + "00000002" + "0000000000000003");
+        assertThat(MessageCodec.path(new Message.TimeoutNow(1, 2, 3))).isEqualTo("/timeoutNow");
+        assertThat(new Message.TimeoutNow(1, 2, 3).isResponse()).as("a request, answered by nothing").isFalse();
+    }
+
+    @Test
     void appendEntriesSendsTheFirstIndexThenTermAndDataOfEachEntry() {
         AppendEntries ae = new AppendEntries(1, 2, 7, 9, 6,
                 List.of(new Entry(10, 7, "ab".getBytes(StandardCharsets.US_ASCII)), Entry.noop(11, 8)), 8, 5);
@@ -165,7 +175,7 @@ class MessageCodecTest {
     @Test
     void emptyBodyAndUnknownTypesAreRefused() {
         assertRefused(new byte[0], "raft message: empty body");
-        for (int type : new int[] {0, 7, 0x80, 0xff}) {
+        for (int type : new int[] {0, 8, 0x80, 0xff}) {
             assertRefused(new byte[] {(byte) 0xA2, (byte) type, 0, 0, 0, 1}, "unknown message type " + type);
         }
     }
@@ -236,8 +246,8 @@ class MessageCodecTest {
     @Test
     void unknownFlagBitsAreRefused() {
         byte[] vote = MessageCodec.encode(new RequestVote(1, 2, 3, 4, 5, false));
-        vote[vote.length - 1] = 0x02;
-        assertRefused(vote, "unknown bits 0x02 in field 'flags' of RequestVote");
+        vote[vote.length - 1] = 0x04;
+        assertRefused(vote, "unknown bits 0x04 in field 'flags' of RequestVote");
         byte[] answer = MessageCodec.encode(new RequestVoteResponse(1, 2, 3, true, true));
         answer[answer.length - 1] = (byte) 0x83;
         assertRefused(answer, "unknown bits 0x80 in field 'flags' of RequestVoteResponse");

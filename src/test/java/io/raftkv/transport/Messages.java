@@ -10,6 +10,7 @@ import io.raftkv.raft.Message.InstallSnapshotResponse;
 import io.raftkv.raft.Message.RequestVote;
 import io.raftkv.raft.Message.RequestVoteResponse;
 import io.raftkv.raft.RaftNode;
+import io.raftkv.raft.Message.TimeoutNow;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -38,7 +39,7 @@ final class Messages {
         Arbitrary<Boolean> bool = Arbitraries.of(true, false);
         Arbitrary<byte[]> data = data(maxData);
         return Arbitraries.oneOf(
-                Combinators.combine(id, id, n, n, n, bool).as(RequestVote::new),
+                Combinators.combine(id, id, n, n, n, bool, bool).as(RequestVote::new),
                 Combinators.combine(id, id, n, bool, bool).as(RequestVoteResponse::new),
                 Combinators.combine(id, id, n, n, n, entries(data, maxEntries), n, n).as(AppendEntries::new),
                 Combinators.combine(id, id, n, bool, n, n, n, n).flatAs((from, to, term, success, match, rejected,
@@ -47,7 +48,8 @@ final class Messages {
                 Combinators.combine(id, id, n, n, n, configurations(), n, data).flatAs((from, to, term, index, snapTerm,
                         configuration, offset, bytes) -> bool.map(done -> new InstallSnapshot(from, to, term, index,
                         snapTerm, configuration, offset, bytes, done))),
-                Combinators.combine(id, id, n, n, n, bool).as(InstallSnapshotResponse::new));
+                Combinators.combine(id, id, n, n, n, bool).as(InstallSnapshotResponse::new),
+                Combinators.combine(id, id, n).as(TimeoutNow::new));
     }
 
     /**

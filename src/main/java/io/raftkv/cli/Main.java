@@ -1,6 +1,8 @@
 package io.raftkv.cli;
 
 import io.raftkv.client.RaftKvClient;
+import io.raftkv.server.BootstrapFile;
+import io.raftkv.server.Joiner;
 import io.raftkv.server.NodeConfig;
 import io.raftkv.server.RaftServer;
 import io.raftkv.storage.FileStorage;
@@ -17,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -53,6 +56,12 @@ public final class Main implements Callable<Integer> {
             "addresses (this node's included) sorted by host, then port. Explicit form 'id=host:port,...'.",
             "Empty: a single-node cluster."})
     String peers;
+
+    @Option(names = {"-join", "--join"}, paramLabel = "LIST", description = {
+            "Join a running cluster through these of its nodes (host:port, comma-separated): the node starts",
+            "with an empty data folder, asks to be added as a learner, then catches up; promote it with",
+            "'raftkv member promote'. A restart with its data folder needs neither -join nor -peers."})
+    String join;
 
     @Option(names = {"-host", "--host"}, paramLabel = "HOST",
             description = "Host name peers use to reach this node (default: the --bind address, else localhost).")
@@ -149,9 +158,44 @@ public final class Main implements Callable<Integer> {
         NodeConfig config = nodeConfig();
         Path dir = dataDir != null ? dataDir : Path.of("data", "node-" + config.id());
         if (segmentBytes < 1024) throw new ParameterException(spec.commandLine(), "--segment-bytes must be >= 1024");
+        List<HostPort> joinVia = joinAddresses();
+        boolean fresh = isFresh(dir);
+        Optional<BootstrapFile.Contents> bootstrap;
+        try {
+            bootstrap = BootstrapFile.read(dir);
+        } catch (StorageException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (bootstrap.isPresent()) {
+            // The data folder says which cluster this node was started in; it wins over the flags.
+            BootstrapFile.Contents b = bootstrap.get();
+            if (b.id() != config.id()) {
+                throw new ParameterException(spec.commandLine(), "data folder " + dir + " belongs to node " + b.id()
+                        + ", not -id " + config.id() + "; use -id " + b.id() + " or another -data folder");
+            }
+            if (!joinVia.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "data folder " + dir + " holds node " + b.id()
+                        + " of a cluster started with " + b.members() + "; restart it without -join");
+            }
+            if (peers != null && !config.members().equals(b.members())) {
+                System.err.println("raftkv: -peers gives " + config.members() + " but data folder " + dir
+                        + " was started with " + b.members() + "; using the data folder's (its log holds every change"
+                        + " since)");
+            }
+            config = config.withPeers(b.peers());
+        } else if (!joinVia.isEmpty() || (!fresh && peers == null)) {
+            // Joining now, or a node that joined earlier: its log or snapshot holds the configuration.
+            config = config.joining();
+        }
+        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia);
+    }
+
+    private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia) throws Exception {
         FileStorage storage;
         try {
             storage = FileStorage.open(dir, new FileStorage.Options(segmentBytes, fsync));
+            if (recordBootstrap) BootstrapFile.write(dir, new BootstrapFile.Contents(config.id(),
+                    config.members()));
         } catch (StorageException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -170,10 +214,19 @@ public final class Main implements Callable<Integer> {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "raftkv-shutdown"));
         if (exitWithPid != null) watchParent(exitWithPid);
+        if (!joinVia.isEmpty()) {
+            int self = config.id();
+            Joiner.start(self, config.self(), joinVia, Duration.ofMillis(requestTimeoutMs + 1000), why -> {
+                System.err.println("raftkv: " + why);
+                server.close();
+                Runtime.getRuntime().halt(1);
+            });
+        }
         if (!noShell && Terminals.stdinIsTerminal()) {
             List<HostPort> all = new ArrayList<>();
             all.add(config.self());
             config.peers().values().forEach(all::add);
+            joinVia.stream().filter(a -> !all.contains(a)).forEach(all::add);
             try (RaftKvClient client = new RaftKvClient(all, Duration.ofMillis(requestTimeoutMs + 1000))) {
                 new Shell(client, null).run();
             }
@@ -182,6 +235,33 @@ public final class Main implements Callable<Integer> {
         }
         new CountDownLatch(1).await(); // serve until killed
         return 0;
+    }
+
+    /** A data folder with nothing in it yet (or none): a node's first start. */
+    private static boolean isFresh(Path dir) throws java.io.IOException {
+        if (!java.nio.file.Files.isDirectory(dir)) return true;
+        try (var entries = java.nio.file.Files.list(dir)) {
+            return entries.findAny().isEmpty();
+        }
+    }
+
+    private List<HostPort> joinAddresses() {
+        CommandLine cl = spec.commandLine();
+        if (join == null) return List.of();
+        if (peers != null) {
+            throw new ParameterException(cl, "-join and -peers exclude each other: -peers starts a new cluster,"
+                    + " -join adds this node to a running one");
+        }
+        List<HostPort> out = new ArrayList<>();
+        for (String item : join.split(",", -1)) {
+            if (item.isBlank()) throw new ParameterException(cl, "-join has an empty item; give host:port,host:port");
+            try {
+                out.add(HostPort.parse(item.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "-join: " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private static void watchParent(long pid) {
@@ -198,6 +278,10 @@ public final class Main implements Callable<Integer> {
                     + " (or use 'raftkv local' for a whole cluster)");
         }
         if (id < 0) throw new ParameterException(cl, "-id must be >= 0, got " + id);
+        if (join != null && peers != null) {
+            throw new ParameterException(cl, "-join and -peers exclude each other: -peers starts a new cluster,"
+                    + " -join adds this node to a running one");
+        }
         if (port < 1 || port > 65535) throw new ParameterException(cl, "-port must be in 1..65535, got " + port);
         HostPort self;
         Map<Integer, HostPort> peerMap;

@@ -148,6 +148,45 @@ public final class RaftKvClient implements AutoCloseable {
     public KvResult transferLeader(OptionalInt target) {
         ObjectNode body = JSON.createObjectNode();
         target.ifPresent(id -> body.put("id", id));
+        return admin("/transfer-leader", body, "the transfer");
+    }
+
+    /**
+     * {@code GET /members}: the configuration in use (voters and learners with their addresses,
+     * learners with {@code caughtUp} as the leader sees them), the leader and the configuration's
+     * log index. Any node forwards it to the leader.
+     */
+    public KvResult members() {
+        return admin("/members", null, "the request");
+    }
+
+    /**
+     * {@code POST /members/add}: adds node {@code id} at {@code address} as a learner (thesis
+     * §4.2.1). 200 with the new membership once the change is committed; 400 bad id or address,
+     * 409 already a member, address in use or another change in flight. Adding a member again at
+     * the same address answers 200.
+     */
+    public KvResult addMember(int id, String address) {
+        ObjectNode body = JSON.createObjectNode().put("id", id).put("address", address);
+        return admin("/members/add", body, "the change");
+    }
+
+    /** {@code POST /members/promote}: makes learner {@code id} a voter; 409 while it lags the leader. */
+    public KvResult promoteMember(int id) {
+        return admin("/members/promote", JSON.createObjectNode().put("id", id), "the change");
+    }
+
+    /** {@code POST /members/remove}: removes voter or learner {@code id}, the leader included (§4.2.2). */
+    public KvResult removeMember(int id) {
+        return admin("/members/remove", JSON.createObjectNode().put("id", id), "the change");
+    }
+
+    /**
+     * An administrative request any node forwards to the leader: the first node that reaches a
+     * leader answers; one that cannot be reached, or reaches no leader, is passed over for the
+     * next. Not sent twice once a node may have acted on it ({@code what} may or may not have happened).
+     */
+    private KvResult admin(String path, ObjectNode body, String what) {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
         List<HostPort> order = new ArrayList<>(nodes);
@@ -157,7 +196,7 @@ public final class RaftKvClient implements AutoCloseable {
         for (int i = 0; System.nanoTime() < deadline; i++) {
             HostPort node = order.get(i % order.size());
             try {
-                KvResult r = send(node, "/transfer-leader", json(body), start,
+                KvResult r = send(node, path, body == null ? null : json(body), start,
                         Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
                 if (r.ok()) r.leaderAddress().ifPresent(this::preferLeader);
                 if (!r.noLeaderReachable()) return r;
@@ -167,7 +206,8 @@ public final class RaftKvClient implements AutoCloseable {
                         System.nanoTime() - start);
             } catch (IOException e) {
                 return new KvResult(0, error("connection to " + node + " failed (" + describe(e)
-                        + "); the transfer may or may not have happened"), node, System.nanoTime() - start);
+                        + (body == null ? ")" : "); " + what + " may or may not have happened")), node,
+                        System.nanoTime() - start);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return new KvResult(0, error("interrupted"), node, System.nanoTime() - start);

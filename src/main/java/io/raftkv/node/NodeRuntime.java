@@ -1,5 +1,8 @@
 package io.raftkv.node;
 
+import io.raftkv.raft.ConfChange;
+import io.raftkv.raft.ConfChangeResult;
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.ProposeResult;
@@ -64,6 +67,8 @@ public final class NodeRuntime<R> {
     private final Map<Long, PendingRead<?>> readsAwaitingIndex = new HashMap<>();
     private final TreeMap<Long, List<PendingRead<?>>> readsAwaitingApply = new TreeMap<>();
     private long nextReadId;
+    /** Membership changes proposed here by index, answered when their entry applies (thesis ch. 4). */
+    private final TreeMap<Long, PendingChange> pendingChanges = new TreeMap<>();
     /** Leadership transfers started here, waiting to see the target lead (thesis §3.10). */
     private final PendingTransfers transfers;
     /** Inbound requests waiting for the core's response, FIFO per peer and kind of request. */
@@ -97,6 +102,8 @@ public final class NodeRuntime<R> {
     private long leaderContactNs;
 
     private record PendingWrite<R>(long term, Consumer<WriteOutcome<R>> done) {}
+
+    private record PendingChange(long term, Consumer<MembershipOutcome> done) {}
 
     private record PendingRead<V>(Supplier<V> query, Consumer<ReadOutcome<V>> done) {
         void serve(long appliedIndex) {
@@ -179,6 +186,31 @@ public final class NodeRuntime<R> {
             case TransferResult.OtherTransferInProgress o -> done.accept(new TransferOutcome.Refused(
                     TransferOutcome.Reason.IN_PROGRESS, "a leadership transfer to node " + o.target()
                             + " is in progress; it ends within an election timeout, then ask again"));
+        }
+    }
+
+    /**
+     * A membership change (thesis ch. 4, single-server changes): {@code done} learns the outcome
+     * once - refusals at once, otherwise when the change's entry applies here. Adding a learner
+     * that is already a member at the same address, with no change in flight, is answered as
+     * committed at once (a node that joins asks again after a restart).
+     */
+    public void changeMembership(ConfChange change, Consumer<MembershipOutcome> done) {
+        if (holdWhileWriting(() -> changeMembership(change, done))) return;
+        if (core.role() != Role.LEADER) {
+            done.accept(new MembershipOutcome.NotLeader(core.leaderId()));
+            return;
+        }
+        Configuration current = core.configuration();
+        if (change instanceof ConfChange.AddLearner add && current.address(add.id()).filter(add.address()::equals).isPresent()
+                && core.configurationIndex() <= core.commitIndex()) {
+            done.accept(new MembershipOutcome.Committed(current, core.configurationIndex()));
+            return;
+        }
+        switch (core.proposeConfChange(change)) {
+            case ConfChangeResult.Accepted a -> pendingChanges.put(a.index(), new PendingChange(a.term(), done));
+            case ConfChangeResult.NotLeader n -> done.accept(new MembershipOutcome.NotLeader(n.leaderHint()));
+            case ConfChangeResult.Refused r -> done.accept(new MembershipOutcome.Refused(r.reason(), r.message()));
         }
     }
 
@@ -280,6 +312,8 @@ public final class NodeRuntime<R> {
     // ---------------------------------------------------------------- one Ready
 
     private void beginReady(Ready rd) {
+        // 0. New members first: the adapter connects to them before any message goes their way.
+        rd.configuration().ifPresent(listener::configurationChanged);
         if (!rd.mustPersist()) {
             afterPersist(rd, rd.messages());
             return;
@@ -336,6 +370,10 @@ public final class NodeRuntime<R> {
         covered.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>("node " + core.id()
                 + " was replaced by a snapshot from the leader")));
         covered.clear();
+        var changes = pendingChanges.headMap(snap.index(), true);
+        changes.values().forEach(p -> p.done().accept(new MembershipOutcome.Unknown("node " + core.id()
+                + " was replaced by a snapshot from the leader")));
+        changes.clear();
     }
 
     private void dispatch(Message m) {
@@ -359,6 +397,13 @@ public final class NodeRuntime<R> {
             bytesSinceSnapshot += e.data().length;
         }
         listener.applied(e, result);
+        PendingChange change = pendingChanges.remove(e.index());
+        if (change != null) {
+            change.done().accept(e.isConfig() && e.term() == change.term()
+                    ? new MembershipOutcome.Committed(e.configuration(), e.index())
+                    : new MembershipOutcome.Failed("another leader's entry took index " + e.index()
+                            + " of the membership change: it was not made"));
+        }
         PendingWrite<R> p = pendingWrites.remove(e.index());
         if (p != null) {
             p.done().accept(result != null && isOwnEntry(p, e)
@@ -378,6 +423,12 @@ public final class NodeRuntime<R> {
     private void abandonPendingWrites(String reason) {
         pendingWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(reason)));
         pendingWrites.clear();
+        abandonPendingChanges(reason.replace("the write", "the membership change"));
+    }
+
+    private void abandonPendingChanges(String reason) {
+        pendingChanges.values().forEach(p -> p.done().accept(new MembershipOutcome.Unknown(reason)));
+        pendingChanges.clear();
     }
 
     /** ReadIndex answers: a confirmed read waits for its index to be applied, a refused one goes elsewhere. */

@@ -1,5 +1,6 @@
 package io.raftkv.node;
 
+import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.RoleChange;
 import io.raftkv.raft.Snapshot;
@@ -13,6 +14,13 @@ import io.raftkv.raft.Snapshot;
 public interface RuntimeListener<R> {
     /** The core changed role (after the Ready's write, before its entries are applied). */
     default void roleChanged(RoleChange change) {}
+
+    /**
+     * The configuration in use changed (thesis §4.1: a server uses the newest configuration in its
+     * log, committed or not). Called before any message of the Ready that reported it is sent, so
+     * that an adapter can connect to new members first.
+     */
+    default void configurationChanged(Configuration configuration) {}
 
     /** {@code entry} was applied ({@code result} is null for a no-op). */
     default void applied(Entry entry, R result) {}

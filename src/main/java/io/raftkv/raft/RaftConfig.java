@@ -3,7 +3,9 @@ package io.raftkv.raft;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Static configuration of one Raft node. Times are in ticks; the runtime decides how long a
@@ -37,6 +39,9 @@ import java.util.Set;
  * @param preVote            a node first asks whether it could win before starting an election
  *                           (thesis §9.6), so a node rejoining after a partition cannot depose a
  *                           healthy leader by inflating the term
+ * @param voterAddresses     the bootstrap voters' addresses (those missing are empty), so that the
+ *                           first configuration entry, and the members who learn it, know where
+ *                           each voter is
  * @param maxLearnerLagEntries a learner is promoted to voter only when its log is at most this many
  *                           entries behind the leader's (thesis §4.2.1: a voter that has not caught
  *                           up would leave the cluster unable to commit while it catches up)
@@ -44,7 +49,8 @@ import java.util.Set;
 public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int electionTicksMax,
                          int heartbeatTicks, int maxEntriesPerAppend, int maxInflightAppends,
                          long randomSeed, int tickMs, long maxBytesPerAppend, int snapshotChunkBytes,
-                         boolean checkQuorum, boolean preVote, long maxLearnerLagEntries) {
+                         boolean checkQuorum, boolean preVote, long maxLearnerLagEntries,
+                         Map<Integer, String> voterAddresses) {
     public static final long DEFAULT_MAX_BYTES_PER_APPEND = 4L * 1024 * 1024;
     public static final int DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
     /**
@@ -57,6 +63,17 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
     /** Values are checked by {@link #validate()}, not here, so that it can name every problem. */
     public RaftConfig {
         voters = voters == null ? List.of() : List.copyOf(voters);
+        voterAddresses = voterAddresses == null ? Map.of() : Map.copyOf(voterAddresses);
+    }
+
+    /**
+     * The configuration a node uses until its log or a snapshot holds one (thesis §4.1): the
+     * bootstrap voters with their addresses; empty for a node that joins an existing cluster.
+     */
+    public Configuration bootstrapConfiguration() {
+        TreeMap<Integer, String> v = new TreeMap<>();
+        for (int id : voters) v.put(id, voterAddresses.getOrDefault(id, ""));
+        return new Configuration(v, new TreeMap<>());
     }
 
     /** Production's configuration for node {@code id} of {@code voters}; change what differs by name. */
@@ -74,7 +91,8 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
         return new Builder(id, voters).electionTicks(electionTicksMin, electionTicksMax).heartbeatTicks(heartbeatTicks)
                 .maxEntriesPerAppend(maxEntriesPerAppend).maxInflightAppends(maxInflightAppends).randomSeed(randomSeed)
                 .tickMs(tickMs).maxBytesPerAppend(maxBytesPerAppend).snapshotChunkBytes(snapshotChunkBytes)
-                .checkQuorum(checkQuorum).preVote(preVote).maxLearnerLagEntries(maxLearnerLagEntries);
+                .checkQuorum(checkQuorum).preVote(preVote).maxLearnerLagEntries(maxLearnerLagEntries)
+                .voterAddresses(voterAddresses);
     }
 
     /**
@@ -91,6 +109,10 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
             if (!distinct.add(v)) problems.add("voter " + v + " appears twice in " + voters);
         }
         if (!voters.isEmpty() && !voters.contains(id)) problems.add("id " + id + " is not among voters " + voters);
+        for (var e : voterAddresses.entrySet()) {
+            if (!voters.contains(e.getKey())) problems.add("address given for node " + e.getKey() + ", not a voter of " + voters);
+            if (e.getValue() == null) problems.add("node " + e.getKey() + " has a null address");
+        }
         if (heartbeatTicks < 1) problems.add("heartbeatTicks is " + heartbeatTicks + ", must be >= 1");
         if (electionTicksMin <= heartbeatTicks) {
             // Raft §5.2: followers must hear a heartbeat before their election timeout.
@@ -139,6 +161,7 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
         private boolean checkQuorum = true;
         private boolean preVote = true;
         private long maxLearnerLagEntries = DEFAULT_MAX_LEARNER_LAG_ENTRIES;
+        private Map<Integer, String> voterAddresses = Map.of();
 
         private Builder(int id, List<Integer> voters) {
             this.id = id;
@@ -205,11 +228,17 @@ public record RaftConfig(int id, List<Integer> voters, int electionTicksMin, int
             return this;
         }
 
+        /** The bootstrap voters' addresses, carried into the first configuration entry. */
+        public Builder voterAddresses(Map<Integer, String> addresses) {
+            this.voterAddresses = addresses;
+            return this;
+        }
+
         /** The configuration, {@linkplain RaftConfig#validate() validated}. */
         public RaftConfig build() {
             return new RaftConfig(id, voters, electionTicksMin, electionTicksMax, heartbeatTicks, maxEntriesPerAppend,
                     maxInflightAppends, randomSeed, tickMs, maxBytesPerAppend, snapshotChunkBytes, checkQuorum, preVote,
-                    maxLearnerLagEntries)
+                    maxLearnerLagEntries, voterAddresses)
                     .validate();
         }
     }

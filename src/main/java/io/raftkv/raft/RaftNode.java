@@ -115,7 +115,7 @@ public final class RaftNode {
         this.random = new Random(config.randomSeed() ^ (0x9E3779B97F4A7C15L * config.id()));
         // Thesis §4.1: the configuration is the newest in the log; the log starts from the snapshot's,
         // or from the bootstrap voters of the original static start when nothing recorded one.
-        Configuration bootstrap = Configuration.bootstrap(config.voters());
+        Configuration bootstrap = config.bootstrapConfiguration();
         Optional<Snapshot> snap = snapshot.map(sn -> sn.withConfigurationIfAbsent(bootstrap));
         this.log = snap.map(sn -> new RaftLog(sn.index(), sn.term(), sn.configuration().orElseThrow(), storedEntries,
                         hardState.commit()))

@@ -73,7 +73,7 @@ final class ClientRequests implements AutoCloseable {
     }
 
     /** What a request does, which decides what a failure may have done. */
-    private enum Kind { READ, WRITE, TRANSFER }
+    private enum Kind { READ, WRITE, TRANSFER, MEMBERSHIP }
 
     /** A validated request: what to run locally and how to forward it. */
     private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs, int hops, Kind kind) {
@@ -306,6 +306,77 @@ final class ClientRequests implements AutoCloseable {
                 }, call.executor());
     }
 
+    // ---------------------------------------------------------------- membership (thesis ch. 4)
+
+    /** {@code GET /members}: answered by the leader (only it knows how far each learner is behind). */
+    void members(ResponseOrder.Reply reply, HttpHeaders headers) {
+        int hops;
+        try {
+            hops = hops(headers);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runMembers(new Call(reply, "/members", null, deadline(), hops, Kind.READ));
+    }
+
+    private void runMembers(Call call) {
+        call.withDeadline(server.members())
+                .whenCompleteAsync((view, err) -> {
+                    if (err != null) {
+                        call.reply(MembersJson.retryable(err instanceof TimeoutException
+                                ? "no answer from the leader within " + server.config().requestTimeoutMs() + " ms"
+                                : "node " + server.config().id() + " failed: " + Failures.rootMessage(err)));
+                    } else if (!view.leader()) {
+                        forwardOrWait(call, view.leaderId(), () -> runMembers(call));
+                    } else {
+                        call.reply(HttpApi.json(HttpResponseStatus.OK,
+                                MembersJson.view(view.configuration(), view.configIndex(), view)));
+                    }
+                }, call.executor());
+    }
+
+    /** {@code POST /members/add|promote|remove}: answered once the change is committed. */
+    void changeMembership(ResponseOrder.Reply reply, String op, byte[] body, HttpHeaders headers) {
+        io.raftkv.raft.ConfChange change;
+        int hops;
+        try {
+            change = MembersJson.parse(op, body);
+            hops = hops(headers);
+        } catch (MembersJson.BadChange e) {
+            reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST, e.getMessage()));
+            return;
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runChange(new Call(reply, "/members/" + op, body, deadline(), hops, Kind.MEMBERSHIP), change);
+    }
+
+    private void runChange(Call call, io.raftkv.raft.ConfChange change) {
+        call.withDeadline(server.changeMembership(change))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                                .put("error", (err instanceof TimeoutException
+                                        ? "the membership change did not commit within " + server.config().requestTimeoutMs() + " ms"
+                                        : "the membership change failed on node " + server.config().id() + ": "
+                                                + Failures.rootMessage(err))
+                                        + "; it may or may not be made: GET /members tells")
+                                .put("retryable", false)));
+                        return;
+                    }
+                    if (outcome instanceof io.raftkv.node.MembershipOutcome.NotLeader n) {
+                        forwardOrWait(call, n.leaderHint(), () -> runChange(call, change));
+                        return;
+                    }
+                    // The answer shows the membership as the leader sees it right after.
+                    server.members().whenCompleteAsync((view, e2) -> call.reply(e2 != null
+                            ? MembersJson.retryable("node " + server.config().id() + " failed: " + Failures.rootMessage(e2))
+                            : MembersJson.answer(outcome, view)), call.executor());
+                }, call.executor());
+    }
+
     // ---------------------------------------------------------------- forwarding
 
     private void forwardOrWait(Call call, OptionalInt hint, Runnable retry) {
@@ -348,7 +419,12 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void forward(Call call, int leaderId, Runnable retry) {
-        HostPort leader = server.addressOf(leaderId).orElseThrow();
+        Optional<HostPort> known = server.addressOf(leaderId);
+        if (known.isEmpty()) { // a member whose address this node has not learned yet
+            retryLater(call, retry);
+            return;
+        }
+        HostPort leader = known.get();
         HttpMethod method = call.body() != null ? HttpMethod.POST : HttpMethod.GET;
         // Answered once: by the leader's answer, or by the watch below when the leader goes silent.
         AtomicBoolean answered = new AtomicBoolean();
@@ -421,6 +497,9 @@ final class ClientRequests implements AutoCloseable {
             case WRITE -> call.reply(unknownOutcome(why));
             case TRANSFER -> call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
                     .put("error", why + "; the transfer may or may not have happened: GET /status names the leader")
+                    .put("retryable", false)));
+            case MEMBERSHIP -> call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                    .put("error", why + "; the membership change may or may not be made: GET /members tells")
                     .put("retryable", false)));
         }
     }

@@ -54,11 +54,14 @@ final class HttpApi implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HttpApi.class);
     static final ObjectMapper JSON = new ObjectMapper();
     /** Allowed methods per path; anything else is 404 (unknown path) or 405 (wrong method). */
-    private static final Map<String, HttpMethod> ROUTES = Map.of(
-            "/put", HttpMethod.POST, "/append", HttpMethod.POST, "/get", HttpMethod.GET,
-            "/status", HttpMethod.GET, "/requestVote", HttpMethod.POST, "/appendEntries", HttpMethod.POST,
-            "/installSnapshot", HttpMethod.POST, "/session", HttpMethod.POST, "/transfer-leader", HttpMethod.POST,
-            "/timeoutNow", HttpMethod.POST);
+    private static final Map<String, HttpMethod> ROUTES = Map.ofEntries(
+            Map.entry("/put", HttpMethod.POST), Map.entry("/append", HttpMethod.POST), Map.entry("/get", HttpMethod.GET),
+            Map.entry("/status", HttpMethod.GET), Map.entry("/requestVote", HttpMethod.POST),
+            Map.entry("/appendEntries", HttpMethod.POST), Map.entry("/installSnapshot", HttpMethod.POST),
+            Map.entry("/session", HttpMethod.POST), Map.entry("/transfer-leader", HttpMethod.POST),
+            Map.entry("/timeoutNow", HttpMethod.POST), Map.entry("/members", HttpMethod.GET),
+            Map.entry("/members/add", HttpMethod.POST), Map.entry("/members/promote", HttpMethod.POST),
+            Map.entry("/members/remove", HttpMethod.POST));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -209,7 +212,8 @@ final class HttpApi implements AutoCloseable {
             HttpMethod allowed = ROUTES.get(path);
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
-                        + "; the API is POST /put, POST /append, GET /get?key=K, GET /status, POST /transfer-leader"));
+                        + "; the API is POST /put, POST /append, GET /get?key=K, GET /status, POST /transfer-leader,"
+                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove"));
                 return;
             }
             if (!allowed.equals(req.method())) {
@@ -233,6 +237,9 @@ final class HttpApi implements AutoCloseable {
                 case "/session" -> clientRequests.register(reply, req.headers());
                 case "/transfer-leader" -> clientRequests.transferLeader(reply, ByteBufUtil.getBytes(req.content()),
                         req.headers());
+                case "/members" -> clientRequests.members(reply, req.headers());
+                case "/members/add", "/members/promote", "/members/remove" -> clientRequests.changeMembership(reply,
+                        path.substring("/members/".length()), ByteBufUtil.getBytes(req.content()), req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
         }
@@ -247,10 +254,11 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             int self = server.config().id();
-            if (m.isResponse() || m.to() != self || !server.config().peers().containsKey(m.from())) {
+            // Thesis §4.1: a server takes RPCs from servers outside its configuration (a node that
+            // joins has none; a new member's leader is not in its configuration yet).
+            if (m.isResponse() || m.to() != self || m.from() == self) {
                 reply.send(error(HttpResponseStatus.BAD_REQUEST, "message " + m.getClass().getSimpleName()
-                        + " from node " + m.from() + " to node " + m.to() + " is not for node " + self
-                        + " (members " + server.config().members().keySet() + ")"));
+                        + " from node " + m.from() + " to node " + m.to() + " is not for node " + self));
                 return;
             }
             server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> reply.send(

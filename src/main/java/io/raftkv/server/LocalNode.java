@@ -32,6 +32,12 @@ interface LocalNode {
     /** Leadership transfer (thesis §3.10) to {@code target}, or to the most caught-up voter. */
     CompletableFuture<TransferOutcome> transferLeader(OptionalInt target);
 
+    /** A membership change (thesis ch. 4); completes once committed, refused, or of unknown fate. */
+    CompletableFuture<io.raftkv.node.MembershipOutcome> changeMembership(io.raftkv.raft.ConfChange change);
+
+    /** The membership as this node sees it (with each member's lag when it leads). */
+    CompletableFuture<MembersView> members();
+
     Optional<HostPort> addressOf(int id);
 
     /** A peer's request, handed to the node's transport. */

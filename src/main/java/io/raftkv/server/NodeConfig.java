@@ -36,11 +36,15 @@ import java.util.TreeMap;
  *                      on all interfaces and let the kernel pick the source address. With one
  *                      loopback address per node (127.0.0.2, 127.0.0.3, ...) several nodes share a
  *                      port, and packet filters can cut the link between two nodes by address.
+ * @param join          this node joins an existing cluster: it starts with no configuration and
+ *                      learns it from the leader's log or snapshot once added ({@code peers} is then
+ *                      empty); otherwise {@code peers} and this node are the bootstrap voters, used
+ *                      until the log holds a configuration
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
                          int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs,
-                         Optional<String> bindAddress) {
+                         Optional<String> bindAddress, boolean join) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
     /**
@@ -74,7 +78,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                       int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes,
                       SnapshotPolicy snapshots, long sessionTtlMs) {
         this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, Optional.empty());
+                maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false);
     }
 
     public NodeConfig {
@@ -82,6 +86,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
         Objects.requireNonNull(bindAddress, "bindAddress");
         if (bindAddress.isPresent() && bindAddress.get().isBlank()) throw new IllegalArgumentException("empty bind address");
         if (peers.containsKey(id)) throw new IllegalArgumentException("node " + id + " is listed as its own peer");
+        if (join && !peers.isEmpty()) throw new IllegalArgumentException("a node that joins a cluster has no bootstrap peers");
         if (tickMs < 1) throw new IllegalArgumentException("tick must be >= 1 ms");
         if (heartbeatMs < tickMs) throw new IllegalArgumentException("heartbeat must be at least one tick");
         if (electionMinMs <= heartbeatMs)
@@ -116,31 +121,46 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, bindAddress);
+                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress);
+                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join);
     }
 
     public NodeConfig withSessionTtlMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress);
+                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join);
     }
 
     /** Listen on {@code address} only, and connect to peers from it (see {@code bindAddress}). */
     public NodeConfig withBindAddress(String address) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address));
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join);
     }
 
-    /** All members, this node included, by id. */
+    /** The same node with {@code peers} as its bootstrap peers. */
+    public NodeConfig withPeers(Map<Integer, HostPort> peers) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false);
+    }
+
+    /**
+     * This node joining an existing cluster ({@code raftkv -join}): no bootstrap peers, the
+     * configuration comes from the cluster.
+     */
+    public NodeConfig joining() {
+        return new NodeConfig(id, self, Map.of(), tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true);
+    }
+
+    /** The bootstrap voters, this node included, by id (only this node when it joins). */
     public Map<Integer, HostPort> members() {
         Map<Integer, HostPort> all = new TreeMap<>(peers);
         all.put(id, self);

@@ -8,6 +8,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.node.MembershipOutcome;
 import io.raftkv.node.NodeRuntime;
 import io.raftkv.node.Persister;
 import io.raftkv.node.ReadOutcome;
@@ -16,6 +17,7 @@ import io.raftkv.node.RuntimeListener;
 import io.raftkv.node.StateMachine;
 import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
+import io.raftkv.raft.ConfChange;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.FollowerProgress;
 import io.raftkv.raft.Message;
@@ -33,8 +35,10 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -76,6 +80,11 @@ public final class RaftServer implements AutoCloseable {
     private volatile StatusSnapshot lastStatus;
     /** When this node last heard from a leader, published by the loop after each process(). */
     private volatile LeaderContact leaderContact;
+    /**
+     * Every member's address (thesis §4.1: the configuration in use, with the start's {@code -peers}
+     * for members the configuration has no address for), this node included; set by the loop.
+     */
+    private volatile Map<Integer, HostPort> addresses;
 
     /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
@@ -100,7 +109,10 @@ public final class RaftServer implements AutoCloseable {
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
-        RaftConfig rc = RaftConfig.builder(config.id(), new ArrayList<>(config.members().keySet()))
+        Map<Integer, String> bootstrapAddresses = new TreeMap<>();
+        if (!config.join()) config.members().forEach((id, a) -> bootstrapAddresses.put(id, a.toString()));
+        RaftConfig rc = RaftConfig.builder(config.id(), new ArrayList<>(bootstrapAddresses.keySet()))
+                .voterAddresses(bootstrapAddresses)
                 .tickMs(config.tickMs())
                 .electionTicks(config.electionMinMs() / config.tickMs(), config.electionMaxMs() / config.tickMs())
                 .heartbeatTicks(Math.max(1, config.heartbeatMs() / config.tickMs()))
@@ -110,12 +122,13 @@ public final class RaftServer implements AutoCloseable {
         this.ioGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("raft-node-" + config.id()),
                 NioIoHandler.newFactory());
         this.loop = ioGroup.next();
-        this.peerTransport = new PeerTransport(config.peers(), config.bindAddress(), ioGroup, 64 * 1024 * 1024);
+        this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024);
         this.transport = transportWrapper.apply(peerTransport);
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
         this.runtime = new NodeRuntime<>(rc, stored, kv, new StoragePersister(), transport, System::nanoTime,
                 config.snapshots(), new LogListener());
+        useConfiguration(runtime.core().configuration());
         LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
                 stored.snapshot().map(Snapshot::index).orElse(0L), kv.size(), stored.entries().size(),
@@ -141,8 +154,11 @@ public final class RaftServer implements AutoCloseable {
             throw e;
         }
         loop.scheduleAtFixedRate(() -> submit(runtime::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
-        LOG.info("node {} listening on {} ({}) with peers {}", config.id(), config.self(),
-                config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), config.peers());
+        Configuration members = runtime.core().configuration();
+        LOG.info("node {} listening on {} ({}); {}", config.id(), config.self(),
+                config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), members.isEmpty()
+                        ? "joining: no configuration until the cluster's leader sends one"
+                        : "configuration " + describe(members, runtime.core().configurationIndex()));
     }
 
     public NodeConfig config() {
@@ -202,6 +218,37 @@ public final class RaftServer implements AutoCloseable {
         return f;
     }
 
+    /**
+     * A membership change (thesis ch. 4): completes once it is committed (or refused, or its fate
+     * is unknown because this node lost leadership first).
+     */
+    public CompletableFuture<MembershipOutcome> changeMembership(ConfChange change) {
+        CompletableFuture<MembershipOutcome> f = new CompletableFuture<>();
+        submit(() -> runtime.changeMembership(change, f::complete));
+        return f;
+    }
+
+    /**
+     * The membership as the leader sees it: empty with the leader hint when this node is not the
+     * leader (only the leader knows how far each learner is behind).
+     */
+    public CompletableFuture<MembersView> members() {
+        CompletableFuture<MembersView> f = new CompletableFuture<>();
+        submit(() -> f.complete(membersView()));
+        return f;
+    }
+
+    private MembersView membersView() {
+        RaftNode core = runtime.core();
+        Map<Integer, Long> lag = new TreeMap<>();
+        if (core.role() == Role.LEADER) {
+            for (FollowerProgress p : core.followerProgress()) lag.put(p.id(), Math.max(0, core.lastIndex() - p.matchIndex()));
+            lag.put(config.id(), 0L);
+        }
+        return new MembersView(core.configuration(), core.configurationIndex(), core.commitIndex(),
+                core.role() == Role.LEADER, core.leaderId(), lag, core.config().maxLearnerLagEntries(), addresses);
+    }
+
     /** The server half of the peer transport: where the HTTP layer hands a peer's request. */
     PeerTransport peerTransport() {
         return peerTransport;
@@ -227,7 +274,36 @@ public final class RaftServer implements AutoCloseable {
     }
 
     public Optional<HostPort> addressOf(int id) {
-        return Optional.ofNullable(config.members().get(id));
+        return Optional.ofNullable(addresses.get(id));
+    }
+
+    /**
+     * Starts using {@code configuration} (loop thread, or the constructor): the address book, and
+     * the transport's peers (every member but this node).
+     */
+    private void useConfiguration(Configuration configuration) {
+        Map<Integer, HostPort> all = new TreeMap<>(config.join() ? Map.of(config.id(), config.self()) : config.members());
+        for (int id : configuration.members()) {
+            String a = configuration.address(id).orElse("");
+            if (a.isEmpty()) continue;
+            try {
+                all.put(id, HostPort.parse(a));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("node {}: member {} has an address that is not host:port ({}); it cannot be reached", config.id(), id, a);
+            }
+        }
+        all.put(config.id(), config.self());
+        addresses = Map.copyOf(all);
+        Map<Integer, HostPort> peers = new TreeMap<>();
+        for (int id : configuration.members()) {
+            if (id != config.id() && all.containsKey(id)) peers.put(id, all.get(id));
+        }
+        transport.updatePeers(peers);
+    }
+
+    static String describe(Configuration c, long index) {
+        return "voters " + c.voters() + (c.learners().isEmpty() ? "" : ", learners " + c.learners())
+                + " (from log index " + index + ")";
     }
 
     // ---------------------------------------------------------------- the loop
@@ -287,6 +363,14 @@ public final class RaftServer implements AutoCloseable {
     /** Role changes and snapshots in the node's log. */
     private final class LogListener implements RuntimeListener<ApplyResult> {
         @Override
+        public void configurationChanged(Configuration configuration) {
+            useConfiguration(configuration);
+            RaftNode core = runtime.core();
+            LOG.info("node {}: configuration now {}{}", config.id(), describe(configuration, core.configurationIndex()),
+                    configuration.contains(config.id()) ? "" : "; this node is not a member");
+        }
+
+        @Override
         public void roleChanged(RoleChange change) {
             LOG.info("node {}: {}", config.id(), change);
         }
@@ -314,10 +398,16 @@ public final class RaftServer implements AutoCloseable {
         RaftNode core = runtime.core();
         int leader = core.leaderId().orElse(-1);
         List<FollowerProgress> followers = core.role() == Role.LEADER ? core.followerProgress() : List.of();
+        Map<Integer, HostPort> book = addresses;
+        Configuration members = core.configuration();
+        Map<Integer, HostPort> memberAddresses = new TreeMap<>();
+        for (int id : members.members()) if (book.containsKey(id)) memberAddresses.put(id, book.get(id));
+        HostPort leaderAddress = leader < 0 ? null : book.get(leader);
         return new StatusSnapshot(config.id(), config.self().toString(), core.role().label(), core.term(), leader,
-                leader < 0 ? null : config.members().get(leader).toString(), core.votedFor(), core.commitIndex(),
+                leaderAddress == null ? null : leaderAddress.toString(), core.votedFor(), core.commitIndex(),
                 core.appliedIndex(), core.lastIndex(), core.lastTerm(), kv.size(), followers,
-                ProcessHandle.current().pid(), config.members(), core.firstIndex(), storage.stats());
+                ProcessHandle.current().pid(), memberAddresses, core.firstIndex(), storage.stats(),
+                members.learners().keySet(), core.configurationIndex());
     }
 
     // ---------------------------------------------------------------- shutdown

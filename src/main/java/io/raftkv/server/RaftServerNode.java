@@ -60,6 +60,16 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public CompletableFuture<io.raftkv.node.MembershipOutcome> changeMembership(io.raftkv.raft.ConfChange change) {
+        return server.changeMembership(change);
+    }
+
+    @Override
+    public CompletableFuture<MembersView> members() {
+        return server.members();
+    }
+
+    @Override
     public Optional<HostPort> addressOf(int id) {
         return server.addressOf(id);
     }

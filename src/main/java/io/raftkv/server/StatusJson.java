@@ -40,6 +40,12 @@ final class StatusJson {
                 : Math.round(100.0 * st.entriesWritten() / st.fsyncs()) / 100.0);
         ObjectNode members = o.putObject("members");
         s.members().forEach((id, addr) -> members.put(String.valueOf(id), addr.toString()));
+        // The configuration in use (thesis §4.1): voters and learners, from log index configIndex on.
+        ObjectNode configuration = o.putObject("configuration");
+        ArrayNode voters = configuration.putArray("voters");
+        ArrayNode learners = configuration.putArray("learners");
+        s.members().keySet().forEach(id -> (s.learners().contains(id) ? learners : voters).add(id));
+        configuration.put("index", s.configIndex());
         if (s.role().equals("leader")) {
             ArrayNode peers = o.putArray("peers");
             for (FollowerProgress p : s.followers()) {

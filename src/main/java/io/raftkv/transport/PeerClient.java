@@ -200,6 +200,17 @@ final class PeerClient {
         if (ch != null) ch.close().awaitUninterruptibly();
     }
 
+    /** Closes without waiting (from an event loop thread, where waiting is not allowed). */
+    void closeAsync() {
+        closed = true;
+        Channel ch = channel;
+        if (ch != null) ch.close();
+    }
+
+    HostPort address() {
+        return address;
+    }
+
 
     private final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
         @Override

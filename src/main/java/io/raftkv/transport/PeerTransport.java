@@ -3,9 +3,10 @@ package io.raftkv.transport;
 import io.netty.channel.EventLoopGroup;
 import io.raftkv.raft.Message;
 
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -14,7 +15,13 @@ import java.util.function.Consumer;
  * to {@link #receive} with the completion that writes the HTTP answer.
  */
 public final class PeerTransport implements Transport {
-    private final Map<Integer, PeerClient> clients = new HashMap<>();
+    private final Map<Integer, PeerClient> clients = new ConcurrentHashMap<>();
+    private final Optional<String> localAddress;
+    private final EventLoopGroup group;
+    private final int maxResponseBytes;
+    private final Consumer<Message> responses;
+    /** Messages to ids with no known address (a member whose address is not known yet). */
+    private final AtomicLong unaddressed = new AtomicLong();
     private volatile Inbound inbound;
 
     public PeerTransport(Map<Integer, HostPort> peers, EventLoopGroup group, int maxResponseBytes) {
@@ -24,12 +31,39 @@ public final class PeerTransport implements Transport {
     /** {@code localAddress}: connect from this address (the node's own), else from the kernel's choice. */
     public PeerTransport(Map<Integer, HostPort> peers, Optional<String> localAddress, EventLoopGroup group,
                          int maxResponseBytes) {
-        Consumer<Message> responses = m -> {
+        this.localAddress = localAddress;
+        this.group = group;
+        this.maxResponseBytes = maxResponseBytes;
+        this.responses = m -> {
             Inbound in = inbound;
             if (in != null) in.response(m);
         };
-        peers.forEach((id, addr) -> clients.put(id, new PeerClient(id, addr, localAddress, group, responses, 1024,
-                100_000_000L, maxResponseBytes)));
+        peers.forEach((id, addr) -> clients.put(id, newClient(id, addr)));
+    }
+
+    private PeerClient newClient(int id, HostPort addr) {
+        return new PeerClient(id, addr, localAddress, group, responses, 1024, 100_000_000L, maxResponseBytes);
+    }
+
+    /**
+     * The peers are now {@code peers} (the members of a new configuration, thesis §4.1): connects
+     * lazily to the new ones and to those whose address changed, closes the connections to the
+     * others (without waiting: this may run on an event loop).
+     */
+    @Override
+    public void updatePeers(Map<Integer, HostPort> peers) {
+        for (var e : peers.entrySet()) {
+            PeerClient c = clients.get(e.getKey());
+            if (c != null && c.address().equals(e.getValue())) continue;
+            clients.put(e.getKey(), newClient(e.getKey(), e.getValue()));
+            if (c != null) c.closeAsync();
+        }
+        for (var it = clients.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (peers.containsKey(e.getKey())) continue;
+            it.remove();
+            e.getValue().closeAsync();
+        }
     }
 
     @Override
@@ -52,12 +86,12 @@ public final class PeerTransport implements Transport {
     @Override
     public void send(Message m) {
         PeerClient c = clients.get(m.to());
-        if (c == null) throw new IllegalArgumentException("no peer with id " + m.to());
-        c.send(m);
+        if (c == null) unaddressed.incrementAndGet(); // lost, as on a network; Raft sends again
+        else c.send(m);
     }
 
     public long droppedCount() {
-        return clients.values().stream().mapToLong(PeerClient::droppedCount).sum();
+        return unaddressed.get() + clients.values().stream().mapToLong(PeerClient::droppedCount).sum();
     }
 
     @Override

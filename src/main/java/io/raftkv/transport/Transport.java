@@ -23,6 +23,12 @@ public interface Transport extends Outbox, AutoCloseable {
     /** Starts delivering to {@code inbound}; called once, before the first {@link #send}. */
     void start(Inbound inbound);
 
+    /**
+     * The peers are now {@code peers}, id to address (a membership change, thesis §4.1): messages
+     * to the others are lost from now on. Called on the node's thread.
+     */
+    void updatePeers(java.util.Map<Integer, HostPort> peers);
+
     /** Sends a request to {@code m.to()}; never blocks, may lose it. */
     @Override
     void send(Message m);

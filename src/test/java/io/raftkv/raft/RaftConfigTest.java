@@ -18,7 +18,7 @@ class RaftConfigTest {
         RaftConfig c = RaftConfig.builder(2, VOTERS).build();
         assertThat(c).isEqualTo(new RaftConfig(2, VOTERS, 30, 50, 5, 512, 256, 0, 10,
                 RaftConfig.DEFAULT_MAX_BYTES_PER_APPEND, RaftConfig.DEFAULT_SNAPSHOT_CHUNK_BYTES, true, true,
-                RaftConfig.DEFAULT_MAX_LEARNER_LAG_ENTRIES));
+                RaftConfig.DEFAULT_MAX_LEARNER_LAG_ENTRIES, java.util.Map.of()));
         assertThat(RaftConfig.defaults(2, VOTERS, 9)).isEqualTo(RaftConfig.builder(2, VOTERS).randomSeed(9).build());
     }
 
@@ -71,7 +71,7 @@ class RaftConfigTest {
     @Test
     @DisplayName("a node refuses an invalid configuration built without the builder (etcd's newRaft)")
     void nodeValidates() {
-        RaftConfig invalid = new RaftConfig(1, VOTERS, 5, 5, 5, 512, 256, 0, 10, 1, 1, true, true, 0);
+        RaftConfig invalid = new RaftConfig(1, VOTERS, 5, 5, 5, 512, 256, 0, 10, 1, 1, true, true, 0, java.util.Map.of());
         assertThatThrownBy(() -> new RaftNode(invalid, HardState.EMPTY, List.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("electionTicksMin (5)");
     }

@@ -390,7 +390,7 @@ final class TestCluster {
         RaftConfig cfg = new RaftConfig(id, List.of(), like.electionTicksMin(), like.electionTicksMax(),
                 like.heartbeatTicks(), like.maxEntriesPerAppend(), like.maxInflightAppends(),
                 seed * 1_000_003L + id, like.tickMs(), like.maxBytesPerAppend(), like.snapshotChunkBytes(),
-                like.checkQuorum(), like.preVote(), like.maxLearnerLagEntries()).validate();
+                like.checkQuorum(), like.preVote(), like.maxLearnerLagEntries(), java.util.Map.of()).validate();
         configs.put(id, cfg);
         storages.put(id, new Storage());
         commitChecked.put(id, 0L);

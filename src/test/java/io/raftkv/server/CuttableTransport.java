@@ -41,6 +41,11 @@ final class CuttableTransport implements Transport {
     }
 
     @Override
+    public void updatePeers(java.util.Map<Integer, io.raftkv.transport.HostPort> peers) {
+        inner.updatePeers(peers);
+    }
+
+    @Override
     public void send(Message m) {
         if (reachable.test(m.to())) inner.send(m);
     }

@@ -382,7 +382,8 @@ class RequestPathTest {
         @Override
         public StatusSnapshot status() {
             return new StatusSnapshot(0, config.self().toString(), "follower", 1, -1, null, -1, 0, 0, 0, 0, 0, List.of(),
-                    ProcessHandle.current().pid(), config.members(), 1, new RaftStorage.Stats(0, 0, 0, 0, 0));
+                    ProcessHandle.current().pid(), config.members(), 1, new RaftStorage.Stats(0, 0, 0, 0, 0),
+                    java.util.Set.of(), 0);
         }
 
         @Override
@@ -399,6 +400,16 @@ class RequestPathTest {
         @Override
         public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
             return staleReads.get();
+        }
+
+        @Override
+        public CompletableFuture<io.raftkv.node.MembershipOutcome> changeMembership(io.raftkv.raft.ConfChange change) {
+            return new CompletableFuture<>();
+        }
+
+        @Override
+        public CompletableFuture<MembersView> members() {
+            return new CompletableFuture<>();
         }
 
         @Override

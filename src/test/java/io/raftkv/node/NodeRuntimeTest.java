@@ -3,6 +3,8 @@ package io.raftkv.node;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.kv.KvStateMachine;
+import io.raftkv.raft.ConfChange;
+import io.raftkv.raft.ConfChangeResult;
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Entry;
 import io.raftkv.raft.HardState;
@@ -44,6 +46,8 @@ class NodeRuntimeTest {
         final List<Message> sent = new ArrayList<>();
         final List<Message> answered = new ArrayList<>();
         final List<String> refused = new ArrayList<>();
+        /** Configurations reported and requests sent, in the order they happened. */
+        final List<Object> events = new ArrayList<>();
         final List<Long> pendingTokens = new ArrayList<>();
         final List<Persister.Write> pendingWrites = new ArrayList<>();
         boolean completeAtOnce = true;
@@ -76,10 +80,18 @@ class NodeRuntimeTest {
                 public void releaseLog(Snapshot snapshot, long sizeBytes) {
                     storage.snapshotWritten(snapshot, sizeBytes);
                 }
-            }, sent::add, () -> nowNs, SnapshotPolicy.defaults(), new RuntimeListener<>() {
+            }, m -> {
+                sent.add(m);
+                events.add(m);
+            }, () -> nowNs, SnapshotPolicy.defaults(), new RuntimeListener<>() {
                 @Override
                 public void snapshotRefused(long index, long term, String reason) {
                     refused.add(reason);
+                }
+
+                @Override
+                public void configurationChanged(Configuration configuration) {
+                    events.add(configuration);
                 }
             });
         }
@@ -269,6 +281,95 @@ class NodeRuntimeTest {
         n.runtime.process();
         assertThat(n.runtime.lastLeader()).hasValue(1);
         assertThat(n.runtime.lastLeaderContactNs()).isEqualTo(5_000);
+    }
+
+    // ---------------------------------------------------------------- membership (thesis ch. 4)
+
+    @Test
+    @DisplayName("§4.1: a change is answered once its entry applies; the new configuration is reported before any message to the new member")
+    void aMembershipChangeIsAnsweredWhenCommitted() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        n.events.clear();
+        List<MembershipOutcome> outcome = new ArrayList<>();
+        n.runtime.changeMembership(new ConfChange.AddLearner(4, "n4:4"), outcome::add);
+        n.runtime.process();
+        long index = n.runtime.core().lastIndex();
+        for (int i = 0; i < n.runtime.core().config().heartbeatTicks(); i++) {
+            n.runtime.tick();
+            n.runtime.process();
+        }
+        assertThat(n.events).as("events").isNotEmpty();
+        assertThat(n.events.getFirst()).as("the first event").isInstanceOfSatisfying(Configuration.class,
+                c -> assertThat(c.learners()).containsEntry(4, "n4:4"));
+        assertThat(n.events).filteredOn(e -> e instanceof Message m && m.to() == 4).as("messages to the learner").isNotEmpty();
+        assertThat(outcome).as("not committed yet").isEmpty();
+
+        n.runtime.step(AppendEntriesResponse.accept(2, 1, term, index));
+        n.runtime.process();
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(MembershipOutcome.Committed.class, c -> {
+            assertThat(c.index()).isEqualTo(index);
+            assertThat(c.configuration().learners()).containsOnlyKeys(4);
+            assertThat(c.configuration().voters()).containsOnlyKeys(1, 2, 3);
+        });
+
+        // Asked again (a joining node restarted): answered at once, nothing appended.
+        outcome.clear();
+        n.runtime.changeMembership(new ConfChange.AddLearner(4, "n4:4"), outcome::add);
+        assertThat(outcome).containsExactly(new MembershipOutcome.Committed(n.runtime.core().configuration(), index));
+        assertThat(n.runtime.core().lastIndex()).isEqualTo(index);
+        // At another address it is a conflict.
+        outcome.clear();
+        n.runtime.changeMembership(new ConfChange.AddLearner(4, "elsewhere:4"), outcome::add);
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(MembershipOutcome.Refused.class,
+                r -> assertThat(r.reason()).isEqualTo(ConfChangeResult.Reason.ALREADY_MEMBER));
+    }
+
+    @Test
+    @DisplayName("§4.1: refusals come at once - not the leader, unknown member, a change already in flight")
+    void membershipRefusals() {
+        Node follower = new Node(2, new MemoryStorage(), 0);
+        List<MembershipOutcome> outcome = new ArrayList<>();
+        follower.runtime.changeMembership(new ConfChange.Remove(3), outcome::add);
+        assertThat(outcome).containsExactly(new MembershipOutcome.NotLeader(OptionalInt.empty()));
+
+        Node n = new Node(1, new MemoryStorage(), 0);
+        n.becomeLeader();
+        outcome.clear();
+        n.runtime.changeMembership(new ConfChange.Promote(7), outcome::add);
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(MembershipOutcome.Refused.class,
+                r -> assertThat(r.reason()).isEqualTo(ConfChangeResult.Reason.UNKNOWN_MEMBER));
+        outcome.clear();
+        n.runtime.changeMembership(new ConfChange.Remove(3), outcome::add);
+        n.runtime.changeMembership(new ConfChange.Remove(2), outcome::add);
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(MembershipOutcome.Refused.class,
+                r -> assertThat(r.reason()).isEqualTo(ConfChangeResult.Reason.CHANGE_IN_PROGRESS));
+    }
+
+    @Test
+    @DisplayName("§4.1: a change whose leader is deposed, or stops, before it commits is of unknown fate")
+    void aChangeLostWithLeadership() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        List<MembershipOutcome> outcome = new ArrayList<>();
+        n.runtime.changeMembership(new ConfChange.Remove(3), outcome::add);
+        n.runtime.process();
+        long index = n.runtime.core().lastIndex();
+        // Node 2 leads a newer term and has not got the change: it replaces the entry at that index.
+        n.request(new AppendEntries(2, 1, term + 1, index - 1, term, List.of(), index - 1));
+        n.runtime.process();
+        assertThat(n.runtime.core().role()).isEqualTo(Role.FOLLOWER);
+        assertThat(outcome).hasSize(1).first().isInstanceOf(MembershipOutcome.Unknown.class);
+
+        // A change pending when the node stops: of unknown fate too.
+        Node m = new Node(1, new MemoryStorage(), 0);
+        m.becomeLeader();
+        outcome.clear();
+        m.runtime.changeMembership(new ConfChange.Remove(3), outcome::add);
+        m.runtime.process();
+        m.runtime.stop("node stopped");
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(MembershipOutcome.Unknown.class,
+                u -> assertThat(u.reason()).isEqualTo("node stopped"));
     }
 
     // ---------------------------------------------------------------- leadership transfer (thesis §3.10)

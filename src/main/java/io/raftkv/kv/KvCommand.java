@@ -20,15 +20,21 @@ import java.nio.charset.StandardCharsets;
  * clientId/seq: 0 when the client sent none (no de-duplication)
  * timestampMs: the proposing leader's clock, the "log time" sessions expire by
  * version 1 (read only): version, op, keyLen, key, valueLen, value
+ *
+ * version 3 (ops 4 delete, 5 cas, 6 txn): version, op, clientId, seq, timestampMs as above, then
+ * the operation ({@link #ext()}) as encoded by {@link KvOpCodec}
  * </pre>
+ * Put, append and register are still written as version 2, so logs and snapshots written before
+ * the KV API grew read the same, and their entries stay as small as they were.
  */
-public record KvCommand(Op op, String key, String value, long clientId, long seq, long timestampMs) {
+public record KvCommand(Op op, String key, String value, long clientId, long seq, long timestampMs, KvOp ext) {
     private static final byte VERSION = 2;
+    private static final byte VERSION_EXT = 3;
     /** Where the timestamp sits in an encoded command: after version, op, clientId and seq. */
     private static final int TIMESTAMP_OFFSET = 1 + 1 + 8 + 8;
 
     public enum Op {
-        PUT(1), APPEND(2), REGISTER(3);
+        PUT(1), APPEND(2), REGISTER(3), DELETE(4), CAS(5), TXN(6);
 
         final byte code;
 
@@ -49,6 +55,28 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     public KvCommand {
         if (op == null || key == null || value == null) throw new IllegalArgumentException("null field in command");
         if (clientId < 0 || seq < 0) throw new IllegalArgumentException("negative clientId or seq");
+        boolean needsExt = op == Op.DELETE || op == Op.CAS || op == Op.TXN;
+        if (needsExt != (ext != null)) throw new IllegalArgumentException(op + (needsExt ? " needs" : " takes no") + " operation");
+        if (ext != null && !switch (op) {
+            case DELETE -> ext instanceof KvOp.Delete;
+            case CAS -> ext instanceof KvOp.Cas;
+            default -> ext instanceof KvOp.Txn;
+        }) throw new IllegalArgumentException(op + " with operation " + ext);
+    }
+
+    /** A put, append or register (no extended operation). */
+    public KvCommand(Op op, String key, String value, long clientId, long seq, long timestampMs) {
+        this(op, key, value, clientId, seq, timestampMs, null);
+    }
+
+    /** A delete, compare-and-swap or transaction, in a session when {@code clientId} is not 0. */
+    public static KvCommand of(KvOp ext, long clientId, long seq) {
+        return switch (ext) {
+            case KvOp.Delete d -> new KvCommand(Op.DELETE, d.key(), "", clientId, seq, 0, d);
+            case KvOp.Cas c -> new KvCommand(Op.CAS, c.key(), c.value(), clientId, seq, 0, c);
+            case KvOp.Txn t -> new KvCommand(Op.TXN, "", "", clientId, seq, 0, t);
+            default -> throw new IllegalArgumentException("not a command of its own: " + ext);
+        };
     }
 
     /** A command without a client session. */
@@ -62,7 +90,7 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     }
 
     public KvCommand withTimestamp(long ms) {
-        return new KvCommand(op, key, value, clientId, seq, ms);
+        return new KvCommand(op, key, value, clientId, seq, ms, ext);
     }
 
     /**
@@ -70,7 +98,7 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
      * stamps its cluster time without decoding and re-encoding what the client sent.
      */
     public static byte[] stampTimestamp(byte[] encoded, long ms) {
-        if (encoded.length < TIMESTAMP_OFFSET + 8 || encoded[0] != VERSION)
+        if (encoded.length < TIMESTAMP_OFFSET + 8 || encoded[0] != VERSION && encoded[0] != VERSION_EXT)
             throw new IllegalArgumentException("not an encoded version-" + VERSION + " command");
         for (int i = 0; i < 8; i++) encoded[TIMESTAMP_OFFSET + i] = (byte) (ms >>> (56 - 8 * i));
         return encoded;
@@ -81,6 +109,20 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     }
 
     public byte[] encode() {
+        if (ext != null) {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+            try (DataOutputStream out = new DataOutputStream(bytes)) {
+                out.writeByte(VERSION_EXT);
+                out.writeByte(op.code);
+                out.writeLong(clientId);
+                out.writeLong(seq);
+                out.writeLong(timestampMs);
+                KvOpCodec.write(out, ext);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return bytes.toByteArray();
+        }
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
         byte[] v = value.getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(34 + k.length + v.length);
@@ -103,8 +145,21 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     public static KvCommand decode(byte[] data) {
         try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(data))) {
             byte version = in.readByte();
-            if (version != 1 && version != VERSION) throw new IllegalArgumentException("unknown command version " + version);
+            if (version != 1 && version != VERSION && version != VERSION_EXT)
+                throw new IllegalArgumentException("unknown command version " + version);
             Op op = Op.of(in.readByte());
+            if (version == VERSION_EXT) {
+                long clientId = in.readLong();
+                long seq = in.readLong();
+                long ts = in.readLong();
+                KvOp ext = KvOpCodec.read(in, data.length);
+                if (in.read() != -1) throw new IllegalArgumentException("trailing bytes after a " + op + " command");
+                KvCommand c = of(ext, clientId, seq).withTimestamp(ts);
+                if (c.op() != op) throw new IllegalArgumentException("command op " + op + " carries " + ext);
+                return c;
+            }
+            if (op != Op.PUT && op != Op.APPEND && op != Op.REGISTER)
+                throw new IllegalArgumentException("op " + op + " in a version " + version + " command");
             long clientId = 0, seq = 0, ts = 0;
             if (version >= 2) {
                 clientId = in.readLong();

@@ -8,11 +8,15 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * The key-value map plus the client session table that makes writes exactly-once (Raft thesis
@@ -40,8 +44,11 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     public static final int DEFAULT_MAX_SESSIONS = 100_000;
     /** The value limit of the constructors without one: as large as a Java string gets. */
     public static final int NO_VALUE_LIMIT = Integer.MAX_VALUE;
-    /** Version 3 added the refused size per session and a checksum; versions 1 and 2 are still read. */
-    private static final byte SNAPSHOT_VERSION = 3;
+    /**
+     * Version 4 added each key's revisions and each session's last answer; version 3 the refused
+     * size per session and a checksum; versions 1 to 3 are still read.
+     */
+    private static final byte SNAPSHOT_VERSION = 4;
     /** The longs of one session in a snapshot: clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes. */
     private static final int SESSION_FIELDS = 5;
 
@@ -52,9 +59,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         long lastActiveMs;
         /** 0 if the last seq was applied; else the size its value would have had, for the answer to a resend. */
         long lastRefusedBytes;
+        /** The answer to the last seq when a resend must repeat it (delete, cas, txn); else null. */
+        ApplyResult lastResult;
     }
 
-    private final Map<String, String> data = new HashMap<>();
+    /** Keys in UTF-8 byte order (etcd's), for ranges and prefixes. */
+    private final TreeMap<String, KeyValue> data = new TreeMap<>(KeyOrder.UTF8);
     /** Sessions in order of last activity, oldest first (access-ordered). */
     private final LinkedHashMap<Long, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
     private final long sessionTtlMs;
@@ -128,12 +138,22 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             session.lastActiveMs = logTimeMs;
             if (cmd.seq() == session.lastSeq) {
                 return session.lastRefusedBytes > 0 ? new ApplyResult.ValueTooLarge(session.lastRefusedBytes, maxValueBytes)
-                        : new ApplyResult.Duplicate(session.lastIndex);
+                        : new ApplyResult.Duplicate(session.lastIndex, session.lastResult);
             }
             if (cmd.seq() < session.lastSeq) return new ApplyResult.StaleSeq(cmd.clientId(), cmd.seq(), session.lastSeq);
         }
+        if (cmd.ext() != null) {
+            ApplyResult r = applyExt(index, cmd.ext());
+            if (session != null) {
+                session.lastSeq = cmd.seq();
+                session.lastIndex = index;
+                session.lastRefusedBytes = r instanceof ApplyResult.ValueTooLarge v ? v.resultingBytes() : 0;
+                session.lastResult = r instanceof ApplyResult.ValueTooLarge ? null : r;
+            }
+            return r;
+        }
         // A missing key counts as the empty string.
-        String before = cmd.op() == KvCommand.Op.APPEND ? data.getOrDefault(cmd.key(), "") : "";
+        String before = cmd.op() == KvCommand.Op.APPEND ? valueOf(cmd.key()) : "";
         long resultingBytes = resultingBytesIfOverLimit(before, cmd.value());
         if (resultingBytes > 0) {
             if (session != null) {
@@ -144,13 +164,125 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             return new ApplyResult.ValueTooLarge(resultingBytes, maxValueBytes);
         }
         String next = cmd.op() == KvCommand.Op.APPEND ? before + cmd.value() : cmd.value();
-        data.put(cmd.key(), next);
+        write(cmd.key(), next, index);
         if (session != null) {
             session.lastSeq = cmd.seq();
             session.lastIndex = index;
             session.lastRefusedBytes = 0;
+            session.lastResult = null;
         }
         return new ApplyResult.Applied(next);
+    }
+
+    private String valueOf(String key) {
+        KeyValue kv = data.get(key);
+        return kv == null ? "" : kv.value();
+    }
+
+    private KeyValue write(String key, String value, long revision) {
+        KeyValue before = data.get(key);
+        KeyValue after = before == null ? KeyValue.created(value, revision) : before.written(value, revision);
+        data.put(key, after);
+        return after;
+    }
+
+    /** Removes {@code key}, or every key starting with it; returns how many. */
+    private long delete(String key, boolean prefix) {
+        if (!prefix) return data.remove(key) == null ? 0 : 1;
+        long n = 0;
+        for (Iterator<String> it = data.tailMap(key, true).keySet().iterator(); it.hasNext(); ) {
+            if (!it.next().startsWith(key)) break;
+            it.remove();
+            n++;
+        }
+        return n;
+    }
+
+    /** Delete, compare-and-swap, transaction: all of it at revision {@code index}, or nothing. */
+    private ApplyResult applyExt(long index, KvOp op) {
+        return switch (op) {
+            case KvOp.Delete d -> new ApplyResult.Deleted(delete(d.key(), d.prefix()));
+            case KvOp.Cas c -> {
+                KeyValue current = data.get(c.key());
+                boolean holds = switch (c.expect()) {
+                    case KvOp.Expect.Value v -> current != null && current.value().equals(v.value());
+                    case KvOp.Expect.ModRevision r -> current != null && current.modRevision() == r.revision();
+                    case KvOp.Expect.Absent a -> current == null;
+                };
+                if (!holds) yield new ApplyResult.Cas(false, current);
+                long tooLarge = resultingBytesIfOverLimit("", c.value());
+                if (tooLarge > 0) yield new ApplyResult.ValueTooLarge(tooLarge, maxValueBytes);
+                yield new ApplyResult.Cas(true, write(c.key(), c.value(), index));
+            }
+            case KvOp.Txn t -> {
+                boolean succeeded = true;
+                for (KvOp.Compare c : t.compare()) {
+                    if (!c.holds(data.get(c.key()))) {
+                        succeeded = false;
+                        break;
+                    }
+                }
+                List<KvOp> ops = succeeded ? t.success() : t.failure();
+                long tooLarge = txnValueTooLarge(ops);
+                if (tooLarge > 0) yield new ApplyResult.ValueTooLarge(tooLarge, maxValueBytes);
+                List<ApplyResult.OpResult> results = new ArrayList<>(ops.size());
+                for (KvOp o : ops) {
+                    results.add(switch (o) {
+                        case KvOp.Put p -> new ApplyResult.OpResult("put", p.key(), write(p.key(), p.value(), index), 0);
+                        case KvOp.Append a -> new ApplyResult.OpResult("append", a.key(),
+                                write(a.key(), valueOf(a.key()) + a.value(), index), 0);
+                        case KvOp.Delete d -> new ApplyResult.OpResult("delete", d.key(), null, delete(d.key(), d.prefix()));
+                        case KvOp.Get g -> new ApplyResult.OpResult("get", g.key(), data.get(g.key()), 0);
+                        default -> throw new IllegalStateException("not a transaction operation: " + o);
+                    });
+                }
+                yield new ApplyResult.Txn(succeeded, results);
+            }
+            default -> throw new IllegalArgumentException("not a command of its own: " + op);
+        };
+    }
+
+    /**
+     * The size of the first value the operations would leave above the limit, else 0: checked
+     * before any runs, so that a transaction is applied whole or not at all. Appends are followed
+     * through the operations before them (a put, append or delete of the same key).
+     */
+    private long txnValueTooLarge(List<KvOp> ops) {
+        Map<String, String> pending = new HashMap<>();
+        for (KvOp o : ops) {
+            switch (o) {
+                case KvOp.Put p -> {
+                    long b = resultingBytesIfOverLimit("", p.value());
+                    if (b > 0) return b;
+                    pending.put(p.key(), p.value());
+                }
+                case KvOp.Append a -> {
+                    String before = pending.containsKey(a.key()) ? pending.get(a.key()) : valueOf(a.key());
+                    long b = resultingBytesIfOverLimit(before, a.value());
+                    if (b > 0) return b;
+                    pending.put(a.key(), before + a.value());
+                }
+                case KvOp.Delete d -> {
+                    if (!d.prefix()) {
+                        pending.put(d.key(), "");
+                    } else {
+                        pending.replaceAll((k, v) -> k.startsWith(d.key()) ? "" : v);
+                        for (String k : keysWithPrefix(d.key())) pending.putIfAbsent(k, "");
+                    }
+                }
+                default -> { }
+            }
+        }
+        return 0;
+    }
+
+    private List<String> keysWithPrefix(String prefix) {
+        List<String> keys = new ArrayList<>();
+        for (String k : data.tailMap(prefix, true).keySet()) {
+            if (!k.startsWith(prefix)) break;
+            keys.add(k);
+        }
+        return keys;
     }
 
     /**
@@ -210,7 +342,47 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     public Optional<String> get(String key) {
+        KeyValue kv = data.get(key);
+        return kv == null ? Optional.empty() : Optional.of(kv.value());
+    }
+
+    /** {@code key}'s value with its revisions. */
+    public Optional<KeyValue> entry(String key) {
         return Optional.ofNullable(data.get(key));
+    }
+
+    /** One page of a range read: keys in UTF-8 byte order, and whether more follow. */
+    public record Range(List<Map.Entry<String, KeyValue>> kvs, boolean more, long revision) {}
+
+    /**
+     * Keys from {@code from} (inclusive; null: the first) to {@code to} (exclusive; null: the last),
+     * only those starting with {@code prefix} if not null, only those after {@code after}
+     * (exclusive) if not null; at most {@code limit}. {@code revision} is the applied index the page
+     * was read at.
+     */
+    public Range range(String from, String to, String prefix, String after, int limit) {
+        if (limit < 1) throw new IllegalArgumentException("limit must be >= 1");
+        String start = from;
+        if (prefix != null && (start == null || KeyOrder.compare(prefix, start) > 0)) start = prefix;
+        NavigableMap<String, KeyValue> view = data;
+        if (after != null && (start == null || KeyOrder.compare(after, start) >= 0)) {
+            view = view.tailMap(after, false);
+        } else if (start != null) {
+            view = view.tailMap(start, true);
+        }
+        List<Map.Entry<String, KeyValue>> out = new ArrayList<>(Math.min(limit, 64));
+        boolean more = false;
+        for (Map.Entry<String, KeyValue> e : view.entrySet()) {
+            String k = e.getKey();
+            if (to != null && KeyOrder.compare(k, to) >= 0) break;
+            if (prefix != null && !k.startsWith(prefix)) break;
+            if (out.size() == limit) {
+                more = true;
+                break;
+            }
+            out.add(Map.entry(k, e.getValue()));
+        }
+        return new Range(out, more, appliedIndex);
     }
 
     @Override
@@ -229,15 +401,18 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /**
      * Encodes the whole state for a Raft snapshot (§7), sessions included.
      * <pre>
-     * version byte (3) | appliedIndex int64 | logTimeMs int64
-     * | count int32 | count x (keyLen int32, key, valueLen int32, value)
+     * version byte (4) | appliedIndex int64 | logTimeMs int64
+     * | count int32 | count x (keyLen int32, key, valueLen int32, value,
+     *                          createRevision int64, modRevision int64, version int64), in key order
      * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64,
-     *                                lastRefusedBytes int64), oldest first
+     *                                lastRefusedBytes int64, answerLen int32, answer), oldest first
      * | crc32c int32 of everything before it
      * </pre>
-     * The checksum goes with the snapshot from the node that took it to every node that installs
-     * it. Version 2 had no lastRefusedBytes (read as 0: the last seq was applied) and no checksum;
-     * version 1 had neither logTimeMs nor sessions.
+     * The answer is the one a resend repeats ({@link ResultCodec}; length 0: none). The checksum
+     * goes with the snapshot from the node that took it to every node that installs it. Version 3
+     * had no revisions (read as created and last written at the snapshot's index, version 1) and
+     * no answers; version 2 had no lastRefusedBytes (read as 0: the last seq was applied) and no
+     * checksum; version 1 had neither logTimeMs nor sessions.
      */
     public byte[] snapshot() {
         return capture().encode();
@@ -251,30 +426,36 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     @Override
     public Image capture() {
         long[] sessionFields = new long[sessions.size() * SESSION_FIELDS];
+        ApplyResult[] answers = new ApplyResult[sessions.size()];
         int i = 0;
         for (Map.Entry<Long, Session> e : sessions.entrySet()) {
+            answers[i / SESSION_FIELDS] = e.getValue().lastResult;
             sessionFields[i++] = e.getKey();
             sessionFields[i++] = e.getValue().lastSeq;
             sessionFields[i++] = e.getValue().lastIndex;
             sessionFields[i++] = e.getValue().lastActiveMs;
             sessionFields[i++] = e.getValue().lastRefusedBytes;
         }
-        return new Image(appliedIndex, logTimeMs, new HashMap<>(data), sessionFields);
+        return new Image(appliedIndex, logTimeMs, new TreeMap<>(data), sessionFields, answers);
     }
 
     /** A point-in-time copy made by {@link #capture()}; immutable, encoded by {@link #encode()} on any thread. */
     public static final class Image implements io.raftkv.node.StateMachine.Image {
         private final long appliedIndex;
         private final long logTimeMs;
-        private final Map<String, String> data;
+        private final Map<String, KeyValue> data;
         /** (clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes) per session, oldest first. */
         private final long[] sessionFields;
+        /** The answer each session keeps for a resend (null: none), in the same order. */
+        private final ApplyResult[] answers;
 
-        private Image(long appliedIndex, long logTimeMs, Map<String, String> data, long[] sessionFields) {
+        private Image(long appliedIndex, long logTimeMs, Map<String, KeyValue> data, long[] sessionFields,
+                      ApplyResult[] answers) {
             this.appliedIndex = appliedIndex;
             this.logTimeMs = logTimeMs;
             this.data = data;
             this.sessionFields = sessionFields;
+            this.answers = answers;
         }
 
         @Override
@@ -291,12 +472,21 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 out.writeLong(appliedIndex);
                 out.writeLong(logTimeMs);
                 out.writeInt(data.size());
-                for (Map.Entry<String, String> e : data.entrySet()) {
+                for (Map.Entry<String, KeyValue> e : data.entrySet()) {
                     writeString(out, e.getKey());
-                    writeString(out, e.getValue());
+                    KeyValue kv = e.getValue();
+                    writeString(out, kv.value());
+                    out.writeLong(kv.createRevision());
+                    out.writeLong(kv.modRevision());
+                    out.writeLong(kv.version());
                 }
                 out.writeInt(sessionFields.length / SESSION_FIELDS);
-                for (long f : sessionFields) out.writeLong(f);
+                for (int s = 0; s < answers.length; s++) {
+                    for (int f = 0; f < SESSION_FIELDS; f++) out.writeLong(sessionFields[s * SESSION_FIELDS + f]);
+                    byte[] answer = answers[s] == null ? new byte[0] : ResultCodec.encode(answers[s]);
+                    out.writeInt(answer.length);
+                    out.write(answer);
+                }
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
                 crc.update(bytes.toByteArray());
                 out.writeInt((int) crc.getValue());
@@ -319,14 +509,14 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         logTimeMs = d.logTimeMs;
     }
 
-    private record Decoded(long appliedIndex, long logTimeMs, Map<String, String> data,
+    private record Decoded(long appliedIndex, long logTimeMs, Map<String, KeyValue> data,
                            LinkedHashMap<Long, Session> sessions) {}
 
     private static Decoded decode(byte[] snapshot) {
         if (snapshot.length == 0) throw new IllegalArgumentException("corrupt state machine snapshot: empty");
         byte version = snapshot[0];
         int length = snapshot.length;
-        if (version == SNAPSHOT_VERSION) {
+        if (version >= 3) {
             if (length < 5) throw new IllegalArgumentException("corrupt state machine snapshot: " + length + " bytes");
             length -= 4;
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
@@ -342,8 +532,16 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             long time = version >= 2 ? in.readLong() : 0;
             int count = in.readInt();
             if (count < 0 || count > length / 8) throw new IOException("impossible key count " + count);
-            Map<String, String> restored = new HashMap<>(Math.max(16, count * 4 / 3 + 1));
-            for (int i = 0; i < count; i++) restored.put(readString(in), readString(in));
+            Map<String, KeyValue> restored = new TreeMap<>(KeyOrder.UTF8);
+            for (int i = 0; i < count; i++) {
+                String key = readString(in);
+                String value = readString(in);
+                KeyValue kv = version >= 4 ? new KeyValue(value, in.readLong(), in.readLong(), in.readLong())
+                        : KeyValue.created(value, applied); // no revisions kept before version 4
+                if (kv.version() < 1 || kv.createRevision() > kv.modRevision() || kv.modRevision() > applied)
+                    throw new IOException("impossible revisions of key " + key + ": " + kv);
+                restored.put(key, kv);
+            }
             LinkedHashMap<Long, Session> restoredSessions = new LinkedHashMap<>(16, 0.75f, true);
             if (version >= 2) {
                 int n = in.readInt();
@@ -356,6 +554,13 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     s.lastActiveMs = in.readLong();
                     s.lastRefusedBytes = version >= 3 ? in.readLong() : 0;
                     if (s.lastRefusedBytes < 0) throw new IOException("negative refused size in session " + id);
+                    if (version >= 4) {
+                        int len = in.readInt();
+                        if (len < 0 || len > length) throw new IOException("impossible answer length " + len);
+                        byte[] answer = in.readNBytes(len);
+                        if (answer.length != len) throw new EOFException("answer cut short");
+                        s.lastResult = len == 0 ? null : ResultCodec.decode(answer);
+                    }
                     restoredSessions.put(id, s);
                 }
             }

@@ -123,6 +123,23 @@ final class ClientRequests implements AutoCloseable {
         runWrite(call, cmd);
     }
 
+    /** {@code POST /delete}, {@code /cas}, {@code /txn} ({@code op} is the path's name): one command each. */
+    void writeExt(ResponseOrder.Reply reply, String op, byte[] body, HttpHeaders headers) {
+        KvCommand cmd;
+        int hops;
+        try {
+            cmd = KvApiJson.parse(op, body, new KvApiJson.Limits(server.config().maxKeyBytes(), server.config().maxValueBytes()));
+            hops = hops(headers);
+        } catch (KvApiJson.Bad e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runWrite(new Call(reply, "/" + op, body, deadline(), hops, Kind.WRITE), cmd);
+    }
+
     /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
     void register(ResponseOrder.Reply reply, HttpHeaders headers) {
         int hops;
@@ -167,7 +184,13 @@ final class ClientRequests implements AutoCloseable {
         HttpResponseStatus status = HttpResponseStatus.OK;
         switch (a.result()) {
             case ApplyResult.Applied r -> o.put("ok", true).put("op", cmd.op().label()).put("key", cmd.key())
-                    .put("value", r.value()).put("index", a.index()).put("term", a.term());
+                    .put("value", r.value()).put("index", a.index()).put("term", a.term()).put("revision", a.index());
+            case ApplyResult.Deleted r -> o.setAll(KvApiJson.result(r, a.index()).put("op", cmd.op().label()));
+            case ApplyResult.Cas r -> o.setAll(KvApiJson.result(r, a.index()).put("op", cmd.op().label()));
+            case ApplyResult.Txn r -> o.setAll(KvApiJson.result(r, a.index()).put("op", cmd.op().label()));
+            // A resend of a delete, cas or txn repeats what it did the first time (thesis §6.3).
+            case ApplyResult.Duplicate d when d.original() != null -> o.setAll(KvApiJson.result(d.original(), d.index())
+                    .put("op", cmd.op().label()).put("duplicate", true));
             case ApplyResult.Registered r -> o.put("ok", true).put("clientId", r.clientId()).put("index", a.index());
             // A retry of a write that was already applied: answered from the session table, not applied again.
             case ApplyResult.Duplicate d -> o.put("ok", true).put("op", cmd.op().label()).put("key", cmd.key())
@@ -231,14 +254,14 @@ final class ClientRequests implements AutoCloseable {
                         return;
                     }
                     switch (outcome) {
-                        case ReadOutcome.Value<Optional<String>> v -> {
+                        case ReadOutcome.Value<Optional<io.raftkv.kv.KeyValue>> v -> {
                             ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
-                            v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
+                            v.value().ifPresentOrElse(kv -> o.setAll(KvApiJson.kv(null, kv)), () -> o.put("found", false));
                             o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
                             call.reply(HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK
                                     : HttpResponseStatus.NOT_FOUND, o));
                         }
-                        case ReadOutcome.NotLeader<Optional<String>> n -> forwardOrWait(call, n.leaderHint(),
+                        case ReadOutcome.NotLeader<Optional<io.raftkv.kv.KeyValue>> n -> forwardOrWait(call, n.leaderHint(),
                                 () -> runRead(call, key));
                     }
                 }, call.executor());
@@ -248,7 +271,7 @@ final class ClientRequests implements AutoCloseable {
     private void runStaleRead(Call call, String key) {
         call.withDeadline(server.readStale(key))
                 .whenCompleteAsync((outcome, err) -> {
-                    if (err != null || !(outcome instanceof ReadOutcome.Value<Optional<String>> v)) {
+                    if (err != null || !(outcome instanceof ReadOutcome.Value<Optional<io.raftkv.kv.KeyValue>> v)) {
                         String why = err instanceof TimeoutException
                                 ? "node " + server.config().id() + " did not read its own state within "
                                         + server.config().requestTimeoutMs() + " ms (overloaded or stopping?)"
@@ -259,10 +282,94 @@ final class ClientRequests implements AutoCloseable {
                         return;
                     }
                     ObjectNode o = HttpApi.JSON.createObjectNode().put("key", key);
-                    v.value().ifPresentOrElse(val -> o.put("value", val), () -> o.put("found", false));
+                    v.value().ifPresentOrElse(kv -> o.setAll(KvApiJson.kv(null, kv)), () -> o.put("found", false));
                     // This node's own applied state: it may lag behind the leader and says so.
                     o.put("consistency", "stale").put("servedBy", server.config().id()).put("appliedIndex", v.appliedIndex());
                     call.reply(HttpApi.json(v.value().isPresent() ? HttpResponseStatus.OK : HttpResponseStatus.NOT_FOUND, o));
+                }, call.executor());
+    }
+
+    // ---------------------------------------------------------------- ranges
+
+    /** Largest page of {@code GET /range}, and the default one. */
+    static final int MAX_RANGE_LIMIT = 10_000;
+    static final int DEFAULT_RANGE_LIMIT = 1_000;
+    private static final String RANGE_USAGE = "; use GET /range?prefix=P or ?from=A&to=B, with optional limit=N (1.."
+            + MAX_RANGE_LIMIT + ", default " + DEFAULT_RANGE_LIMIT + "), after=K (the last key of the previous page)"
+            + " and consistency=stale";
+
+    /** {@code GET /range}: keys in UTF-8 byte order with their revisions, one page at a time. */
+    void range(ResponseOrder.Reply reply, String uri, java.util.Map<String, List<String>> params, HttpHeaders headers) {
+        RangeQuery q;
+        boolean linearizable;
+        int hops;
+        try {
+            for (String name : params.keySet()) {
+                if (!java.util.Set.of("prefix", "from", "to", "after", "limit", "consistency").contains(name)) {
+                    throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "unknown parameter '" + name + "'" + RANGE_USAGE);
+                }
+            }
+            String prefix = param(params, "prefix");
+            String from = param(params, "from");
+            String to = param(params, "to");
+            if (prefix == null && from == null && to == null) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "give 'prefix' (empty for every key) or 'from' and/or 'to'"
+                        + RANGE_USAGE);
+            }
+            String limitText = param(params, "limit");
+            int limit = DEFAULT_RANGE_LIMIT;
+            if (limitText != null) {
+                try {
+                    limit = Integer.parseInt(limitText);
+                } catch (NumberFormatException e) {
+                    limit = -1;
+                }
+                if (limit < 1 || limit > MAX_RANGE_LIMIT) {
+                    throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "'limit' must be 1.." + MAX_RANGE_LIMIT
+                            + ", not '" + limitText + "'" + RANGE_USAGE);
+                }
+            }
+            String mode = param(params, "consistency");
+            if (mode != null && !mode.equals("linearizable") && !mode.equals("stale")) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "consistency must be 'linearizable' (the default) or"
+                        + " 'stale', not '" + mode + "'");
+            }
+            linearizable = mode == null || mode.equals("linearizable");
+            q = new RangeQuery(from, to, prefix, param(params, "after"), limit);
+            hops = hops(headers);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runRange(new Call(reply, uri, null, deadline(), hops, Kind.READ), q, linearizable);
+    }
+
+    private static String param(java.util.Map<String, List<String>> params, String name) throws BadRequest {
+        List<String> v = params.get(name);
+        if (v == null || v.isEmpty()) return null;
+        if (v.size() > 1) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "parameter '" + name + "' given twice");
+        return v.getFirst();
+    }
+
+    private void runRange(Call call, RangeQuery q, boolean linearizable) {
+        call.withDeadline(server.range(q, linearizable))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                                .put("error", "the range could not be read within " + server.config().requestTimeoutMs()
+                                        + " ms (no quorum?)").put("retryable", true)));
+                        return;
+                    }
+                    switch (outcome) {
+                        case ReadOutcome.Value<io.raftkv.kv.KvStateMachine.Range> v -> {
+                            ObjectNode o = KvApiJson.range(v.value());
+                            if (linearizable) o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
+                            else o.put("consistency", "stale").put("servedBy", server.config().id());
+                            call.reply(HttpApi.json(HttpResponseStatus.OK, o));
+                        }
+                        case ReadOutcome.NotLeader<io.raftkv.kv.KvStateMachine.Range> n -> forwardOrWait(call, n.leaderHint(),
+                                () -> runRange(call, q, linearizable));
+                    }
                 }, call.executor());
     }
 

@@ -25,9 +25,12 @@ interface LocalNode {
 
     CompletableFuture<WriteOutcome<ApplyResult>> propose(KvCommand cmd);
 
-    CompletableFuture<ReadOutcome<Optional<String>>> read(String key);
+    CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> read(String key);
 
-    CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key);
+    CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> readStale(String key);
+
+    /** A page of keys: linearizable (ReadIndex) or this node's applied state. */
+    CompletableFuture<ReadOutcome<io.raftkv.kv.KvStateMachine.Range>> range(RangeQuery q, boolean linearizable);
 
     /** Leadership transfer (thesis §3.10) to {@code target}, or to the most caught-up voter. */
     CompletableFuture<TransferOutcome> transferLeader(OptionalInt target);

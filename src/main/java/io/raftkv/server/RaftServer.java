@@ -195,16 +195,27 @@ public final class RaftServer implements AutoCloseable {
     }
 
     /** A linearizable read through ReadIndex (thesis §6.4). */
-    public CompletableFuture<ReadOutcome<Optional<String>>> read(String key) {
-        CompletableFuture<ReadOutcome<Optional<String>>> f = new CompletableFuture<>();
-        submit(() -> runtime.read(() -> kv.get(key), f::complete));
+    public CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> read(String key) {
+        CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> f = new CompletableFuture<>();
+        submit(() -> runtime.read(() -> kv.entry(key), f::complete));
         return f;
     }
 
     /** A read of this node's applied state, which may lag the leader: no guarantee but speed. */
-    public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
-        CompletableFuture<ReadOutcome<Optional<String>>> f = new CompletableFuture<>();
-        submit(() -> f.complete(new ReadOutcome.Value<>(kv.get(key), kv.appliedIndex())));
+    public CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> readStale(String key) {
+        CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> f = new CompletableFuture<>();
+        submit(() -> f.complete(new ReadOutcome.Value<>(kv.entry(key), kv.appliedIndex())));
+        return f;
+    }
+
+    /** A page of keys, linearizable through ReadIndex or (stale) from this node's applied state. */
+    public CompletableFuture<ReadOutcome<KvStateMachine.Range>> range(RangeQuery q, boolean linearizable) {
+        CompletableFuture<ReadOutcome<KvStateMachine.Range>> f = new CompletableFuture<>();
+        if (linearizable) {
+            submit(() -> runtime.read(() -> q.run(kv), f::complete));
+        } else {
+            submit(() -> f.complete(new ReadOutcome.Value<>(q.run(kv), kv.appliedIndex())));
+        }
         return f;
     }
 

@@ -45,13 +45,18 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
-    public CompletableFuture<ReadOutcome<Optional<String>>> read(String key) {
+    public CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> read(String key) {
         return server.read(key);
     }
 
     @Override
-    public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
+    public CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> readStale(String key) {
         return server.readStale(key);
+    }
+
+    @Override
+    public CompletableFuture<ReadOutcome<io.raftkv.kv.KvStateMachine.Range>> range(RangeQuery q, boolean linearizable) {
+        return server.range(q, linearizable);
     }
 
     @Override

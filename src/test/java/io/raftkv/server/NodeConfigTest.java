@@ -48,7 +48,8 @@ class NodeConfigTest {
         // Three-byte UTF-8 characters in the value: limits count bytes, not chars.
         String key = "k".repeat(keyChars);
         String value = "\u20ac".repeat(valueChars);
-        for (KvCommand.Op op : KvCommand.Op.values()) {
+        // Delete, cas and txn are bounded by the same budget when they are parsed (KvApiJsonTest).
+        for (KvCommand.Op op : List.of(KvCommand.Op.PUT, KvCommand.Op.APPEND, KvCommand.Op.REGISTER)) {
             KvCommand cmd = new KvCommand(op, key, value, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE);
             int size = MessageCodec.encodedSize(new Message.AppendEntries(Integer.MAX_VALUE, 1, Long.MAX_VALUE, Long.MAX_VALUE,
                     Long.MAX_VALUE, List.of(new Entry(Long.MAX_VALUE - 1, Long.MAX_VALUE, cmd.encode())), Long.MAX_VALUE, 42));

@@ -140,7 +140,7 @@ class RequestPathTest {
     @Test
     void aStaleReadStillServesTheNodesOwnState() throws Exception {
         start();
-        node.staleReads = () -> CompletableFuture.completedFuture(new ReadOutcome.Value<>(Optional.of("x"), 7));
+        node.staleReads = () -> CompletableFuture.completedFuture(new ReadOutcome.Value<>(Optional.of(new io.raftkv.kv.KeyValue("x", 1, 1, 1)), 7));
         Reply r = send("GET", "/get?key=k&consistency=stale", null, null);
         assertThat(r.status()).as(r.raw()).isEqualTo(200);
         assertThat(r.json().path("value").asText()).isEqualTo("x");
@@ -364,8 +364,8 @@ class RequestPathTest {
         private final NodeConfig config;
         final AtomicInteger proposals = new AtomicInteger();
         volatile Supplier<CompletableFuture<WriteOutcome<ApplyResult>>> writes = CompletableFuture::new;
-        volatile Supplier<CompletableFuture<ReadOutcome<Optional<String>>>> reads = CompletableFuture::new;
-        volatile Supplier<CompletableFuture<ReadOutcome<Optional<String>>>> staleReads = CompletableFuture::new;
+        volatile Supplier<CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>>> reads = CompletableFuture::new;
+        volatile Supplier<CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>>> staleReads = CompletableFuture::new;
         volatile LeaderContact contact = new LeaderContact(OptionalInt.empty(), System.nanoTime());
         volatile Supplier<CompletableFuture<TransferOutcome>> transfers = CompletableFuture::new;
         final List<OptionalInt> transferTargets = new CopyOnWriteArrayList<>();
@@ -393,13 +393,18 @@ class RequestPathTest {
         }
 
         @Override
-        public CompletableFuture<ReadOutcome<Optional<String>>> read(String key) {
+        public CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> read(String key) {
             return reads.get();
         }
 
         @Override
-        public CompletableFuture<ReadOutcome<Optional<String>>> readStale(String key) {
+        public CompletableFuture<ReadOutcome<Optional<io.raftkv.kv.KeyValue>>> readStale(String key) {
             return staleReads.get();
+        }
+
+        @Override
+        public CompletableFuture<ReadOutcome<io.raftkv.kv.KvStateMachine.Range>> range(RangeQuery q, boolean linearizable) {
+            return new CompletableFuture<>();
         }
 
         @Override

@@ -113,6 +113,10 @@ final class SimRequests {
             case ApplyResult.StaleSeq e -> new ClientReply(409, Optional.empty(), false, 0, false, false, leader,
                     "stale seq " + e.seq() + " < " + e.lastSeq());
             case ApplyResult.ValueTooLarge e -> new ClientReply(413, Optional.empty(), false, 0, false, false, leader, "value too large");
+            // The simulated clients send put and append only (delete, cas and txn come with issue 11's workloads).
+            case ApplyResult.Deleted r -> throw new IllegalStateException("the simulation sends no delete");
+            case ApplyResult.Cas r -> throw new IllegalStateException("the simulation sends no cas");
+            case ApplyResult.Txn r -> throw new IllegalStateException("the simulation sends no txn");
         };
     }
 

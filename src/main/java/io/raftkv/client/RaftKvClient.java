@@ -17,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.locks.LockSupport;
 
@@ -235,8 +236,57 @@ public final class RaftKvClient implements AutoCloseable {
         return nodes;
     }
 
+    /** {@code POST /delete} of {@code key}: 200 {@code {"deleted":0|1,"revision":R}}. */
+    public KvResult delete(String key) {
+        return write("/delete", JSON.createObjectNode().put("key", key));
+    }
+
+    /** {@code POST /delete} of every key starting with {@code prefix}: 200 {@code {"deleted":N,"revision":R}}. */
+    public KvResult deletePrefix(String prefix) {
+        return write("/delete", JSON.createObjectNode().put("prefix", prefix));
+    }
+
+    /**
+     * {@code POST /cas}: sets {@code key} to {@code value} if its value is {@code expectedValue}
+     * (empty: if the key is absent). 200 with {@code succeeded} true or false, and {@code current}.
+     */
+    public KvResult cas(String key, Optional<String> expectedValue, String value) {
+        ObjectNode body = JSON.createObjectNode().put("key", key).put("value", value);
+        expectedValue.ifPresentOrElse(v -> body.put("expectedValue", v), () -> body.put("expectAbsent", true));
+        return write("/cas", body);
+    }
+
+    /** {@code POST /cas} on the key's last write: sets it only if its modRevision is still {@code modRevision}. */
+    public KvResult casRevision(String key, long modRevision, String value) {
+        return write("/cas", JSON.createObjectNode().put("key", key).put("value", value).put("expectedModRevision", modRevision));
+    }
+
+    /**
+     * {@code POST /txn} with a body in the API's form ({@code compare}, {@code success},
+     * {@code failure}); the session fields are added here.
+     */
+    public KvResult txn(ObjectNode txn) {
+        return write("/txn", txn.deepCopy());
+    }
+
+    /**
+     * {@code GET /range?prefix=P&limit=N[&after=K]}: one page of keys starting with {@code prefix}
+     * in UTF-8 byte order; {@code after} is the last key of the previous page (null for the first).
+     */
+    public KvResult range(String prefix, int limit, String after) {
+        StringBuilder q = new StringBuilder("/range?prefix=").append(URLEncoder.encode(prefix, StandardCharsets.UTF_8))
+                .append("&limit=").append(limit);
+        if (after != null) q.append("&after=").append(URLEncoder.encode(after, StandardCharsets.UTF_8));
+        return call(q.toString(), null, true);
+    }
+
     private KvResult write(String path, String key, String value) {
-        if (!sessions) return call(path, json(JSON.createObjectNode().put("key", key).put("value", value)), false);
+        return write(path, JSON.createObjectNode().put("key", key).put("value", value));
+    }
+
+    /** A write in the client's session (when it has one): {@code body} gets its clientId and seq. */
+    private KvResult write(String path, ObjectNode body) {
+        if (!sessions) return call(path, json(body), false);
         synchronized (writeLock) {
             for (int attempt = 0; ; attempt++) {
                 if (clientId == 0) {
@@ -245,8 +295,7 @@ public final class RaftKvClient implements AutoCloseable {
                 }
                 long s = ++seq;
                 boolean[] maybeApplied = {false};
-                KvResult r = call(path, json(JSON.createObjectNode().put("key", key).put("value", value)
-                        .put("clientId", clientId).put("seq", s)), true, maybeApplied);
+                KvResult r = call(path, json(body.deepCopy().put("clientId", clientId).put("seq", s)), true, maybeApplied);
                 if (r.status() == 409 && r.body().path("sessionExpired").asBoolean()) {
                     if (maybeApplied[0]) {
                         // An earlier send of this seq may have been applied before the session went:

@@ -71,6 +71,10 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     private final int maxSessions;
     private final int maxValueBytes;
     private long appliedIndex;
+    /** Recent changes for watches, and the events of the entry being applied. */
+    private final WatchHistory history;
+    private final List<WatchEvent> applying = new ArrayList<>();
+    private java.util.function.Consumer<List<WatchEvent>> watchListener = events -> { };
     /** Monotonic log time: the largest command timestamp applied so far. */
     private long logTimeMs;
 
@@ -84,6 +88,15 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
 
     /** {@code maxValueBytes}: the largest value (UTF-8 bytes) a write may leave; the same on every node. */
     public KvStateMachine(long sessionTtlMs, int maxSessions, int maxValueBytes) {
+        this(sessionTtlMs, maxSessions, maxValueBytes, DEFAULT_WATCH_HISTORY);
+    }
+
+    /** The events a watch can start from, at most (etcd's compaction, by count). */
+    public static final int DEFAULT_WATCH_HISTORY = 100_000;
+
+    /** {@code watchHistory}: how many recent changes a watch can start from. */
+    public KvStateMachine(long sessionTtlMs, int maxSessions, int maxValueBytes, int watchHistory) {
+        this.history = new WatchHistory(watchHistory);
         if (sessionTtlMs < 1 || maxSessions < 1) throw new IllegalArgumentException("bad session limits");
         if (maxValueBytes < 0) throw new IllegalArgumentException("bad value limit " + maxValueBytes);
         this.sessionTtlMs = sessionTtlMs;
@@ -100,6 +113,19 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     @Override
     public ApplyResult apply(long index, byte[] command) {
         return apply(index, KvCommand.decode(command));
+    }
+
+    /**
+     * Hears the changes of every applied entry, right after it applied (on the applying thread),
+     * in revision order: what live watches are fed from.
+     */
+    public void setWatchListener(java.util.function.Consumer<List<WatchEvent>> listener) {
+        this.watchListener = listener;
+    }
+
+    /** The recent changes a watch can start from. */
+    public WatchHistory history() {
+        return history;
     }
 
     @Override
@@ -119,6 +145,17 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
 
     /** Applies the command committed at {@code index}. */
     public ApplyResult apply(long index, KvCommand cmd) {
+        applying.clear();
+        ApplyResult r = applyCommand(index, cmd);
+        if (!applying.isEmpty()) {
+            List<WatchEvent> events = List.copyOf(applying);
+            history.add(events);
+            watchListener.accept(events);
+        }
+        return r;
+    }
+
+    private ApplyResult applyCommand(long index, KvCommand cmd) {
         if (index <= appliedIndex)
             throw new IllegalStateException("apply of index " + index + " after " + appliedIndex);
         appliedIndex = index;
@@ -164,7 +201,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             return new ApplyResult.ValueTooLarge(resultingBytes, maxValueBytes);
         }
         String next = cmd.op() == KvCommand.Op.APPEND ? before + cmd.value() : cmd.value();
-        write(cmd.key(), next, index);
+        write(cmd.key(), next, index, cmd.op() == KvCommand.Op.APPEND ? WatchEvent.Type.APPEND : WatchEvent.Type.PUT);
         if (session != null) {
             session.lastSeq = cmd.seq();
             session.lastIndex = index;
@@ -179,20 +216,27 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         return kv == null ? "" : kv.value();
     }
 
-    private KeyValue write(String key, String value, long revision) {
+    private KeyValue write(String key, String value, long revision, WatchEvent.Type type) {
         KeyValue before = data.get(key);
         KeyValue after = before == null ? KeyValue.created(value, revision) : before.written(value, revision);
         data.put(key, after);
+        applying.add(WatchEvent.written(type, key, after));
         return after;
     }
 
-    /** Removes {@code key}, or every key starting with it; returns how many. */
-    private long delete(String key, boolean prefix) {
-        if (!prefix) return data.remove(key) == null ? 0 : 1;
+    /** Removes {@code key}, or every key starting with it, at {@code revision}; returns how many. */
+    private long delete(String key, boolean prefix, long revision) {
+        if (!prefix) {
+            if (data.remove(key) == null) return 0;
+            applying.add(WatchEvent.deleted(key, revision));
+            return 1;
+        }
         long n = 0;
         for (Iterator<String> it = data.tailMap(key, true).keySet().iterator(); it.hasNext(); ) {
-            if (!it.next().startsWith(key)) break;
+            String k = it.next();
+            if (!k.startsWith(key)) break;
             it.remove();
+            applying.add(WatchEvent.deleted(k, revision));
             n++;
         }
         return n;
@@ -201,7 +245,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /** Delete, compare-and-swap, transaction: all of it at revision {@code index}, or nothing. */
     private ApplyResult applyExt(long index, KvOp op) {
         return switch (op) {
-            case KvOp.Delete d -> new ApplyResult.Deleted(delete(d.key(), d.prefix()));
+            case KvOp.Delete d -> new ApplyResult.Deleted(delete(d.key(), d.prefix(), index));
             case KvOp.Cas c -> {
                 KeyValue current = data.get(c.key());
                 boolean holds = switch (c.expect()) {
@@ -212,7 +256,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 if (!holds) yield new ApplyResult.Cas(false, current);
                 long tooLarge = resultingBytesIfOverLimit("", c.value());
                 if (tooLarge > 0) yield new ApplyResult.ValueTooLarge(tooLarge, maxValueBytes);
-                yield new ApplyResult.Cas(true, write(c.key(), c.value(), index));
+                yield new ApplyResult.Cas(true, write(c.key(), c.value(), index, WatchEvent.Type.PUT));
             }
             case KvOp.Txn t -> {
                 boolean succeeded = true;
@@ -228,10 +272,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 List<ApplyResult.OpResult> results = new ArrayList<>(ops.size());
                 for (KvOp o : ops) {
                     results.add(switch (o) {
-                        case KvOp.Put p -> new ApplyResult.OpResult("put", p.key(), write(p.key(), p.value(), index), 0);
+                        case KvOp.Put p -> new ApplyResult.OpResult("put", p.key(),
+                                write(p.key(), p.value(), index, WatchEvent.Type.PUT), 0);
                         case KvOp.Append a -> new ApplyResult.OpResult("append", a.key(),
-                                write(a.key(), valueOf(a.key()) + a.value(), index), 0);
-                        case KvOp.Delete d -> new ApplyResult.OpResult("delete", d.key(), null, delete(d.key(), d.prefix()));
+                                write(a.key(), valueOf(a.key()) + a.value(), index, WatchEvent.Type.APPEND), 0);
+                        case KvOp.Delete d -> new ApplyResult.OpResult("delete", d.key(), null,
+                                delete(d.key(), d.prefix(), index));
                         case KvOp.Get g -> new ApplyResult.OpResult("get", g.key(), data.get(g.key()), 0);
                         default -> throw new IllegalStateException("not a transaction operation: " + o);
                     });
@@ -507,6 +553,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         sessions.putAll(d.sessions);
         appliedIndex = d.appliedIndex;
         logTimeMs = d.logTimeMs;
+        // The changes before the snapshot are not known here: watches start after it.
+        history.reset(appliedIndex);
     }
 
     private record Decoded(long appliedIndex, long logTimeMs, Map<String, KeyValue> data,

@@ -373,6 +373,47 @@ final class ClientRequests implements AutoCloseable {
                 }, call.executor());
     }
 
+    // ---------------------------------------------------------------- watches
+
+    private static final String WATCH_USAGE = "; use GET /watch?key=K or ?prefix=P, with optional fromRevision=R"
+            + " (the revision after the last event seen)";
+
+    /** {@code GET /watch}: a Server-Sent Events stream of changes, served by this node (no forwarding). */
+    void watch(ResponseOrder.Reply reply, java.util.Map<String, List<String>> params) {
+        WatchHub.Request req;
+        try {
+            for (String name : params.keySet()) {
+                if (!java.util.Set.of("key", "prefix", "fromRevision").contains(name)) {
+                    throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "unknown parameter '" + name + "'" + WATCH_USAGE);
+                }
+            }
+            String key = param(params, "key");
+            String prefix = param(params, "prefix");
+            if ((key == null) == (prefix == null)) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "give exactly one of 'key' and 'prefix'" + WATCH_USAGE);
+            }
+            if (key != null) checkKey(key);
+            String fromText = param(params, "fromRevision");
+            long from = 0;
+            if (fromText != null) {
+                try {
+                    from = Long.parseLong(fromText);
+                } catch (NumberFormatException e) {
+                    from = -1;
+                }
+                if (from < 1) {
+                    throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "'fromRevision' must be an integer >= 1, not '"
+                            + fromText + "'" + WATCH_USAGE);
+                }
+            }
+            req = new WatchHub.Request(key != null ? key : prefix, key == null, from);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        server.watch(req, reply);
+    }
+
     // ---------------------------------------------------------------- leadership transfer
 
     /**

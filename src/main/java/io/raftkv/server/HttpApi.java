@@ -62,7 +62,8 @@ final class HttpApi implements AutoCloseable {
             Map.entry("/timeoutNow", HttpMethod.POST), Map.entry("/members", HttpMethod.GET),
             Map.entry("/members/add", HttpMethod.POST), Map.entry("/members/promote", HttpMethod.POST),
             Map.entry("/members/remove", HttpMethod.POST), Map.entry("/delete", HttpMethod.POST),
-            Map.entry("/cas", HttpMethod.POST), Map.entry("/txn", HttpMethod.POST), Map.entry("/range", HttpMethod.GET));
+            Map.entry("/cas", HttpMethod.POST), Map.entry("/txn", HttpMethod.POST), Map.entry("/range", HttpMethod.GET),
+            Map.entry("/watch", HttpMethod.GET));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -214,7 +215,7 @@ final class HttpApi implements AutoCloseable {
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"
-                        + " GET /range?prefix=P, GET /status, POST /transfer-leader,"
+                        + " GET /range?prefix=P, GET /watch?prefix=P, GET /status, POST /transfer-leader,"
                         + " GET /members, POST /members/add, POST /members/promote, POST /members/remove"));
                 return;
             }
@@ -243,6 +244,7 @@ final class HttpApi implements AutoCloseable {
                 case "/delete", "/cas", "/txn" -> clientRequests.writeExt(reply, path.substring(1),
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/range" -> clientRequests.range(reply, req.uri(), params, req.headers());
+                case "/watch" -> clientRequests.watch(reply, params);
                 case "/members/add", "/members/promote", "/members/remove" -> clientRequests.changeMembership(reply,
                         path.substring("/members/".length()), ByteBufUtil.getBytes(req.content()), req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);

@@ -43,6 +43,9 @@ interface LocalNode {
 
     Optional<HostPort> addressOf(int id);
 
+    /** Starts a watch stream on {@code reply}, from this node's applied state. */
+    void watch(WatchHub.Request req, ResponseOrder.Reply reply);
+
     /** A peer's request, handed to the node's transport. */
     void deliverRpc(Message request, RpcReply reply);
 

@@ -78,6 +78,8 @@ public final class RaftServer implements AutoCloseable {
     /** Encodes and writes snapshots off the loop thread. */
     private final ExecutorService snapshotWriter;
     private volatile StatusSnapshot lastStatus;
+    /** Watches: SSE streams of changes, fed by the state machine as entries apply. */
+    private final WatchHub watches;
     /** When this node last heard from a leader, published by the loop after each process(). */
     private volatile LeaderContact leaderContact;
     /**
@@ -107,6 +109,8 @@ public final class RaftServer implements AutoCloseable {
         this.storage = storage;
         this.fatalHandler = fatalHandler;
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
+        this.watches = new WatchHub(kv, config.id());
+        kv.setWatchListener(watches::onEvents);
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
         Map<Integer, String> bootstrapAddresses = new TreeMap<>();
@@ -154,6 +158,7 @@ public final class RaftServer implements AutoCloseable {
             throw e;
         }
         loop.scheduleAtFixedRate(() -> submit(runtime::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
+        loop.scheduleAtFixedRate(() -> submit(watches::progress), WATCH_PROGRESS_MS, WATCH_PROGRESS_MS, TimeUnit.MILLISECONDS);
         Configuration members = runtime.core().configuration();
         LOG.info("node {} listening on {} ({}); {}", config.id(), config.self(),
                 config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), members.isEmpty()
@@ -258,6 +263,14 @@ public final class RaftServer implements AutoCloseable {
         }
         return new MembersView(core.configuration(), core.configurationIndex(), core.commitIndex(),
                 core.role() == Role.LEADER, core.leaderId(), lag, core.config().maxLearnerLagEntries(), addresses);
+    }
+
+    /** How often an idle watch gets a progress event with the applied revision. */
+    static final long WATCH_PROGRESS_MS = 2000;
+
+    /** Starts a watch (thesis-free: etcd's watch over Server-Sent Events) on this node's applied state. */
+    void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
+        submit(() -> watches.open(req, reply));
     }
 
     /** The server half of the peer transport: where the HTTP layer hands a peer's request. */
@@ -390,6 +403,7 @@ public final class RaftServer implements AutoCloseable {
         public void snapshotInstalled(Snapshot snap) {
             LOG.info("node {}: installed snapshot at index {} (term {}, {} bytes, {} keys) from the leader",
                     config.id(), snap.index(), snap.term(), snap.data().length, kv.size());
+            watches.onSnapshotInstalled(snap.index());
         }
 
         @Override
@@ -431,7 +445,8 @@ public final class RaftServer implements AutoCloseable {
         // No interrupt: the task running now (a WAL write or fsync, say) finishes, and every task
         // after it sees running == false. An interrupt during a write closes the FileChannel
         // (ClosedByInterruptException): a storage failure and a torn record at every stop.
-        if (!loop.inEventLoop()) loop.submit(() -> { }).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (!loop.inEventLoop()) loop.submit(() -> watches.closeAll("node " + config.id() + " stopped; resume on another node"))
+                .awaitUninterruptibly(5, TimeUnit.SECONDS);
         snapshotWriter.shutdown();
         try {
             if (!snapshotWriter.awaitTermination(30, TimeUnit.SECONDS)) LOG.warn("node {}: snapshot still being written at stop", config.id());

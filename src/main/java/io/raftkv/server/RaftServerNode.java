@@ -75,6 +75,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
+        server.watch(req, reply);
+    }
+
+    @Override
     public Optional<HostPort> addressOf(int id) {
         return server.addressOf(id);
     }

@@ -43,7 +43,13 @@ final class ResponseOrder {
     /** A response with "Connection: close" was written: the rest are dropped. */
     private boolean closing;
 
-    private record Out(FullHttpResponse res, boolean keepAlive) {}
+    /** A response: a whole one, or the head of a stream ({@code stream} then owns the connection). */
+    private record Out(io.netty.handler.codec.http.HttpResponse res, boolean keepAlive,
+                       java.util.function.Consumer<ChannelHandlerContext> stream) {
+        Out(FullHttpResponse res, boolean keepAlive) {
+            this(res, keepAlive, null);
+        }
+    }
 
     ResponseOrder(ChannelHandlerContext ctx) {
         this.ctx = ctx;
@@ -77,6 +83,17 @@ final class ResponseOrder {
             send(res, keepAlive);
         }
 
+        /**
+         * Answers with a stream (Server-Sent Events): in this request's turn {@code head} is written
+         * and {@code stream} takes the connection over, on its event loop; it writes the body's
+         * chunks and closes the connection when done. Requests pipelined after it get no answer.
+         */
+        void stream(io.netty.handler.codec.http.HttpResponse head, java.util.function.Consumer<ChannelHandlerContext> stream) {
+            Out out = new Out(head, false, stream);
+            if (executor().inEventLoop()) order.complete(seq, out);
+            else executor().execute(() -> order.complete(seq, out));
+        }
+
         /** As {@link #send(FullHttpResponse)}, closing the connection after it unless {@code keepAlive}. */
         void send(FullHttpResponse res, boolean keepAlive) {
             if (executor().inEventLoop()) order.complete(seq, new Out(res, keepAlive && this.keepAlive));
@@ -106,6 +123,13 @@ final class ResponseOrder {
     }
 
     private void write(Out o) {
+        if (o.stream() != null) {
+            closing = true;
+            ctx.writeAndFlush(o.res());
+            releaseWaiting();
+            o.stream().accept(ctx);
+            return;
+        }
         if (o.keepAlive()) {
             o.res().headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             ctx.write(o.res(), ctx.voidPromise());

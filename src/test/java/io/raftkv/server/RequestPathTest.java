@@ -413,6 +413,11 @@ class RequestPathTest {
         }
 
         @Override
+        public void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
+            reply.send(HttpApi.error(io.netty.handler.codec.http.HttpResponseStatus.NOT_IMPLEMENTED, "no watches here"));
+        }
+
+        @Override
         public CompletableFuture<MembersView> members() {
             return new CompletableFuture<>();
         }

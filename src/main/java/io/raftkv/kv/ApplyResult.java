@@ -21,6 +21,18 @@ public sealed interface ApplyResult {
         }
     }
 
+    /** A lease was granted (its id is the entry's index) or kept alive, for {@code ttlMs} from now. */
+    record Lease(long leaseId, long ttlMs) implements ApplyResult {}
+
+    /** A lease was revoked, or expired, and its {@code deleted} keys with it. */
+    record LeaseEnded(long leaseId, long deleted) implements ApplyResult {}
+
+    /** The leases that expired (their keys deleted); those kept alive meanwhile are not among them. */
+    record LeasesExpired(List<Long> leaseIds, long deleted) implements ApplyResult {}
+
+    /** No lease {@code leaseId} (never granted, expired or revoked): nothing applied. */
+    record LeaseNotFound(long leaseId) implements ApplyResult {}
+
     /** A delete removed {@code count} keys (0 if there were none). */
     record Deleted(long count) implements ApplyResult {}
 

@@ -4,14 +4,24 @@ package io.raftkv.kv;
  * A key's value and its history in revisions (etcd's mvccpb.KeyValue): a revision is the log index
  * of the entry that made a change. {@code createRevision}: when the key was last created (after
  * a delete it starts again); {@code modRevision}: its last write; {@code version}: writes since
- * it was created (1 after the first).
+ * it was created (1 after the first); {@code lease}: the lease the key is attached to (0: none),
+ * which deletes it when it expires or is revoked.
  */
-public record KeyValue(String value, long createRevision, long modRevision, long version) {
-    KeyValue written(String newValue, long revision) {
-        return new KeyValue(newValue, createRevision, revision, version + 1);
+public record KeyValue(String value, long createRevision, long modRevision, long version, long lease) {
+    /** A key attached to no lease. */
+    public KeyValue(String value, long createRevision, long modRevision, long version) {
+        this(value, createRevision, modRevision, version, 0);
+    }
+
+    KeyValue written(String newValue, long revision, long newLease) {
+        return new KeyValue(newValue, createRevision, revision, version + 1, newLease);
+    }
+
+    static KeyValue created(String value, long revision, long lease) {
+        return new KeyValue(value, revision, revision, 1, lease);
     }
 
     static KeyValue created(String value, long revision) {
-        return new KeyValue(value, revision, revision, 1);
+        return created(value, revision, 0);
     }
 }

@@ -21,7 +21,8 @@ import java.nio.charset.StandardCharsets;
  * timestampMs: the proposing leader's clock, the "log time" sessions expire by
  * version 1 (read only): version, op, keyLen, key, valueLen, value
  *
- * version 3 (ops 4 delete, 5 cas, 6 txn): version, op, clientId, seq, timestampMs as above, then
+ * version 3 (ops 4 delete, 5 cas, 6 txn, 7-10 lease grant, keep-alive, revoke, expire, and 1 put with
+ * a lease): version, op, clientId, seq, timestampMs as above, then
  * the operation ({@link #ext()}) as encoded by {@link KvOpCodec}
  * </pre>
  * Put, append and register are still written as version 2, so logs and snapshots written before
@@ -34,7 +35,8 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     private static final int TIMESTAMP_OFFSET = 1 + 1 + 8 + 8;
 
     public enum Op {
-        PUT(1), APPEND(2), REGISTER(3), DELETE(4), CAS(5), TXN(6);
+        PUT(1), APPEND(2), REGISTER(3), DELETE(4), CAS(5), TXN(6), LEASE_GRANT(7), LEASE_KEEPALIVE(8),
+        LEASE_REVOKE(9), LEASE_EXPIRE(10);
 
         final byte code;
 
@@ -55,12 +57,18 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     public KvCommand {
         if (op == null || key == null || value == null) throw new IllegalArgumentException("null field in command");
         if (clientId < 0 || seq < 0) throw new IllegalArgumentException("negative clientId or seq");
-        boolean needsExt = op == Op.DELETE || op == Op.CAS || op == Op.TXN;
-        if (needsExt != (ext != null)) throw new IllegalArgumentException(op + (needsExt ? " needs" : " takes no") + " operation");
+        boolean simple = op == Op.PUT || op == Op.APPEND || op == Op.REGISTER;
+        if (!simple && ext == null) throw new IllegalArgumentException(op + " needs its operation");
         if (ext != null && !switch (op) {
+            case PUT -> ext instanceof KvOp.Put p && p.lease() != 0; // a put with a lease
             case DELETE -> ext instanceof KvOp.Delete;
             case CAS -> ext instanceof KvOp.Cas;
-            default -> ext instanceof KvOp.Txn;
+            case TXN -> ext instanceof KvOp.Txn;
+            case LEASE_GRANT -> ext instanceof KvOp.LeaseGrant;
+            case LEASE_KEEPALIVE -> ext instanceof KvOp.LeaseKeepAlive;
+            case LEASE_REVOKE -> ext instanceof KvOp.LeaseRevoke;
+            case LEASE_EXPIRE -> ext instanceof KvOp.LeaseExpire;
+            default -> false;
         }) throw new IllegalArgumentException(op + " with operation " + ext);
     }
 
@@ -72,9 +80,14 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
     /** A delete, compare-and-swap or transaction, in a session when {@code clientId} is not 0. */
     public static KvCommand of(KvOp ext, long clientId, long seq) {
         return switch (ext) {
+            case KvOp.Put p when p.lease() != 0 -> new KvCommand(Op.PUT, p.key(), p.value(), clientId, seq, 0, p);
             case KvOp.Delete d -> new KvCommand(Op.DELETE, d.key(), "", clientId, seq, 0, d);
             case KvOp.Cas c -> new KvCommand(Op.CAS, c.key(), c.value(), clientId, seq, 0, c);
             case KvOp.Txn t -> new KvCommand(Op.TXN, "", "", clientId, seq, 0, t);
+            case KvOp.LeaseGrant g -> new KvCommand(Op.LEASE_GRANT, "", "", clientId, seq, 0, g);
+            case KvOp.LeaseKeepAlive k -> new KvCommand(Op.LEASE_KEEPALIVE, "", "", clientId, seq, 0, k);
+            case KvOp.LeaseRevoke r -> new KvCommand(Op.LEASE_REVOKE, "", "", clientId, seq, 0, r);
+            case KvOp.LeaseExpire e -> new KvCommand(Op.LEASE_EXPIRE, "", "", clientId, seq, 0, e);
             default -> throw new IllegalArgumentException("not a command of its own: " + ext);
         };
     }

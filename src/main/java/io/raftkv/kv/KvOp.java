@@ -9,11 +9,16 @@ import java.util.Objects;
  * {@link KvCommand#ext()}); every node applies it the same way at the same index.
  */
 public sealed interface KvOp {
-    /** Sets {@code key} to {@code value} (in a transaction). */
-    record Put(String key, String value) implements KvOp {
+    /** Sets {@code key} to {@code value}, attached to {@code lease} (0: none); in a transaction, or with a lease. */
+    record Put(String key, String value, long lease) implements KvOp {
         public Put {
             Objects.requireNonNull(key, "key");
             Objects.requireNonNull(value, "value");
+            if (lease < 0) throw new IllegalArgumentException("negative lease id " + lease);
+        }
+
+        public Put(String key, String value) {
+            this(key, value, 0);
         }
     }
 
@@ -39,12 +44,41 @@ public sealed interface KvOp {
         }
     }
 
-    /** Sets {@code key} to {@code value} if {@code expect} holds; otherwise changes nothing. */
-    record Cas(String key, String value, Expect expect) implements KvOp {
+    /** Sets {@code key} to {@code value} (attached to {@code lease}, 0: none) if {@code expect} holds; otherwise changes nothing. */
+    record Cas(String key, String value, Expect expect, long lease) implements KvOp {
         public Cas {
             Objects.requireNonNull(key, "key");
             Objects.requireNonNull(value, "value");
             Objects.requireNonNull(expect, "expect");
+            if (lease < 0) throw new IllegalArgumentException("negative lease id " + lease);
+        }
+
+        public Cas(String key, String value, Expect expect) {
+            this(key, value, expect, 0);
+        }
+    }
+
+    /** Grants a lease of {@code ttlMs}; its id is the entry's index. */
+    record LeaseGrant(long ttlMs) implements KvOp {
+        public LeaseGrant {
+            if (ttlMs < 1) throw new IllegalArgumentException("a lease lasts at least 1 ms, not " + ttlMs);
+        }
+    }
+
+    /** Renews lease {@code id} for its whole TTL from now (cluster time). */
+    record LeaseKeepAlive(long id) implements KvOp {}
+
+    /** Ends lease {@code id} now, deleting its keys. */
+    record LeaseRevoke(long id) implements KvOp {}
+
+    /**
+     * Proposed by the leader when it sees leases expire on the cluster clock: each still expired
+     * when this applies (no keep-alive came in between) ends, deleting its keys.
+     */
+    record LeaseExpire(List<Long> ids) implements KvOp {
+        public LeaseExpire {
+            ids = List.copyOf(ids);
+            if (ids.isEmpty()) throw new IllegalArgumentException("no lease to expire");
         }
     }
 

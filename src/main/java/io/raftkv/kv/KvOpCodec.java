@@ -12,7 +12,9 @@ import java.util.List;
  * The binary form of a {@link KvOp} inside a version-3 {@link KvCommand}:
  * <pre>
  * tag u8, then by tag:
- *   1 put     key, value                 2 append key, value
+ *   1 put     key, value                 2 append key, value       8 put with lease: key, value, lease i64
+ *   9 cas with lease: as 5, then lease i64
+ *  10 lease grant ttlMs i64   11 keep-alive id i64   12 revoke id i64   13 expire count i32, ids i64
  *   4 delete  key, prefix u8 (0|1)       7 get    key
  *   5 cas     key, value, expect: u8 1 value string | 2 modRevision i64 | 3 absent
  *   6 txn     compareCount i32, compares, successCount i32, ops, failureCount i32, ops
@@ -29,9 +31,27 @@ final class KvOpCodec {
     static void write(DataOutputStream out, KvOp op) throws IOException {
         switch (op) {
             case KvOp.Put p -> {
-                out.writeByte(1);
+                out.writeByte(p.lease() == 0 ? 1 : 8);
                 writeString(out, p.key());
                 writeString(out, p.value());
+                if (p.lease() != 0) out.writeLong(p.lease());
+            }
+            case KvOp.LeaseGrant g -> {
+                out.writeByte(10);
+                out.writeLong(g.ttlMs());
+            }
+            case KvOp.LeaseKeepAlive k -> {
+                out.writeByte(11);
+                out.writeLong(k.id());
+            }
+            case KvOp.LeaseRevoke r -> {
+                out.writeByte(12);
+                out.writeLong(r.id());
+            }
+            case KvOp.LeaseExpire e -> {
+                out.writeByte(13);
+                out.writeInt(e.ids().size());
+                for (long id : e.ids()) out.writeLong(id);
             }
             case KvOp.Append a -> {
                 out.writeByte(2);
@@ -48,7 +68,7 @@ final class KvOpCodec {
                 writeString(out, g.key());
             }
             case KvOp.Cas c -> {
-                out.writeByte(5);
+                out.writeByte(c.lease() == 0 ? 5 : 9);
                 writeString(out, c.key());
                 writeString(out, c.value());
                 switch (c.expect()) {
@@ -62,6 +82,7 @@ final class KvOpCodec {
                     }
                     case KvOp.Expect.Absent a -> out.writeByte(3);
                 }
+                if (c.lease() != 0) out.writeLong(c.lease());
             }
             case KvOp.Txn t -> {
                 out.writeByte(6);
@@ -99,10 +120,21 @@ final class KvOpCodec {
         int tag = in.readUnsignedByte();
         return switch (tag) {
             case 1 -> new KvOp.Put(readString(in, totalBytes), readString(in, totalBytes));
+            case 8 -> new KvOp.Put(readString(in, totalBytes), readString(in, totalBytes), positive(in.readLong()));
+            case 10 -> new KvOp.LeaseGrant(in.readLong());
+            case 11 -> new KvOp.LeaseKeepAlive(in.readLong());
+            case 12 -> new KvOp.LeaseRevoke(in.readLong());
+            case 13 -> {
+                int n = in.readInt();
+                if (n < 1 || n > totalBytes / 8) throw new IllegalArgumentException("impossible lease count " + n);
+                List<Long> ids = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) ids.add(in.readLong());
+                yield new KvOp.LeaseExpire(ids);
+            }
             case 2 -> new KvOp.Append(readString(in, totalBytes), readString(in, totalBytes));
             case 4 -> new KvOp.Delete(readString(in, totalBytes), readBool(in));
             case 7 -> new KvOp.Get(readString(in, totalBytes));
-            case 5 -> {
+            case 5, 9 -> {
                 String key = readString(in, totalBytes);
                 String value = readString(in, totalBytes);
                 int e = in.readUnsignedByte();
@@ -112,7 +144,7 @@ final class KvOpCodec {
                     case 3 -> new KvOp.Expect.Absent();
                     default -> throw new IllegalArgumentException("unknown cas expectation " + e);
                 };
-                yield new KvOp.Cas(key, value, expect);
+                yield new KvOp.Cas(key, value, expect, tag == 9 ? positive(in.readLong()) : 0);
             }
             case 6 -> {
                 if (!topLevel) throw new IllegalArgumentException("a transaction inside a transaction");
@@ -140,6 +172,12 @@ final class KvOpCodec {
             }
             default -> throw new IllegalArgumentException("unknown operation tag " + tag);
         };
+    }
+
+    /** A lease id written with a tag that says there is one: never 0. */
+    private static long positive(long id) {
+        if (id < 1) throw new IllegalArgumentException("lease id " + id);
+        return id;
     }
 
     private static List<KvOp> readOps(DataInputStream in, int totalBytes) throws IOException {

@@ -45,10 +45,11 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /** The value limit of the constructors without one: as large as a Java string gets. */
     public static final int NO_VALUE_LIMIT = Integer.MAX_VALUE;
     /**
-     * Version 4 added each key's revisions and each session's last answer; version 3 the refused
+     * Version 5 added each key's lease and the leases; version 4 each key's revisions and each
+     * session's last answer; version 3 the refused
      * size per session and a checksum; versions 1 to 3 are still read.
      */
-    private static final byte SNAPSHOT_VERSION = 4;
+    private static final byte SNAPSHOT_VERSION = 5;
     /** The longs of one session in a snapshot: clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes. */
     private static final int SESSION_FIELDS = 5;
 
@@ -62,6 +63,28 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         /** The answer to the last seq when a resend must repeat it (delete, cas, txn); else null. */
         ApplyResult lastResult;
     }
+
+    /** A lease (etcd's): its TTL, when it expires on the cluster clock, and the keys attached to it. */
+    private static final class Lease {
+        final long ttlMs;
+        long expiresAtMs;
+        final java.util.TreeSet<String> keys = new java.util.TreeSet<>(KeyOrder.UTF8);
+
+        Lease(long ttlMs, long expiresAtMs) {
+            this.ttlMs = ttlMs;
+            this.expiresAtMs = expiresAtMs;
+        }
+    }
+
+    /** Leases by id (the index of the entry that granted them). */
+    private final TreeMap<Long, Lease> leases = new TreeMap<>();
+    /**
+     * The leader's own note of the expiries it proposed and when (cluster time), so it does not
+     * propose them at every tick; not replicated, not in snapshots.
+     */
+    private final Map<Long, Long> expiryProposedAtMs = new HashMap<>();
+    /** How long the leader waits for a proposed expiry to apply before proposing it again. */
+    private static final long EXPIRY_RETRY_MS = 1000;
 
     /** Keys in UTF-8 byte order (etcd's), for ranges and prefixes. */
     private final TreeMap<String, KeyValue> data = new TreeMap<>(KeyOrder.UTF8);
@@ -185,7 +208,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 session.lastSeq = cmd.seq();
                 session.lastIndex = index;
                 session.lastRefusedBytes = r instanceof ApplyResult.ValueTooLarge v ? v.resultingBytes() : 0;
-                session.lastResult = r instanceof ApplyResult.ValueTooLarge ? null : r;
+                session.lastResult = ResultCodec.kept(r) ? r : null;
             }
             return r;
         }
@@ -201,7 +224,10 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             return new ApplyResult.ValueTooLarge(resultingBytes, maxValueBytes);
         }
         String next = cmd.op() == KvCommand.Op.APPEND ? before + cmd.value() : cmd.value();
-        write(cmd.key(), next, index, cmd.op() == KvCommand.Op.APPEND ? WatchEvent.Type.APPEND : WatchEvent.Type.PUT);
+        // An append keeps the key's lease; a put without one detaches it (as in etcd).
+        KeyValue old = data.get(cmd.key());
+        long lease = cmd.op() == KvCommand.Op.APPEND && old != null ? old.lease() : 0;
+        write(cmd.key(), next, index, cmd.op() == KvCommand.Op.APPEND ? WatchEvent.Type.APPEND : WatchEvent.Type.PUT, lease);
         if (session != null) {
             session.lastSeq = cmd.seq();
             session.lastIndex = index;
@@ -216,18 +242,39 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         return kv == null ? "" : kv.value();
     }
 
-    private KeyValue write(String key, String value, long revision, WatchEvent.Type type) {
+    private KeyValue write(String key, String value, long revision, WatchEvent.Type type, long lease) {
         KeyValue before = data.get(key);
-        KeyValue after = before == null ? KeyValue.created(value, revision) : before.written(value, revision);
+        KeyValue after = before == null ? KeyValue.created(value, revision, lease) : before.written(value, revision, lease);
         data.put(key, after);
+        if (before != null && before.lease() != lease) detach(key, before.lease());
+        if (lease != 0) leases.get(lease).keys.add(key);
         applying.add(WatchEvent.written(type, key, after));
         return after;
+    }
+
+    private void detach(String key, long lease) {
+        Lease l = lease == 0 ? null : leases.get(lease);
+        if (l != null) l.keys.remove(key);
+    }
+
+    /** Ends lease {@code id}: its keys are deleted ({@code type}: a revoke's delete or an expiry). */
+    private long endLease(long id, long revision, WatchEvent.Type type) {
+        Lease l = leases.remove(id);
+        expiryProposedAtMs.remove(id);
+        if (l == null) return 0;
+        for (String k : l.keys) {
+            data.remove(k);
+            applying.add(type == WatchEvent.Type.EXPIRE ? WatchEvent.expired(k, revision) : WatchEvent.deleted(k, revision));
+        }
+        return l.keys.size();
     }
 
     /** Removes {@code key}, or every key starting with it, at {@code revision}; returns how many. */
     private long delete(String key, boolean prefix, long revision) {
         if (!prefix) {
-            if (data.remove(key) == null) return 0;
+            KeyValue gone = data.remove(key);
+            if (gone == null) return 0;
+            detach(key, gone.lease());
             applying.add(WatchEvent.deleted(key, revision));
             return 1;
         }
@@ -235,6 +282,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         for (Iterator<String> it = data.tailMap(key, true).keySet().iterator(); it.hasNext(); ) {
             String k = it.next();
             if (!k.startsWith(key)) break;
+            detach(k, data.get(k).lease());
             it.remove();
             applying.add(WatchEvent.deleted(k, revision));
             n++;
@@ -245,6 +293,40 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /** Delete, compare-and-swap, transaction: all of it at revision {@code index}, or nothing. */
     private ApplyResult applyExt(long index, KvOp op) {
         return switch (op) {
+            case KvOp.Put p -> {
+                // A put with a lease (one without is a version-2 command).
+                if (!leases.containsKey(p.lease())) yield new ApplyResult.LeaseNotFound(p.lease());
+                long tooLarge = resultingBytesIfOverLimit("", p.value());
+                if (tooLarge > 0) yield new ApplyResult.ValueTooLarge(tooLarge, maxValueBytes);
+                yield new ApplyResult.Applied(write(p.key(), p.value(), index, WatchEvent.Type.PUT, p.lease()).value());
+            }
+            case KvOp.LeaseGrant g -> {
+                leases.put(index, new Lease(g.ttlMs(), logTimeMs + g.ttlMs()));
+                yield new ApplyResult.Lease(index, g.ttlMs());
+            }
+            case KvOp.LeaseKeepAlive k -> {
+                Lease l = leases.get(k.id());
+                if (l == null) yield new ApplyResult.LeaseNotFound(k.id());
+                l.expiresAtMs = logTimeMs + l.ttlMs;
+                expiryProposedAtMs.remove(k.id());
+                yield new ApplyResult.Lease(k.id(), l.ttlMs);
+            }
+            case KvOp.LeaseRevoke r -> {
+                if (!leases.containsKey(r.id())) yield new ApplyResult.LeaseNotFound(r.id());
+                yield new ApplyResult.LeaseEnded(r.id(), endLease(r.id(), index, WatchEvent.Type.DELETE));
+            }
+            case KvOp.LeaseExpire e -> {
+                // Decided again here, on the log's time: a keep-alive applied since the leader's proposal wins.
+                List<Long> ended = new ArrayList<>();
+                long deleted = 0;
+                for (long id : e.ids()) {
+                    Lease l = leases.get(id);
+                    if (l == null || l.expiresAtMs > logTimeMs) continue;
+                    deleted += endLease(id, index, WatchEvent.Type.EXPIRE);
+                    ended.add(id);
+                }
+                yield new ApplyResult.LeasesExpired(ended, deleted);
+            }
             case KvOp.Delete d -> new ApplyResult.Deleted(delete(d.key(), d.prefix(), index));
             case KvOp.Cas c -> {
                 KeyValue current = data.get(c.key());
@@ -254,9 +336,10 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     case KvOp.Expect.Absent a -> current == null;
                 };
                 if (!holds) yield new ApplyResult.Cas(false, current);
+                if (c.lease() != 0 && !leases.containsKey(c.lease())) yield new ApplyResult.LeaseNotFound(c.lease());
                 long tooLarge = resultingBytesIfOverLimit("", c.value());
                 if (tooLarge > 0) yield new ApplyResult.ValueTooLarge(tooLarge, maxValueBytes);
-                yield new ApplyResult.Cas(true, write(c.key(), c.value(), index, WatchEvent.Type.PUT));
+                yield new ApplyResult.Cas(true, write(c.key(), c.value(), index, WatchEvent.Type.PUT, c.lease()));
             }
             case KvOp.Txn t -> {
                 boolean succeeded = true;
@@ -267,15 +350,21 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     }
                 }
                 List<KvOp> ops = succeeded ? t.success() : t.failure();
+                for (KvOp o : ops) {
+                    if (o instanceof KvOp.Put p && p.lease() != 0 && !leases.containsKey(p.lease())) {
+                        yield new ApplyResult.LeaseNotFound(p.lease());
+                    }
+                }
                 long tooLarge = txnValueTooLarge(ops);
                 if (tooLarge > 0) yield new ApplyResult.ValueTooLarge(tooLarge, maxValueBytes);
                 List<ApplyResult.OpResult> results = new ArrayList<>(ops.size());
                 for (KvOp o : ops) {
                     results.add(switch (o) {
                         case KvOp.Put p -> new ApplyResult.OpResult("put", p.key(),
-                                write(p.key(), p.value(), index, WatchEvent.Type.PUT), 0);
+                                write(p.key(), p.value(), index, WatchEvent.Type.PUT, p.lease()), 0);
                         case KvOp.Append a -> new ApplyResult.OpResult("append", a.key(),
-                                write(a.key(), valueOf(a.key()) + a.value(), index, WatchEvent.Type.APPEND), 0);
+                                write(a.key(), valueOf(a.key()) + a.value(), index, WatchEvent.Type.APPEND,
+                                        data.containsKey(a.key()) ? data.get(a.key()).lease() : 0), 0);
                         case KvOp.Delete d -> new ApplyResult.OpResult("delete", d.key(), null,
                                 delete(d.key(), d.prefix(), index));
                         case KvOp.Get g -> new ApplyResult.OpResult("get", g.key(), data.get(g.key()), 0);
@@ -392,6 +481,36 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         return kv == null ? Optional.empty() : Optional.of(kv.value());
     }
 
+    /**
+     * On the leader: a command expiring the leases whose time is up on the cluster clock, if any
+     * not already proposed within {@link #EXPIRY_RETRY_MS}.
+     */
+    @Override
+    public byte[] housekeeping(long clusterTimeMs) {
+        List<Long> due = null;
+        for (Map.Entry<Long, Lease> e : leases.entrySet()) {
+            if (e.getValue().expiresAtMs > clusterTimeMs) continue;
+            Long proposed = expiryProposedAtMs.get(e.getKey());
+            if (proposed != null && clusterTimeMs - proposed < EXPIRY_RETRY_MS) continue;
+            if (due == null) due = new ArrayList<>();
+            due.add(e.getKey());
+            expiryProposedAtMs.put(e.getKey(), clusterTimeMs);
+        }
+        return due == null ? null : KvCommand.of(new KvOp.LeaseExpire(due), 0, 0).encode();
+    }
+
+    /** A lease as a client sees it: its TTL, the cluster time it expires at and its keys. */
+    public record LeaseInfo(long id, long ttlMs, long expiresAtMs, List<String> keys) {}
+
+    public Optional<LeaseInfo> lease(long id) {
+        Lease l = leases.get(id);
+        return l == null ? Optional.empty() : Optional.of(new LeaseInfo(id, l.ttlMs, l.expiresAtMs, List.copyOf(l.keys)));
+    }
+
+    public int leaseCount() {
+        return leases.size();
+    }
+
     /** {@code key}'s value with its revisions. */
     public Optional<KeyValue> entry(String key) {
         return Optional.ofNullable(data.get(key));
@@ -447,11 +566,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /**
      * Encodes the whole state for a Raft snapshot (§7), sessions included.
      * <pre>
-     * version byte (4) | appliedIndex int64 | logTimeMs int64
+     * version byte (5) | appliedIndex int64 | logTimeMs int64
      * | count int32 | count x (keyLen int32, key, valueLen int32, value,
-     *                          createRevision int64, modRevision int64, version int64), in key order
+     *                          createRevision int64, modRevision int64, version int64, lease int64), in key order
      * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64,
      *                                lastRefusedBytes int64, answerLen int32, answer), oldest first
+     * | leases int32 | leases x (id int64, ttlMs int64, expiresAtMs int64), by id
      * | crc32c int32 of everything before it
      * </pre>
      * The answer is the one a resend repeats ({@link ResultCodec}; length 0: none). The checksum
@@ -482,7 +602,14 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             sessionFields[i++] = e.getValue().lastActiveMs;
             sessionFields[i++] = e.getValue().lastRefusedBytes;
         }
-        return new Image(appliedIndex, logTimeMs, new TreeMap<>(data), sessionFields, answers);
+        long[] leaseFields = new long[leases.size() * 3];
+        int j = 0;
+        for (Map.Entry<Long, Lease> e : leases.entrySet()) {
+            leaseFields[j++] = e.getKey();
+            leaseFields[j++] = e.getValue().ttlMs;
+            leaseFields[j++] = e.getValue().expiresAtMs;
+        }
+        return new Image(appliedIndex, logTimeMs, new TreeMap<>(data), sessionFields, answers, leaseFields);
     }
 
     /** A point-in-time copy made by {@link #capture()}; immutable, encoded by {@link #encode()} on any thread. */
@@ -494,14 +621,17 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         private final long[] sessionFields;
         /** The answer each session keeps for a resend (null: none), in the same order. */
         private final ApplyResult[] answers;
+        /** (id, ttlMs, expiresAtMs) per lease, by id. */
+        private final long[] leaseFields;
 
         private Image(long appliedIndex, long logTimeMs, Map<String, KeyValue> data, long[] sessionFields,
-                      ApplyResult[] answers) {
+                      ApplyResult[] answers, long[] leaseFields) {
             this.appliedIndex = appliedIndex;
             this.logTimeMs = logTimeMs;
             this.data = data;
             this.sessionFields = sessionFields;
             this.answers = answers;
+            this.leaseFields = leaseFields;
         }
 
         @Override
@@ -525,6 +655,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     out.writeLong(kv.createRevision());
                     out.writeLong(kv.modRevision());
                     out.writeLong(kv.version());
+                    out.writeLong(kv.lease());
                 }
                 out.writeInt(sessionFields.length / SESSION_FIELDS);
                 for (int s = 0; s < answers.length; s++) {
@@ -533,6 +664,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     out.writeInt(answer.length);
                     out.write(answer);
                 }
+                out.writeInt(leaseFields.length / 3);
+                for (long f : leaseFields) out.writeLong(f);
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
                 crc.update(bytes.toByteArray());
                 out.writeInt((int) crc.getValue());
@@ -543,7 +676,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
     }
 
-    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (version 1, 2 or 3); a bad one changes nothing. */
+    /** Replaces the whole state with a snapshot made by {@link #snapshot()} (any version from 1); a bad one changes nothing. */
     @Override
     public void restore(byte[] snapshot) {
         Decoded d = decode(snapshot);
@@ -551,6 +684,9 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         data.putAll(d.data);
         sessions.clear();
         sessions.putAll(d.sessions);
+        leases.clear();
+        leases.putAll(d.leases);
+        expiryProposedAtMs.clear();
         appliedIndex = d.appliedIndex;
         logTimeMs = d.logTimeMs;
         // The changes before the snapshot are not known here: watches start after it.
@@ -558,7 +694,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     private record Decoded(long appliedIndex, long logTimeMs, Map<String, KeyValue> data,
-                           LinkedHashMap<Long, Session> sessions) {}
+                           LinkedHashMap<Long, Session> sessions, TreeMap<Long, Lease> leases) {}
 
     private static Decoded decode(byte[] snapshot) {
         if (snapshot.length == 0) throw new IllegalArgumentException("corrupt state machine snapshot: empty");
@@ -584,7 +720,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             for (int i = 0; i < count; i++) {
                 String key = readString(in);
                 String value = readString(in);
-                KeyValue kv = version >= 4 ? new KeyValue(value, in.readLong(), in.readLong(), in.readLong())
+                KeyValue kv = version >= 5 ? new KeyValue(value, in.readLong(), in.readLong(), in.readLong(), in.readLong())
+                        : version == 4 ? new KeyValue(value, in.readLong(), in.readLong(), in.readLong())
                         : KeyValue.created(value, applied); // no revisions kept before version 4
                 if (kv.version() < 1 || kv.createRevision() > kv.modRevision() || kv.modRevision() > applied)
                     throw new IOException("impossible revisions of key " + key + ": " + kv);
@@ -612,8 +749,27 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     restoredSessions.put(id, s);
                 }
             }
+            TreeMap<Long, Lease> restoredLeases = new TreeMap<>();
+            if (version >= 5) {
+                int n = in.readInt();
+                if (n < 0 || n > length / 24) throw new IOException("impossible lease count " + n);
+                for (int i = 0; i < n; i++) {
+                    long id = in.readLong();
+                    long ttl = in.readLong();
+                    long expires = in.readLong();
+                    if (id < 1 || id > applied || ttl < 1) throw new IOException("impossible lease " + id + " of " + ttl + " ms");
+                    restoredLeases.put(id, new Lease(ttl, expires));
+                }
+            }
+            for (Map.Entry<String, KeyValue> e : restored.entrySet()) {
+                long lease = e.getValue().lease();
+                if (lease == 0) continue;
+                Lease l = restoredLeases.get(lease);
+                if (l == null) throw new IOException("key " + e.getKey() + " is attached to lease " + lease + ", which is not there");
+                l.keys.add(e.getKey());
+            }
             if (in.read() != -1) throw new IOException("trailing bytes");
-            return new Decoded(applied, time, restored, restoredSessions);
+            return new Decoded(applied, time, restored, restoredSessions, restoredLeases);
         } catch (IOException e) {
             throw new IllegalArgumentException("corrupt state machine snapshot: " + e.getMessage(), e);
         }

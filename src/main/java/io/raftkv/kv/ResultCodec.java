@@ -16,6 +16,7 @@ import java.util.List;
  * a compare-and-swap's or a transaction's.
  * <pre>
  * tag u8: 1 deleted count i64 | 2 cas succeeded u8, kv | 3 txn succeeded u8, n i32, n x (op, key, kv, deleted i64)
+ *        | 4 lease id i64, ttlMs i64 | 5 lease ended id i64, deleted i64 | 6 no lease id i64
  * kv: present u8, then value, createRevision i64, modRevision i64, version i64; strings: length i32, UTF-8
  * </pre>
  */
@@ -46,12 +47,32 @@ final class ResultCodec {
                         out.writeLong(o.deleted());
                     }
                 }
+                case ApplyResult.Lease l -> {
+                    out.writeByte(4);
+                    out.writeLong(l.leaseId());
+                    out.writeLong(l.ttlMs());
+                }
+                case ApplyResult.LeaseEnded l -> {
+                    out.writeByte(5);
+                    out.writeLong(l.leaseId());
+                    out.writeLong(l.deleted());
+                }
+                case ApplyResult.LeaseNotFound l -> {
+                    out.writeByte(6);
+                    out.writeLong(l.leaseId());
+                }
                 default -> throw new IllegalArgumentException("a session keeps no " + r);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
+    }
+
+    /** Whether a session keeps {@code r} for a resend to repeat (a put's or append's answer is not kept). */
+    static boolean kept(ApplyResult r) {
+        return r instanceof ApplyResult.Deleted || r instanceof ApplyResult.Cas || r instanceof ApplyResult.Txn
+                || r instanceof ApplyResult.Lease || r instanceof ApplyResult.LeaseEnded || r instanceof ApplyResult.LeaseNotFound;
     }
 
     static ApplyResult decode(byte[] b) throws IOException {
@@ -71,6 +92,9 @@ final class ResultCodec {
                     }
                     yield new ApplyResult.Txn(ok, results);
                 }
+                case 4 -> new ApplyResult.Lease(in.readLong(), in.readLong());
+                case 5 -> new ApplyResult.LeaseEnded(in.readLong(), in.readLong());
+                case 6 -> new ApplyResult.LeaseNotFound(in.readLong());
                 default -> throw new IOException("unknown kept answer " + tag);
             };
             if (in.read() != -1) throw new IOException("trailing bytes after a kept answer");
@@ -91,11 +115,12 @@ final class ResultCodec {
         out.writeLong(kv.createRevision());
         out.writeLong(kv.modRevision());
         out.writeLong(kv.version());
+        out.writeLong(kv.lease());
     }
 
     private static KeyValue readKv(DataInputStream in, int max) throws IOException {
         if (!readBool(in)) return null;
-        return new KeyValue(readString(in, max), in.readLong(), in.readLong(), in.readLong());
+        return new KeyValue(readString(in, max), in.readLong(), in.readLong(), in.readLong(), in.readLong());
     }
 
     static void writeString(DataOutputStream out, String s) throws IOException {

@@ -7,7 +7,9 @@ package io.raftkv.kv;
  */
 public record WatchEvent(Type type, String key, String value, long revision, long createRevision, long version) {
     public enum Type {
-        PUT, APPEND, DELETE;
+        PUT, APPEND, DELETE,
+        /** A delete because the key's lease expired. */
+        EXPIRE;
 
         public String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -20,6 +22,10 @@ public record WatchEvent(Type type, String key, String value, long revision, lon
 
     static WatchEvent deleted(String key, long revision) {
         return new WatchEvent(Type.DELETE, key, null, revision, 0, 0);
+    }
+
+    static WatchEvent expired(String key, long revision) {
+        return new WatchEvent(Type.EXPIRE, key, null, revision, 0, 0);
     }
 
     /** Whether a watch of {@code key} (or of every key starting with it, when {@code prefix}) sees this event. */

@@ -252,6 +252,10 @@ public final class NodeRuntime<R> {
     public void tick() {
         if (holdWhileWriting(this::tick)) return;
         core.tick();
+        if (core.role() == Role.LEADER && core.committedInCurrentTerm()) {
+            byte[] chore = sm.housekeeping(clusterTimeMs());
+            if (chore != null) core.propose(sm.prepare(chore, clusterTimeMs())); // refused during a transfer: next tick
+        }
         transfers.tick();
         checkTransfers(); // a transfer the core gave up on needs no Ready to show it
     }
@@ -523,7 +527,7 @@ public final class NodeRuntime<R> {
      * monotonic clock since it became leader in this term (LogCabin's cluster clock). Started at the
      * role change's Ready, or at the term's first proposal if that came first.
      */
-    long clusterTimeMs() {
+    public long clusterTimeMs() {
         if (clockTerm != core.term()) {
             clockTerm = core.term();
             leaderSinceNs = nanoClock.getAsLong();

@@ -30,6 +30,15 @@ public interface StateMachine<R> {
      */
     long clusterTimeMs();
 
+    /**
+     * On the leader, once a tick: a command the state machine wants in the log now (e.g. leases
+     * that expired on the cluster clock), or null. The runtime proposes it like a write whose
+     * answer nobody waits for; the state machine decides again when it applies.
+     */
+    default byte[] housekeeping(long clusterTimeMs) {
+        return null;
+    }
+
     /** A point-in-time copy of the whole state, cheap enough for the runtime's thread. */
     Image capture();
 

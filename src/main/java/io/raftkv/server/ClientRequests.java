@@ -188,6 +188,18 @@ final class ClientRequests implements AutoCloseable {
             case ApplyResult.Deleted r -> o.setAll(KvApiJson.result(r, a.index()).put("op", cmd.op().label()));
             case ApplyResult.Cas r -> o.setAll(KvApiJson.result(r, a.index()).put("op", cmd.op().label()));
             case ApplyResult.Txn r -> o.setAll(KvApiJson.result(r, a.index()).put("op", cmd.op().label()));
+            case ApplyResult.Lease r -> o.setAll(KvApiJson.result(r, a.index()));
+            case ApplyResult.LeaseEnded r -> o.setAll(KvApiJson.result(r, a.index()));
+            case ApplyResult.LeaseNotFound r -> {
+                status = HttpResponseStatus.NOT_FOUND;
+                o.put("error", "lease " + r.leaseId() + " does not exist (never granted, expired or revoked); nothing"
+                        + " was applied. Grant a new one with POST /lease/grant").put("leaseNotFound", true);
+            }
+            case ApplyResult.LeasesExpired r -> o.put("ok", true).put("expired", r.leaseIds().size()).put("deleted", r.deleted());
+            case ApplyResult.Duplicate d when d.original() instanceof ApplyResult.LeaseNotFound r -> {
+                status = HttpResponseStatus.NOT_FOUND;
+                o.put("error", "lease " + r.leaseId() + " does not exist; nothing was applied").put("duplicate", true);
+            }
             // A resend of a delete, cas or txn repeats what it did the first time (thesis §6.3).
             case ApplyResult.Duplicate d when d.original() != null -> o.setAll(KvApiJson.result(d.original(), d.index())
                     .put("op", cmd.op().label()).put("duplicate", true));
@@ -369,6 +381,53 @@ final class ClientRequests implements AutoCloseable {
                         }
                         case ReadOutcome.NotLeader<io.raftkv.kv.KvStateMachine.Range> n -> forwardOrWait(call, n.leaderHint(),
                                 () -> runRange(call, q, linearizable));
+                    }
+                }, call.executor());
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    /** {@code GET /lease?id=N}: the lease's TTL, the time it has left on the cluster clock and its keys. */
+    void lease(ResponseOrder.Reply reply, String uri, java.util.Map<String, List<String>> params, HttpHeaders headers) {
+        long id;
+        int hops;
+        try {
+            String text = param(params, "id");
+            if (text == null || params.size() != 1) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "use GET /lease?id=N (N from POST /lease/grant)");
+            }
+            try {
+                id = Long.parseLong(text);
+            } catch (NumberFormatException e) {
+                id = -1;
+            }
+            if (id < 1) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "'id' must be a lease id (a positive integer), not '"
+                    + text + "'");
+            hops = hops(headers);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runLease(new Call(reply, uri, null, deadline(), hops, Kind.READ), id);
+    }
+
+    private void runLease(Call call, long id) {
+        call.withDeadline(server.lease(id))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                                .put("error", "the lease could not be read within " + server.config().requestTimeoutMs()
+                                        + " ms (no quorum?)").put("retryable", true)));
+                        return;
+                    }
+                    switch (outcome) {
+                        case ReadOutcome.Value<Optional<ObjectNode>> v -> call.reply(v.value().isPresent()
+                                ? HttpApi.json(HttpResponseStatus.OK, v.value().get())
+                                : HttpApi.json(HttpResponseStatus.NOT_FOUND, HttpApi.JSON.createObjectNode()
+                                        .put("error", "lease " + id + " does not exist (never granted, expired or revoked)")
+                                        .put("leaseNotFound", true)));
+                        case ReadOutcome.NotLeader<Optional<ObjectNode>> n -> forwardOrWait(call, n.leaderHint(),
+                                () -> runLease(call, id));
                     }
                 }, call.executor());
     }
@@ -736,6 +795,19 @@ final class ClientRequests implements AutoCloseable {
         if ((clientId == 0) != (seq == 0)) {
             throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "send 'clientId' and 'seq' together (or neither);"
                     + " get a clientId from POST /session and number writes 1, 2, 3, ...");
+        }
+        if (o.has("lease") && !o.get("lease").isNull()) {
+            if (op != KvCommand.Op.PUT) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "an append keeps the key's lease; only put and cas take"
+                        + " 'lease'");
+            }
+            long lease;
+            try {
+                lease = KvApiJson.leaseId(o.get("lease"), usage);
+            } catch (KvApiJson.Bad e) {
+                throw new BadRequest(e.status, e.getMessage());
+            }
+            return KvCommand.of(new io.raftkv.kv.KvOp.Put(key, value, lease), clientId, seq);
         }
         return new KvCommand(op, key, value, clientId, seq, 0);
     }

@@ -63,7 +63,9 @@ final class HttpApi implements AutoCloseable {
             Map.entry("/members/add", HttpMethod.POST), Map.entry("/members/promote", HttpMethod.POST),
             Map.entry("/members/remove", HttpMethod.POST), Map.entry("/delete", HttpMethod.POST),
             Map.entry("/cas", HttpMethod.POST), Map.entry("/txn", HttpMethod.POST), Map.entry("/range", HttpMethod.GET),
-            Map.entry("/watch", HttpMethod.GET));
+            Map.entry("/watch", HttpMethod.GET), Map.entry("/lease", HttpMethod.GET),
+            Map.entry("/lease/grant", HttpMethod.POST), Map.entry("/lease/keepalive", HttpMethod.POST),
+            Map.entry("/lease/revoke", HttpMethod.POST));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -241,7 +243,8 @@ final class HttpApi implements AutoCloseable {
                 case "/transfer-leader" -> clientRequests.transferLeader(reply, ByteBufUtil.getBytes(req.content()),
                         req.headers());
                 case "/members" -> clientRequests.members(reply, req.headers());
-                case "/delete", "/cas", "/txn" -> clientRequests.writeExt(reply, path.substring(1),
+                case "/lease" -> clientRequests.lease(reply, req.uri(), params, req.headers());
+                case "/delete", "/cas", "/txn", "/lease/grant", "/lease/keepalive", "/lease/revoke" -> clientRequests.writeExt(reply, path.substring(1),
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/range" -> clientRequests.range(reply, req.uri(), params, req.headers());
                 case "/watch" -> clientRequests.watch(reply, params);

@@ -64,6 +64,8 @@ final class KvApiJson {
             case "delete" -> DELETE_USAGE;
             case "cas" -> CAS_USAGE;
             case "txn" -> TXN_USAGE;
+            case "lease/grant" -> LEASE_GRANT_USAGE;
+            case "lease/keepalive", "lease/revoke" -> "; send {\"leaseId\":ID}";
             default -> throw new IllegalArgumentException("no operation " + op);
         };
         if (body.length == 0) throw new Bad("empty request body" + usage);
@@ -84,8 +86,25 @@ final class KvApiJson {
                 if (hasPrefix) checkKeyBytes(k, "prefix", limits);
                 yield new KvOp.Delete(k, hasPrefix);
             }
+            case "lease/grant" -> {
+                only(o, Set.of("ttlMs", "clientId", "seq"), usage);
+                long ttl = nonNegative(o.get("ttlMs"), "ttlMs", usage);
+                if (ttl < MIN_LEASE_TTL_MS || ttl > MAX_LEASE_TTL_MS) {
+                    throw new Bad("'ttlMs' must be " + MIN_LEASE_TTL_MS + ".." + MAX_LEASE_TTL_MS + ", not " + ttl + usage);
+                }
+                yield new KvOp.LeaseGrant(ttl);
+            }
+            case "lease/keepalive" -> {
+                only(o, Set.of("leaseId", "clientId", "seq"), usage);
+                yield new KvOp.LeaseKeepAlive(leaseId(o.get("leaseId"), usage));
+            }
+            case "lease/revoke" -> {
+                only(o, Set.of("leaseId", "clientId", "seq"), usage);
+                yield new KvOp.LeaseRevoke(leaseId(o.get("leaseId"), usage));
+            }
             case "cas" -> {
-                only(o, Set.of("key", "value", "expectedValue", "expectedModRevision", "expectAbsent", "clientId", "seq"), usage);
+                only(o, Set.of("key", "value", "expectedValue", "expectedModRevision", "expectAbsent", "lease", "clientId",
+                        "seq"), usage);
                 String k = key(o, "key", limits, usage);
                 String v = value(o, "value", limits, usage);
                 List<KvOp.Expect> expects = new ArrayList<>();
@@ -99,7 +118,7 @@ final class KvApiJson {
                     expects.add(new KvOp.Expect.Absent());
                 }
                 if (expects.size() != 1) throw new Bad("give exactly one expectation" + usage);
-                yield new KvOp.Cas(k, v, expects.getFirst());
+                yield new KvOp.Cas(k, v, expects.getFirst(), o.hasNonNull("lease") ? leaseId(o.get("lease"), usage) : 0);
             }
             default -> txn(o, limits);
         };
@@ -274,6 +293,28 @@ final class KvApiJson {
         return n.asLong();
     }
 
+    /** Shortest and longest lease TTL: a lease shorter than an election could expire while nobody can renew it. */
+    static final long MIN_LEASE_TTL_MS = 1_000;
+    static final long MAX_LEASE_TTL_MS = 365L * 24 * 3600 * 1000;
+    static final String LEASE_GRANT_USAGE = "; send {\"ttlMs\":N} with N from " + MIN_LEASE_TTL_MS + " to " + MAX_LEASE_TTL_MS;
+
+    static long leaseId(JsonNode n, String usage) throws Bad {
+        if (n == null || n.isNull()) throw new Bad("missing lease id" + usage);
+        if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < 1) {
+            throw new Bad("a lease id is a positive integer (from POST /lease/grant), not " + n + usage);
+        }
+        return n.asLong();
+    }
+
+    /** {@code GET /lease}'s answer. */
+    static ObjectNode lease(KvStateMachine.LeaseInfo l, long clusterTimeMs) {
+        ObjectNode o = HttpApi.JSON.createObjectNode().put("leaseId", l.id()).put("ttlMs", l.ttlMs())
+                .put("remainingMs", Math.max(0, l.expiresAtMs() - clusterTimeMs));
+        ArrayNode keys = o.putArray("keys");
+        l.keys().forEach(keys::add);
+        return o;
+    }
+
     private static long optionalPositive(JsonNode o, String name) throws Bad {
         JsonNode n = o.get(name);
         if (n == null || n.isNull()) return 0;
@@ -289,8 +330,10 @@ final class KvApiJson {
     static ObjectNode kv(String key, KeyValue kv) {
         ObjectNode o = HttpApi.JSON.createObjectNode();
         if (key != null) o.put("key", key);
-        return o.put("value", kv.value()).put("createRevision", kv.createRevision())
+        o.put("value", kv.value()).put("createRevision", kv.createRevision())
                 .put("modRevision", kv.modRevision()).put("version", kv.version());
+        if (kv.lease() != 0) o.put("lease", kv.lease());
+        return o;
     }
 
     /** The body of a delete's, cas's or txn's answer ({@code revision}: its entry's index). */
@@ -318,6 +361,8 @@ final class KvApiJson {
                     }
                 }
             }
+            case ApplyResult.Lease l -> o.put("leaseId", l.leaseId()).put("ttlMs", l.ttlMs());
+            case ApplyResult.LeaseEnded l -> o.put("leaseId", l.leaseId()).put("deleted", l.deleted());
             default -> throw new IllegalArgumentException("no answer body for " + r);
         }
         o.put("revision", revision);

@@ -43,6 +43,9 @@ interface LocalNode {
 
     Optional<HostPort> addressOf(int id);
 
+    /** A lease's JSON view, linearizable. */
+    CompletableFuture<ReadOutcome<Optional<com.fasterxml.jackson.databind.node.ObjectNode>>> lease(long id);
+
     /** Starts a watch stream on {@code reply}, from this node's applied state. */
     void watch(WatchHub.Request req, ResponseOrder.Reply reply);
 

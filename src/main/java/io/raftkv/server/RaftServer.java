@@ -265,6 +265,13 @@ public final class RaftServer implements AutoCloseable {
                 core.role() == Role.LEADER, core.leaderId(), lag, core.config().maxLearnerLagEntries(), addresses);
     }
 
+    /** A lease as {@code GET /lease} shows it, read through ReadIndex on the leader (its cluster clock). */
+    public CompletableFuture<ReadOutcome<Optional<com.fasterxml.jackson.databind.node.ObjectNode>>> lease(long id) {
+        CompletableFuture<ReadOutcome<Optional<com.fasterxml.jackson.databind.node.ObjectNode>>> f = new CompletableFuture<>();
+        submit(() -> runtime.read(() -> kv.lease(id).map(l -> KvApiJson.lease(l, runtime.clusterTimeMs())), f::complete));
+        return f;
+    }
+
     /** How often an idle watch gets a progress event with the applied revision. */
     static final long WATCH_PROGRESS_MS = 2000;
 

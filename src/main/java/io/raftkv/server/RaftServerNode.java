@@ -75,6 +75,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public CompletableFuture<ReadOutcome<Optional<com.fasterxml.jackson.databind.node.ObjectNode>>> lease(long id) {
+        return server.lease(id);
+    }
+
+    @Override
     public void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
         server.watch(req, reply);
     }

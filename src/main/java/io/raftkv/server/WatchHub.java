@@ -159,7 +159,7 @@ final class WatchHub {
                 ObjectNode o = HttpApi.JSON.createObjectNode().put("type", e.type().label()).put("key", e.key());
                 if (e.value() != null) o.put("value", e.value());
                 o.put("revision", e.revision());
-                if (e.type() != WatchEvent.Type.DELETE) o.put("createRevision", e.createRevision()).put("version", e.version());
+                if (e.type() == WatchEvent.Type.PUT || e.type() == WatchEvent.Type.APPEND) o.put("createRevision", e.createRevision()).put("version", e.version());
                 send(e.type().label(), e.revision(), o);
             }
             if (!events.isEmpty()) next = Math.max(next, events.getLast().revision() + 1);

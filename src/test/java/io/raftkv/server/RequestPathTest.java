@@ -413,6 +413,11 @@ class RequestPathTest {
         }
 
         @Override
+        public CompletableFuture<ReadOutcome<Optional<com.fasterxml.jackson.databind.node.ObjectNode>>> lease(long id) {
+            return new CompletableFuture<>();
+        }
+
+        @Override
         public void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
             reply.send(HttpApi.error(io.netty.handler.codec.http.HttpResponseStatus.NOT_IMPLEMENTED, "no watches here"));
         }

@@ -117,6 +117,10 @@ final class SimRequests {
             case ApplyResult.Deleted r -> throw new IllegalStateException("the simulation sends no delete");
             case ApplyResult.Cas r -> throw new IllegalStateException("the simulation sends no cas");
             case ApplyResult.Txn r -> throw new IllegalStateException("the simulation sends no txn");
+            case ApplyResult.Lease r -> throw new IllegalStateException("the simulation sends no lease request");
+            case ApplyResult.LeaseEnded r -> throw new IllegalStateException("the simulation sends no lease request");
+            case ApplyResult.LeaseNotFound r -> throw new IllegalStateException("the simulation sends no lease request");
+            case ApplyResult.LeasesExpired r -> throw new IllegalStateException("lease expiries have no client");
         };
     }
 

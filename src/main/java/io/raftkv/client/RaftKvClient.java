@@ -280,6 +280,67 @@ public final class RaftKvClient implements AutoCloseable {
         return call(q.toString(), null, true);
     }
 
+    /**
+     * Watches {@code key} (or every key starting with it, when {@code prefix}) from
+     * {@code fromRevision} (0: from now on), calling {@code onChange} on the watch's own thread for
+     * each change in revision order, across node failures (see {@link Watch}). Close it to stop.
+     */
+    public Watch watch(String key, boolean prefix, long fromRevision, java.util.function.Consumer<Watch.Change> onChange) {
+        List<HostPort> order = new ArrayList<>(nodes);
+        order.remove(preferred);
+        order.addFirst(preferred);
+        return new Watch(order, key, prefix, fromRevision, onChange, Duration.ofMillis(Math.min(1000, timeout.toMillis())));
+    }
+
+    /** {@code POST /lease/grant}: a lease of {@code ttlMs}; the answer's {@code leaseId} names it. */
+    public KvResult grantLease(long ttlMs) {
+        return write("/lease/grant", JSON.createObjectNode().put("ttlMs", ttlMs));
+    }
+
+    /** {@code POST /lease/keepalive}: renews the lease for its whole TTL; 404 if it is gone. */
+    public KvResult keepAlive(long leaseId) {
+        return write("/lease/keepalive", JSON.createObjectNode().put("leaseId", leaseId));
+    }
+
+    /** {@code POST /lease/revoke}: ends the lease now and deletes its keys. */
+    public KvResult revokeLease(long leaseId) {
+        return write("/lease/revoke", JSON.createObjectNode().put("leaseId", leaseId));
+    }
+
+    /** {@code POST /put} of a key attached to {@code leaseId}: deleted when the lease ends. */
+    public KvResult put(String key, String value, long leaseId) {
+        return write("/put", JSON.createObjectNode().put("key", key).put("value", value).put("lease", leaseId));
+    }
+
+    /** {@code POST /cas} expecting {@code key} absent, attached to {@code leaseId}: a lock or an election's claim. */
+    public KvResult createWithLease(String key, String value, long leaseId) {
+        return write("/cas", JSON.createObjectNode().put("key", key).put("value", value).put("expectAbsent", true)
+                .put("lease", leaseId));
+    }
+
+    /**
+     * Keeps lease {@code leaseId} alive until closed: a keep-alive every third of {@code ttlMs} on a
+     * thread of its own. {@code lost} hears once if the lease is gone (it expired: the keep-alives
+     * did not get through in time) and the keeper stops.
+     */
+    public AutoCloseable keepAliveUntilClosed(long leaseId, long ttlMs, Runnable lost) {
+        Thread t = Thread.ofVirtual().name("raftkv-lease-" + leaseId).start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                KvResult r = keepAlive(leaseId);
+                if (r.status() == 404) {
+                    lost.run();
+                    return;
+                }
+                try {
+                    Thread.sleep(Math.max(1, ttlMs / 3)); // the keep-alive period, not a wait for a condition
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        return t::interrupt;
+    }
+
     private KvResult write(String path, String key, String value) {
         return write(path, JSON.createObjectNode().put("key", key).put("value", value));
     }

@@ -44,7 +44,9 @@ import java.util.function.Supplier;
                 + " p99.9, max) and errors by kind. While it runs, a progress line every second on stderr.", ""},
         footer = {"", "Operations (--mix): put and append write a --value-bytes value to a random",
                 "key; get is a linearizable read; staleget reads the contacted node's own",
-                "state (?consistency=stale, like etcd's 'benchmark range --consistency s').",
+                "state (?consistency=stale, like etcd's 'benchmark range --consistency s');",
+                "delete deletes the key; cas sets it to the value if it holds the value already;",
+                "txn compares the key's existence, then puts it and gets another key (one entry).",
                 "Stale gets go to the node the client uses: the leader once it has written.", "",
                 "Exit code: 0 the run finished (errors, if any, are in the report); 1 no node",
                 "answered, the warm-up or the preload failed, or nothing succeeded for a while;",
@@ -111,7 +113,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** An operation of the mix. */
     enum Op {
-        PUT("put"), APPEND("append"), GET("get"), STALEGET("staleget");
+        PUT("put"), APPEND("append"), GET("get"), STALEGET("staleget"), DELETE("delete"), CAS("cas"), TXN("txn");
 
         final String label;
 
@@ -120,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
         }
 
         boolean isWrite() {
-            return this == PUT || this == APPEND;
+            return this != GET && this != STALEGET;
         }
     }
 
@@ -399,6 +401,11 @@ final class BenchCommand implements Callable<Integer> {
                     case APPEND -> client.append(key, value);
                     case GET -> client.get(key);
                     case STALEGET -> client.getStale(key);
+                    case DELETE -> client.delete(key);
+                    // Sets the key to the bench's value if it holds it already (after --preload it does):
+                    // one compare and one write in the state machine, success or not.
+                    case CAS -> client.cas(key, java.util.Optional.of(value), value);
+                    case TXN -> client.txn(txn(key, value));
                 };
                 long latencyNs = System.nanoTime() - t0;
                 if (r.ok() || (r.notFound() && !op.isWrite())) {
@@ -410,6 +417,17 @@ final class BenchCommand implements Callable<Integer> {
                     errorExamples.putIfAbsent(kind, r.error().orElse(r.body().toString()));
                 }
             }
+        }
+
+        /** The txn of the mix: if the key exists, put the value and read a second key; else read the key. */
+        private com.fasterxml.jackson.databind.node.ObjectNode txn(String key, String value) {
+            com.fasterxml.jackson.databind.node.ObjectNode t = JSON.createObjectNode();
+            t.putArray("compare").addObject().put("key", key).put("target", "exists").put("op", "==").put("operand", true);
+            var success = t.putArray("success");
+            success.addObject().put("op", "put").put("key", key).put("value", value);
+            success.addObject().put("op", "get").put("key", key(0));
+            t.putArray("failure").addObject().put("op", "get").put("key", key);
+            return t;
         }
 
         private long takeSlot() {

@@ -105,6 +105,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "Client timeout of one operation, retries included (default: ${DEFAULT-VALUE}).")
     String timeout;
 
+    @Option(names = "--watchers", defaultValue = "0", paramLabel = "N",
+            description = {"Also open N watches of the whole key space (GET /watch?prefix=--key-prefix) and report the"
+                    + " events they receive per second and the latency from a put's send to its event at a watcher"
+                    + " (puts then carry their send time; --value-bytes must be at least 17)."})
+    int watchers;
+
     @Option(names = "--json", description = "Print only the result, as one JSON object on stdout (no progress line).")
     boolean json;
 
@@ -165,6 +171,10 @@ final class BenchCommand implements Callable<Integer> {
         Duration opTimeout = parseDuration(timeout, "--timeout", spec);
         if (opTimeout.toMillis() < 100) throw new ParameterException(cl, "--timeout must be at least 100ms, got " + timeout);
         Op[] table = parseMix(mix);
+        if (watchers < 0 || watchers > 100) throw new ParameterException(cl, "--watchers must be 0 to 100, got " + watchers);
+        if (watchers > 0 && valueBytes < 17) {
+            throw new ParameterException(cl, "--watchers needs --value-bytes of at least 17 (puts carry their send time)");
+        }
         // With --count alone, the count ends the run; a stalled cluster still ends it (see the run loop).
         long limitNs = count > 0 && !durationGiven ? Long.MAX_VALUE : runFor.toNanos();
 
@@ -197,7 +207,13 @@ final class BenchCommand implements Callable<Integer> {
                 if (preloadReport == null) return 1;
             }
             Run run = new Run(pool, table, limitNs, opTimeout);
-            run.execute();
+            List<io.raftkv.client.Watch> watches = new ArrayList<>();
+            for (int i = 0; i < watchers; i++) watches.add(pool.get(i % pool.size()).watch(keyPrefix, true, 0, run::watched));
+            try {
+                run.execute();
+            } finally {
+                watches.forEach(io.raftkv.client.Watch::close);
+            }
             report(run, preloadReport);
             if (run.stoppedBecause != null) {
                 err.println("raftkv: stopped early: " + run.stoppedBecause);
@@ -296,6 +312,9 @@ final class BenchCommand implements Callable<Integer> {
         final Map<Op, LongAdder> notFound = new EnumMap<>(Op.class);
         final Histogram total = new Histogram(3);
         final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+        /** Watch events received, and the latency from a put's send to its event, in microseconds. */
+        final LongAdder watchEvents = new LongAdder();
+        final Recorder watchLatency = new Recorder(3);
         final Map<String, String> errorExamples = new ConcurrentHashMap<>();
         final AtomicLong issued = new AtomicLong();
         /** The earliest start of the next operation under --rate (no catching up after a stall). */
@@ -316,6 +335,21 @@ final class BenchCommand implements Callable<Integer> {
                 recorders.put(op, new Recorder(3));
                 byOp.put(op, new Histogram(3));
                 notFound.put(op, new LongAdder());
+            }
+        }
+
+        /** A watch event: a timestamped put's latency from its send to here. */
+        void watched(io.raftkv.client.Watch.Change c) {
+            if (stop) return;
+            watchEvents.increment();
+            String v = c.value();
+            if (v != null && v.length() >= 17 && v.charAt(0) == 't') {
+                try {
+                    long sentNs = Long.parseUnsignedLong(v.substring(1, 17), 16);
+                    watchLatency.recordValue(Math.max(1, (System.nanoTime() - sentNs) / 1000));
+                } catch (NumberFormatException | ArrayIndexOutOfBoundsException ignored) {
+                    // a value this bench did not write
+                }
             }
         }
 
@@ -397,7 +431,7 @@ final class BenchCommand implements Callable<Integer> {
                 Op op = table[rnd.nextInt(table.length)];
                 long t0 = System.nanoTime();
                 KvResult r = switch (op) {
-                    case PUT -> client.put(key, value);
+                    case PUT -> client.put(key, watchers > 0 ? String.format("t%016x", System.nanoTime()) + value.substring(17) : value);
                     case APPEND -> client.append(key, value);
                     case GET -> client.get(key);
                     case STALEGET -> client.getStale(key);
@@ -472,6 +506,11 @@ final class BenchCommand implements Callable<Integer> {
             examples.put(k, run.errorExamples.get(k));
         });
         if (run.stoppedBecause != null) o.put("stoppedEarly", run.stoppedBecause);
+        Histogram watchLatency = run.watchLatency.getIntervalHistogram();
+        if (watchers > 0) {
+            o.putObject("watch").put("watchers", watchers).put("events", run.watchEvents.sum())
+                    .put("eventsPerSec", round(run.watchEvents.sum() / seconds, 1)).set("latencyMs", latency(watchLatency));
+        }
         if (json) {
             out.println(o);
             out.flush();
@@ -489,6 +528,10 @@ final class BenchCommand implements Callable<Integer> {
                 out.printf("  %-9s %9d ops  %s%s%n", op.label, h.getTotalCount(), latencyLine(h),
                         nf > 0 ? "  (" + nf + " found no value" + (preload ? ")" : "; --preload fills the key space first)") : "");
             }
+        }
+        if (watchers > 0) {
+            out.printf("watch: %d watchers received %d events (%.0f/s); put to event ms: %s%n", watchers,
+                    run.watchEvents.sum(), run.watchEvents.sum() / seconds, latencyLine(watchLatency));
         }
         if (run.errors.isEmpty()) {
             out.println("errors: none");

@@ -28,7 +28,10 @@ import java.util.stream.IntStream;
  */
 final class LocalCluster implements AutoCloseable, NodeProcesses {
     private final List<HostPort> addresses = new ArrayList<>();
-    private final Process[] processes;
+    /** Node processes by id (null: not started, or stopped); nodes added later join at the end. */
+    private final List<Process> processes = new ArrayList<>();
+    /** Ids of nodes added to the running cluster ({@code add node}): they join instead of bootstrapping. */
+    private final java.util.Set<Integer> joined = new HashSet<>();
     private final Path dir;
     private final List<String> extraNodeArgs;
     /** Whether each node listens on its own address only (and connects from it). */
@@ -42,7 +45,7 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
     private LocalCluster(List<HostPort> addresses, boolean bindEach, Path dir, List<String> extraNodeArgs) {
         this.dir = dir;
         this.extraNodeArgs = List.copyOf(extraNodeArgs);
-        this.processes = new Process[addresses.size()];
+        for (int i = 0; i < addresses.size(); i++) this.processes.add(null);
         this.addresses.addAll(addresses);
         this.bindEach = bindEach;
     }
@@ -78,29 +81,108 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot create folder " + dir + ": " + e.getMessage());
         }
-        for (int i = 0; i < processes.length; i++) spawn(i);
+        for (int i = 0; i < processes.size(); i++) spawn(i);
+    }
+
+    /**
+     * {@code add node}: starts a fresh node with the next id and port that asks the cluster to add
+     * it as a learner ({@code -join}), and waits until it is a member.
+     */
+    synchronized String addNode(RaftKvClient client, Duration timeout) {
+        int id = addresses.size();
+        HostPort last = addresses.getLast();
+        int port = last.port() + 1;
+        while (port < 65535 && !free(bindEach ? last.host() : null, port)) port++;
+        HostPort self = new HostPort(last.host(), port);
+        addresses.add(self);
+        processes.add(null);
+        joined.add(id);
+        spawn(id);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            KvResult m = client.members();
+            if (m.ok()) {
+                for (var member : m.body().path("members")) {
+                    if (member.path("id").asInt() == id) {
+                        return "started node " + id + " on " + self + " (pid " + processes.get(id).pid() + "); it joined as a "
+                                + member.path("role").asText() + ". Once 'member list' shows it caught up: member promote " + id;
+                    }
+                }
+            }
+            if (!processes.get(id).isAlive()) return "node " + id + " exited; see " + log(id);
+            try {
+                Thread.sleep(100); // polling a condition with a deadline, not a fixed wait
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return "started node " + id + " on " + self + " but it is not a member yet; see " + log(id);
+    }
+
+    /** {@code remove <id>}: removes the node from the membership, then stops its process. */
+    String removeNode(String which, RaftKvClient client) {
+        int id;
+        try {
+            id = Integer.parseInt(which);
+        } catch (NumberFormatException e) {
+            return "remove takes a node id, as 'status' shows";
+        }
+        KvResult r = client.removeMember(id);
+        if (!r.ok()) return "error: " + MemberCommand.failure(r);
+        Process p;
+        synchronized (this) {
+            p = id < processes.size() ? processes.get(id) : null;
+        }
+        if (p != null && p.isAlive()) {
+            p.destroy();
+            try {
+                if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return "removed node " + id + " from the membership (configuration of log index "
+                + r.body().path("configIndex").asLong() + ")" + (p != null ? " and stopped its process" : "");
+    }
+
+    private static boolean free(String host, int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.bind(host == null ? new InetSocketAddress(port) : new InetSocketAddress(host, port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private synchronized void spawn(int id) {
         HostPort self = addresses.get(id);
-        // Bound nodes may sort in another order than their ids (127.0.0.10 < 127.0.0.2): explicit ids.
-        String peers = IntStream.range(0, addresses.size()).filter(i -> i != id)
-                .mapToObj(i -> (bindEach ? i + "=" : "") + addresses.get(i)).collect(Collectors.joining(","));
         List<String> cmd = new ArrayList<>(List.of(javaBinary()));
         cmd.addAll(JvmDefaults.current());
         cmd.addAll(List.of("-cp",
                 System.getProperty("java.class.path"), Main.class.getName(), "-id", String.valueOf(id), "-host",
-                self.host(), "-port", String.valueOf(self.port()), "-peers", peers, "-data",
+                self.host(), "-port", String.valueOf(self.port()), "-data",
                 dir.resolve("node-" + id).toString(), "--no-shell", "--exit-with-pid",
                 String.valueOf(ProcessHandle.current().pid())));
+        if (!joined.contains(id)) {
+            // Bound nodes may sort in another order than their ids (127.0.0.10 < 127.0.0.2): explicit ids.
+            String peers = IntStream.range(0, addresses.size()).filter(i -> i != id && !joined.contains(i))
+                    .mapToObj(i -> (bindEach ? i + "=" : "") + addresses.get(i)).collect(Collectors.joining(","));
+            cmd.addAll(List.of("-peers", peers));
+        } else if (!Files.isDirectory(dir.resolve("node-" + id))) {
+            // First start of an added node: it asks the others to add it; a restart knows its configuration.
+            String others = IntStream.range(0, addresses.size()).filter(i -> i != id)
+                    .mapToObj(i -> addresses.get(i).toString()).collect(Collectors.joining(","));
+            cmd.addAll(List.of("-join", others));
+        }
         if (bindEach) cmd.addAll(List.of("--bind", self.host()));
         cmd.addAll(extraNodeArgs);
         Path log = log(id);
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.environment().putIfAbsent("MALLOC_ARENA_MAX", "2"); // as the launcher: fewer glibc arenas
-            processes[id] = pb.redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+            processes.set(id, pb.redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start node " + id, e);
         }
@@ -123,7 +205,7 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
     }
 
     OptionalInt findLeader(RaftKvClient client) {
-        for (HostPort a : addresses) {
+        for (HostPort a : List.copyOf(addresses)) {
             KvResult s = client.status(a);
             if (s.ok() && "leader".equals(s.body().path("role").asText())) return OptionalInt.of(s.body().get("id").asInt());
         }
@@ -140,11 +222,11 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
             try {
                 id = Integer.parseInt(which);
             } catch (NumberFormatException e) {
-                return "kill takes a node id (0.." + (processes.length - 1) + ") or 'leader'";
+                return "kill takes a node id (0.." + (processes.size() - 1) + ") or 'leader'";
             }
         }
-        if (id < 0 || id >= processes.length) return "no node " + id + "; ids are 0.." + (processes.length - 1);
-        Process p = processes[id];
+        if (id < 0 || id >= processes.size()) return "no node " + id + "; ids are 0.." + (processes.size() - 1);
+        Process p = processes.get(id);
         if (p == null || !p.isAlive()) return "node " + id + " is not running";
         p.destroyForcibly();
         try {
@@ -160,12 +242,12 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
         try {
             id = Integer.parseInt(which);
         } catch (NumberFormatException e) {
-            return "start takes a node id (0.." + (processes.length - 1) + ")";
+            return "start takes a node id (0.." + (processes.size() - 1) + ")";
         }
-        if (id < 0 || id >= processes.length) return "no node " + id + "; ids are 0.." + (processes.length - 1);
-        if (processes[id] != null && processes[id].isAlive()) return "node " + id + " is already running";
+        if (id < 0 || id >= processes.size()) return "no node " + id + "; ids are 0.." + (processes.size() - 1);
+        if (processes.get(id) != null && processes.get(id).isAlive()) return "node " + id + " is already running";
         spawn(id);
-        return "started node " + id + " (pid " + processes[id].pid() + "); it catches up from the leader";
+        return "started node " + id + " (pid " + processes.get(id).pid() + "); it catches up from the leader";
     }
 
     // ---------------------------------------------------------------- NodeProcesses (raftkv chaos)
@@ -177,7 +259,7 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
 
     @Override
     public synchronized OptionalLong pid(int id) {
-        Process p = processes[id];
+        Process p = processes.get(id);
         return p != null && p.isAlive() ? OptionalLong.of(p.pid()) : OptionalLong.empty();
     }
 
@@ -185,7 +267,7 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
     public long kill9(int id) {
         Process p;
         synchronized (this) {
-            p = processes[id];
+            p = processes.get(id);
         }
         if (p == null || !p.isAlive()) throw new IllegalStateException("node " + id + " is not running");
         p.destroyForcibly(); // SIGKILL, which also ends a stopped (SIGSTOP) process
@@ -201,13 +283,13 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
 
     @Override
     public synchronized long start(int id) {
-        if (processes[id] != null && processes[id].isAlive()) throw new IllegalStateException("node " + id + " is running");
+        if (processes.get(id) != null && processes.get(id).isAlive()) throw new IllegalStateException("node " + id + " is running");
         spawn(id);
-        return processes[id].pid();
+        return processes.get(id).pid();
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         for (Process p : processes) if (p != null) p.destroy();
         for (Process p : processes) {
             if (p == null) continue;

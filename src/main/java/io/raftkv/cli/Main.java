@@ -26,7 +26,7 @@ import java.util.concurrent.CountDownLatch;
 /** {@code raftkv}: runs one node, or with a subcommand the shell or a local cluster. */
 @Command(name = "raftkv", mixinStandardHelpOptions = true, version = "raftkv 0.1.0",
         subcommands = {ShellCommand.class, LocalCommand.class, BenchCommand.class, ChaosCommand.class,
-                CheckHistoryCommand.class, TransferLeaderCommand.class},
+                CheckHistoryCommand.class, TransferLeaderCommand.class, MemberCommand.class},
         description = {"A strongly consistent, replicated key-value store on Raft.", "",
                 "Without a subcommand, runs one node. When started in a terminal the node also opens the"
                         + " interactive shell on its stdin (see 'raftkv shell --help' for its commands)."},
@@ -37,6 +37,8 @@ import java.util.concurrent.CountDownLatch;
                 "  raftkv local                       3 nodes on this machine with the shell attached",
                 "  raftkv shell --cluster localhost:8000,localhost:8001,localhost:8002",
                 "  raftkv transfer-leader --cluster localhost:8000 --to 2   move the leadership to node 2",
+                "  raftkv -id 3 -port 8003 -join localhost:8000   a new node joins the running cluster as a learner",
+                "  raftkv member list --cluster localhost:8000     the members; then member promote|remove --id N",
                 "  raftkv chaos --nodes 3 --duration 60s   fault injection on a fresh local cluster, with a verdict",
                 "  raftkv check-history data/chaos/<date-time>/history.jsonl   is this history linearizable?",
                 "  raftkv bench -c localhost:8000     load, throughput and latency percentiles"},

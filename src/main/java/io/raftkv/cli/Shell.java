@@ -20,26 +20,39 @@ import java.util.Locale;
 import java.util.OptionalInt;
 
 /**
- * The interactive shell: {@code put}, {@code append}, {@code get}, {@code status},
- * {@code transfer-leader}, {@code help}, {@code exit}; with a local cluster also {@code kill} and {@code start}. Line editing and history
- * come from JLine; quoted words may contain spaces.
+ * The interactive shell: the KV API ({@code put}, {@code append}, {@code get}, {@code delete},
+ * {@code cas}, {@code range}, {@code watch}, {@code lease}), {@code status}, {@code member},
+ * {@code transfer-leader}, {@code help}, {@code exit}; with a local cluster also {@code kill},
+ * {@code start}, {@code add node} and {@code remove}. Line editing and history come from JLine;
+ * quoted words may contain spaces.
  */
 final class Shell {
     private static final String HELP = """
             Commands:
               put <key> <value>      store a value ("quote" values with spaces)
               append <key> <value>   append to the value (a missing key counts as empty)
-              get <key>              read a value (served by the leader)
-              status                 every node's role, term, leader and log indexes
+              get <key>              read a value with its revisions (served by the leader)
+              delete <key>|<prefix>* delete a key, or every key starting with the prefix
+              cas <key> <old>|- <new>  set the key to <new> if its value is <old> (- : if it is absent)
+              range [prefix] [limit] the keys starting with the prefix, in order (all without one)
+              watch <key>|<prefix>* [seconds]  print changes live (until Ctrl-C, or for the seconds)
+              lease grant <ttlMs> | keepalive <id> | revoke <id> | show <id>
+              put-lease <key> <value> <leaseId>   a key deleted when the lease ends
+              status                 every node's role (learners too), term, leader and log indexes
+              member list | add <id> <host:port> | promote <id> | remove <id>   the membership
               transfer-leader [id]   move the leadership to node id (default: the most caught-up voter)
               help                   this text
               exit                   leave the shell""";
     private static final String LOCAL_HELP = """
               kill <id>|leader       kill -9 a node process of the local cluster
-              start <id>             start a stopped node of the local cluster again""";
+              start <id>             start a stopped node of the local cluster again
+              add node               start a new local node that joins as a learner
+              remove <id>            remove a node from the membership and stop its process""";
 
     private final RaftKvClient client;
     private final LocalCluster cluster;
+    /** The shell's terminal while it runs (Ctrl-C ends a watch), else null. */
+    private Terminal terminal;
 
     Shell(RaftKvClient client, LocalCluster cluster) {
         this.client = client;
@@ -48,6 +61,7 @@ final class Shell {
 
     void run() throws IOException {
         try (Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
+            this.terminal = terminal;
             DefaultParser parser = new DefaultParser();
             parser.setEofOnUnclosedQuote(false);
             LineReaderBuilder builder = LineReaderBuilder.builder().terminal(terminal).parser(parser).appName("raftkv");
@@ -115,6 +129,95 @@ final class Shell {
                 }
             }
             case "status" -> status(out);
+            case "delete" -> {
+                if (words.size() != 2) {
+                    out.println("usage: delete <key>   or   delete <prefix>*");
+                } else {
+                    String k = words.get(1);
+                    KvResult r = k.endsWith("*") ? client.deletePrefix(k.substring(0, k.length() - 1)) : client.delete(k);
+                    out.println(r.ok() ? "OK deleted " + r.body().path("deleted").asLong() + " at revision "
+                            + r.body().path("revision").asLong() + meta(r) : failure(r));
+                }
+            }
+            case "cas" -> {
+                if (words.size() < 4) {
+                    out.println("usage: cas <key> <old>|- <new>   (- : only if the key is absent)");
+                } else {
+                    String old = words.get(2);
+                    String value = String.join(" ", words.subList(3, words.size()));
+                    KvResult r = client.cas(words.get(1), old.equals("-") ? java.util.Optional.empty() : java.util.Optional.of(old), value);
+                    if (!r.ok()) {
+                        out.println(failure(r));
+                    } else {
+                        JsonNode cur = r.body().path("current");
+                        out.println((r.body().path("succeeded").asBoolean() ? "OK set" : "NOT SET (comparison failed)") + "; now "
+                                + (cur.isNull() || cur.isMissingNode() ? "absent" : quote(cur.path("value").asText())
+                                + " (modRevision " + cur.path("modRevision").asLong() + ")") + meta(r));
+                    }
+                }
+            }
+            case "range" -> {
+                if (words.size() > 3) {
+                    out.println("usage: range [prefix] [limit]");
+                } else {
+                    int limit = 100;
+                    if (words.size() == 3) {
+                        try {
+                            limit = Integer.parseInt(words.get(2));
+                        } catch (NumberFormatException e) {
+                            out.println("usage: range <prefix> [limit]   (limit is a number)");
+                            return true;
+                        }
+                    }
+                    String prefix = words.size() >= 2 ? words.get(1) : "";
+                    KvResult r = client.range(prefix, limit, null);
+                    if (!r.ok()) {
+                        out.println(failure(r));
+                    } else {
+                        for (JsonNode kv : r.body().path("kvs")) {
+                            out.printf("%s = %s   (modRevision %d, version %d%s)%n", kv.path("key").asText(),
+                                    quote(kv.path("value").asText()), kv.path("modRevision").asLong(), kv.path("version").asLong(),
+                                    kv.has("lease") ? ", lease " + kv.get("lease").asLong() : "");
+                        }
+                        out.println(r.body().path("count").asInt() + " keys at revision " + r.body().path("revision").asLong()
+                                + (r.body().path("more").asBoolean() ? "; more after " + r.body().path("next").asText() : ""));
+                    }
+                }
+            }
+            case "watch" -> watch(words, out);
+            case "lease" -> lease(words, out);
+            case "put-lease" -> {
+                if (words.size() != 4) {
+                    out.println("usage: put-lease <key> <value> <leaseId>");
+                } else {
+                    try {
+                        KvResult r = client.put(words.get(1), words.get(2), Long.parseLong(words.get(3)));
+                        out.println(r.ok() ? "OK " + words.get(1) + " = " + quote(words.get(2)) + " under lease " + words.get(3) + meta(r)
+                                : failure(r));
+                    } catch (NumberFormatException e) {
+                        out.println("usage: put-lease <key> <value> <leaseId>   (the id 'lease grant' printed)");
+                    }
+                }
+            }
+            case "member", "members" -> member(words, out);
+            case "add" -> {
+                if (cluster == null) {
+                    out.println("'add node' works only in 'raftkv local'; start a node with -join HOST:PORT instead");
+                } else if (words.size() != 2 || !words.get(1).equals("node")) {
+                    out.println("usage: add node");
+                } else {
+                    out.println(cluster.addNode(client, java.time.Duration.ofSeconds(20)));
+                }
+            }
+            case "remove" -> {
+                if (cluster == null) {
+                    out.println("'remove' works only in 'raftkv local'; use 'member remove <id>'");
+                } else if (words.size() != 2) {
+                    out.println("usage: remove <id>");
+                } else {
+                    out.println(cluster.removeNode(words.get(1), client));
+                }
+            }
             case "transfer-leader", "transfer" -> transferLeader(words, out);
             case "kill", "start" -> {
                 if (cluster == null) {
@@ -148,10 +251,125 @@ final class Shell {
         out.println(r.ok() ? "OK " + TransferLeaderCommand.describe(r) : "error: " + TransferLeaderCommand.failure(r));
     }
 
+    private void member(List<String> words, PrintWriter out) {
+        String sub = words.size() > 1 ? words.get(1) : "list";
+        KvResult r;
+        try {
+            r = switch (sub) {
+                case "list" -> words.size() <= 2 ? client.members() : null;
+                case "add" -> words.size() == 4 ? client.addMember(Integer.parseInt(words.get(2)), words.get(3)) : null;
+                case "promote" -> words.size() == 3 ? client.promoteMember(Integer.parseInt(words.get(2))) : null;
+                case "remove" -> words.size() == 3 ? client.removeMember(Integer.parseInt(words.get(2))) : null;
+                default -> null;
+            };
+        } catch (NumberFormatException e) {
+            r = null;
+        }
+        if (r == null) {
+            out.println("usage: member list | member add <id> <host:port> | member promote <id> | member remove <id>");
+            return;
+        }
+        if (r.ok()) MemberCommand.print(out, r.body());
+        else out.println("error: " + MemberCommand.failure(r));
+    }
+
+    private void lease(List<String> words, PrintWriter out) {
+        String usage = "usage: lease grant <ttlMs> | lease keepalive <id> | lease revoke <id> | lease show <id>";
+        if (words.size() != 3) {
+            out.println(usage);
+            return;
+        }
+        long n;
+        try {
+            n = Long.parseLong(words.get(2));
+        } catch (NumberFormatException e) {
+            out.println(usage);
+            return;
+        }
+        KvResult r = switch (words.get(1)) {
+            case "grant" -> client.grantLease(n);
+            case "keepalive" -> client.keepAlive(n);
+            case "revoke" -> client.revokeLease(n);
+            case "show" -> client.lease(n);
+            default -> null;
+        };
+        if (r == null) {
+            out.println(usage);
+        } else if (!r.ok()) {
+            out.println(failure(r));
+        } else {
+            JsonNode b = r.body();
+            out.println(switch (words.get(1)) {
+                case "grant" -> "OK lease " + b.path("leaseId").asLong() + " for " + b.path("ttlMs").asLong() + " ms;"
+                        + " keep it alive with 'lease keepalive " + b.path("leaseId").asLong() + "'";
+                case "keepalive" -> "OK lease " + n + " renewed for " + b.path("ttlMs").asLong() + " ms";
+                case "revoke" -> "OK lease " + n + " revoked; " + b.path("deleted").asLong() + " keys deleted";
+                default -> "lease " + n + ": " + b.path("remainingMs").asLong() + " ms of " + b.path("ttlMs").asLong()
+                        + " left; keys " + b.path("keys");
+            } + meta(r));
+        }
+    }
+
+    /** Prints changes until Ctrl-C (or for the seconds given), then returns to the prompt. */
+    private void watch(List<String> words, PrintWriter out) {
+        if (words.size() < 2 || words.size() > 3) {
+            out.println("usage: watch <key> | watch <prefix>* [seconds]");
+            return;
+        }
+        String k = words.get(1);
+        boolean prefix = k.endsWith("*");
+        long seconds = 0;
+        if (words.size() == 3) {
+            try {
+                seconds = Long.parseLong(words.get(2));
+            } catch (NumberFormatException e) {
+                out.println("usage: watch <key> | watch <prefix>* [seconds]");
+                return;
+            }
+        }
+        java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        out.println("watching " + k + (seconds > 0 ? " for " + seconds + " s" : "; Ctrl-C to stop"));
+        out.flush();
+        org.jline.terminal.Terminal.SignalHandler previous = terminal == null ? null
+                : terminal.handle(org.jline.terminal.Terminal.Signal.INT, sig -> stop.countDown());
+        try (var w = client.watch(prefix ? k.substring(0, k.length() - 1) : k, prefix, 0, c -> {
+            synchronized (out) {
+                out.println(c.compacted() ? "(history compacted at revision " + c.revision() + ")"
+                        : String.format("%-7s %s%s   (revision %d)", c.type(), c.key(),
+                        c.value() == null ? "" : " = " + quote(c.value()), c.revision()));
+                out.flush();
+            }
+        })) {
+            if (seconds > 0) stop.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+            else stop.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (terminal != null) terminal.handle(org.jline.terminal.Terminal.Signal.INT, previous);
+        }
+        out.println("watch ended");
+    }
+
     private void status(PrintWriter out) {
         out.printf("%-4s %-22s %-9s %6s %7s %8s %8s %8s %8s%n", "id", "address", "role", "term", "leader", "commit",
                 "applied", "lastLog", "pid");
+        // Every member the cluster reports, besides the addresses this shell was given (nodes added since).
+        java.util.LinkedHashSet<HostPort> all = new java.util.LinkedHashSet<>(client.nodes());
+        java.util.Set<Integer> learners = new java.util.HashSet<>();
         for (HostPort node : client.nodes()) {
+            KvResult r = client.status(node);
+            if (r.status() != 200) continue;
+            r.body().path("members").forEach(a -> {
+                try {
+                    all.add(HostPort.parse(a.asText()));
+                } catch (IllegalArgumentException ignored) {
+                    // not host:port
+                }
+            });
+            r.body().path("configuration").path("learners").forEach(l -> learners.add(l.asInt()));
+            break;
+        }
+        for (HostPort node : all) {
             KvResult r = client.status(node);
             if (r.status() != 200) {
                 out.printf("%-4s %-22s %s%n", "?", node, "down (" + r.error().orElse("HTTP " + r.status()) + ")");
@@ -159,7 +377,8 @@ final class Shell {
             }
             JsonNode s = r.body();
             JsonNode leader = s.get("leader");
-            out.printf("%-4s %-22s %-9s %6d %7s %8d %8d %8d %8d%n", s.get("id").asInt(), node, s.get("role").asText(),
+            String role = learners.contains(s.get("id").asInt()) ? "learner" : s.get("role").asText();
+            out.printf("%-4s %-22s %-9s %6d %7s %8d %8d %8d %8d%n", s.get("id").asInt(), node, role,
                     s.get("term").asLong(), leader == null || leader.isNull() ? "-" : leader.get("id").asText(),
                     s.get("commitIndex").asLong(), s.get("lastApplied").asLong(), s.get("lastLogIndex").asLong(),
                     s.get("pid").asLong());

@@ -302,6 +302,11 @@ public final class RaftKvClient implements AutoCloseable {
         return write("/lease/keepalive", JSON.createObjectNode().put("leaseId", leaseId));
     }
 
+    /** {@code GET /lease?id=N}: the lease's TTL, the time it has left and its keys; 404 if it is gone. */
+    public KvResult lease(long leaseId) {
+        return call("/lease?id=" + leaseId, null, true);
+    }
+
     /** {@code POST /lease/revoke}: ends the lease now and deletes its keys. */
     public KvResult revokeLease(long leaseId) {
         return write("/lease/revoke", JSON.createObjectNode().put("leaseId", leaseId));

@@ -307,7 +307,12 @@ public final class RaftNode {
             // Thesis §4.2.1: a voter that has not caught up could leave the cluster unable to commit
             // while it catches up; the leader promotes only a learner close to its log.
             Progress pr = progress.get(p.id());
-            long lag = log.lastIndex() - (pr == null ? 0 : pr.match);
+            if (pr == null || pr.match == 0) {
+                // Not heard from yet: it may not even be running, and a dead voter costs the quorum a vote.
+                return new ConfChangeResult.Refused(ConfChangeResult.Reason.LEARNER_LAGGING, "learner " + p.id()
+                        + " has not acknowledged any entry of the leader's log yet; retry once it has caught up");
+            }
+            long lag = log.lastIndex() - pr.match;
             if (lag > config.maxLearnerLagEntries()) {
                 return new ConfChangeResult.Refused(ConfChangeResult.Reason.LEARNER_LAGGING, "learner " + p.id()
                         + " is " + lag + " entries behind the leader (at most " + config.maxLearnerLagEntries()

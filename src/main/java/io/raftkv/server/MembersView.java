@@ -9,7 +9,8 @@ import java.util.OptionalInt;
 /**
  * The membership as one node sees it, taken on its loop: the configuration in use from log index
  * {@code configIndex}, and when this node leads, how many entries each member is behind its log
- * ({@code lag}; a learner within {@code maxLearnerLag} can be promoted, thesis §4.2.1).
+ * ({@code lag}, for the members that acknowledged an entry; a learner within {@code maxLearnerLag}
+ * can be promoted, thesis §4.2.1).
  */
 public record MembersView(Configuration configuration, long configIndex, long commitIndex, boolean leader,
                           OptionalInt leaderId, Map<Integer, Long> lag, long maxLearnerLag,

@@ -258,7 +258,10 @@ public final class RaftServer implements AutoCloseable {
         RaftNode core = runtime.core();
         Map<Integer, Long> lag = new TreeMap<>();
         if (core.role() == Role.LEADER) {
-            for (FollowerProgress p : core.followerProgress()) lag.put(p.id(), Math.max(0, core.lastIndex() - p.matchIndex()));
+            // Only members that acknowledged an entry: one not heard from yet has no known lag (and is not caught up).
+            for (FollowerProgress p : core.followerProgress()) {
+                if (p.matchIndex() > 0) lag.put(p.id(), Math.max(0, core.lastIndex() - p.matchIndex()));
+            }
             lag.put(config.id(), 0L);
         }
         return new MembersView(core.configuration(), core.configurationIndex(), core.commitIndex(),

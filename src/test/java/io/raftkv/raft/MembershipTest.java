@@ -143,9 +143,19 @@ class MembershipTest {
         assertThat(c.log(4)).isEmpty();
         ConfChangeResult early = c.changeMembership(leader, new Promote(4));
         assertRefused(early, Reason.LEARNER_LAGGING);
-        assertThat(((Refused) early).message()).contains("learner 4 is", "entries behind", "at most 2");
+        assertThat(((Refused) early).message()).contains("learner 4 has not acknowledged any entry");
         c.heal();
         c.tickAndStabilize(10);
+        assertThat(c.log(4)).isEqualTo(c.log(leader));
+        // Cut off again while the log grows: it lags by more than the allowed 2 entries.
+        c.isolate(4);
+        for (int i = 0; i < 5; i++) c.propose(leader, "while-cut-" + i);
+        c.stabilize();
+        ConfChangeResult lagging = c.changeMembership(leader, new Promote(4));
+        assertRefused(lagging, Reason.LEARNER_LAGGING);
+        assertThat(((Refused) lagging).message()).contains("learner 4 is 5 entries behind", "at most 2");
+        c.heal();
+        c.tickAndStabilize(c.node(leader).config().electionTicksMin()); // the lost appends are resent
         assertThat(c.log(4)).isEqualTo(c.log(leader));
         assertThat(c.node(4).configuration().isLearner(4)).isTrue();
         assertThat(c.changeMembership(leader, new Promote(4))).isInstanceOf(Accepted.class);

@@ -648,7 +648,8 @@ final class BenchCommand implements Callable<Integer> {
     private Op[] parseMix(String s) {
         List<Op> table = new ArrayList<>();
         Supplier<ParameterException> bad = () -> new ParameterException(spec.commandLine(), "--mix '" + s
-                + "': use OP=WEIGHT,... with OP one of put, append, get, staleget and whole weights, e.g. put=20,get=80");
+                + "': use OP=WEIGHT,... with OP one of put, append, get, staleget, delete, cas, txn and whole weights,"
+                + " e.g. put=20,get=80");
         for (String part : s.split(",", -1)) {
             String[] kv = part.split("=", 2);
             String name = kv[0].trim().toLowerCase(Locale.ROOT).replace("-", "").replace("_", "");

@@ -271,7 +271,7 @@ class BenchCommandTest {
                 arguments(List.of("--duration", "soon"), List.of("--duration 'soon'", "10s")),
                 arguments(List.of("--duration", "0s"), List.of("--duration must be positive")),
                 arguments(List.of("--timeout", "10ms"), List.of("--timeout must be at least 100ms")),
-                arguments(List.of("--mix", "put=1,delete=1"), List.of("--mix 'put=1,delete=1'", "staleget")),
+                arguments(List.of("--mix", "put=1,frob=1"), List.of("--mix 'put=1,frob=1'", "staleget", "txn")),
                 arguments(List.of("--mix", "put=x"), List.of("--mix 'put=x'")),
                 arguments(List.of("--mix", "put=0"), List.of("--mix needs at least one positive weight")),
                 arguments(List.of("--mix", "get=2000"), List.of("--mix weights must be 0 to 1000")),

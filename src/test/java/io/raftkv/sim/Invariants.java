@@ -85,7 +85,9 @@ final class Invariants {
 
     /** A node became leader: it must hold every entry committed in an earlier term (§5.4). */
     void onLeader(int id, long term, RaftNode core) {
-        checkRole(id, core);
+        // From the role change itself: a leader can win and step down within one Ready (a process
+        // that was paused runs its missed ticks at once, and check-quorum sees no acks between them).
+        onLeaderOfTerm(id, term);
         checks++;
         committed.forEach((index, e) -> {
             if (committedInTerm.get(index) >= term || index < core.firstIndex()) return;

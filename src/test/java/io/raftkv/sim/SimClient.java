@@ -56,6 +56,11 @@ final class SimClient {
         this.readPercent = new int[]{20, 35, 80}[random.nextInt(3)];
     }
 
+    /** The nodes this client knows (one, for a client configured with a single address). */
+    List<Integer> nodes() {
+        return nodes;
+    }
+
     boolean busy() {
         return busy;
     }

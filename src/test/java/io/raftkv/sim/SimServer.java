@@ -78,7 +78,8 @@ final class SimServer {
         this.clockOffsetMs = clockOffsetMs;
         this.requests = new SimRequests(sim, this);
         this.kv = new KvStateMachine(cfg.sessionTtlMs(), cfg.maxSessions());
-        List<Integer> voters = IntStream.rangeClosed(1, cfg.nodes()).boxed().toList();
+        // A node added by a membership change starts with no configuration: it learns it from the leader.
+        List<Integer> voters = sim.joiner(id) ? List.of() : IntStream.rangeClosed(1, cfg.nodes()).boxed().toList();
         // Production's protocol (the builder's defaults: check quorum and pre-vote on); the seed instead of System.nanoTime().
         RaftConfig rc = RaftConfig.builder(id, voters)
                 .tickMs(SimConfig.TICK_MS)
@@ -185,6 +186,11 @@ final class SimServer {
     /** RaftServer.transferLeader (thesis §3.10): in this process, when it runs. */
     void transferLeadership(java.util.OptionalInt target, Consumer<io.raftkv.node.TransferOutcome> done) {
         onProcess(() -> submit(() -> runtime.transferLeadership(target, done)));
+    }
+
+    /** RaftServer.changeMembership (thesis ch. 4): in this process, when it runs. */
+    void changeMembership(io.raftkv.raft.ConfChange change, Consumer<io.raftkv.node.MembershipOutcome> done) {
+        onProcess(() -> submit(() -> runtime.changeMembership(change, done)));
     }
 
     /** RaftServer.read: a linearizable read through ReadIndex (thesis §6.4). */

@@ -32,6 +32,15 @@ final class Simulation {
     private final Random faultRandom;
     /** Leadership transfers draw from their own stream, so the other faults of a seed stay what they were. */
     private final Random transferRandom;
+    /** Membership changes too (thesis ch. 4). */
+    private final Random membershipRandom;
+    /** Node slots beyond the first {@code n}: fresh ids for nodes that join (an id is never reused, as in etcd). */
+    static final int SPARES = 2;
+    /** Per id: whether the node was started (bootstrapped or joined), joined later, or was removed for good. */
+    private final boolean[] started;
+    private final boolean[] joined;
+    private final boolean[] removed;
+    private final MembershipSchedule membership = new MembershipSchedule();
     private final SimNetwork network;
     private final SimStorage[] storages;
     private final SimServer[] servers;
@@ -58,16 +67,21 @@ final class Simulation {
         this.nodeRandom = new Random(cfg.seed() ^ 0x5DEECE66DL);
         this.faultRandom = new Random(cfg.seed() * 6364136223846793005L + 1442695040888963407L);
         this.transferRandom = new Random(cfg.seed() * 0x2545F4914F6CDD1DL + 0x7F4A7C15L);
+        this.membershipRandom = new Random(cfg.seed() * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
         this.network = new SimNetwork(this, new Random(cfg.seed() + 0x1234567L), cfg);
         int n = cfg.nodes();
-        this.storages = new SimStorage[n + 1];
-        this.servers = new SimServer[n + 1];
-        this.disks = new SimDisk[n + 1];
+        int slots = n + SPARES;
+        this.storages = new SimStorage[slots + 1];
+        this.servers = new SimServer[slots + 1];
+        this.disks = new SimDisk[slots + 1];
+        this.started = new boolean[slots + 1];
+        this.joined = new boolean[slots + 1];
+        this.removed = new boolean[slots + 1];
         Random diskRandom = new Random(cfg.seed() * 0x2545F4914F6CDD1DL + 0x1B873593L);
-        this.incarnations = new int[n + 1];
-        this.clockOffsetMs = new long[n + 1];
-        this.invariants = new Invariants(n);
-        for (int id = 1; id <= n; id++) {
+        this.incarnations = new int[slots + 1];
+        this.clockOffsetMs = new long[slots + 1];
+        this.invariants = new Invariants(slots);
+        for (int id = 1; id <= slots; id++) {
             storages[id] = new SimStorage();
             if (cfg.fileStorage()) disks[id] = new SimDisk(this, diskRandom, storages[id], cfg.walSegmentBytes());
             clockOffsetMs[id] = (faultRandom.nextInt(2001) - 1000) * 36_000L; // +-10 hours
@@ -113,6 +127,9 @@ final class Simulation {
 
     boolean faultsActive() { return faultsActive; }
 
+    /** Whether node {@code id} joined a running cluster (it starts without a configuration). */
+    boolean joiner(int id) { return joined[id]; }
+
     /** The running server of node {@code id}, or null while it is down. */
     SimServer server(int id) {
         return id >= 1 && id < servers.length ? servers[id] : null;
@@ -146,6 +163,7 @@ final class Simulation {
             for (SimClient c : clients) c.start(faultRandom.nextInt(50));
             scheduleFault();
             scheduleTransfer();
+            membership.schedule();
             scheduler.at(cfg.faultPhaseMs(), this::endFaults);
             boolean settled = false;
             while (scheduler.runNext(cfg.settleLimitMs())) {
@@ -189,6 +207,7 @@ final class Simulation {
     }
 
     private void start(int id) {
+        started[id] = true;
         SimServer s = new SimServer(this, id, ++incarnations[id], storages[id], disks[id], clockOffsetMs[id]);
         servers[id] = s;
         s.start(1 + nodeRandom.nextInt(SimConfig.TICK_MS));
@@ -207,7 +226,7 @@ final class Simulation {
         long downMs = 1 + faultRandom.nextInt(cfg.maxDownMs());
         int life = incarnations[id];
         scheduler.after(downMs, () -> {
-            if (servers[id] == null && incarnations[id] == life) start(id);
+            if (servers[id] == null && incarnations[id] == life && !removed[id]) start(id);
         });
     }
 
@@ -316,20 +335,20 @@ final class Simulation {
         faultsActive = false;
         network.heal();
         network.stopLoss();
-        for (int id = 1; id <= cfg.nodes(); id++) if (servers[id] == null) start(id);
+        for (int id = 1; id < servers.length; id++) if (started[id] && !removed[id] && servers[id] == null) start(id);
         trace("faults end");
     }
 
     private List<Integer> upNodes() {
         List<Integer> up = new ArrayList<>();
-        for (int id = 1; id <= cfg.nodes(); id++) if (servers[id] != null) up.add(id);
+        for (int id = 1; id < servers.length; id++) if (servers[id] != null) up.add(id);
         return up;
     }
 
     /** The live leader of the highest term, if any. */
     private Optional<Integer> leader() {
         int best = -1;
-        for (int id = 1; id <= cfg.nodes(); id++) {
+        for (int id = 1; id < servers.length; id++) {
             SimServer s = servers[id];
             if (s != null && s.core.role() == Role.LEADER && (best < 0 || s.core.term() > servers[best].core.term())) {
                 best = id;
@@ -349,7 +368,8 @@ final class Simulation {
         SimServer leader = servers[l.get()];
         if (!leader.core.committedInCurrentTerm()) return false;
         long last = leader.core.lastIndex();
-        for (int id = 1; id <= cfg.nodes(); id++) {
+        if (leader.core.configurationIndex() > leader.core.commitIndex()) return false;
+        for (int id : members(leader)) {
             SimServer s = servers[id];
             if (s == null || !s.quiescent() || s.core.term() != leader.core.term()) return false;
             if (s.core.lastIndex() != last || s.core.commitIndex() != last || s.core.appliedIndex() != last) return false;
@@ -358,18 +378,18 @@ final class Simulation {
     }
 
     private void finalChecks() {
-        // Every node applied the same log: equal state machines.
-        SimServer first = servers[1];
-        for (int id = 2; id <= cfg.nodes(); id++) {
+        // Every member applied the same log: equal state machines.
+        SimServer first = servers[leader().orElseThrow()];
+        for (int id : members(first)) {
             SimServer s = servers[id];
             for (int k = 0; k < cfg.keys(); k++) {
                 String key = "k" + k;
                 if (!s.kv.get(key).equals(first.kv.get(key)))
                     throw new AssertionError("state machines differ after convergence: key " + key + " is "
-                            + first.kv.get(key) + " on node 1 but " + s.kv.get(key) + " on node " + id);
+                            + first.kv.get(key) + " on the leader but " + s.kv.get(key) + " on node " + id);
             }
             if (s.kv.sessionCount() != first.kv.sessionCount())
-                throw new AssertionError("session tables differ: " + first.kv.sessionCount() + " on node 1, "
+                throw new AssertionError("session tables differ: " + first.kv.sessionCount() + " on the leader, "
                         + s.kv.sessionCount() + " on node " + id);
         }
         // Every acknowledged write took effect (exactly once: a second time fails as it happens).
@@ -377,6 +397,133 @@ final class Simulation {
             if (!op.ok() || op.op().equals("get")) continue;
             if (invariants.writeTookEffectAt(op.value().orElseThrow()) == null)
                 throw new AssertionError("acknowledged write never took effect: " + op);
+        }
+    }
+
+    /** The members (voters and learners) of {@code s}'s configuration in use. */
+    private static List<Integer> members(SimServer s) {
+        return List.copyOf(s.core.configuration().members());
+    }
+
+    // ---------------------------------------------------------------- membership changes (thesis ch. 4)
+
+    /**
+     * An operator's membership changes on their own schedule, one at a time, through the node the
+     * operator thinks leads: a fresh node joins (empty storage, no configuration) and is added as
+     * a learner, promoted once it has caught up (a promote refused as lagging is asked again), and
+     * then a voter is removed - the leader itself a third of the time - and shut down for good
+     * once its removal is committed. Nodes that a client knows as its only address are not removed
+     * (that client would have nowhere to go). Each change is asked again until it is made; an
+     * answer of unknown fate is settled by looking at the configuration.
+     */
+    private final class MembershipSchedule {
+        private enum Step { ADD, PROMOTE, REMOVE }
+
+        private Step step = Step.ADD;
+        private int adding = -1;
+        private int victim = -1;
+        private boolean inFlight;
+
+        void schedule() {
+            scheduler.after(300 + membershipRandom.nextInt(700), this::next);
+        }
+
+        private void retry() {
+            scheduler.after(100 + membershipRandom.nextInt(200), this::next);
+        }
+
+        private void next() {
+            if (scheduler.nowMs() >= cfg.clientsStopMs() || inFlight) return;
+            Optional<Integer> l = leader();
+            if (l.isEmpty()) {
+                retry();
+                return;
+            }
+            SimServer leader = servers[l.get()];
+            io.raftkv.raft.Configuration conf = leader.core.configuration();
+            io.raftkv.raft.ConfChange change;
+            switch (step) {
+                case ADD -> {
+                    if (adding < 0) {
+                        int id = cfg.nodes() + 1;
+                        while (id < servers.length && started[id]) id++;
+                        if (id >= servers.length) return; // every spare used: no more changes this run
+                        adding = id;
+                        joined[id] = true;
+                        start(id);
+                        count("membership: nodes started to join");
+                    }
+                    if (conf.contains(adding)) {
+                        step = Step.PROMOTE;
+                        next();
+                        return;
+                    }
+                    change = new io.raftkv.raft.ConfChange.AddLearner(adding, "sim-node-" + adding);
+                }
+                case PROMOTE -> {
+                    if (conf.isVoter(adding)) {
+                        step = Step.REMOVE;
+                        victim = -1;
+                        schedule();
+                        return;
+                    }
+                    change = new io.raftkv.raft.ConfChange.Promote(adding);
+                }
+                default -> {
+                    if (victim < 0) victim = pickVictim(conf, l.get());
+                    if (victim < 0) return; // nobody may go: no more changes this run
+                    if (!conf.contains(victim)) {
+                        removedForGood(victim);
+                        step = Step.ADD;
+                        adding = -1;
+                        schedule();
+                        return;
+                    }
+                    change = new io.raftkv.raft.ConfChange.Remove(victim);
+                }
+            }
+            int asked = l.get();
+            io.raftkv.raft.ConfChange c = change;
+            trace("node %d is asked to change the membership: %s", asked, c);
+            count("membership: changes asked");
+            inFlight = true;
+            leader.changeMembership(c, outcome -> {
+                inFlight = false;
+                trace("node %d: membership change %s: %s", asked, c, outcome);
+                String kind = outcome instanceof io.raftkv.node.MembershipOutcome.Refused r
+                        ? "refused " + r.reason().name().toLowerCase(java.util.Locale.ROOT)
+                        : outcome.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+                count("membership: " + c.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + " " + kind);
+                if (outcome instanceof io.raftkv.node.MembershipOutcome.Committed && c instanceof io.raftkv.raft.ConfChange.Remove
+                        && victim == asked) {
+                    count("membership: leader removals committed");
+                }
+                retry(); // the next step looks at the configuration to see what happened
+            });
+        }
+
+        private int pickVictim(io.raftkv.raft.Configuration conf, int leader) {
+            java.util.Set<Integer> pinned = new java.util.HashSet<>();
+            for (SimClient c : clients) if (c.nodes().size() == 1) pinned.add(c.nodes().getFirst());
+            List<Integer> candidates = new ArrayList<>();
+            for (int id : conf.voters().keySet()) if (id != adding && !pinned.contains(id)) candidates.add(id);
+            if (candidates.isEmpty() || conf.voters().size() <= 3) return -1;
+            if (candidates.contains(leader) && membershipRandom.nextInt(3) == 0) return leader;
+            return candidates.get(membershipRandom.nextInt(candidates.size()));
+        }
+
+        /** A removed node keeps running a little (it must not disturb), then is shut down for good. */
+        private void removedForGood(int id) {
+            removed[id] = true;
+            count("membership: nodes removed");
+            scheduler.after(100 + membershipRandom.nextInt(900), () -> {
+                SimServer s = servers[id];
+                if (s != null) {
+                    s.crash();
+                    servers[id] = null;
+                    trace("node %d, removed from the cluster, shuts down", id);
+                }
+            });
         }
     }
 

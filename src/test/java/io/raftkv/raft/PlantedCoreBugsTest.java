@@ -60,7 +60,14 @@ class PlantedCoreBugsTest {
          */
         LEARNER_COUNTED_IN_QUORUM("io.raftkv.raft.Configuration", "countsTowardQuorum", true, "MEMBERSHIP",
                 "committed entry changed", "State Machine Safety", "Leader Completeness", "ReadIndex linearizability",
-                "Election Safety");
+                "Election Safety"),
+        /**
+         * Thesis §4.1: a change is accepted while the previous one is not committed, so two
+         * configurations in use at once can have majorities that do not overlap.
+         */
+        TWO_CHANGES_AT_ONCE("io.raftkv.raft.RaftNode", "confChangePending", false, "MEMBERSHIP",
+                "committed entry changed", "State Machine Safety", "Leader Completeness", "Election Safety",
+                "overwrites committed entries", "would drop committed entries", "ReadIndex linearizability");
 
         /** The mutant: this class's boolean method returns this constant. */
         final String className;

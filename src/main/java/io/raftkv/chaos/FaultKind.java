@@ -14,7 +14,14 @@ public enum FaultKind {
     /** Cut a minority of nodes (holding the leader every other time) from the majority, both ways. */
     PARTITION("partition"),
     /** Cut every node from every other: no majority anywhere until it heals. */
-    PARTITION_FULL("partition-full");
+    PARTITION_FULL("partition-full"),
+    /**
+     * Remove a node (the leader every other time) from the membership; at the repair add it back
+     * as a learner and promote it once it has caught up (Raft thesis ch. 4). Its data is kept.
+     */
+    MEMBERSHIP("membership"),
+    /** Move the leadership to another node (thesis §3.10). */
+    TRANSFER("transfer");
 
     private final String flagName;
 

@@ -1,5 +1,8 @@
 package io.raftkv.chaos;
 
+import io.raftkv.client.KvResult;
+import io.raftkv.client.RaftKvClient;
+
 import io.raftkv.transport.HostPort;
 
 import java.io.IOException;
@@ -68,6 +71,8 @@ final class Nemesis {
     private final Map<FaultKind, Integer> occurrences = new java.util.EnumMap<>(FaultKind.class);
     private boolean firstTurn = true;
     private final Map<Integer, Long> paused = new LinkedHashMap<>();
+    /** A node removed from the membership by the current fault (-1: none), added back at the repair. */
+    private int removedMember = -1;
     private Fault current;
 
     private volatile boolean stopped;
@@ -97,7 +102,8 @@ final class Nemesis {
                 long holdNs = switch (kind) {
                     case KILL -> between(KILL_MIN_MS, KILL_MAX_MS);
                     case PAUSE -> between(PAUSE_MIN_MS, PAUSE_MAX_MS);
-                    case PARTITION, PARTITION_FULL -> between(CUT_MIN_MS, CUT_MAX_MS);
+                    case PARTITION, PARTITION_FULL, MEMBERSHIP -> between(CUT_MIN_MS, CUT_MAX_MS);
+                    case TRANSFER -> between(PAUSE_MIN_MS, PAUSE_MAX_MS);
                 };
                 try {
                     inject(kind);
@@ -177,6 +183,39 @@ final class Nemesis {
                             minority, leaderId, term);
                 }
             }
+            case MEMBERSHIP -> {
+                int victim = victim(leader, atLeader);
+                KvResult r;
+                boolean removed;
+                try (RaftKvClient admin = admin()) {
+                    r = admin.removeMember(victim);
+                    // An answer of unknown fate: the configuration says whether the node went.
+                    removed = r.ok() || r.status() != 400 && r.status() != 404 && r.status() != 409
+                            && !memberOf(admin.members(), victim);
+                }
+                if (!removed) throw new IllegalStateException("removing node " + victim + ": HTTP " + r.status() + " "
+                        + r.error().orElse(r.body().toString()));
+                synchronized (this) {
+                    removedMember = victim;
+                    begin(kind, "remove node " + victim + " from the membership" + role(victim, leader)
+                            + " (configuration of log index " + r.body().path("configIndex").asLong() + ")", List.of(victim),
+                            leaderId, term);
+                }
+            }
+            case TRANSFER -> {
+                if (leader.isEmpty()) throw new IllegalStateException("no leader to transfer from");
+                int target = (leader.get().id() + 1 + random.nextInt(n - 1)) % n;
+                KvResult r;
+                try (RaftKvClient admin = admin()) {
+                    r = admin.transferLeader(java.util.OptionalInt.of(target));
+                }
+                synchronized (this) {
+                    // The leader is the node it hits: the unavailability after it is measured as after a kill.
+                    begin(kind, "transfer the leadership from node " + leader.get().id() + " to node " + target + ": "
+                            + (r.ok() ? "done in term " + r.body().path("term").asLong() : "HTTP " + r.status() + " "
+                            + r.error().orElse("")), List.of(leader.get().id()), leaderId, term);
+                }
+            }
             case PARTITION_FULL -> {
                 List<Integer> all = IntStream.range(0, n).boxed().toList();
                 synchronized (this) {
@@ -188,6 +227,52 @@ final class Nemesis {
                 }
             }
         }
+    }
+
+    private static boolean memberOf(KvResult members, int id) {
+        if (!members.ok()) return true; // cannot tell: assume it is still there
+        for (var m : members.body().path("members")) if (m.path("id").asInt() == id) return true;
+        return false;
+    }
+
+    private RaftKvClient admin() {
+        return new RaftKvClient(nodes.addresses(), java.time.Duration.ofSeconds(10));
+    }
+
+    /**
+     * Adds the removed node back as a learner, waits until the leader sees it caught up and
+     * promotes it; each step is asked again (a change in flight, a new leader) for up to 30 s.
+     */
+    private String restoreMember(int id) {
+        long deadline = System.nanoTime() + 30_000 * MS;
+        String last = "";
+        try (RaftKvClient admin = admin()) {
+            boolean added = false;
+            while (System.nanoTime() < deadline) {
+                if (!added) {
+                    KvResult a = admin.addMember(id, nodes.addresses().get(id).toString());
+                    added = a.ok();
+                    last = "add: HTTP " + a.status() + " " + a.error().orElse("");
+                } else {
+                    KvResult m = admin.members();
+                    boolean voter = false;
+                    boolean caughtUp = false;
+                    for (var member : m.body().path("members")) {
+                        if (member.path("id").asInt() != id) continue;
+                        voter = member.path("role").asText().equals("voter");
+                        caughtUp = member.path("caughtUp").asBoolean(false);
+                    }
+                    if (voter) return "node " + id + " is a voter again";
+                    if (caughtUp) {
+                        KvResult p = admin.promoteMember(id);
+                        if (p.ok()) return "node " + id + " added back and promoted";
+                        last = "promote: HTTP " + p.status() + " " + p.error().orElse("");
+                    }
+                }
+                LockSupport.parkNanos(100 * MS); // the next attempt, after the cluster settles a little
+            }
+        }
+        throw new IllegalStateException("node " + id + " is not a voter again after 30 s (" + last + ")");
     }
 
     private static String role(int victim, Optional<ClusterMonitor.View> leader) {
@@ -234,6 +319,14 @@ final class Nemesis {
             }
         }
         paused.clear();
+        if (removedMember >= 0) {
+            try {
+                done.add(restoreMember(removedMember));
+            } catch (RuntimeException e) {
+                error("could not add node " + removedMember + " back: " + e.getMessage());
+            }
+            removedMember = -1;
+        }
         if (firewall.isPresent() && firewall.get().anyCut()) {
             try {
                 firewall.get().healAll();

@@ -117,6 +117,8 @@ final class Summary {
                 case PAUSE -> "PauseMs";
                 case PARTITION -> "PartitionMs";
                 case PARTITION_FULL -> "FullPartitionMs";
+                case MEMBERSHIP -> "RemovalMs";
+                case TRANSFER -> "TransferMs";
             };
             if (longest.isPresent()) root.put(field, longest.get().atLeastNs() / 1_000_000L);
             else root.putNull(field);

@@ -71,6 +71,11 @@ final class ChaosCommand implements Callable<Integer> {
                             + " partitions is then an error."})
     String faults;
 
+    @Option(names = "--membership", description = {"Also change the membership and move the leadership: remove a node"
+            + " (the leader every other time) and add it back as a learner, then promote it; transfer the leadership"
+            + " to another node (adds membership,transfer to --faults)."})
+    boolean membership;
+
     @Option(names = "--dir", paramLabel = "DIR", description = "A new folder for this run: node data and logs, history.jsonl,"
             + " summary.json, chaos.log (default: data/chaos/<date-time>).")
     Path dir;
@@ -113,6 +118,7 @@ final class ChaosCommand implements Callable<Integer> {
         try {
             kinds = EnumSet.noneOf(FaultKind.class);
             kinds.addAll(FaultKind.parseList(faults));
+            if (membership) kinds.addAll(java.util.EnumSet.of(FaultKind.MEMBERSHIP, FaultKind.TRANSFER));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--faults: " + e.getMessage());
         }

@@ -349,7 +349,17 @@ public final class NodeRuntime<R> {
         //    give up on the writes still pending, which may have been among them.
         for (Entry e : rd.committed()) apply(e);
         if (lostLeadership && core.role() != Role.LEADER) {
-            abandonPendingWrites("node " + core.id() + " lost leadership before the write committed");
+            // Entries this node already knows committed will apply here and be answered then (a
+            // leader removed from the configuration steps down as its own removal commits).
+            long committed = core.commitIndex();
+            String why = "node " + core.id() + " lost leadership before the write committed";
+            var uncommittedWrites = pendingWrites.tailMap(committed, false);
+            uncommittedWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(why)));
+            uncommittedWrites.clear();
+            var uncommittedChanges = pendingChanges.tailMap(committed, false);
+            uncommittedChanges.values().forEach(p -> p.done().accept(new MembershipOutcome.Unknown(
+                    why.replace("the write", "the membership change"))));
+            uncommittedChanges.clear();
         }
         // 6. Linearizable reads whose index is now applied.
         takeReadStates(rd.readStates());

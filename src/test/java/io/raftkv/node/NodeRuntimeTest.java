@@ -326,6 +326,28 @@ class NodeRuntimeTest {
     }
 
     @Test
+    @DisplayName("§4.2.2: a leader that removes itself answers the change as committed, although it steps down as it commits")
+    void aLeaderRemovingItselfAnswersCommitted() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        List<MembershipOutcome> outcome = new ArrayList<>();
+        n.runtime.changeMembership(new ConfChange.Remove(1), outcome::add);
+        n.runtime.process();
+        long index = n.runtime.core().lastIndex();
+        // In the new configuration {2, 3} node 2's ack is not a majority; node 3's makes it.
+        n.runtime.step(AppendEntriesResponse.accept(2, 1, term, index));
+        n.runtime.step(AppendEntriesResponse.accept(3, 1, term, index));
+        n.runtime.process();
+        for (int i = 0; i < 3 && outcome.isEmpty(); i++) {
+            n.runtime.tick();
+            n.runtime.process();
+        }
+        assertThat(n.runtime.core().role()).isNotEqualTo(Role.LEADER);
+        assertThat(outcome).hasSize(1).first().isInstanceOfSatisfying(MembershipOutcome.Committed.class,
+                c -> assertThat(c.configuration().voters()).containsOnlyKeys(2, 3));
+    }
+
+    @Test
     @DisplayName("§4.1: refusals come at once - not the leader, unknown member, a change already in flight")
     void membershipRefusals() {
         Node follower = new Node(2, new MemoryStorage(), 0);

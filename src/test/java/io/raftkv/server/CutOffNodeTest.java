@@ -26,8 +26,29 @@ class CutOffNodeTest {
             TestNodes.awaitCondition(() -> nodes.node(lone).status().leaderId() == leader, WAIT, "node " + lone + " to follow " + leader);
             nodes.partition(Set.of(lone));
             TestNodes.awaitCondition(() -> nodes.node(lone).status().leaderId() < 0, WAIT, "node " + lone + " to lose its leader");
-            try (RaftKvClient onlyLone = nodes.client(Duration.ofSeconds(5), lone)) {
-                for (KvResult r : java.util.List.of(onlyLone.put("k", "v"), onlyLone.get("k"))) {
+            // Asked directly (a RaftKvClient would go on retrying its only node until its own timeout).
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://" + nodes.address(lone);
+            java.util.List<java.net.http.HttpRequest> requests = java.util.List.of(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/put")).timeout(Duration.ofSeconds(10))
+                            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"key\":\"k\",\"value\":\"v\"}")).build(),
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/get?key=k")).timeout(Duration.ofSeconds(10))
+                            .GET().build());
+            {
+                for (java.net.http.HttpRequest req : requests) {
+                    java.net.http.HttpResponse<String> res;
+                    try {
+                        res = http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString());
+                    } catch (Exception e) {
+                        throw new AssertionError(req.uri() + ": " + e, e);
+                    }
+                    KvResult r;
+                    try {
+                        r = new KvResult(res.statusCode(), new com.fasterxml.jackson.databind.ObjectMapper().readTree(res.body()),
+                                nodes.address(lone), 0);
+                    } catch (java.io.IOException e) {
+                        throw new AssertionError(res.body(), e);
+                    }
                     assertThat(r.status()).as(r.body().toString()).isEqualTo(503);
                     assertThat(r.noLeaderReachable()).as(r.body().toString()).isTrue();
                     assertThat(r.retryable()).as(r.body().toString()).isTrue();

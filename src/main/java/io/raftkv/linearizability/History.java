@@ -32,7 +32,14 @@ import java.util.Optional;
  * {"client":3,"op":"append","key":"k","value":"x","output":"ax","call":1200,"return":1850,"ok":true}
  * </pre>
  * {@code value} is null for a get; {@code output} is null for a get that found nothing, for an
- * append whose new value is not known, and for any operation with {@code "ok":false}. Blank lines
+ * append whose new value is not known, and for any operation with {@code "ok":false}. A delete has
+ * no value and outputs "1" or "0" (the keys deleted). A cas or txn adds {@code "expected"} (null:
+ * expect the key absent) and {@code "succeeded"} (null when not known); its value is what it writes
+ * (null: a txn that deletes), its output the value a failed one reported (see {@link Operation}):
+ * <pre>
+ * {"client":1,"op":"cas","key":"k","value":"b","output":"x","call":10,"return":40,"ok":true,"expected":"a","succeeded":false}
+ * </pre>
+ * Blank lines
  * are skipped on reading, other fields are ignored; anything else that is not one operation per
  * line is a {@link HistoryFormatException} naming the line.
  */
@@ -174,6 +181,11 @@ public final class History {
         n.put("call", op.callNs());
         n.put("return", op.returnNs());
         n.put("ok", op.ok());
+        if (op.kind() == Operation.Kind.CAS || op.kind() == Operation.Kind.TXN) {
+            n.put("expected", op.expected().orElse(null));
+            if (op.succeeded().isPresent()) n.put("succeeded", op.succeeded().get());
+            else n.putNull("succeeded");
+        }
         return n;
     }
 
@@ -183,10 +195,16 @@ public final class History {
         if (client != (int) client) throw new IllegalArgumentException("\"client\" is not a 32-bit integer: " + client);
         Operation.Kind kind = Operation.Kind.fromJsonName(text(n, "op"));
         Optional<String> value = optionalText(n, "value");
-        if (kind == Operation.Kind.GET && value.isPresent())
-            throw new IllegalArgumentException("a get has no \"value\" (null or left out), found " + n.get("value"));
-        if (kind != Operation.Kind.GET && value.isEmpty())
+        if ((kind == Operation.Kind.GET || kind == Operation.Kind.DELETE) && value.isPresent())
+            throw new IllegalArgumentException("a " + kind.jsonName() + " has no \"value\" (null or left out), found "
+                    + n.get("value"));
+        if ((kind == Operation.Kind.PUT || kind == Operation.Kind.APPEND || kind == Operation.Kind.CAS) && value.isEmpty())
             throw new IllegalArgumentException("missing \"value\": a " + kind.jsonName() + " has one");
+        boolean conditional = kind == Operation.Kind.CAS || kind == Operation.Kind.TXN;
+        Optional<String> expected = optionalText(n, "expected");
+        Optional<Boolean> succeeded = optionalBool(n, "succeeded");
+        if (!conditional && (expected.isPresent() || succeeded.isPresent()))
+            throw new IllegalArgumentException("a " + kind.jsonName() + " has no \"expected\" or \"succeeded\"");
         return new Operation(
                 (int) client,
                 kind,
@@ -195,7 +213,16 @@ public final class History {
                 optionalText(n, "output"),
                 integral(n, "call"),
                 integral(n, "return"),
-                bool(n, "ok"));
+                bool(n, "ok"),
+                expected,
+                succeeded);
+    }
+
+    private static Optional<Boolean> optionalBool(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) return Optional.empty();
+        if (!v.isBoolean()) throw new IllegalArgumentException("\"" + field + "\" is not a boolean or null: " + v);
+        return Optional.of(v.booleanValue());
     }
 
     private static JsonNode required(JsonNode n, String field) {

@@ -62,6 +62,12 @@ import java.util.Set;
  *       candidate). So it is the only choice tried at that point, and if it fails, the point fails.</li>
  * </ul>
  *
+ * <p>Deletes and conditional writes (cas, one-key txn) break the premises of "unseen unknown
+ * writes" and "pinned values" (a key can become absent again; a write's effect depends on the
+ * state), so on a key that has any of them those two are off, and "dead unknown writes" uses a
+ * wider notion of who may observe a write ({@link KeyModel#mayObserve}). "Matching reads go first"
+ * holds for any model whose reads change nothing.
+ *
  * <p>Not thread-safe; one instance is one search.
  */
 final class KeySearch {
@@ -195,7 +201,7 @@ final class KeySearch {
         // Unseen unknown writes: a put now would overwrite one before anything saw it.
         String after = unseen && o.kind() == Operation.Kind.PUT ? KeyModel.REJECTED : KeyModel.apply(state, o);
         if (after == KeyModel.REJECTED) return Placement.NOT_HERE;
-        boolean unseenAfter = !o.ok() || (unseen && !unplaced.isPin(op));
+        boolean unseenAfter = !unplaced.general && (!o.ok() || (unseen && !unplaced.isPin(op)));
         // Matching reads go first: if this one cannot go on from here, nothing can.
         boolean onlyChoice = o.kind() == Operation.Kind.GET;
         Placement refused = onlyChoice ? Placement.POINT_DEAD : Placement.NOT_HERE;

@@ -114,6 +114,11 @@ final class Shrinker {
         for (Operation w : dropped) {
             if (!w.isWrite()) continue;
             for (Operation o : rest) {
+                // a delete or a comparison may be why a known outcome holds, whatever its value
+                if (w.kind().isConditionalOrDelete() && o.ok()) return true;
+                // a delete that deleted something saw some write
+                if (o.kind() == Operation.Kind.DELETE && o.ok() && o.output().equals(java.util.Optional.of("1")))
+                    return true;
                 String out = KeyModel.knownOutput(o);
                 if (out != null && KeyModel.couldShow(out, w)) return true;
             }

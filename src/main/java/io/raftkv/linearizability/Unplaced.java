@@ -21,11 +21,16 @@ import java.util.stream.IntStream;
  * </ul>
  * It also counts, per unknown write, the unplaced operations whose known output could show its
  * value: at zero the write is "buried" (see {@link KeySearch}, dead unknown writes).
+ *
+ * <p>When the key has deletes or conditional writes ({@code general}), the pins are off (every pin
+ * can hold) and an unknown write is buried once every operation that {@link KeyModel#mayObserve
+ * may observe} it is placed.
  */
 final class Unplaced {
     static final int NONE = -1;
 
     private final List<Operation> ops;
+    final boolean general;
     final int knownOps;
 
     final DancingLinks events;
@@ -52,6 +57,7 @@ final class Unplaced {
 
     Unplaced(List<Operation> ops) {
         this.ops = ops;
+        this.general = ops.stream().anyMatch(op -> op.kind().isConditionalOrDelete());
         int n = ops.size();
         int[] known = select(Operation::ok, Operation::callNs);
         int[] unknown = select(op -> !op.ok(), Operation::callNs);
@@ -96,15 +102,20 @@ final class Unplaced {
         pinNodeOfOp = indexOf(pinOps, n);
         for (int op : pinOps) if (isNotFoundRead(ops.get(op))) notFoundReadsLeft++;
 
+        // a value that appends could build from nothing starts with one of their values
+        List<String> appended = ops.stream().filter(op -> op.kind() == Operation.Kind.APPEND)
+                .map(op -> op.value().orElseThrow()).distinct().toList();
+        java.util.function.Predicate<String> afterAppends = v -> appended.stream().anyMatch(v::startsWith);
         liveObservers = new int[n];
         showsWrites = new int[n][];
         int[] shown = new int[n];
         for (int o = 0; o < n; o++) {
             String out = KeyModel.knownOutput(ops.get(o));
             int count = 0;
-            if (out != null)
+            if (out != null || general)
                 for (int w : unknown)
-                    if (KeyModel.couldShow(out, ops.get(w))) {
+                    if (general ? w != o && KeyModel.mayObserve(ops.get(o), ops.get(w), afterAppends)
+                            : KeyModel.couldShow(out, ops.get(w))) {
                         shown[count++] = w;
                         liveObservers[w]++;
                     }
@@ -203,7 +214,7 @@ final class Unplaced {
      * is called, needs its value to extend {@code state} (see {@link KeySearch}, pinned values).
      */
     boolean pinsCanHold(String state) {
-        if (state == null) return true;
+        if (state == null || general) return true;
         if (notFoundReadsLeft > 0) return false; // a key never goes away
         long firstPutCallNs = callNsOfPutNode[puts.first()];
         for (int node = pins.first(); node != pins.tail; node = pins.next(node)) {

@@ -44,19 +44,26 @@ final class BruteForce {
             if ((placed & 1 << i) != 0 || !mayGoNext(ops, placed, i)) continue;
             Operation op = ops.get(i);
             Optional<String> before = Optional.ofNullable(store.get(op.key()));
+            boolean matches = before.equals(op.expected());
             String after = switch (op.kind()) {
                 case PUT -> op.value().orElseThrow();
                 case APPEND -> before.orElse("") + op.value().orElseThrow();
                 case GET -> before.orElse(null);
+                case DELETE -> null;
+                case CAS, TXN -> matches ? op.value().orElse(null) : before.orElse(null);
             };
             boolean outputFits = switch (op.kind()) {
                 case PUT -> true;
                 case APPEND -> !op.ok() || op.output().isEmpty() || op.output().get().equals(after);
                 case GET -> op.output().equals(before);
+                case DELETE -> !op.ok() || op.output().isEmpty() || op.output().get().equals(before.isPresent() ? "1" : "0");
+                case CAS, TXN -> !op.ok() || (op.succeeded().orElseThrow() == matches
+                        && (matches || op.output().equals(before)));
             };
             if (!outputFits) continue;
             TreeMap<String, String> next = new TreeMap<>(store);
             if (after != null) next.put(op.key(), after);
+            else next.remove(op.key());
             if (search(ops, knownMask, placed | 1 << i, next, failed)) return true;
         }
         failed.add(config);
@@ -85,6 +92,20 @@ final class BruteForce {
                 }
                 case GET -> {
                     if (op.ok() && !op.output().equals(Optional.ofNullable(before))) return false;
+                }
+                case DELETE -> {
+                    if (op.ok() && op.output().isPresent() && !op.output().get().equals(before != null ? "1" : "0"))
+                        return false;
+                    store.remove(op.key());
+                }
+                case CAS, TXN -> {
+                    boolean matches = Optional.ofNullable(before).equals(op.expected());
+                    if (op.ok() && op.succeeded().orElseThrow() != matches) return false;
+                    if (op.ok() && !matches && !op.output().equals(Optional.ofNullable(before))) return false;
+                    if (matches) {
+                        if (op.value().isPresent()) store.put(op.key(), op.value().get());
+                        else store.remove(op.key());
+                    }
                 }
             }
         }

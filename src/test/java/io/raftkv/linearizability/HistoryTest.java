@@ -58,11 +58,11 @@ class HistoryTest {
     void rejectsMalformedLinesNamingTheLine() {
         assertThatThrownBy(() -> History.readJsonLines(new StringReader("""
                 {"client":1,"op":"get","key":"k","call":1,"return":2,"ok":true}
-                {"client":1,"op":"delete","key":"k","call":1,"return":2,"ok":true}
+                {"client":1,"op":"remove","key":"k","call":1,"return":2,"ok":true}
                 """))).isInstanceOfSatisfying(HistoryFormatException.class, e -> {
                     assertThat(e.lineNumber()).isEqualTo(2);
-                    assertThat(e.problem()).isEqualTo("unknown op \"delete\" (expected put, append or get)");
-                    assertThat(e).hasMessageStartingWith("line 2: unknown op").hasMessageContaining("\"op\":\"delete\"");
+                    assertThat(e.problem()).isEqualTo("unknown op \"remove\" (expected put, append, get, delete, cas or txn)");
+                    assertThat(e).hasMessageStartingWith("line 2: unknown op").hasMessageContaining("\"op\":\"remove\"");
                 });
         String good = Operation.put(1, "k", "v", 1, 2).toString(); // not JSON: the fallback below must say so
         for (String bad : List.of(

@@ -42,6 +42,61 @@ class LinearizabilityProperties {
         assertThat(Witnesses.problems(history, (CheckResult.Linearizable) result)).isEmpty();
     }
 
+    /**
+     * The same with deletes, compare-and-swaps and one-key transactions among the writes, up to 60
+     * operations per key: on such keys the search has fewer prunings (see {@link KeySearch}), and
+     * with 30% unknown outcomes and a few hundred operations on one key it may run out of budget
+     * (an UNKNOWN verdict, never a wrong one); the simulation spreads them over many keys.
+     */
+    @Property(tries = 200)
+    void runsWithDeletesAndConditionalWritesAreLinearizable(@ForAll long seed,
+                                                           @ForAll @IntRange(min = 1, max = 6) int clients,
+                                                           @ForAll @IntRange(min = 1, max = 5) int keys,
+                                                           @ForAll @IntRange(min = 0, max = 60) int operationsPerKey,
+                                                           @ForAll("unknownRates") double unknownRate) {
+        History history = SimulatedHistories.generate(SimulatedHistories.Shape.of(clients, keys, operationsPerKey * keys)
+                .withUnknownRate(unknownRate).withConditionalRate(0.5), seed);
+        CheckResult result = LinearizabilityChecker.check(history, BUDGET);
+        assertThat(result.verdict()).as(result.explanation()).isEqualTo(Verdict.LINEARIZABLE);
+        assertThat(Witnesses.problems(history, (CheckResult.Linearizable) result)).isEmpty();
+    }
+
+    /**
+     * A compare that reports failure with the very value it expected cannot happen in any order,
+     * and neither can a successful one whose expected value nobody ever wrote.
+     */
+    @Property(tries = 100)
+    void anImpossibleComparisonIsDetected(@ForAll long seed, @ForAll boolean claimSuccess,
+                                          @ForAll @IntRange(min = 1, max = 5) int clients,
+                                          @ForAll @IntRange(min = 20, max = 200) int operations) {
+        History good = SimulatedHistories.generate(SimulatedHistories.Shape.of(clients, 2, operations)
+                .withConditionalRate(0.6), seed);
+        List<Operation> ops = new ArrayList<>(good.operations());
+        List<Integer> candidates = new ArrayList<>();
+        for (int i = 0; i < ops.size(); i++) {
+            Operation op = ops.get(i);
+            if (op.ok() && (op.kind() == Operation.Kind.CAS || op.kind() == Operation.Kind.TXN)
+                    && (claimSuccess || op.expected().isPresent()))
+                candidates.add(i);
+        }
+        Assume.that(!candidates.isEmpty());
+        int at = candidates.get(new Random(seed).nextInt(candidates.size()));
+        Operation op = ops.get(at);
+        Operation broken = claimSuccess
+                ? new Operation(op.client(), op.kind(), op.key(), op.value(), Optional.empty(), op.callNs(),
+                        op.returnNs(), true, Optional.of("[never]"), Optional.of(true))
+                : new Operation(op.client(), op.kind(), op.key(), op.value(), op.expected(), op.callNs(),
+                        op.returnNs(), true, op.expected(), Optional.of(false));
+        ops.set(at, broken);
+        CheckResult result = LinearizabilityChecker.check(History.of(ops), BUDGET);
+        assertThat(result).as("%s", broken).isInstanceOfSatisfying(CheckResult.NotLinearizable.class, nl -> {
+            assertThat(nl.key()).isEqualTo(broken.key());
+            assertThat(nl.counterexample()).contains(broken);
+            assertThat(BruteForce.isLinearizable(History.of(nl.counterexample().size() <= 20
+                    ? nl.counterexample() : List.of(broken)))).isFalse();
+        });
+    }
+
     @Provide
     Arbitrary<Double> unknownRates() {
         return Arbitraries.of(0.0, 0.05, 0.3);
@@ -152,10 +207,12 @@ class LinearizabilityProperties {
                               @ForAll @IntRange(min = 1, max = 4) int clients,
                               @ForAll @IntRange(min = 1, max = 3) int keys,
                               @ForAll @IntRange(min = 1, max = 12) int operations,
-                              @ForAll @IntRange(min = 0, max = 2) int alphabet) {
+                              @ForAll @IntRange(min = 0, max = 2) int alphabet,
+                              @ForAll boolean conditional) {
         Random rnd = new Random(seed);
         History history = SimulatedHistories.generate(
-                new SimulatedHistories.Shape(clients, keys, operations, 0.4, 0.5, 0.25, 0.3, 3, 8, alphabet), seed);
+                new SimulatedHistories.Shape(clients, keys, operations, 0.4, 0.5, 0.25, 0.3, 3, 8, alphabet,
+                        conditional ? 0.5 : 0), seed);
         if (rnd.nextInt(5) < 3) history = scramble(history, rnd);
         boolean expected = BruteForce.isLinearizable(history);
         CheckResult result = LinearizabilityChecker.check(history, BUDGET);
@@ -194,8 +251,17 @@ class LinearizabilityProperties {
             if (rnd.nextInt(3) == 0) {
                 long callNs = rnd.nextLong(endNs);
                 ops.set(at, new Operation(op.client(), op.kind(), op.key(), op.value(), op.output(), callNs,
-                        callNs + rnd.nextLong(10), op.ok()));
-            } else if (op.kind() != Operation.Kind.PUT) {
+                        callNs + rnd.nextLong(10), op.ok(), op.expected(), op.succeeded()));
+            } else if (op.kind() == Operation.Kind.DELETE) {
+                ops.set(at, op.withOutput(Optional.of(rnd.nextBoolean() ? "1" : "0")));
+            } else if ((op.kind() == Operation.Kind.CAS || op.kind() == Operation.Kind.TXN) && op.ok()) {
+                boolean success = rnd.nextBoolean();
+                Optional<String> out = success || rnd.nextInt(values.size() + 1) == 0 ? Optional.empty()
+                        : Optional.of(values.get(rnd.nextInt(values.size())));
+                ops.set(at, new Operation(op.client(), op.kind(), op.key(), op.value(), out, op.callNs(),
+                        op.returnNs(), true, op.expected(), Optional.of(success)));
+            } else if (op.kind() != Operation.Kind.PUT && op.ok() || op.kind() == Operation.Kind.GET
+                    || op.kind() == Operation.Kind.APPEND) {
                 Optional<String> out = rnd.nextInt(values.size() + 1) == 0 ? Optional.empty()
                         : Optional.of(values.get(rnd.nextInt(values.size())));
                 ops.set(at, op.withOutput(out));
@@ -216,9 +282,21 @@ class LinearizabilityProperties {
         Arbitrary<Operation> op = Arbitraries.of(Operation.Kind.values()).flatMap(kind -> net.jqwik.api.Combinators.combine(
                 Arbitraries.integers().between(0, 100), text, text, text.optional(),
                 Arbitraries.longs().between(0, Long.MAX_VALUE / 2), Arbitraries.longs().between(0, 1000),
-                Arbitraries.of(true, false)).as((client, key, value, output, call, length, ok) ->
-                new Operation(client, kind, key, kind == Operation.Kind.GET ? Optional.empty() : Optional.of(value),
-                        output, call, call + length, ok)));
+                Arbitraries.of(true, false)).as((client, key, value, output, call, length, ok) -> switch (kind) {
+                    case GET -> new Operation(client, kind, key, Optional.empty(), output, call, call + length, ok);
+                    case PUT, APPEND -> new Operation(client, kind, key, Optional.of(value), output, call,
+                            call + length, ok);
+                    case DELETE -> new Operation(client, kind, key, Optional.empty(),
+                            output.map(o -> o.length() % 2 == 0 ? "0" : "1"), call, call + length, ok);
+                    // a cas or txn: the output doubles as its expected value, its length picks the outcome
+                    case CAS, TXN -> {
+                        boolean succeeded = value.length() % 2 == 0;
+                        yield new Operation(client, kind, key,
+                                kind == Operation.Kind.TXN && key.length() % 2 == 0 ? Optional.empty() : Optional.of(value),
+                                succeeded || !ok ? Optional.empty() : output, call, call + length, ok, output,
+                                ok ? Optional.of(succeeded) : Optional.empty());
+                    }
+                }));
         return op.list().ofMaxSize(20);
     }
 }

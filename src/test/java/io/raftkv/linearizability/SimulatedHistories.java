@@ -30,11 +30,18 @@ final class SimulatedHistories {
      * @param alphabet       0: every value a unique token; n: values are letters from the first n
      */
     record Shape(int clients, int keys, int operations, double getRate, double appendRate, double unknownRate,
-                 double unreportedRate, long maxThinkNs, long maxLatencyNs, int alphabet) {
+                 double unreportedRate, long maxThinkNs, long maxLatencyNs, int alphabet, double conditionalRate) {
         Shape {
             if (clients < 1 || keys < 1 || operations < 0 || maxLatencyNs < 2 || maxThinkNs < 0 || alphabet < 0
                     || alphabet > 26)
                 throw new IllegalArgumentException(toString());
+        }
+
+        /** Without deletes and conditional writes. */
+        Shape(int clients, int keys, int operations, double getRate, double appendRate, double unknownRate,
+              double unreportedRate, long maxThinkNs, long maxLatencyNs, int alphabet) {
+            this(clients, keys, operations, getRate, appendRate, unknownRate, unreportedRate, maxThinkNs, maxLatencyNs,
+                    alphabet, 0);
         }
 
         static Shape of(int clients, int keys, int operations) {
@@ -43,17 +50,23 @@ final class SimulatedHistories {
 
         Shape withUnknownRate(double rate) {
             return new Shape(clients, keys, operations, getRate, appendRate, rate, unreportedRate, maxThinkNs,
-                    maxLatencyNs, alphabet);
+                    maxLatencyNs, alphabet, conditionalRate);
         }
 
         Shape withAppendRate(double rate) {
             return new Shape(clients, keys, operations, getRate, rate, unknownRate, unreportedRate, maxThinkNs,
-                    maxLatencyNs, alphabet);
+                    maxLatencyNs, alphabet, conditionalRate);
+        }
+
+        /** The share of writes that are deletes, cas or one-key txns (a third each). */
+        Shape withConditionalRate(double rate) {
+            return new Shape(clients, keys, operations, getRate, appendRate, unknownRate, unreportedRate, maxThinkNs,
+                    maxLatencyNs, alphabet, rate);
         }
     }
 
     /** An operation and the instant it took effect; {@code Long.MAX_VALUE} if it never did. */
-    private record Planned(int index, Operation op, long effectNs, long tieBreak) {}
+    private record Planned(int index, Operation op, boolean ok, long effectNs, long tieBreak) {}
 
     private SimulatedHistories() {}
 
@@ -62,6 +75,7 @@ final class SimulatedHistories {
         long[] clockNs = new long[shape.clients()];
         int[] seq = new int[shape.clients()];
         List<Planned> planned = new ArrayList<>(shape.operations());
+        Map<String, List<String>> written = new HashMap<>();
         for (int i = 0; i < shape.operations(); i++) {
             int client = 0; // the client that is free first issues the next operation
             for (int c = 1; c < shape.clients(); c++) if (clockNs[c] < clockNs[client]) client = c;
@@ -72,10 +86,26 @@ final class SimulatedHistories {
             String token = shape.alphabet() == 0 ? "[c" + client + "n" + seq[client]++ + "]"
                     : String.valueOf((char) ('a' + rnd.nextInt(shape.alphabet())));
             Operation.Kind kind = rnd.nextDouble() < shape.getRate() ? Operation.Kind.GET
+                    : rnd.nextDouble() < shape.conditionalRate()
+                    ? List.of(Operation.Kind.DELETE, Operation.Kind.CAS, Operation.Kind.TXN).get(rnd.nextInt(3))
                     : rnd.nextDouble() < shape.appendRate() ? Operation.Kind.APPEND : Operation.Kind.PUT;
             boolean ok = rnd.nextDouble() >= shape.unknownRate();
-            Optional<String> value = kind == Operation.Kind.GET ? Optional.empty() : Optional.of(token);
-            Operation op = new Operation(client, kind, key, value, Optional.empty(), callNs, returnNs, ok);
+            Optional<String> value = switch (kind) {
+                case GET, DELETE -> Optional.empty();
+                case TXN -> rnd.nextInt(4) == 0 ? Optional.empty() : Optional.of(token); // a txn may delete
+                default -> Optional.of(token);
+            };
+            Optional<String> expected = Optional.empty();
+            if (kind == Operation.Kind.CAS || kind == Operation.Kind.TXN) {
+                // compare with a recent value of the key (often still there), or with "absent"
+                List<String> recent = written.computeIfAbsent(key, k -> new ArrayList<>());
+                if (!recent.isEmpty() && rnd.nextInt(4) != 0)
+                    expected = Optional.of(recent.get(Math.max(0, recent.size() - 1 - rnd.nextInt(3))));
+            }
+            value.ifPresent(v -> written.computeIfAbsent(key, k -> new ArrayList<>()).add(v));
+            // outcome not known until the store runs: recorded as unknown for now
+            Operation op = new Operation(client, kind, key, value, Optional.empty(), callNs, returnNs, false, expected,
+                    Optional.empty());
 
             long effectNs;
             if (ok) {
@@ -85,7 +115,7 @@ final class SimulatedHistories {
             } else {
                 effectNs = callNs + 1 + rnd.nextLong(6 * shape.maxLatencyNs()); // maybe long after the timeout
             }
-            planned.add(new Planned(i, op, effectNs, rnd.nextLong()));
+            planned.add(new Planned(i, op, ok, effectNs, rnd.nextLong()));
         }
 
         // run the sequential store in effect order to fill in the outputs
@@ -96,6 +126,7 @@ final class SimulatedHistories {
         for (Planned p : byEffect) {
             Operation op = p.op();
             Optional<String> output = Optional.empty();
+            Optional<Boolean> succeeded = Optional.empty();
             if (p.effectNs() != Long.MAX_VALUE) {
                 switch (op.kind()) {
                     case PUT -> {
@@ -108,9 +139,19 @@ final class SimulatedHistories {
                         if (rnd.nextDouble() >= shape.unreportedRate()) output = Optional.of(after);
                     }
                     case GET -> output = Optional.ofNullable(store.get(op.key()));
+                    case DELETE -> output = Optional.of(store.remove(op.key()) != null ? "1" : "0");
+                    case CAS, TXN -> {
+                        String before = store.get(op.key());
+                        boolean matches = Optional.ofNullable(before).equals(op.expected());
+                        succeeded = Optional.of(matches);
+                        if (!matches) output = Optional.ofNullable(before);
+                        else if (op.value().isPresent()) store.put(op.key(), op.value().get());
+                        else store.remove(op.key());
+                    }
                 }
             }
-            completed[p.index()] = op.ok() ? op.withOutput(output) : op;
+            completed[p.index()] = !p.ok() ? op : new Operation(op.client(), op.kind(), op.key(), op.value(), output,
+                    op.callNs(), op.returnNs(), true, op.expected(), succeeded);
         }
         List<Operation> ops = new ArrayList<>(List.of(completed));
         Collections.shuffle(ops, rnd); // the checker must not rely on the order of the input

@@ -177,8 +177,16 @@ final class Invariants {
                         + first.node() + " but " + result + " on node " + id);
             return;
         }
-        if (result instanceof ApplyResult.Applied && cmd != null && cmd.op() != KvCommand.Op.REGISTER) {
-            Long earlier = writeTookEffectAt.putIfAbsent(cmd.value(), e.index());
+        // the unique value of a put or append, or of a cas or one-key txn that wrote it
+        String written = cmd == null ? null : switch (result) {
+            case ApplyResult.Applied a when cmd.op() != KvCommand.Op.REGISTER -> cmd.value();
+            case ApplyResult.Cas c when c.succeeded() -> cmd.value();
+            case ApplyResult.Txn t when t.succeeded() && cmd.ext() instanceof io.raftkv.kv.KvOp.Txn txn
+                    && txn.success().size() == 1 && txn.success().getFirst() instanceof io.raftkv.kv.KvOp.Put p -> p.value();
+            default -> null;
+        };
+        if (written != null) {
+            Long earlier = writeTookEffectAt.putIfAbsent(written, e.index());
             if (earlier != null)
                 throw new AssertionError("exactly-once (thesis §6.3): write " + cmd.op().label() + "(" + cmd.key() + ", "
                         + cmd.value() + ") of client " + cmd.clientId() + " seq " + cmd.seq() + " took effect at index "

@@ -41,6 +41,6 @@ final class LinearizabilityGate {
         // A put's output is carried but never checked; "ok" as Operation.put records it.
         Optional<String> output = op.ok() && kind == Operation.Kind.PUT ? Optional.of("ok") : op.output();
         return new Operation(op.client(), kind, op.key(), op.value(), op.ok() ? output : Optional.empty(), op.callNs(),
-                op.returnNs(), op.ok());
+                op.returnNs(), op.ok(), op.expected(), op.ok() ? op.succeeded() : Optional.empty());
     }
 }

@@ -34,6 +34,8 @@ final class SimClient {
     private long seq;
     private int opsStarted;
     private boolean busy;
+    /** Per "c" key: the value this client last saw there (empty: absent), what its compares expect. */
+    private final java.util.Map<String, Optional<String>> lastSeen = new java.util.HashMap<>();
 
     SimClient(Simulation sim, int index, Random random) {
         this.sim = sim;
@@ -73,30 +75,77 @@ final class SimClient {
         if (sim.scheduler().nowMs() >= sim.config().clientsStopMs()) return;
         busy = true;
         int n = ++opsStarted;
-        String key = "k" + random.nextInt(sim.config().keys());
+        // A quarter of the operations go to keys of their own ("c0", "c1", ...) that also see deletes,
+        // compare-and-swaps and one-key transactions; the "k" keys see put, append and get only, so
+        // the checker keeps its sharpest search for them.
+        boolean conditionalKey = random.nextInt(4) == 0;
+        String key = (conditionalKey ? "c" : "k") + random.nextInt(sim.config().keys());
         // Values are unique per operation, so the checks can tell every write apart.
         String token = index + "." + n;
         int dice = random.nextInt(100);
         long callNs = sim.scheduler().nowNs();
         if (dice < readPercent) {
             sim.trace("client %d calls get(%s)", index, key);
-            call(ClientRequest.get(key), true, r -> finish(switch (r.status()) {
-                case 200 -> new ClientOp(index, "get", key, Optional.empty(), r.value(), callNs, now(), true);
-                case 404 -> new ClientOp(index, "get", key, Optional.empty(), Optional.empty(), callNs, now(), true);
-                default -> new ClientOp(index, "get", key, Optional.empty(), Optional.empty(), callNs, now(), false);
-            }));
+            call(ClientRequest.get(key), true, r -> {
+                if (r.status() == 200 || r.status() == 404) lastSeen.put(key, r.value());
+                finish(switch (r.status()) {
+                    case 200 -> new ClientOp(index, "get", key, Optional.empty(), r.value(), callNs, now(), true);
+                    case 404 -> new ClientOp(index, "get", key, Optional.empty(), Optional.empty(), callNs, now(), true);
+                    default -> new ClientOp(index, "get", key, Optional.empty(), Optional.empty(), callNs, now(), false);
+                });
+            });
+        } else if (conditionalKey) {
+            conditionalWrite(key, "p" + token, callNs);
         } else {
             boolean put = random.nextBoolean();
             String value = put ? "p" + token : "a" + token + ";";
             ClientRequest.Kind kind = put ? ClientRequest.Kind.PUT : ClientRequest.Kind.APPEND;
             sim.trace("client %d calls %s(%s, %s)", index, kind, key, value);
-            write(kind, key, value, r -> {
+            write(new ClientRequest(kind, key, value, 0, 0, 0), r -> {
                 String op = put ? "put" : "append";
                 Optional<String> output = put ? Optional.empty() : r.value();
                 finish(new ClientOp(index, op, key, Optional.of(value), r.ok() ? output : Optional.empty(), callNs, now(),
                         r.ok()));
             });
         }
+    }
+
+    /**
+     * A put, delete, cas or txn on a "c" key. A compare expects the value this client last saw
+     * there (read, written or reported by a failed compare), as a read-modify-write client does,
+     * or now and then that the key is absent; a txn deletes the key on success a quarter of the time.
+     */
+    private void conditionalWrite(String key, String value, long callNs) {
+        int which = random.nextInt(4);
+        String expected = random.nextInt(5) == 0 ? null : lastSeen.getOrDefault(key, Optional.empty()).orElse(null);
+        ClientRequest request = switch (which) {
+            case 0 -> new ClientRequest(ClientRequest.Kind.PUT, key, value, 0, 0, 0);
+            case 1 -> new ClientRequest(ClientRequest.Kind.DELETE, key, "", 0, 0, 0);
+            case 2 -> new ClientRequest(ClientRequest.Kind.CAS, key, value, expected, 0, 0, 0);
+            default -> new ClientRequest(ClientRequest.Kind.TXN, key, random.nextInt(4) == 0 ? null : value, expected,
+                    0, 0, 0);
+        };
+        sim.trace("client %d calls %s", index, request);
+        write(request, r -> {
+            boolean known = r.ok() && (which == 0 || r.value().isPresent() || r.succeeded().isPresent());
+            Optional<String> written = Optional.ofNullable(request.value());
+            ClientOp op = switch (request.kind()) {
+                case PUT -> new ClientOp(index, "put", key, written, Optional.empty(), callNs, now(), r.ok());
+                case DELETE -> new ClientOp(index, "delete", key, Optional.empty(), known ? r.value() : Optional.empty(),
+                        callNs, now(), known);
+                default -> new ClientOp(index, request.kind() == ClientRequest.Kind.CAS ? "cas" : "txn", key, written,
+                        known ? r.value() : Optional.empty(), callNs, now(), known, Optional.ofNullable(expected),
+                        known ? r.succeeded() : Optional.empty());
+            };
+            if (known) {
+                switch (request.kind()) {
+                    case PUT -> lastSeen.put(key, written);
+                    case DELETE -> lastSeen.put(key, Optional.empty());
+                    default -> lastSeen.put(key, r.succeeded().orElseThrow() ? written : r.value());
+                }
+            }
+            finish(op);
+        });
     }
 
     private long now() {
@@ -112,16 +161,15 @@ final class SimClient {
 
     // ---------------------------------------------------------------- RaftKvClient.write
 
-    private void write(ClientRequest.Kind kind, String key, String value, Consumer<ClientReply> done) {
+    private void write(ClientRequest request, Consumer<ClientReply> done) {
         if (!sessions) {
-            call(new ClientRequest(kind, key, value, 0, 0, 0), resendWithoutSession, done);
+            call(request, resendWithoutSession, done);
             return;
         }
-        writeAttempt(kind, key, value, 0, done);
+        writeAttempt(request, 0, done);
     }
 
-    private void writeAttempt(ClientRequest.Kind kind, String key, String value, int attempt,
-                              Consumer<ClientReply> done) {
+    private void writeAttempt(ClientRequest request, int attempt, Consumer<ClientReply> done) {
         if (clientId == 0) {
             // A lost registration leaves an unused session behind, which simply expires: safe to retry.
             call(ClientRequest.register(), true, reg -> {
@@ -131,16 +179,16 @@ final class SimClient {
                 }
                 clientId = reg.clientId();
                 seq = 0;
-                sendWrite(kind, key, value, attempt, done);
+                sendWrite(request, attempt, done);
             });
         } else {
-            sendWrite(kind, key, value, attempt, done);
+            sendWrite(request, attempt, done);
         }
     }
 
-    private void sendWrite(ClientRequest.Kind kind, String key, String value, int attempt, Consumer<ClientReply> done) {
+    private void sendWrite(ClientRequest request, int attempt, Consumer<ClientReply> done) {
         long s = ++seq;
-        Call c = new Call(new ClientRequest(kind, key, value, clientId, s, 0), true, null);
+        Call c = new Call(request.inSession(clientId, s), true, null);
         c.done = r -> {
             if (r.status() == 409 && r.sessionExpired()) {
                 if (c.maybeApplied) {
@@ -153,7 +201,7 @@ final class SimClient {
                 }
                 if (attempt == 0) {
                     clientId = 0; // expired while idle: nothing was applied, start a new session
-                    writeAttempt(kind, key, value, 1, done);
+                    writeAttempt(request, 1, done);
                     return;
                 }
             }

@@ -102,21 +102,31 @@ final class SimRequests {
     }
 
     private ClientReply applied(WriteOutcome.Applied<ApplyResult> a) {
+        return reply(a.result(), false);
+    }
+
+    private ClientReply reply(ApplyResult result, boolean duplicate) {
         OptionalInt leader = OptionalInt.of(server.id);
-        return switch (a.result()) {
-            case ApplyResult.Applied r -> new ClientReply(200, Optional.of(r.value()), false, 0, false, false, leader, null);
-            case ApplyResult.Registered r -> new ClientReply(200, Optional.empty(), false, r.clientId(), false, false,
+        return switch (result) {
+            case ApplyResult.Applied r -> new ClientReply(200, Optional.of(r.value()), duplicate, 0, false, false, leader, null);
+            case ApplyResult.Registered r -> new ClientReply(200, Optional.empty(), duplicate, r.clientId(), false, false,
                     leader, null);
-            case ApplyResult.Duplicate d -> new ClientReply(200, Optional.empty(), true, 0, false, false, leader, null);
+            // A retry: a delete, cas or txn repeats the answer it got the first time (put and append have none kept).
+            case ApplyResult.Duplicate d -> d.original() != null ? reply(d.original(), true)
+                    : new ClientReply(200, Optional.empty(), true, 0, false, false, leader, null);
             case ApplyResult.SessionExpired e -> new ClientReply(409, Optional.empty(), false, 0, true, false, leader,
                     "session expired");
             case ApplyResult.StaleSeq e -> new ClientReply(409, Optional.empty(), false, 0, false, false, leader,
                     "stale seq " + e.seq() + " < " + e.lastSeq());
             case ApplyResult.ValueTooLarge e -> new ClientReply(413, Optional.empty(), false, 0, false, false, leader, "value too large");
-            // The simulated clients send put and append only (delete, cas and txn come with issue 11's workloads).
-            case ApplyResult.Deleted r -> throw new IllegalStateException("the simulation sends no delete");
-            case ApplyResult.Cas r -> throw new IllegalStateException("the simulation sends no cas");
-            case ApplyResult.Txn r -> throw new IllegalStateException("the simulation sends no txn");
+            case ApplyResult.Deleted r -> new ClientReply(200, Optional.of(Long.toString(r.count())), duplicate, 0, false,
+                    false, leader, null);
+            case ApplyResult.Cas r -> new ClientReply(200, r.succeeded() || r.current() == null ? Optional.empty()
+                    : Optional.of(r.current().value()), duplicate, 0, false, false, leader, null, Optional.of(r.succeeded()));
+            // the one-key txn of the simulated clients: on failure, its get
+            case ApplyResult.Txn r -> new ClientReply(200, r.succeeded() || r.results().isEmpty()
+                    || r.results().getFirst().kv() == null ? Optional.empty() : Optional.of(r.results().getFirst().kv().value()),
+                    duplicate, 0, false, false, leader, null, Optional.of(r.succeeded()));
             case ApplyResult.Lease r -> throw new IllegalStateException("the simulation sends no lease request");
             case ApplyResult.LeaseEnded r -> throw new IllegalStateException("the simulation sends no lease request");
             case ApplyResult.LeaseNotFound r -> throw new IllegalStateException("the simulation sends no lease request");

@@ -383,10 +383,10 @@ final class Simulation {
         for (int id : members(first)) {
             SimServer s = servers[id];
             for (int k = 0; k < cfg.keys(); k++) {
-                String key = "k" + k;
-                if (!s.kv.get(key).equals(first.kv.get(key)))
-                    throw new AssertionError("state machines differ after convergence: key " + key + " is "
-                            + first.kv.get(key) + " on the leader but " + s.kv.get(key) + " on node " + id);
+                for (String key : List.of("k" + k, "c" + k))
+                    if (!s.kv.get(key).equals(first.kv.get(key)))
+                        throw new AssertionError("state machines differ after convergence: key " + key + " is "
+                                + first.kv.get(key) + " on the leader but " + s.kv.get(key) + " on node " + id);
             }
             if (s.kv.sessionCount() != first.kv.sessionCount())
                 throw new AssertionError("session tables differ: " + first.kv.sessionCount() + " on the leader, "
@@ -394,7 +394,12 @@ final class Simulation {
         }
         // Every acknowledged write took effect (exactly once: a second time fails as it happens).
         for (ClientOp op : history) {
-            if (!op.ok() || op.op().equals("get")) continue;
+            boolean wrote = switch (op.op()) {
+                case "put", "append" -> true;
+                case "cas", "txn" -> op.succeeded().orElse(false) && op.value().isPresent();
+                default -> false; // a get, or a delete (no value to trace)
+            };
+            if (!op.ok() || !wrote) continue;
             if (invariants.writeTookEffectAt(op.value().orElseThrow()) == null)
                 throw new AssertionError("acknowledged write never took effect: " + op);
         }

@@ -390,6 +390,10 @@ public final class RaftNode {
             reportedConfiguration = configuration();
             configuration = Optional.of(reportedConfiguration);
         }
+        // A request to a server that became a peer and stopped being one since the last Ready (a
+        // learner whose uncommitted addition a new leader truncated, say) cannot leave: the runtime
+        // was never told where it is. It is lost, as on a network.
+        outbox.removeIf(m -> !m.isResponse() && !reportedPeers.containsKey(m.to()) && !peerAddresses.containsKey(m.to()));
         Optional<Map<Integer, String>> newPeers = Optional.empty();
         if (!peerAddresses.equals(reportedPeers)) {
             reportedPeers = peerAddresses;

@@ -18,6 +18,7 @@ import io.raftkv.storage.RaftStorage;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,6 +102,14 @@ public final class NodeRuntime<R> {
     private int contactedLeader = -1;
     private long leaderContactNs;
 
+    /**
+     * The servers the adapter reaches now (RuntimeListener#peersChanged): the core's peers, and
+     * while a Ready that dropped some is being sent, those too.
+     */
+    private Map<Integer, String> reachedPeers;
+    /** The peers the Ready being handled reported, to narrow {@link #reachedPeers} to once its messages left. */
+    private Map<Integer, String> narrowPeersTo;
+
     private record PendingWrite<R>(long term, Consumer<WriteOutcome<R>> done) {}
 
     private record PendingChange(long term, Consumer<MembershipOutcome> done) {}
@@ -139,6 +148,7 @@ public final class NodeRuntime<R> {
         stored.snapshot().ifPresent(snap -> sm.restore(snap.data()));
         this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
+        this.reachedPeers = core.peers();
         this.leaderContactNs = nanoClock.getAsLong();
         // A transfer whose leader stepped down waits for the new leader's word: the election the
         // transfer started, or failing that one ordinary election (a randomized timeout) after it.
@@ -316,8 +326,11 @@ public final class NodeRuntime<R> {
     // ---------------------------------------------------------------- one Ready
 
     private void beginReady(Ready rd) {
-        // 0. New members first: the adapter connects to them before any message goes their way.
+        // 0. New members and peers first: the adapter connects to them before any message goes their
+        //    way. Peers the core dropped stay reachable until this Ready's messages have left: the
+        //    core may have sent to them before dropping them (a leader that stepped down, say).
         rd.configuration().ifPresent(listener::configurationChanged);
+        rd.peers().ifPresent(this::widenPeers);
         if (!rd.mustPersist()) {
             afterPersist(rd, rd.messages());
             return;
@@ -339,6 +352,7 @@ public final class NodeRuntime<R> {
         rd.snapshot().ifPresent(this::restoreSnapshot);
         // 4. Send: answers on the exchange of the request they answer, requests to the outbox.
         for (Message m : messages) dispatch(m);
+        narrowPeers();
         boolean lostLeadership = false;
         for (RoleChange rc : rd.roleChanges()) {
             listener.roleChanged(rc);
@@ -368,6 +382,24 @@ public final class NodeRuntime<R> {
         core.advance(rd);
         // 8. Transfers that this Ready ended (a new term, a new leader heard of).
         checkTransfers();
+    }
+
+    private void widenPeers(Map<Integer, String> peers) {
+        Map<Integer, String> union = new TreeMap<>(reachedPeers);
+        union.putAll(peers); // a new address wins
+        narrowPeersTo = peers;
+        if (union.equals(reachedPeers)) return;
+        reachedPeers = Collections.unmodifiableMap(union);
+        listener.peersChanged(reachedPeers);
+    }
+
+    private void narrowPeers() {
+        if (narrowPeersTo == null) return;
+        Map<Integer, String> peers = narrowPeersTo;
+        narrowPeersTo = null;
+        if (peers.equals(reachedPeers)) return;
+        reachedPeers = peers;
+        listener.peersChanged(peers);
     }
 
     private void checkTransfers() {

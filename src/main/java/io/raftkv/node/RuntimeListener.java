@@ -22,6 +22,16 @@ public interface RuntimeListener<R> {
      */
     default void configurationChanged(Configuration configuration) {}
 
+    /**
+     * The servers to reach changed: the adapter sends requests to exactly these (id to address,
+     * empty when the configurations record none) from now on. They are the core's
+     * ({@link io.raftkv.raft.RaftNode#peers()}), which are not the members: a removed server stays a
+     * peer until the leader has told it its removal is committed (thesis §4.2.3). New peers are
+     * added before any message of the Ready that reported them is sent; peers it dropped go only
+     * once its messages have left (the core may have sent to them first).
+     */
+    default void peersChanged(java.util.Map<Integer, String> peers) {}
+
     /** {@code entry} was applied ({@code result} is null for a no-op). */
     default void applied(Entry entry, R result) {}
 

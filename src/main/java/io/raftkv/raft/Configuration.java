@@ -86,6 +86,13 @@ public record Configuration(SortedMap<Integer, String> voters, SortedMap<Integer
         return Collections.unmodifiableSortedSet(all);
     }
 
+    /** Every member's address, voters and learners, by id. */
+    public SortedMap<Integer, String> addresses() {
+        TreeMap<Integer, String> all = new TreeMap<>(voters);
+        all.putAll(learners);
+        return Collections.unmodifiableSortedMap(all);
+    }
+
     public Optional<String> address(int id) {
         return Optional.ofNullable(voters.containsKey(id) ? voters.get(id) : learners.get(id));
     }

@@ -9,6 +9,7 @@ import io.raftkv.raft.Message.RequestVoteResponse;
 import io.raftkv.raft.Message.TimeoutNow;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -18,7 +19,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 
 /**
  * One Raft participant as a deterministic state machine (the etcd-io/raft design).
@@ -39,11 +40,19 @@ public final class RaftNode {
     private final Random random;
     private final RaftLog log;
     /**
-     * Every other server the leader replicates to: the members of the configuration in use and,
-     * while it is not committed, of the one before it (so a removed server learns of its removal,
-     * thesis §4.2.3). Kept in step with the log by {@link #syncMembership()}.
+     * Every other server this node may send requests to (the keys of {@link #peerAddresses}): the
+     * members of the configuration in use, while it is not committed those of the one before it,
+     * and on a leader the servers whose removal it committed last ({@link #departures}), so that a
+     * removed server learns of its removal (thesis §4.2.2, §4.2.3). Kept in step with the log by
+     * {@link #syncMembership()}.
      */
     private List<Integer> peers = List.of();
+    /** {@link #peers} with their addresses, by id (unmodifiable, sorted): what the runtime must reach. */
+    private Map<Integer, String> peerAddresses = Map.of();
+    /** The peers the last Ready reported: the runtime reaches exactly these. */
+    private Map<Integer, String> reportedPeers;
+    /** Leader only: removed servers it still tells of their committed removal. */
+    private final Departures departures = new Departures();
     /** The configuration and commit state {@link #peers} were computed for. */
     private Configuration syncedConfiguration;
     private boolean syncedPending;
@@ -124,6 +133,7 @@ public final class RaftNode {
         this.readOnly = new ReadOnlyTracker(acks -> configuration().hasQuorum(acks));
         this.reportedConfiguration = configuration();
         syncMembership();
+        this.reportedPeers = peerAddresses;
         this.term = hardState.term();
         this.votedFor = hardState.votedFor();
         this.persistedHardState = hardState;
@@ -361,6 +371,7 @@ public final class RaftNode {
                 || !readStates.isEmpty() || readOnly.hasBatch()
                 || (readOnly.hasAwaitingCommit() && committedInCurrentTerm())
                 || !currentHardState().equals(persistedHardState) || configurationChangedSinceReady()
+                || !peerAddresses.equals(reportedPeers)
                 || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
     }
 
@@ -379,9 +390,18 @@ public final class RaftNode {
             reportedConfiguration = configuration();
             configuration = Optional.of(reportedConfiguration);
         }
+        // A request to a server that became a peer and stopped being one since the last Ready (a
+        // learner whose uncommitted addition a new leader truncated, say) cannot leave: the runtime
+        // was never told where it is. It is lost, as on a network.
+        outbox.removeIf(m -> !m.isResponse() && !reportedPeers.containsKey(m.to()) && !peerAddresses.containsKey(m.to()));
+        Optional<Map<Integer, String>> newPeers = Optional.empty();
+        if (!peerAddresses.equals(reportedPeers)) {
+            reportedPeers = peerAddresses;
+            newPeers = Optional.of(reportedPeers);
+        }
         Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
                 log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
-                Optional.ofNullable(snapshotToInstall), readStates, persistedHardState.term(), configuration);
+                Optional.ofNullable(snapshotToInstall), readStates, persistedHardState.term(), configuration, newPeers);
         snapshotToInstall = null;
         readStates = new ArrayList<>();
         outbox = new ArrayList<>();
@@ -475,6 +495,15 @@ public final class RaftNode {
     /** The configuration in effect at {@code index} (not compacted): what a snapshot at that index records. */
     public Configuration configurationAt(long index) { return log.configurations().at(index); }
 
+    /**
+     * Every other server this node may send a request to, with its address as the configurations
+     * record it (empty when they record none): the members of the configuration in use, of the one
+     * before it while it is not committed, and, on a leader, servers whose removal it has just
+     * committed (thesis §4.2.3). A Ready reports each change; a runtime that reaches exactly these
+     * misses no message of the core.
+     */
+    public Map<Integer, String> peers() { return peerAddresses; }
+
     // ---------------------------------------------------------------- roles
 
     private void becomeFollower(long newTerm, int leader, String reason) {
@@ -487,6 +516,11 @@ public final class RaftNode {
         role = Role.FOLLOWER;
         leaderId = leader;
         progress.clear();
+        if (!departures.isEmpty()) {
+            // Only the leader that committed a removal tells the removed server of it.
+            departures.clear();
+            resyncMembership();
+        }
         pendingBroadcast = false;
         transfer = null;
         campaignTransferFrom = NONE;
@@ -600,6 +634,13 @@ public final class RaftNode {
         // Thesis §3.10: a transfer that has not deposed us within an election timeout is abandoned
         // (the target is down or cut off) and the leader accepts proposals again.
         if (transfer != null && ++transfer.elapsedTicks >= config.electionTicksMin()) transfer = null;
+        if (!departures.isEmpty()) {
+            List<Integer> ended = departures.tick();
+            if (!ended.isEmpty()) {
+                ended.forEach(progress::remove);
+                resyncMembership();
+            }
+        }
         heartbeatElapsed++;
         if (heartbeatElapsed < config.heartbeatTicks()) return;
         heartbeatElapsed = 0;
@@ -635,7 +676,12 @@ public final class RaftNode {
                         // (then no append leaves; the next heartbeat goes as in SNAPSHOT).
                         pr.becomeProbe(pr.match + 1);
                         sendAppend(peer, true, readContext);
-                    } else if (pr.match < log.lastIndex() && ++pr.heartbeatsWithoutProgress >= stallLimit) {
+                    } else if (pr.match < log.lastIndex()
+                            && ++pr.heartbeatsWithoutProgress >= (departures.contains(peer) ? 1 : stallLimit)) {
+                        // A departing server has few heartbeats left to learn of its removal: a heartbeat
+                        // commits only up to its match (§5.3), so one whose answers were lost, or
+                        // that is behind, gets the entries again at once.
+
                         pr.becomeProbe(pr.match + 1);
                         sendAppend(peer, true, readContext);
                     } else {
@@ -803,7 +849,7 @@ public final class RaftNode {
     private void handleAppendResponse(AppendEntriesResponse r) {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
-        if (pr == null) return; // not (or no longer) a member: nothing to track (thesis §4.1)
+        if (pr == null) return; // not (or no longer) a peer: nothing to track (thesis §4.1)
         pr.recentActive = true;
         // Raft §5.1: the follower refused a message of one of our earlier terms (it was already in
         // this one). Its term did its work in step(); the rest answers nothing we asked in this term.
@@ -813,8 +859,8 @@ public final class RaftNode {
         if (r.success()) {
             if (pr.maybeUpdate(r.matchIndex())) {
                 maybeCommit();
-                // It committed its own removal (§4.2.2), or this follower's: nothing more to send.
-                if (role != Role.LEADER || !progress.containsKey(r.from())) return;
+                // It committed its own removal and stepped down (§4.2.2): nothing more to send.
+                if (role != Role.LEADER) return;
             } else if (pr.state == Progress.State.PROBE && r.matchIndex() == pr.match) {
                 pr.becomeReplicate(); // the probe found the match point where it already was
             }
@@ -993,7 +1039,7 @@ public final class RaftNode {
     private void handleSnapshotResponse(InstallSnapshotResponse r) {
         if (role != Role.LEADER) return;
         Progress pr = progress.get(r.from());
-        if (pr == null) return; // not (or no longer) a member
+        if (pr == null) return; // not (or no longer) a peer
         pr.recentActive = true;
         if (pr.state != Progress.State.SNAPSHOT || r.snapshotIndex() != pr.pendingSnapshotIndex) return;
         pr.heartbeatsWithoutProgress = 0;
@@ -1002,8 +1048,8 @@ public final class RaftNode {
             pr.match = Math.max(pr.match, r.snapshotIndex());
             pr.becomeProbe(r.snapshotIndex() + 1);
             maybeCommit();
-            // It committed its own removal (§4.2.2), or this follower's: nothing more to send.
-            if (role != Role.LEADER || !progress.containsKey(r.from())) return;
+            // It committed its own removal and stepped down (§4.2.2): nothing more to send.
+            if (role != Role.LEADER) return;
             sendAppend(r.from(), true);
             return;
         }
@@ -1094,8 +1140,8 @@ public final class RaftNode {
     }
 
     /**
-     * Brings {@link #peers} (and the leader's progress) in step with the configuration in use and
-     * whether it is committed; cheap when neither changed.
+     * Brings {@link #peers} (and the leader's progress and departures) in step with the
+     * configuration in use and whether it is committed; cheap when neither changed.
      */
     private void syncMembership() {
         Configuration latest = configuration();
@@ -1103,19 +1149,24 @@ public final class RaftNode {
         if (latest == syncedConfiguration && pending == syncedPending) return;
         syncedConfiguration = latest;
         syncedPending = pending;
-        Set<Integer> targets = new TreeSet<>(latest.members());
-        if (pending) targets.addAll(log.configurations().at(log.configurations().latestIndex() - 1).members());
+        Map<Integer, String> targets = new TreeMap<>();
+        // Thesis §4.1: while the newest configuration is not committed, the one before it may still
+        // be the one that commits (a leader's log can lose the change); its members stay reachable.
+        if (pending) targets.putAll(log.configurations().at(log.configurations().latestIndex() - 1).addresses());
+        targets.putAll(latest.addresses()); // the newest address wins (a member added back elsewhere)
         targets.remove(config.id());
-        peers = List.copyOf(targets);
-        if (role != Role.LEADER) return;
-        for (var it = progress.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (targets.contains(e.getKey())) continue;
-            // Its removal is committed: tell it so (the commit index) once, then stop sending, so it
-            // knows it must not campaign any more (§4.2.2, §4.2.3).
-            sendHeartbeat(e.getKey(), e.getValue(), 0);
-            it.remove();
+        if (role == Role.LEADER) {
+            for (int id : targets.keySet()) departures.cancel(id);
+            for (int id : progress.keySet()) {
+                // Its removal is committed: keep telling it for an election timeout (§4.2.3).
+                if (!targets.containsKey(id)) departures.begin(id, peerAddresses.getOrDefault(id, ""),
+                        config.electionTicksMin());
+            }
+            departures.addresses().forEach(targets::putIfAbsent);
         }
+        peerAddresses = Collections.unmodifiableMap(targets);
+        peers = List.copyOf(targets.keySet());
+        if (role != Role.LEADER) return;
         for (int peer : peers) {
             if (!progress.containsKey(peer)) {
                 // A new member: probe from the end of the log; its answer says where it really is.
@@ -1123,6 +1174,12 @@ public final class RaftNode {
                 pendingBroadcast = true;
             }
         }
+    }
+
+    /** {@link #syncMembership()} after the departures or the role changed, which its cache does not see. */
+    private void resyncMembership() {
+        syncedConfiguration = null;
+        syncMembership();
     }
 
     private void send(Message m) {

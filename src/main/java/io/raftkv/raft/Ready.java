@@ -1,6 +1,7 @@
 package io.raftkv.raft;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -19,24 +20,29 @@ import java.util.Optional;
  *   <li>serve each of {@code readStates} once the state machine has applied its index;</li>
  *   <li>call {@link RaftNode#advance(Ready)}.</li>
  * </ol>
- * If {@code configuration} is present, the membership changed (thesis §4.1): the runtime may
- * connect to new members and drop removed ones at any point; the core already uses it. Committed
- * CONFIG entries are applied as no-ops by the state machine (it never sees them as commands).
+ * If {@code configuration} is present, the membership changed (thesis §4.1); the core already
+ * uses it. If {@code peers} is present, the servers the core sends requests to changed: the
+ * runtime reaches exactly these from this Ready's messages on (connecting to new ones before any
+ * of its messages leave). They are not the configuration's members: a removed server stays a peer
+ * until it has been told its removal is committed (thesis §4.2.3). Committed CONFIG entries are
+ * applied as no-ops by the state machine (it never sees them as commands).
  */
 public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages,
                     List<Entry> committed, List<RoleChange> roleChanges, Optional<Snapshot> snapshot,
-                    List<ReadState> readStates, long durableTerm, Optional<Configuration> configuration) {
+                    List<ReadState> readStates, long durableTerm, Optional<Configuration> configuration,
+                    Optional<Map<Integer, String>> peers) {
     /** A Ready taken when nothing was durable yet (term 0): every message waits for the write. */
     public Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages, List<Entry> committed,
                  List<RoleChange> roleChanges, Optional<Snapshot> snapshot, List<ReadState> readStates) {
         this(hardState, entries, messages, committed, roleChanges, snapshot, readStates, 0);
     }
 
-    /** A Ready in which the configuration did not change. */
+    /** A Ready in which neither the configuration nor the peers changed. */
     public Ready(Optional<HardState> hardState, List<Entry> entries, List<Message> messages, List<Entry> committed,
                  List<RoleChange> roleChanges, Optional<Snapshot> snapshot, List<ReadState> readStates,
                  long durableTerm) {
-        this(hardState, entries, messages, committed, roleChanges, snapshot, readStates, durableTerm, Optional.empty());
+        this(hardState, entries, messages, committed, roleChanges, snapshot, readStates, durableTerm, Optional.empty(),
+                Optional.empty());
     }
 
     /**
@@ -45,6 +51,8 @@ public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Mes
      * @param configuration present when the configuration in use ({@link RaftNode#configuration()},
      *                      thesis §4.1) changed since the previous Ready: the membership the
      *                      runtime should now connect to. Informational: the core already uses it.
+     * @param peers         present when {@link RaftNode#peers()} changed since the previous Ready:
+     *                      every server the core may now send a request to, id to address
      */
     public Ready {
         entries = List.copyOf(entries);
@@ -72,6 +80,7 @@ public record Ready(Optional<HardState> hardState, List<Entry> entries, List<Mes
 
     public boolean isEmpty() {
         return hardState.isEmpty() && entries.isEmpty() && messages.isEmpty() && committed.isEmpty()
-                && roleChanges.isEmpty() && snapshot.isEmpty() && readStates.isEmpty() && configuration.isEmpty();
+                && roleChanges.isEmpty() && snapshot.isEmpty() && readStates.isEmpty() && configuration.isEmpty()
+                && peers.isEmpty();
     }
 }

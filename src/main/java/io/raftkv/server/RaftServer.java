@@ -133,6 +133,7 @@ public final class RaftServer implements AutoCloseable {
         this.runtime = new NodeRuntime<>(rc, stored, kv, new StoragePersister(), transport, System::nanoTime,
                 config.snapshots(), new LogListener());
         useConfiguration(runtime.core().configuration());
+        usePeers(runtime.core().peers());
         LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
                 config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
                 stored.snapshot().map(Snapshot::index).orElse(0L), kv.size(), stored.entries().size(),
@@ -312,27 +313,53 @@ public final class RaftServer implements AutoCloseable {
     }
 
     /**
-     * Starts using {@code configuration} (loop thread, or the constructor): the address book, and
-     * the transport's peers (every member but this node).
+     * Starts using {@code configuration} (loop thread, or the constructor) for the address book:
+     * where members are, for forwarding, {@code /members} and {@code /status}. Whom the transport
+     * reaches is the core's business ({@link #usePeers}).
      */
     private void useConfiguration(Configuration configuration) {
-        Map<Integer, HostPort> all = new TreeMap<>(config.join() ? Map.of(config.id(), config.self()) : config.members());
+        Map<Integer, HostPort> all = new TreeMap<>();
         for (int id : configuration.members()) {
             String a = configuration.address(id).orElse("");
-            if (a.isEmpty()) continue;
-            try {
-                all.put(id, HostPort.parse(a));
-            } catch (IllegalArgumentException e) {
+            resolve(id, a).ifPresent(hp -> all.put(id, hp));
+            if (!a.isEmpty() && !parses(a)) {
                 LOG.warn("node {}: member {} has an address that is not host:port ({}); it cannot be reached", config.id(), id, a);
             }
         }
+        if (!config.join()) config.members().forEach(all::putIfAbsent);
         all.put(config.id(), config.self());
         addresses = Map.copyOf(all);
-        Map<Integer, HostPort> peers = new TreeMap<>();
-        for (int id : configuration.members()) {
-            if (id != config.id() && all.containsKey(id)) peers.put(id, all.get(id));
+    }
+
+    /**
+     * Points the transport at the servers the core sends requests to ({@link RaftNode#peers()}:
+     * the members, and a removed server until it has been told of its removal, thesis §4.2.3).
+     */
+    private void usePeers(Map<Integer, String> peers) {
+        Map<Integer, HostPort> reach = new TreeMap<>();
+        peers.forEach((id, a) -> {
+            if (id != config.id()) resolve(id, a).ifPresent(hp -> reach.put(id, hp));
+        });
+        transport.updatePeers(reach);
+    }
+
+    /**
+     * Where server {@code id} is: {@code address} as the log records it, or, where it records none
+     * (the original static start) or one that is not host:port, the start's {@code -peers}.
+     */
+    private Optional<HostPort> resolve(int id, String address) {
+        if (parses(address)) return Optional.of(HostPort.parse(address));
+        return config.join() ? Optional.empty() : Optional.ofNullable(config.members().get(id));
+    }
+
+    private static boolean parses(String address) {
+        if (address.isEmpty()) return false;
+        try {
+            HostPort.parse(address);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
-        transport.updatePeers(peers);
     }
 
     static String describe(Configuration c, long index) {
@@ -402,6 +429,11 @@ public final class RaftServer implements AutoCloseable {
             RaftNode core = runtime.core();
             LOG.info("node {}: configuration now {}{}", config.id(), describe(configuration, core.configurationIndex()),
                     configuration.contains(config.id()) ? "" : "; this node is not a member");
+        }
+
+        @Override
+        public void peersChanged(Map<Integer, String> peers) {
+            usePeers(peers);
         }
 
         @Override

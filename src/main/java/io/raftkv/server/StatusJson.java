@@ -46,6 +46,10 @@ final class StatusJson {
         ArrayNode learners = configuration.putArray("learners");
         s.members().keySet().forEach(id -> (s.learners().contains(id) ? learners : voters).add(id));
         configuration.put("index", s.configIndex());
+        // Thesis §4.1: in use from when it is in the log; final once committed. A node that is not
+        // among the members of a committed configuration knows it was removed (§4.2.3).
+        configuration.put("committed", s.configIndex() <= s.commitIndex());
+        o.put("member", s.members().containsKey(s.id()));
         if (s.role().equals("leader")) {
             ArrayNode peers = o.putArray("peers");
             for (FollowerProgress p : s.followers()) {

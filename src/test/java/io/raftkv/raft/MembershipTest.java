@@ -284,6 +284,101 @@ class MembershipTest {
         assertThat(c.node(leader).term()).isEqualTo(term);
     }
 
+    /**
+     * Removes follower {@code gone} and lets the leader commit the change on the other voter's
+     * acknowledgement alone: every answer of {@code gone} is lost until then. Returns the index of
+     * the removal entry.
+     */
+    private static long removeWithoutItsAcknowledgement(TestCluster c, int leader, int gone) {
+        c.drop(m -> m.from() == gone);
+        ConfChangeResult r = c.changeMembership(leader, new Remove(gone));
+        assertThat(r).isInstanceOf(Accepted.class);
+        long index = ((Accepted) r).index();
+        c.stabilize();
+        assertThat(c.node(leader).commitIndex()).as("committed without the removed server").isGreaterThanOrEqualTo(index);
+        assertThat(c.node(gone).lastIndex()).as("the removed server holds the entry").isGreaterThanOrEqualTo(index);
+        assertThat(c.node(gone).commitIndex()).as("but does not know it committed").isLessThan(index);
+        c.clearDrops();
+        return index;
+    }
+
+    /** Ticks {@code gone} alone for many election timeouts; returns what it sent meanwhile. */
+    private static List<Message> sentWhileTickingAlone(TestCluster c, int gone) {
+        int before = c.sent().size();
+        for (int i = 0; i < 20 * c.node(gone).config().electionTicksMax(); i++) c.tick(gone);
+        c.stabilize();
+        return c.sent().subList(before, c.sent().size()).stream().filter(m -> m.from() == gone).toList();
+    }
+
+    @Test
+    @DisplayName("§4.2.3: a removed follower learns its removal is committed even when the leader committed it without its acknowledgement, then never campaigns")
+    void removedFollowerLearnsOfItsCommittedRemoval() {
+        TestCluster c = cluster(21);
+        int leader = c.leader().orElseThrow();
+        int gone = follower(c, leader);
+        long term = c.node(leader).term();
+        long index = removeWithoutItsAcknowledgement(c, leader, gone);
+        // The leader keeps replicating to it after the commit: the next heartbeat carries the commit index.
+        c.tickAndStabilize(c.node(leader).config().heartbeatTicks());
+        RaftNode g = c.node(gone);
+        assertThat(g.commitIndex()).as("the removed server knows its removal committed").isGreaterThanOrEqualTo(index);
+        assertThat(g.configuration().contains(gone)).isFalse();
+        assertThat(sentWhileTickingAlone(c, gone)).as("what the removed server sends on its own").isEmpty();
+        assertThat(c.roleChanges(gone)).noneMatch(rc -> rc.to() == Role.PRE_CANDIDATE || rc.to() == Role.CANDIDATE);
+        assertThat(g.term()).isEqualTo(term);
+        assertThat(c.leaders()).containsExactly(leader);
+        assertThat(c.node(leader).term()).isEqualTo(term);
+    }
+
+    @Test
+    @DisplayName("§4.2.3: the leader tells a removed server of its removal for an election timeout, so lost heartbeats do not matter; then it stops")
+    void theLeaderTellsARemovedServerForAnElectionTimeoutThenStops() {
+        TestCluster c = cluster(22);
+        int leader = c.leader().orElseThrow();
+        int gone = follower(c, leader);
+        RaftNode l = c.node(leader);
+        long index = removeWithoutItsAcknowledgement(c, leader, gone);
+        assertThat(l.peers()).as("still reachable after the commit").containsKey(gone);
+        // The first heartbeats after the commit are lost too.
+        int lost = l.config().electionTicksMin() / 2;
+        c.drop(m -> m.to() == gone);
+        c.tickAndStabilize(lost);
+        c.clearDrops();
+        assertThat(c.node(gone).commitIndex()).isLessThan(index);
+        c.tickAndStabilize(l.config().electionTicksMin() - lost);
+        assertThat(c.node(gone).commitIndex()).as("a later heartbeat told it").isGreaterThanOrEqualTo(index);
+        assertThat(l.peers()).as("after an election timeout the leader forgets it").doesNotContainKey(gone);
+        assertThat(l.followerProgress()).noneMatch(p -> p.id() == gone);
+        int before = c.sent().size();
+        c.tickAndStabilize(5 * l.config().electionTicksMax());
+        assertThat(c.sent().subList(before, c.sent().size())).noneMatch(m -> m.to() == gone || m.from() == gone);
+        assertThat(c.leaders()).containsExactly(leader);
+    }
+
+    @Test
+    @DisplayName("§4.2.3 with §3.10: a late TimeoutNow does not make a removed server campaign, whether its removal is committed or not")
+    void aLateTimeoutNowDoesNotMakeARemovedServerCampaign() {
+        TestCluster c = cluster(23);
+        int leader = c.leader().orElseThrow();
+        int gone = follower(c, leader);
+        long term = c.node(leader).term();
+        long index = removeWithoutItsAcknowledgement(c, leader, gone);
+        RaftNode g = c.node(gone);
+        // It holds the configuration without it, not known to be committed (it may still be needed
+        // in an ordinary election, Figure 4.6, but a transfer is never to a server that is leaving).
+        g.step(new Message.TimeoutNow(leader, gone, term));
+        c.processReadies();
+        assertThat(g.role()).isEqualTo(Role.FOLLOWER);
+        assertThat(g.term()).isEqualTo(term);
+        c.tickAndStabilize(c.node(leader).config().heartbeatTicks());
+        assertThat(g.commitIndex()).isGreaterThanOrEqualTo(index);
+        g.step(new Message.TimeoutNow(leader, gone, term));
+        c.processReadies();
+        assertThat(g.role()).isEqualTo(Role.FOLLOWER);
+        assertThat(g.term()).isEqualTo(term);
+        assertThat(c.leaders()).containsExactly(leader);
+    }
+
     @Test
     @DisplayName("§4.2.3, §9.6, §6.2: a removed server that never learned of its removal cannot disrupt the cluster")
     void removedServerThatDidNotLearnCannotDisrupt() {
@@ -292,7 +387,9 @@ class MembershipTest {
         int gone = follower(c, leader);
         c.isolate(gone);
         c.changeMembership(leader, new Remove(gone));
-        c.tickAndStabilize(10);
+        // Cut off for longer than the leader keeps telling it (§4.2.3, an election timeout).
+        c.tickAndStabilize(2 * c.node(leader).config().electionTicksMax());
+        assertThat(c.node(leader).peers()).doesNotContainKey(gone);
         assertThat(c.node(gone).configuration().contains(gone)).as("it never got the entry").isTrue();
         long term = c.node(leader).term();
         c.heal();

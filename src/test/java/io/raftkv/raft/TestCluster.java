@@ -73,6 +73,8 @@ final class TestCluster {
     /** Role changes and configurations each node's Readies reported, in order. */
     private final Map<Integer, List<RoleChange>> roleChanges = new HashMap<>();
     private final Map<Integer, List<Configuration>> configurations = new HashMap<>();
+    /** The peers each node's Readies reported (RaftNode#peers): all a runtime's transport can reach. */
+    private final Map<Integer, Map<Integer, String>> reachable = new HashMap<>();
     /** Readies already persisted, sent and applied whose advance() the runtime has not called yet. */
     private final Map<Integer, Ready> held = new TreeMap<>();
     private long lastReadId = 1L << 40;
@@ -170,7 +172,9 @@ final class TestCluster {
 
     private void startNode(int id, RaftConfig cfg) {
         Storage st = storages.get(id);
-        nodes.put(id, new RaftNode(cfg, st.hardState, List.copyOf(st.entries)));
+        RaftNode n = new RaftNode(cfg, st.hardState, List.copyOf(st.entries));
+        nodes.put(id, n);
+        reachable.put(id, n.peers());
         // A restarted node re-applies its log from the start: its state machine was in memory.
         applied.put(id, new ArrayList<>());
     }
@@ -227,6 +231,9 @@ final class TestCluster {
         }
         roleChanges.computeIfAbsent(id, k -> new ArrayList<>()).addAll(rd.roleChanges());
         rd.configuration().ifPresent(cf -> configurations.computeIfAbsent(id, k -> new ArrayList<>()).add(cf));
+        // The runtime's contract (NodeRuntime): this Ready's messages reach its new peers and the old ones.
+        Map<Integer, String> reachedBefore = reachable.get(id);
+        rd.peers().ifPresent(p -> reachable.put(id, p));
         for (RoleChange rc : rd.roleChanges()) {
             if (rc.to() == Role.LEADER) {
                 invariants.onLeader(id, rc.term());
@@ -238,6 +245,11 @@ final class TestCluster {
         for (Message m : rd.messages()) {
             if (m.from() != id) throw new AssertionError("node " + id + " sends a message from " + m.from());
             ClusterInvariants.checkPersistedBeforeSend(id, st.hardState, st.lastIndex(), m);
+            // Ready contract: a runtime's transport reaches the reported peers only (responses go
+            // back on the request's exchange); a request to anyone else would be lost.
+            if (!m.isResponse() && !reachable.get(id).containsKey(m.to()) && !reachedBefore.containsKey(m.to()))
+                throw new AssertionError("node " + id + " sends " + m + " to a server not among the peers it reported: "
+                        + reachedBefore.keySet() + " before this Ready, " + reachable.get(id).keySet() + " with it");
             sent.add(m);
             if (!blocked(m)) enqueue(m);
         }

@@ -5,6 +5,7 @@ import io.raftkv.raft.Message;
 import io.raftkv.transport.Transport;
 
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntPredicate;
 
 /**
@@ -15,9 +16,15 @@ import java.util.function.IntPredicate;
 final class CuttableTransport implements Transport {
     private final Transport inner;
     private volatile IntPredicate reachable = id -> true;
+    /** Vote and pre-vote requests this node sent (whether a cut link lost them or not). */
+    private final AtomicLong voteRequestsSent = new AtomicLong();
 
     CuttableTransport(Transport inner) {
         this.inner = inner;
+    }
+
+    long voteRequestsSent() {
+        return voteRequestsSent.get();
     }
 
     void setReachable(IntPredicate reachable) {
@@ -47,6 +54,7 @@ final class CuttableTransport implements Transport {
 
     @Override
     public void send(Message m) {
+        if (m instanceof Message.RequestVote) voteRequestsSent.incrementAndGet();
         if (reachable.test(m.to())) inner.send(m);
     }
 

@@ -141,6 +141,51 @@ class MembershipChangeTest {
         }
     }
 
+    @Test
+    @DisplayName("§4.2.3: a removed follower that keeps running learns its removal committed (its /status says so) and never campaigns")
+    void aRemovedFollowerKnowsItWasRemoved() throws Exception {
+        try (TestNodes nodes = new TestNodes(3, c -> c.withRequestTimeoutMs(3000)).startAll()) {
+            int leader = nodes.awaitLeader(ALL, WAIT);
+            int gone = (leader + 1) % 3;
+            RaftServer g = nodes.node(gone);
+            try (RaftKvClient admin = nodes.client(WAIT, leader)) {
+                KvResult removed = admin.removeMember(gone);
+                // An election under load can lose the answer to a change that was made; asked
+                // again, it is "not a member" (404). The membership says which.
+                assertThat(removed.status()).as(removed.body().toString()).isIn(200, 404);
+                KvResult members = admin.members();
+                assertThat(members.ok()).as(members.body().toString()).isTrue();
+                assertThat(voters(members)).as(members.body().toString()).hasSize(2).doesNotContain(gone);
+                long configIndex = members.body().path("configIndex").asLong();
+                assertThat(configIndex).isPositive();
+                awaitCondition(() -> g.status().commitIndex() >= configIndex, WAIT,
+                        () -> "node " + gone + " to learn that its removal at index " + configIndex + " committed: "
+                                + g.status());
+                var status = admin.status(nodes.address(gone));
+                assertThat(status.status()).isEqualTo(200);
+                assertThat(status.body().path("member").asBoolean(true)).as(status.body().toString()).isFalse();
+                assertThat(status.body().path("configuration").path("committed").asBoolean()).isTrue();
+                assertThat(status.body().path("configuration").path("index").asLong()).isEqualTo(configIndex);
+                assertThat(status.body().path("members").has(String.valueOf(gone))).isFalse();
+
+                // Once the leader has stopped telling it, it hears from no leader: wait until it has
+                // been silent for two of its longest election timeouts, in which it would have
+                // campaigned at least once had it not known.
+                long votes = nodes.voteRequestsSent(gone);
+                int electionMaxMs = g.config().electionMaxMs();
+                awaitCondition(() -> g.leaderContact().silentMs(System.nanoTime()) > 2L * electionMaxMs, WAIT,
+                        "node " + gone + " to go two election timeouts without a leader's message");
+                assertThat(nodes.voteRequestsSent(gone)).as("vote requests of the removed node").isEqualTo(votes);
+                assertThat(g.status().role()).isEqualTo("follower");
+                KvResult put = admin.put("after", "removal");
+                assertThat(put.ok()).as(put.body().toString()).isTrue();
+                int now = nodes.awaitLeader(Set.of(leader, (leader + 2) % 3), WAIT);
+                assertThat(g.status().term()).as("the removed node's term").isLessThanOrEqualTo(nodes.node(now).status().term());
+            }
+            assertThat(nodes.fatalErrors()).isEmpty();
+        }
+    }
+
     private static List<HostPort> allAddresses(TestNodes nodes, Joined joined) {
         List<HostPort> all = new ArrayList<>(List.of(nodes.address(0), nodes.address(1), nodes.address(2)));
         all.addAll(joined.addresses.values());

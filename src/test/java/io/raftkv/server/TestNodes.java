@@ -127,6 +127,11 @@ public final class TestNodes implements AutoCloseable {
         return servers.get(id);
     }
 
+    /** Vote and pre-vote requests running node {@code id} has sent (it campaigned). */
+    public long voteRequestsSent(int id) {
+        return transports.get(id).voteRequestsSent();
+    }
+
     public HostPort address(int id) {
         return addresses.get(id);
     }

@@ -61,6 +61,8 @@ final class SimServer {
     private final List<Runnable> frozen = new ArrayList<>();
 
     private final ArrayDeque<Runnable> queue = new ArrayDeque<>();
+    /** The servers the runtime told this node's transport to reach (RuntimeListener#peersChanged). */
+    private java.util.Set<Integer> peers;
     private boolean loopScheduled;
     /** Index of the last snapshot this node started (for the coverage counters). */
     private long lastSnapshotTaken;
@@ -96,6 +98,7 @@ final class SimServer {
         this.runtime = new NodeRuntime<>(rc, stored, kv, new SimPersister(), this::send,
                 () -> (sim.scheduler().nowMs() + clockOffsetMs) * 1_000_000, policy, new Checks());
         this.core = runtime.core();
+        this.peers = java.util.Set.copyOf(core.peers().keySet());
     }
 
     boolean alive() {
@@ -223,7 +226,17 @@ final class SimServer {
     private void send(Message m) {
         if (!alive) return;
         if (cfg.checkSendContract()) Invariants.checkPersistedBeforeSend(id, storage, m);
+        if (!m.isResponse() && !peers.contains(m.to())) {
+            // RaftServer's transport knows the peers the runtime gave it, no one else.
+            sim.count("requests to a server not among the peers (lost)");
+            return;
+        }
         sim.network().send(m);
+    }
+
+    /** Whether this node knows it was removed: its configuration, committed, does not include it (thesis §4.2.3). */
+    boolean knowsItWasRemoved() {
+        return !core.configuration().contains(id) && core.configurationIndex() <= core.commitIndex();
     }
 
     /**
@@ -306,6 +319,11 @@ final class SimServer {
 
     /** The simulation's checks on what the runtime does, as it happens. */
     private final class Checks implements RuntimeListener<ApplyResult> {
+        @Override
+        public void peersChanged(java.util.Map<Integer, String> now) {
+            peers = java.util.Set.copyOf(now.keySet());
+        }
+
         @Override
         public void roleChanged(RoleChange rc) {
             sim.trace("node %d: %s", id, rc);

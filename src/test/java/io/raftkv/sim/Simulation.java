@@ -524,6 +524,9 @@ final class Simulation {
             scheduler.after(100 + membershipRandom.nextInt(900), () -> {
                 SimServer s = servers[id];
                 if (s != null) {
+                    // Thesis §4.2.3: told by the leader unless it was down, paused or cut off meanwhile.
+                    count(s.alive() && s.knowsItWasRemoved() ? "membership: removed nodes that knew at shutdown"
+                            : "membership: removed nodes that did not know at shutdown");
                     s.crash();
                     servers[id] = null;
                     trace("node %d, removed from the cluster, shuts down", id);

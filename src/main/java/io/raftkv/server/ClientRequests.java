@@ -1,8 +1,6 @@
 package io.raftkv.server;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -19,12 +17,14 @@ import io.raftkv.node.WriteOutcome;
 import io.raftkv.transport.Failures;
 import io.raftkv.transport.HostPort;
 
-import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -53,9 +53,6 @@ final class ClientRequests implements AutoCloseable {
     static final int MAX_HOPS = 2;
     /** A request waiting for a leader asks again this often: one tick, as often as the core can change its mind. */
     private static final long RETRY_MS = 10;
-    /** A body is one JSON value: {@code {...} garbage} or two objects in a row are malformed, not the first object. */
-    private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
-            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final LocalNode server;
     private final Forwarder forwarder;
@@ -120,7 +117,7 @@ final class ClientRequests implements AutoCloseable {
             return;
         }
         Call call = new Call(reply, "/" + op.label(), body, deadline(), hops, Kind.WRITE);
-        runWrite(call, cmd);
+        checkLeaseThenWrite(call, cmd);
     }
 
     /** {@code POST /delete}, {@code /cas}, {@code /txn} ({@code op} is the path's name): one command each. */
@@ -137,7 +134,7 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        runWrite(new Call(reply, "/" + op, body, deadline(), hops, Kind.WRITE), cmd);
+        checkLeaseThenWrite(new Call(reply, "/" + op, body, deadline(), hops, Kind.WRITE), cmd);
     }
 
     /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
@@ -151,6 +148,54 @@ final class ClientRequests implements AutoCloseable {
         }
         Call call = new Call(reply, "/session", new byte[0], deadline(), hops, Kind.WRITE);
         runWrite(call, KvCommand.register());
+    }
+
+    /**
+     * A write outside a session that names a lease (a put or cas with one, a keep-alive, a revoke)
+     * is proposed only if the lease exists, read linearizably on the leader: a mistyped or expired
+     * lease id is then refused without writing a log entry, so it uses no revision. The state
+     * machine checks again when the entry applies, for a lease that ends in between. A write in a
+     * session is not checked here: its resend must get the answer of its first attempt (thesis
+     * §6.3), which only the state machine's session table knows. On a follower the read finds no
+     * leader and the write is forwarded as it is: the leader checks it.
+     */
+    private void checkLeaseThenWrite(Call call, KvCommand cmd) {
+        long lease = switch (cmd.ext()) {
+            case io.raftkv.kv.KvOp.Put p -> p.lease();
+            case io.raftkv.kv.KvOp.Cas c -> c.lease();
+            case io.raftkv.kv.KvOp.LeaseKeepAlive k -> k.id();
+            case io.raftkv.kv.KvOp.LeaseRevoke r -> r.id();
+            case null, default -> 0;
+        };
+        if (lease == 0 || cmd.hasSession()) {
+            runWrite(call, cmd);
+            return;
+        }
+        call.withDeadline(server.lease(lease))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                                .put("error", "lease " + lease + " could not be checked within "
+                                        + server.config().requestTimeoutMs() + " ms (no quorum?); the write was not applied")
+                                .put("retryable", true)));
+                        return;
+                    }
+                    switch (outcome) {
+                        case ReadOutcome.Value<Optional<ObjectNode>> v when v.value().isEmpty() -> call.reply(
+                                HttpApi.json(HttpResponseStatus.NOT_FOUND, leaseNotFound(lease)));
+                        case ReadOutcome.Value<Optional<ObjectNode>> v -> runWrite(call, cmd);
+                        case ReadOutcome.NotLeader<Optional<ObjectNode>> n -> runWrite(call, cmd);
+                    }
+                }, call.executor());
+    }
+
+    /** The answer to a write naming a lease that does not exist: the same whether refused before proposing or when applied. */
+    private ObjectNode leaseNotFound(long lease) {
+        ObjectNode o = HttpApi.JSON.createObjectNode()
+                .put("error", "lease " + lease + " does not exist (never granted, expired or revoked); nothing"
+                        + " was applied. Grant a new one with POST /lease/grant").put("leaseNotFound", true);
+        o.set("leader", StatusJson.leader(server.config().id(), server.config().self().toString()));
+        return o;
     }
 
     private void runWrite(Call call, KvCommand cmd) {
@@ -192,8 +237,7 @@ final class ClientRequests implements AutoCloseable {
             case ApplyResult.LeaseEnded r -> o.setAll(KvApiJson.result(r, a.index()));
             case ApplyResult.LeaseNotFound r -> {
                 status = HttpResponseStatus.NOT_FOUND;
-                o.put("error", "lease " + r.leaseId() + " does not exist (never granted, expired or revoked); nothing"
-                        + " was applied. Grant a new one with POST /lease/grant").put("leaseNotFound", true);
+                o.setAll(leaseNotFound(r.leaseId()));
             }
             case ApplyResult.LeasesExpired r -> o.put("ok", true).put("expired", r.leaseIds().size()).put("deleted", r.deleted());
             case ApplyResult.Duplicate d when d.original() instanceof ApplyResult.LeaseNotFound r -> {
@@ -230,22 +274,22 @@ final class ClientRequests implements AutoCloseable {
 
     // ---------------------------------------------------------------- reads
 
-    void get(ResponseOrder.Reply reply, List<String> keyParam, List<String> consistency, HttpHeaders headers) {
-        if (keyParam == null || keyParam.isEmpty()) {
-            reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
-                    "missing query parameter 'key': use GET /get?key=K"));
-            return;
-        }
-        String key = keyParam.getFirst();
+    void get(ResponseOrder.Reply reply, Map<String, List<String>> params, HttpHeaders headers) {
+        String key;
+        String mode;
         int hops;
         try {
+            onlyParameters(params, Set.of("key", "consistency"), GET_USAGE);
+            key = param(params, "key");
+            if (key == null) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "missing query parameter 'key'" + GET_USAGE);
+            mode = param(params, "consistency");
             checkKey(key);
             hops = hops(headers);
         } catch (BadRequest e) {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        String mode = consistency == null || consistency.isEmpty() ? "linearizable" : consistency.getFirst();
+        if (mode == null) mode = "linearizable";
         switch (mode) {
             case "linearizable" -> {
                 String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
@@ -256,6 +300,8 @@ final class ClientRequests implements AutoCloseable {
                     "consistency must be 'linearizable' (the default) or 'stale', not '" + mode + "'"));
         }
     }
+
+    private static final String GET_USAGE = ": use GET /get?key=K, with optional consistency=stale";
 
     private void runRead(Call call, String key) {
         call.withDeadline(server.read(key))
@@ -311,22 +357,23 @@ final class ClientRequests implements AutoCloseable {
             + " and consistency=stale";
 
     /** {@code GET /range}: keys in UTF-8 byte order with their revisions, one page at a time. */
-    void range(ResponseOrder.Reply reply, String uri, java.util.Map<String, List<String>> params, HttpHeaders headers) {
+    void range(ResponseOrder.Reply reply, String uri, Map<String, List<String>> params, HttpHeaders headers) {
         RangeQuery q;
         boolean linearizable;
         int hops;
         try {
-            for (String name : params.keySet()) {
-                if (!java.util.Set.of("prefix", "from", "to", "after", "limit", "consistency").contains(name)) {
-                    throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "unknown parameter '" + name + "'" + RANGE_USAGE);
-                }
-            }
+            onlyParameters(params, Set.of("prefix", "from", "to", "after", "limit", "consistency"), RANGE_USAGE);
             String prefix = param(params, "prefix");
             String from = param(params, "from");
             String to = param(params, "to");
             if (prefix == null && from == null && to == null) {
                 throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "give 'prefix' (empty for every key) or 'from' and/or 'to'"
                         + RANGE_USAGE);
+            }
+            // Most likely swapped: an empty answer would look like "no such keys".
+            if (from != null && to != null && io.raftkv.kv.KeyOrder.compare(from, to) > 0) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "'from' must not sort after 'to' (keys are ordered by"
+                        + " their UTF-8 bytes): swap them" + RANGE_USAGE);
             }
             String limitText = param(params, "limit");
             int limit = DEFAULT_RANGE_LIMIT;
@@ -356,11 +403,20 @@ final class ClientRequests implements AutoCloseable {
         runRange(new Call(reply, uri, null, deadline(), hops, Kind.READ), q, linearizable);
     }
 
-    private static String param(java.util.Map<String, List<String>> params, String name) throws BadRequest {
+    private static String param(Map<String, List<String>> params, String name) throws BadRequest {
         List<String> v = params.get(name);
         if (v == null || v.isEmpty()) return null;
         if (v.size() > 1) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "parameter '" + name + "' given twice");
         return v.getFirst();
+    }
+
+    /** A misspelt parameter is refused, not ignored: {@code usage} says what the endpoint takes. */
+    private static void onlyParameters(Map<String, List<String>> params, Set<String> allowed, String usage) throws BadRequest {
+        for (String name : params.keySet()) {
+            if (!allowed.contains(name)) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "unknown parameter '" + name + "'" + usage);
+            }
+        }
     }
 
     private void runRange(Call call, RangeQuery q, boolean linearizable) {
@@ -388,14 +444,14 @@ final class ClientRequests implements AutoCloseable {
     // ---------------------------------------------------------------- leases
 
     /** {@code GET /lease?id=N}: the lease's TTL, the time it has left on the cluster clock and its keys. */
-    void lease(ResponseOrder.Reply reply, String uri, java.util.Map<String, List<String>> params, HttpHeaders headers) {
+    void lease(ResponseOrder.Reply reply, String uri, Map<String, List<String>> params, HttpHeaders headers) {
         long id;
         int hops;
         try {
+            String usage = "; use GET /lease?id=N (N from POST /lease/grant)";
+            onlyParameters(params, Set.of("id"), usage);
             String text = param(params, "id");
-            if (text == null || params.size() != 1) {
-                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "use GET /lease?id=N (N from POST /lease/grant)");
-            }
+            if (text == null) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "missing query parameter 'id'" + usage);
             try {
                 id = Long.parseLong(text);
             } catch (NumberFormatException e) {
@@ -438,14 +494,10 @@ final class ClientRequests implements AutoCloseable {
             + " (the revision after the last event seen)";
 
     /** {@code GET /watch}: a Server-Sent Events stream of changes, served by this node (no forwarding). */
-    void watch(ResponseOrder.Reply reply, java.util.Map<String, List<String>> params) {
+    void watch(ResponseOrder.Reply reply, Map<String, List<String>> params) {
         WatchHub.Request req;
         try {
-            for (String name : params.keySet()) {
-                if (!java.util.Set.of("key", "prefix", "fromRevision").contains(name)) {
-                    throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "unknown parameter '" + name + "'" + WATCH_USAGE);
-                }
-            }
+            onlyParameters(params, Set.of("key", "prefix", "fromRevision"), WATCH_USAGE);
             String key = param(params, "key");
             String prefix = param(params, "prefix");
             if ((key == null) == (prefix == null)) {
@@ -774,14 +826,19 @@ final class ClientRequests implements AutoCloseable {
 
     private KvCommand parseWrite(KvCommand.Op op, byte[] body) throws BadRequest {
         String usage = "; send {\"key\":\"k\",\"value\":\"v\"}";
-        if (body.length == 0) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "empty request body" + usage);
         JsonNode o;
         try {
-            o = BODY_READER.readTree(body);
-        } catch (IOException e) {
-            throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "malformed JSON" + usage);
+            o = KvApiJson.readObject(body, usage);
+        } catch (KvApiJson.Bad e) {
+            throw new BadRequest(e.status, e.getMessage());
         }
-        if (o == null || !o.isObject()) throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "body must be a JSON object" + usage);
+        // As every other body: a misspelt field ("vaule", "ttl") is refused, not ignored.
+        for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!PUT_FIELDS.contains(f)) {
+                throw new BadRequest(HttpResponseStatus.BAD_REQUEST, "unknown field '" + f + "'" + usage);
+            }
+        }
         String key = stringField(o, "key", usage);
         String value = stringField(o, "value", usage);
         checkKey(key);
@@ -811,6 +868,9 @@ final class ClientRequests implements AutoCloseable {
         }
         return new KvCommand(op, key, value, clientId, seq, 0);
     }
+
+    /** The fields of a put or append ({@code lease}: put only, refused with its own message on an append). */
+    private static final Set<String> PUT_FIELDS = Set.of("key", "value", "clientId", "seq", "lease");
 
     private static long optionalPositive(JsonNode o, String name) throws BadRequest {
         JsonNode n = o.get(name);

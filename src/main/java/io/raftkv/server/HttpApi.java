@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -22,8 +23,10 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
@@ -102,7 +105,7 @@ final class HttpApi implements AutoCloseable {
                         connections.add(ch);
                         ch.pipeline().addLast(new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(maxRequestLineBytes(server.config().maxKeyBytes()))),
-                                new HttpObjectAggregator(NodeConfig.MAX_REQUEST_BYTES),
+                                new RequestAggregator(),
                                 new Handler());
                     }
                 });
@@ -165,6 +168,31 @@ final class HttpApi implements AutoCloseable {
         return json(status, JSON.createObjectNode().put("error", message));
     }
 
+    /**
+     * Whole requests of at most {@link NodeConfig#MAX_REQUEST_BYTES}. A larger one (refused from its
+     * Content-Length before its body is read, or once the body passes the limit) is answered 413 in
+     * JSON like every other error, not with Netty's empty 413, and the connection is closed: the
+     * rest of the body cannot be told apart from a next request.
+     */
+    private static final class RequestAggregator extends HttpObjectAggregator {
+        RequestAggregator() {
+            super(NodeConfig.MAX_REQUEST_BYTES);
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) throws Exception {
+            if (!(oversized instanceof HttpRequest)) {
+                super.handleOversizedMessage(ctx, oversized);
+                return;
+            }
+            FullHttpResponse res = error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "the request body is larger than "
+                    + NodeConfig.MAX_REQUEST_BYTES + " bytes, the most a node takes; a key may be at most --max-key-bytes"
+                    + " and a value --max-value-bytes: split the request");
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
     /** One per connection: its requests are answered through its {@link ResponseOrder}, in the order they came. */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private ResponseOrder order;
@@ -217,7 +245,8 @@ final class HttpApi implements AutoCloseable {
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"
-                        + " GET /range?prefix=P, GET /watch?prefix=P, GET /status, POST /transfer-leader,"
+                        + " GET /range?prefix=P, GET /watch?prefix=P, POST /lease/grant, POST /lease/keepalive,"
+                        + " POST /lease/revoke, GET /lease?id=N, POST /session, GET /status, POST /transfer-leader,"
                         + " GET /members, POST /members/add, POST /members/promote, POST /members/remove"));
                 return;
             }
@@ -233,8 +262,7 @@ final class HttpApi implements AutoCloseable {
                 case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" ->
                         peerRpc(ctx, reply, req.content());
                 case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
-                case "/get" -> clientRequests.get(reply, params.get("key"), params.get("consistency"),
-                        req.headers());
+                case "/get" -> clientRequests.get(reply, params, req.headers());
                 case "/put" -> clientRequests.write(reply, KvCommand.Op.PUT,
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/append" -> clientRequests.write(reply, KvCommand.Op.APPEND,

@@ -1,5 +1,7 @@
 package io.raftkv.server;
 
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectReader;
@@ -20,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The JSON of the KV API beyond put and append (etcd's model): {@code POST /delete},
@@ -36,8 +40,13 @@ final class KvApiJson {
             + "version|exists\",\"op\":\"==|!=|<|>\",\"operand\":...}],\"success\":[ops],\"failure\":[ops]} with ops"
             + " {\"op\":\"put|append\",\"key\":\"k\",\"value\":\"v\"}, {\"op\":\"delete\",\"key\":\"k\"} (or \"prefix\")"
             + " and {\"op\":\"get\",\"key\":\"k\"}";
+    /**
+     * A body is one JSON value: {@code {...} garbage} or two objects in a row are malformed, not the
+     * first object; a field given twice is ambiguous, not its last value.
+     */
     private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
-            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
 
     private KvApiJson() {}
 
@@ -68,14 +77,7 @@ final class KvApiJson {
             case "lease/keepalive", "lease/revoke" -> "; send {\"leaseId\":ID}";
             default -> throw new IllegalArgumentException("no operation " + op);
         };
-        if (body.length == 0) throw new Bad("empty request body" + usage);
-        JsonNode o;
-        try {
-            o = BODY_READER.readTree(body);
-        } catch (IOException e) {
-            throw new Bad("malformed JSON" + usage);
-        }
-        if (o == null || !o.isObject()) throw new Bad("body must be a JSON object" + usage);
+        JsonNode o = readObject(body, usage);
         KvOp ext = switch (op) {
             case "delete" -> {
                 only(o, Set.of("key", "prefix", "clientId", "seq"), usage);
@@ -88,11 +90,14 @@ final class KvApiJson {
             }
             case "lease/grant" -> {
                 only(o, Set.of("ttlMs", "clientId", "seq"), usage);
-                long ttl = nonNegative(o.get("ttlMs"), "ttlMs", usage);
-                if (ttl < MIN_LEASE_TTL_MS || ttl > MAX_LEASE_TTL_MS) {
-                    throw new Bad("'ttlMs' must be " + MIN_LEASE_TTL_MS + ".." + MAX_LEASE_TTL_MS + ", not " + ttl + usage);
+                JsonNode ttl = o.get("ttlMs");
+                if (ttl == null || ttl.isNull()) throw new Bad("missing field 'ttlMs'" + usage);
+                if (!ttl.isIntegralNumber() || !ttl.canConvertToLong() || ttl.asLong() < MIN_LEASE_TTL_MS
+                        || ttl.asLong() > MAX_LEASE_TTL_MS) {
+                    throw new Bad("'ttlMs' must be an integer from " + MIN_LEASE_TTL_MS + " to " + MAX_LEASE_TTL_MS
+                            + " (milliseconds), not " + ttl + usage);
                 }
-                yield new KvOp.LeaseGrant(ttl);
+                yield new KvOp.LeaseGrant(ttl.asLong());
             }
             case "lease/keepalive" -> {
                 only(o, Set.of("leaseId", "clientId", "seq"), usage);
@@ -139,6 +144,27 @@ final class KvApiJson {
         }
         return cmd;
     }
+
+    /** The body of a JSON request: one object, each field once; {@code usage} says what to send instead. */
+    static ObjectNode readObject(byte[] body, String usage) throws Bad {
+        if (body.length == 0) throw new Bad("empty request body" + usage);
+        JsonNode o;
+        try {
+            o = BODY_READER.readTree(body);
+        } catch (StreamReadException e) {
+            // Jackson's own message names its classes and features: only the duplicate is worth repeating.
+            String why = e.getOriginalMessage();
+            Matcher twice = DUPLICATE_FIELD.matcher(why == null ? "" : why);
+            throw new Bad(twice.lookingAt() ? "field '" + twice.group(1) + "' is given twice" + usage
+                    : "malformed JSON" + usage);
+        } catch (IOException e) {
+            throw new Bad("malformed JSON" + usage);
+        }
+        if (o == null || !o.isObject()) throw new Bad("body must be a JSON object" + usage);
+        return (ObjectNode) o;
+    }
+
+    private static final Pattern DUPLICATE_FIELD = Pattern.compile("Duplicate field '([^']*)'");
 
     /** What the AppendEntries adds to an encoded command (the overhead less the put command's own header and lengths). */
     private static long commandFraming() {

@@ -248,9 +248,10 @@ final class ClientRequests implements AutoCloseable {
             case ApplyResult.Duplicate d when d.original() != null -> o.setAll(KvApiJson.result(d.original(), d.index())
                     .put("op", cmd.op().label()).put("duplicate", true));
             case ApplyResult.Registered r -> o.put("ok", true).put("clientId", r.clientId()).put("index", a.index());
-            // A retry of a write that was already applied: answered from the session table, not applied again.
+            // A retry of a write that was already applied: answered from the session table, not applied again,
+            // with the revision it was applied at (a client that resent after a failover builds on it too).
             case ApplyResult.Duplicate d -> o.put("ok", true).put("op", cmd.op().label()).put("key", cmd.key())
-                    .put("duplicate", true).put("index", d.index());
+                    .put("duplicate", true).put("index", d.index()).put("revision", d.index());
             case ApplyResult.SessionExpired e -> {
                 status = HttpResponseStatus.CONFLICT;
                 o.put("error", "client session " + e.clientId() + " is unknown or expired; nothing was applied."

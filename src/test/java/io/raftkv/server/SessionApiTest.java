@@ -73,6 +73,20 @@ class SessionApiTest {
     }
 
     @Test
+    @DisplayName("a resent put is answered with the revision it was applied at, as the first answer was")
+    void resentPutAnswersWithItsRevision() throws Exception {
+        long client = register(0);
+        String body = "{\"key\":\"resent-put\",\"value\":\"v\",\"clientId\":" + client + ",\"seq\":1}";
+        Reply first = post(0, "/put", body);
+        assertThat(first.status()).as("%s", first.json()).isEqualTo(200);
+        long revision = first.json().get("revision").asLong();
+        Reply again = post(1, "/put", body);
+        assertThat(again.status()).as("%s", again.json()).isEqualTo(200);
+        assertThat(again.json().path("duplicate").asBoolean()).isTrue();
+        assertThat(again.json().path("revision").asLong(-1)).as("revision in %s", again.json()).isEqualTo(revision);
+    }
+
+    @Test
     void unknownSessionIsRefusedAndNothingApplied() throws Exception {
         Reply r = post(0, "/put", "{\"key\":\"ghost\",\"value\":\"x\",\"clientId\":987654321,\"seq\":1}");
         assertThat(r.status()).isEqualTo(409);

@@ -144,10 +144,15 @@ public final class RaftServer implements AutoCloseable {
         this.runtime = new NodeRuntime<>(rc, stored, kv, new StoragePersister(), transport, System::nanoTime,
                 config.snapshots(), new LogListener());
         useConfiguration(runtime.core().configuration());
-        LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
-                config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
-                stored.snapshot().map(Snapshot::index).orElse(0L), kv.size(), stored.entries().size(),
-                stored.hardState().term());
+        long loadMs = (System.nanoTime() - loadStartNs) / 1_000_000;
+        long snapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
+        LOG.atInfo().setMessage("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}")
+                .addArgument(config.id()).addArgument(storage.getClass().getSimpleName()).addArgument(loadMs)
+                .addArgument(snapshotIndex).addArgument(kv.size()).addArgument(stored.entries().size())
+                .addArgument(stored.hardState().term())
+                .addKeyValue("event", "recovered").addKeyValue("node", config.id()).addKeyValue("loadMs", loadMs)
+                .addKeyValue("snapshotIndex", snapshotIndex).addKeyValue("logEntries", stored.entries().size())
+                .addKeyValue("term", stored.hardState().term()).log();
         this.lastStatus = snapshotStatus();
         this.leaderContact = new LeaderContact(runtime.lastLeader(), runtime.lastLeaderContactNs());
         transport.start(new Transport.Inbound() {
@@ -372,7 +377,9 @@ public final class RaftServer implements AutoCloseable {
     /** A broken invariant or a storage failure: stop this node rather than go on wrong. */
     private void fatal(Throwable t) {
         if (!running) return;
-        LOG.error("node {} stopping on fatal error", config.id(), t);
+        LOG.atError().setMessage("node {} stopping on fatal error").addArgument(config.id()).setCause(t)
+                .addKeyValue("event", "fatal").addKeyValue("node", config.id())
+                .addKeyValue("error", String.valueOf(t.getMessage())).log();
         running = false;
         fatalHandler.accept(t);
     }

@@ -28,7 +28,7 @@ class LogFormatTest {
     }
 
     @Test
-    @DisplayName("json: every line of a node's log is one JSON object; a role change carries term, from, to and reason")
+    @DisplayName("json: every line of a node's log is one JSON object; a recovery and a role change carry their fields")
     void jsonLinesWithRoleChangeFields() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         LogFormat.JSON.apply(out);
@@ -53,6 +53,11 @@ class LogFormatTest {
         assertThat(kv(toLeader, "from")).isEqualTo("candidate");
         assertThat(kv(toLeader, "reason")).isNotEmpty();
         assertThat(toLeader.path("formattedMessage").asText()).contains("-> leader");
+        // The recovery at start, with what it found.
+        JsonNode recovered = lines.stream().filter(l -> kv(l, "event").equals("recovered")).findFirst()
+                .orElseThrow(() -> new AssertionError("no recovery line in " + lines));
+        assertThat(kv(recovered, "snapshotIndex")).isEqualTo("0");
+        assertThat(kv(recovered, "logEntries")).isEqualTo("0");
     }
 
     @Test

@@ -121,6 +121,16 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--no-shell", description = "Never open the interactive shell, even in a terminal.")
     boolean noShell;
 
+    @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Keep metrics and serve them on GET /metrics in the Prometheus text format (default: on)."
+                    + " --no-metrics is for measuring what they cost.")
+    boolean metrics;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "The log on stderr: text (one readable line per event) or json (one JSON object per line,"
+                    + " with the fields of role changes, faults and recoveries) (default: ${DEFAULT-VALUE}).")
+    String logFormat;
+
     @Option(names = "--exit-with-pid", hidden = true, description = "Exit when this process ends (used by 'raftkv local').")
     Long exitWithPid;
 
@@ -157,7 +167,8 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        NodeConfig config = nodeConfig();
+        logFormat().apply(System.err);
+        NodeConfig config = nodeConfig().withMetrics(metrics);
         Path dir = dataDir != null ? dataDir : Path.of("data", "node-" + config.id());
         if (segmentBytes < 1024) throw new ParameterException(spec.commandLine(), "--segment-bytes must be >= 1024");
         List<HostPort> joinVia = joinAddresses();
@@ -245,6 +256,16 @@ public final class Main implements Callable<Integer> {
         try (var entries = java.nio.file.Files.list(dir)) {
             return entries.findAny().isEmpty();
         }
+    }
+
+    /** The {@code --log-format}, or a usage error that lists the formats. */
+    LogFormat logFormat() {
+        return switch (logFormat.toLowerCase(java.util.Locale.ROOT)) {
+            case "text" -> LogFormat.TEXT;
+            case "json" -> LogFormat.JSON;
+            default -> throw new ParameterException(spec.commandLine(), "--log-format must be text or json, not '"
+                    + logFormat + "'");
+        };
     }
 
     private List<HostPort> joinAddresses() {

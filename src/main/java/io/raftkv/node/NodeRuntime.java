@@ -98,6 +98,14 @@ public final class NodeRuntime<R> {
     /** The term whose leadership {@link #leaderSinceNs} is of (0: none yet). */
     private long clockTerm;
 
+    /** Counts for metrics ({@link RuntimeCounters}): plain fields, this runtime's thread only. */
+    private long proposalsReceived;
+    private long proposalsCommitted;
+    private long proposalsFailed;
+    private long leaderChanges;
+    /** The last leader this node knew of, for {@link #leaderChanges} (-1: none yet). */
+    private int lastKnownLeader = -1;
+
     /** The leader this node last heard from (-1: none yet) and when (monotonic ns; start if never). */
     private int contactedLeader = -1;
     private long leaderContactNs;
@@ -165,7 +173,10 @@ public final class NodeRuntime<R> {
             return;
         }
         switch (core.propose(sm.prepare(command, clusterTimeMs()))) {
-            case ProposeResult.Accepted a -> pendingWrites.put(a.index(), new PendingWrite<>(a.term(), done));
+            case ProposeResult.Accepted a -> {
+                proposalsReceived++;
+                pendingWrites.put(a.index(), new PendingWrite<>(a.term(), done));
+            }
             case ProposeResult.NotLeader n -> done.accept(new WriteOutcome.NotLeader<>(n.leaderHint()));
             case ProposeResult.TransferInProgress t -> done.accept(new WriteOutcome.TransferInProgress<>(t.target()));
         }
@@ -308,12 +319,30 @@ public final class NodeRuntime<R> {
                     continue;
                 }
                 if (!core.hasReady()) break;
-                beginReady(core.ready());
+                beginReady(takeReady());
             }
             maybeSnapshot();
             answerUnansweredRpcs();
+            noteLeaderChange();
         } finally {
             processing = false;
+        }
+    }
+
+    /** The core's next Ready; a ReadIndex round it starts is reported with its number of reads. */
+    private Ready takeReady() {
+        long rounds = core.readRoundsStarted();
+        long reads = core.readsInRounds();
+        Ready rd = core.ready();
+        if (core.readRoundsStarted() != rounds) listener.readRoundStarted((int) (core.readsInRounds() - reads));
+        return rd;
+    }
+
+    private void noteLeaderChange() {
+        int leader = core.leaderId().orElse(-1);
+        if (leader >= 0 && leader != lastKnownLeader) {
+            lastKnownLeader = leader;
+            leaderChanges++;
         }
     }
 
@@ -368,6 +397,7 @@ public final class NodeRuntime<R> {
             long committed = core.commitIndex();
             String why = "node " + core.id() + " lost leadership before the write committed";
             var uncommittedWrites = pendingWrites.tailMap(committed, false);
+            proposalsFailed += uncommittedWrites.size();
             uncommittedWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(why)));
             uncommittedWrites.clear();
             var uncommittedChanges = pendingChanges.tailMap(committed, false);
@@ -413,6 +443,7 @@ public final class NodeRuntime<R> {
         listener.snapshotInstalled(snap);
         // Writes proposed here at or below the snapshot may or may not be in it.
         var covered = pendingWrites.headMap(snap.index(), true);
+        proposalsFailed += covered.size();
         covered.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>("node " + core.id()
                 + " was replaced by a snapshot from the leader")));
         covered.clear();
@@ -452,8 +483,10 @@ public final class NodeRuntime<R> {
         }
         PendingWrite<R> p = pendingWrites.remove(e.index());
         if (p != null) {
-            p.done().accept(result != null && isOwnEntry(p, e)
-                    ? new WriteOutcome.Applied<>(e.index(), e.term(), result)
+            boolean own = result != null && isOwnEntry(p, e);
+            if (own) proposalsCommitted++;
+            else proposalsFailed++;
+            p.done().accept(own ? new WriteOutcome.Applied<>(e.index(), e.term(), result)
                     : new WriteOutcome.Superseded<>(e.index()));
         }
     }
@@ -467,6 +500,7 @@ public final class NodeRuntime<R> {
     }
 
     private void abandonPendingWrites(String reason) {
+        proposalsFailed += pendingWrites.size();
         pendingWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(reason)));
         pendingWrites.clear();
         abandonPendingChanges(reason.replace("the write", "the membership change"));
@@ -603,6 +637,12 @@ public final class NodeRuntime<R> {
      */
     public long lastLeaderContactNs() {
         return core.role() == Role.LEADER ? nanoClock.getAsLong() : leaderContactNs;
+    }
+
+    /** What this runtime has counted so far (a copy: publish it to other threads). */
+    public RuntimeCounters counters() {
+        return new RuntimeCounters(proposalsReceived, proposalsCommitted, proposalsFailed, pendingWrites.size(),
+                leaderChanges, core.readRoundsStarted(), core.readsInRounds());
     }
 
     /** Whether a write is in flight, inputs are held back, or the core has a Ready to hand out. */

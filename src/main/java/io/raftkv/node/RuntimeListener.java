@@ -32,6 +32,9 @@ public interface RuntimeListener<R> {
      */
     default void peersChanged(java.util.Map<Integer, String> peers) {}
 
+    /** As leader, this node started a ReadIndex heartbeat round (thesis §6.4) confirming {@code reads} reads. */
+    default void readRoundStarted(int reads) {}
+
     /** {@code entry} was applied ({@code result} is null for a no-op). */
     default void applied(Entry entry, R result) {}
 

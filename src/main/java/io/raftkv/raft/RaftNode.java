@@ -89,6 +89,9 @@ public final class RaftNode {
 
     /** ReadIndex bookkeeping of this node's leadership. */
     private final ReadOnlyTracker readOnly;
+    /** ReadIndex heartbeat rounds started, and the reads they carried (only grow; for metrics). */
+    private long readRoundsStarted;
+    private long readsInRounds;
     private HardState persistedHardState;
     private boolean readyInProgress;
 
@@ -491,6 +494,12 @@ public final class RaftNode {
 
     /** Index of the entry that set {@link #configuration()} (the log's base index if none after it did). */
     public long configurationIndex() { return log.configurations().latestIndex(); }
+
+    /** ReadIndex heartbeat rounds this node started as leader (thesis §6.4: reads queued together share one). */
+    public long readRoundsStarted() { return readRoundsStarted; }
+
+    /** Reads carried by those rounds: with {@link #readRoundsStarted()}, the reads per round. */
+    public long readsInRounds() { return readsInRounds; }
 
     /** The configuration in effect at {@code index} (not compacted): what a snapshot at that index records. */
     public Configuration configurationAt(long index) { return log.configurations().at(index); }
@@ -1003,6 +1012,8 @@ public final class RaftNode {
 
     /** Every read queued since the last round shares one heartbeat broadcast. */
     private void startReadRound() {
+        readRoundsStarted++;
+        readsInRounds += readOnly.batchSize();
         long context = readOnly.startRound(log.committed());
         for (int peer : peers) sendHeartbeat(peer, progress.get(peer), context);
         // The leader acknowledges its own round; alone, a single voter confirms it (reads that

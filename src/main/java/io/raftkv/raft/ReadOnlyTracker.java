@@ -54,6 +54,11 @@ final class ReadOnlyTracker {
         return !batch.isEmpty();
     }
 
+    /** Reads the next round will carry. */
+    int batchSize() {
+        return batch.size();
+    }
+
     /** Starts a round for every read batched so far; returns its context for the heartbeats. */
     long startRound(long commitIndex) {
         rounds.addLast(new Round(++lastContext, commitIndex, List.copyOf(batch), new HashSet<>()));

@@ -55,12 +55,14 @@ final class ClientRequests implements AutoCloseable {
     private static final long RETRY_MS = 10;
 
     private final LocalNode server;
+    private final NodeMetrics metrics;
     private final Forwarder forwarder;
     /** How long without a word from a leader before this node says none is reachable from it. */
     private final long leaderSilenceLimitMs;
 
     ClientRequests(LocalNode server, EventLoopGroup group) {
         this.server = server;
+        this.metrics = server.metrics();
         // One election timeout: by then a follower that still hears nothing starts an election itself.
         this.leaderSilenceLimitMs = server.config().electionMinMs();
         // Forwarded requests leave from the node's own address, like its peer RPCs: a partition
@@ -692,6 +694,7 @@ final class ClientRequests implements AutoCloseable {
                 call.hops() + 1, Math.max(1, call.remainingMs()));
         watchLeader(call, leaderId, sent, answered, retry);
         sent.thenAccept(result -> {
+            metrics.forwarded(result);
             if (!answered.compareAndSet(false, true)) return;
             switch (result) {
                 case Forwarder.Result.Answered a -> call.reply(HttpApi.bytes(HttpResponseStatus.valueOf(a.status()),

@@ -68,13 +68,14 @@ final class HttpApi implements AutoCloseable {
             Map.entry("/cas", HttpMethod.POST), Map.entry("/txn", HttpMethod.POST), Map.entry("/range", HttpMethod.GET),
             Map.entry("/watch", HttpMethod.GET), Map.entry("/lease", HttpMethod.GET),
             Map.entry("/lease/grant", HttpMethod.POST), Map.entry("/lease/keepalive", HttpMethod.POST),
-            Map.entry("/lease/revoke", HttpMethod.POST));
+            Map.entry("/lease/revoke", HttpMethod.POST), Map.entry("/metrics", HttpMethod.GET));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
     private final LocalNode server;
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
+    private final NodeMetrics metrics;
     /**
      * Accepted connections, closed by {@link #close()}: shutting the event loops down does not
      * reliably close them, and a stopped node that keeps them open leaves its clients (a follower
@@ -92,6 +93,8 @@ final class HttpApi implements AutoCloseable {
         this.server = server;
         this.group = group;
         this.clientRequests = new ClientRequests(server, group);
+        this.metrics = server.metrics();
+        metrics.bindOpenConnections(connections::size);
     }
 
     /** Listens on {@code port} of {@code address}, or of every interface when it is empty. */
@@ -140,6 +143,13 @@ final class HttpApi implements AutoCloseable {
      */
     static int maxRequestLineBytes(int maxKeyBytes) {
         return (int) Math.min(Integer.MAX_VALUE, 3L * maxKeyBytes + REQUEST_LINE_SLACK_BYTES);
+    }
+
+    private static boolean isPeerRpc(String path) {
+        return switch (path) {
+            case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" -> true;
+            default -> false;
+        };
     }
 
     static FullHttpResponse json(HttpResponseStatus status, JsonNode body) {
@@ -210,6 +220,7 @@ final class HttpApi implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            long startNs = metrics.enabled() ? System.nanoTime() : 0;
             ResponseOrder.Reply reply = order.next(HttpUtil.isKeepAlive(req));
             if (!req.decoderResult().isSuccess()) {
                 // The line is sized for the longest key: one longer carries a key past the limit.
@@ -242,12 +253,13 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);
+            if (metrics.enabled() && !isPeerRpc(path)) reply.observe(metrics.request(path), startNs);
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"
                         + " GET /range?prefix=P, GET /watch?prefix=P, POST /lease/grant, POST /lease/keepalive,"
                         + " POST /lease/revoke, GET /lease?id=N, POST /session, GET /status, POST /transfer-leader,"
-                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove"));
+                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove, GET /metrics"));
                 return;
             }
             if (!allowed.equals(req.method())) {
@@ -262,6 +274,7 @@ final class HttpApi implements AutoCloseable {
                 case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" ->
                         peerRpc(ctx, reply, req.content());
                 case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
+                case "/metrics" -> serveMetrics(reply, req.headers().get(HttpHeaderNames.ACCEPT));
                 case "/get" -> clientRequests.get(reply, params, req.headers());
                 case "/put" -> clientRequests.write(reply, KvCommand.Op.PUT,
                         ByteBufUtil.getBytes(req.content()), req.headers());
@@ -280,6 +293,19 @@ final class HttpApi implements AutoCloseable {
                         path.substring("/members/".length()), ByteBufUtil.getBytes(req.content()), req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);
             }
+        }
+
+        /** Rendered off the event loop; the answer hops back to it. */
+        private void serveMetrics(ResponseOrder.Reply reply, String accept) {
+            if (!metrics.enabled()) {
+                reply.send(error(HttpResponseStatus.NOT_FOUND, "node " + server.config().id()
+                        + " keeps no metrics: it was started with --no-metrics"));
+                return;
+            }
+            metrics.scrape(accept).whenComplete((s, e) -> reply.send(e != null
+                    ? error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "metrics could not be rendered: "
+                            + io.raftkv.transport.Failures.rootMessage(e))
+                    : bytes(HttpResponseStatus.OK, s.body(), s.contentType())));
         }
 
         private void peerRpc(ChannelHandlerContext ctx, ResponseOrder.Reply reply, ByteBuf body) {

@@ -40,11 +40,13 @@ import java.util.TreeMap;
  *                      learns it from the leader's log or snapshot once added ({@code peers} is then
  *                      empty); otherwise {@code peers} and this node are the bootstrap voters, used
  *                      until the log holds a configuration
+ * @param metrics       keep metrics and serve them on {@code GET /metrics} (on by default; off only
+ *                      to measure what they cost)
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
                          int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs,
-                         Optional<String> bindAddress, boolean join) {
+                         Optional<String> bindAddress, boolean join, boolean metrics) {
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
     /**
@@ -78,7 +80,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                       int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes,
                       SnapshotPolicy snapshots, long sessionTtlMs) {
         this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false);
+                maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false, true);
     }
 
     public NodeConfig {
@@ -121,34 +123,40 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join);
+                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join);
+                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics);
     }
 
     public NodeConfig withSessionTtlMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join);
+                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics);
+    }
+
+    /** The same node with metrics on or off ({@code --no-metrics}). */
+    public NodeConfig withMetrics(boolean on) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on);
     }
 
     /** Listen on {@code address} only, and connect to peers from it (see {@code bindAddress}). */
     public NodeConfig withBindAddress(String address) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics);
     }
 
     /** The same node with {@code peers} as its bootstrap peers. */
     public NodeConfig withPeers(Map<Integer, HostPort> peers) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics);
     }
 
     /**
@@ -157,7 +165,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
      */
     public NodeConfig joining() {
         return new NodeConfig(id, self, Map.of(), tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics);
     }
 
     /** The bootstrap voters, this node included, by id (only this node when it joins). */

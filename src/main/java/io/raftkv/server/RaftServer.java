@@ -13,6 +13,7 @@ import io.raftkv.node.NodeRuntime;
 import io.raftkv.node.Persister;
 import io.raftkv.node.ReadOutcome;
 import io.raftkv.node.RpcReply;
+import io.raftkv.node.RuntimeCounters;
 import io.raftkv.node.RuntimeListener;
 import io.raftkv.node.StateMachine;
 import io.raftkv.node.TransferOutcome;
@@ -87,6 +88,11 @@ public final class RaftServer implements AutoCloseable {
      * for members the configuration has no address for), this node included; set by the loop.
      */
     private volatile Map<Integer, HostPort> addresses;
+    /** Metrics ({@code GET /metrics}); a no-op when the node runs with them off. */
+    private final NodeMetrics metrics;
+    /** The runtime's counts and the state machine's sessions, published by the loop for scrapes (metrics on only). */
+    private volatile RuntimeCounters lastCounters = RuntimeCounters.ZERO;
+    private volatile int sessions;
 
     /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
@@ -110,6 +116,10 @@ public final class RaftServer implements AutoCloseable {
         this.fatalHandler = fatalHandler;
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
         this.watches = new WatchHub(kv, config.id());
+        this.metrics = config.metrics()
+                ? NodeMetrics.create(config.id(), () -> lastStatus, () -> lastCounters, () -> sessions)
+                : NodeMetrics.disabled();
+        if (metrics.enabled()) storage.observeSyncs(metrics::synced);
         kv.setWatchListener(watches::onEvents);
         long loadStartNs = System.nanoTime();
         RaftStorage.Stored stored = storage.load();
@@ -127,6 +137,7 @@ public final class RaftServer implements AutoCloseable {
                 NioIoHandler.newFactory());
         this.loop = ioGroup.next();
         this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024);
+        if (metrics.enabled()) peerTransport.observeRoundTrips(metrics::appendEntriesRoundTrip);
         this.transport = transportWrapper.apply(peerTransport);
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
@@ -134,10 +145,15 @@ public final class RaftServer implements AutoCloseable {
                 config.snapshots(), new LogListener());
         useConfiguration(runtime.core().configuration());
         usePeers(runtime.core().peers());
-        LOG.info("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}",
-                config.id(), storage.getClass().getSimpleName(), (System.nanoTime() - loadStartNs) / 1_000_000,
-                stored.snapshot().map(Snapshot::index).orElse(0L), kv.size(), stored.entries().size(),
-                stored.hardState().term());
+        long loadMs = (System.nanoTime() - loadStartNs) / 1_000_000;
+        long snapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
+        LOG.atInfo().setMessage("node {} loaded {} in {} ms: snapshot at index {} with {} keys, {} log entries after it, term {}")
+                .addArgument(config.id()).addArgument(storage.getClass().getSimpleName()).addArgument(loadMs)
+                .addArgument(snapshotIndex).addArgument(kv.size()).addArgument(stored.entries().size())
+                .addArgument(stored.hardState().term())
+                .addKeyValue("event", "recovered").addKeyValue("node", config.id()).addKeyValue("loadMs", loadMs)
+                .addKeyValue("snapshotIndex", snapshotIndex).addKeyValue("logEntries", stored.entries().size())
+                .addKeyValue("term", stored.hardState().term()).log();
         this.lastStatus = snapshotStatus();
         this.leaderContact = new LeaderContact(runtime.lastLeader(), runtime.lastLeaderContactNs());
         transport.start(new Transport.Inbound() {
@@ -376,6 +392,10 @@ public final class RaftServer implements AutoCloseable {
             runtime.process();
             lastStatus = snapshotStatus();
             leaderContact = new LeaderContact(runtime.lastLeader(), runtime.lastLeaderContactNs());
+            if (metrics.enabled()) {
+                lastCounters = runtime.counters();
+                sessions = kv.sessionCount();
+            }
         } catch (Throwable t) {
             fatal(t);
         }
@@ -384,7 +404,9 @@ public final class RaftServer implements AutoCloseable {
     /** A broken invariant or a storage failure: stop this node rather than go on wrong. */
     private void fatal(Throwable t) {
         if (!running) return;
-        LOG.error("node {} stopping on fatal error", config.id(), t);
+        LOG.atError().setMessage("node {} stopping on fatal error").addArgument(config.id()).setCause(t)
+                .addKeyValue("event", "fatal").addKeyValue("node", config.id())
+                .addKeyValue("error", String.valueOf(t.getMessage())).log();
         running = false;
         fatalHandler.accept(t);
     }
@@ -438,7 +460,17 @@ public final class RaftServer implements AutoCloseable {
 
         @Override
         public void roleChanged(RoleChange change) {
-            LOG.info("node {}: {}", config.id(), change);
+            // The fields also as key-values: with --log-format json each is a field of its own.
+            LOG.atInfo().setMessage("node {}: {}").addArgument(config.id()).addArgument(change)
+                    .addKeyValue("event", "role_change").addKeyValue("node", config.id())
+                    .addKeyValue("term", change.term()).addKeyValue("from", change.from().label())
+                    .addKeyValue("to", change.to().label()).addKeyValue("reason", change.reason()).log();
+            metrics.roleChanged(change);
+        }
+
+        @Override
+        public void readRoundStarted(int reads) {
+            metrics.readRoundStarted(reads);
         }
 
         @Override
@@ -446,6 +478,7 @@ public final class RaftServer implements AutoCloseable {
             LOG.info("node {}: installed snapshot at index {} (term {}, {} bytes, {} keys) from the leader",
                     config.id(), snap.index(), snap.term(), snap.data().length, kv.size());
             watches.onSnapshotInstalled(snap.index());
+            metrics.snapshotInstalled();
         }
 
         @Override
@@ -458,6 +491,7 @@ public final class RaftServer implements AutoCloseable {
             LOG.info("node {}: snapshot at index {} ({} bytes) in {} ms ({} us on the loop); log now starts at {}",
                     config.id(), snap.index(), sizeBytes, totalNs / 1_000_000, captureNs / 1000,
                     runtime.core().firstIndex());
+            metrics.snapshotTaken(totalNs);
         }
     }
 
@@ -500,7 +534,13 @@ public final class RaftServer implements AutoCloseable {
         ioGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         storage.close();
         runtime.stop("node stopped");
+        metrics.close();
         LOG.info("node {} stopped", config.id());
+    }
+
+    /** This node's metrics (disabled: records nothing, serves nothing). */
+    NodeMetrics metrics() {
+        return metrics;
     }
 
     /** Whether the loop is still running (false after close or a fatal error). */

@@ -30,6 +30,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public NodeMetrics metrics() {
+        return server.metrics();
+    }
+
+    @Override
     public NodeConfig config() {
         return server.config();
     }

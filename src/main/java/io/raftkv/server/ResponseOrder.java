@@ -67,6 +67,9 @@ final class ResponseOrder {
         private final ResponseOrder order;
         private final long seq;
         private final boolean keepAlive;
+        /** Where the answer's status and latency are recorded (null: not recorded); set before the request runs. */
+        private NodeMetrics.RequestMeter meter;
+        private long startNs;
 
         private Reply(ResponseOrder order, long seq, boolean keepAlive) {
             this.order = order;
@@ -83,12 +86,23 @@ final class ResponseOrder {
             send(res, keepAlive);
         }
 
+        /** Records this request's answer in {@code meter} (if not null), timed from {@code startNs}. */
+        void observe(NodeMetrics.RequestMeter meter, long startNs) {
+            this.meter = meter;
+            this.startNs = startNs;
+        }
+
+        private void record(io.netty.handler.codec.http.HttpResponse res) {
+            if (meter != null) meter.record(res.status().code(), System.nanoTime() - startNs);
+        }
+
         /**
          * Answers with a stream (Server-Sent Events): in this request's turn {@code head} is written
          * and {@code stream} takes the connection over, on its event loop; it writes the body's
          * chunks and closes the connection when done. Requests pipelined after it get no answer.
          */
         void stream(io.netty.handler.codec.http.HttpResponse head, java.util.function.Consumer<ChannelHandlerContext> stream) {
+            record(head);
             Out out = new Out(head, false, stream);
             if (executor().inEventLoop()) order.complete(seq, out);
             else executor().execute(() -> order.complete(seq, out));
@@ -96,6 +110,7 @@ final class ResponseOrder {
 
         /** As {@link #send(FullHttpResponse)}, closing the connection after it unless {@code keepAlive}. */
         void send(FullHttpResponse res, boolean keepAlive) {
+            record(res);
             if (executor().inEventLoop()) order.complete(seq, new Out(res, keepAlive && this.keepAlive));
             else executor().execute(() -> order.complete(seq, new Out(res, keepAlive && this.keepAlive)));
         }

@@ -6,6 +6,8 @@
  * requests in their order: {@link io.raftkv.server.ResponseOrder}), and forwarding of client
  * requests from followers to the leader over pooled connections
  * ({@link io.raftkv.server.Forwarder}). The HTTP side sees the node through
- * {@link io.raftkv.server.LocalNode}, so its tests can stub the node.
+ * {@link io.raftkv.server.LocalNode}, so its tests can stub the node. Metrics
+ * ({@link io.raftkv.server.NodeMetrics}, {@code GET /metrics}) are recorded here, never in the Raft
+ * core, and scraped on a thread of their own.
  */
 package io.raftkv.server;

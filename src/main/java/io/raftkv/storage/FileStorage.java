@@ -128,6 +128,11 @@ public final class FileStorage implements RaftStorage {
     }
 
     @Override
+    public void observeSyncs(SyncObserver observer) {
+        wal.observeSyncs(observer);
+    }
+
+    @Override
     public Stats stats() {
         return new Stats(wal.fsyncs(), wal.entriesWritten(), wal.sizeBytes(), snapshotBytes, snapshotIndex);
     }

@@ -54,6 +54,9 @@ public interface RaftStorage extends AutoCloseable {
 
     Stats stats();
 
+    /** Reports every fsync of the log to {@code observer} (storage that never fsyncs reports nothing). */
+    default void observeSyncs(SyncObserver observer) {}
+
     @Override
     default void close() {}
 }

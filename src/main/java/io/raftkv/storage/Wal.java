@@ -87,6 +87,7 @@ final class Wal implements AutoCloseable {
     private long termAtSnapshot = -1;
 
     private long fsyncs;
+    private SyncObserver syncObserver = SyncObserver.NONE;
     private long entriesWritten;
     private long bytesWritten;
 
@@ -338,8 +339,10 @@ final class Wal implements AutoCloseable {
             boolean mustSync = !entries.isEmpty() || truncated || prevState.term() != hardState.term()
                     || prevState.votedFor() != hardState.votedFor();
             if (fsync && mustSync) {
+                long startNs = System.nanoTime();
                 open.force(false);
                 fsyncs++;
+                syncObserver.synced(entries.size(), bytes, System.nanoTime() - startNs);
             }
             entriesWritten += entries.size();
             bytesWritten += bytes;
@@ -438,6 +441,10 @@ final class Wal implements AutoCloseable {
         } catch (IOException e) {
             throw new StorageException("cannot reset the WAL in " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    void observeSyncs(SyncObserver observer) {
+        syncObserver = observer;
     }
 
     long fsyncs() {

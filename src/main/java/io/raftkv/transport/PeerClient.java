@@ -43,6 +43,8 @@ import java.util.function.Consumer;
  */
 final class PeerClient {
     private static final Logger LOG = LoggerFactory.getLogger(PeerClient.class);
+    /** A request whose round trip is not measured. */
+    private static final long NOT_TIMED = Long.MIN_VALUE;
 
     private final int peerId;
     private final HostPort address;
@@ -68,9 +70,12 @@ final class PeerClient {
     /** A refusal (400) was logged on the current connection: once per connection is enough to be seen. */
     private volatile boolean reportedRefusal;
     private volatile boolean closed;
+    private final RoundTripObserver roundTrips;
 
     PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
-               Consumer<Message> inbound, int maxOutstanding, long reconnectBackoffNs, int maxResponseBytes) {
+               Consumer<Message> inbound, int maxOutstanding, long reconnectBackoffNs, int maxResponseBytes,
+               RoundTripObserver roundTrips) {
+        this.roundTrips = roundTrips;
         this.peerId = peerId;
         this.address = address;
         this.hostHeader = address.toString();
@@ -120,6 +125,7 @@ final class PeerClient {
     private void drain(Channel ch) {
         drainScheduled.set(false);
         boolean wrote = false;
+        ResponseHandler handler = ch.pipeline().get(ResponseHandler.class);
         Message m;
         while ((m = sendQueue.poll()) != null) {
             if (!ch.isActive() || outstanding.get() >= maxOutstanding) {
@@ -134,6 +140,7 @@ final class PeerClient {
             req.headers().set(HttpHeaderNames.CONTENT_TYPE, MessageCodec.CONTENT_TYPE);
             req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
             outstanding.incrementAndGet();
+            if (handler != null) handler.sent(m instanceof Message.AppendEntries);
             ch.write(req, ch.voidPromise());
             wrote = true;
         }
@@ -212,10 +219,28 @@ final class PeerClient {
     }
 
 
+    /** One per connection, on its event loop; answers come in the order of the requests (HTTP/1.1 pipelining). */
     private final class ResponseHandler extends SimpleChannelInboundHandler<FullHttpResponse> {
+        /** When each unanswered request left, oldest first (NOT_TIMED: not an AppendEntries): a ring, no allocation. */
+        private final long[] sentNs = new long[maxOutstanding + 1];
+        private long written;
+        private long answered;
+
+        void sent(boolean timed) {
+            if (written - answered == sentNs.length) return; // cannot happen: at most maxOutstanding are unanswered
+            sentNs[(int) (written++ % sentNs.length)] = timed ? System.nanoTime() : NOT_TIMED;
+        }
+
+        private void answered() {
+            if (answered == written) return;
+            long start = sentNs[(int) (answered++ % sentNs.length)];
+            if (start != NOT_TIMED) roundTrips.appendEntriesRoundTrip(peerId, System.nanoTime() - start);
+        }
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
             outstanding.decrementAndGet();
+            answered();
             ByteBuf body = res.content();
             if (res.status().equals(HttpResponseStatus.BAD_REQUEST) && !reportedRefusal) {
                 // A peer that refuses every message (another raftkv version, another cluster's config)

@@ -23,6 +23,9 @@ public final class PeerTransport implements Transport {
     /** Messages to ids with no known address (a member whose address is not known yet). */
     private final AtomicLong unaddressed = new AtomicLong();
     private volatile Inbound inbound;
+    private volatile RoundTripObserver roundTrips = RoundTripObserver.NONE;
+    /** Hands each client's round trips to whichever observer is set now. */
+    private final RoundTripObserver roundTripRelay = (peer, nanos) -> roundTrips.appendEntriesRoundTrip(peer, nanos);
 
     public PeerTransport(Map<Integer, HostPort> peers, EventLoopGroup group, int maxResponseBytes) {
         this(peers, Optional.empty(), group, maxResponseBytes);
@@ -42,7 +45,13 @@ public final class PeerTransport implements Transport {
     }
 
     private PeerClient newClient(int id, HostPort addr) {
-        return new PeerClient(id, addr, localAddress, group, responses, 1024, 100_000_000L, maxResponseBytes);
+        return new PeerClient(id, addr, localAddress, group, responses, 1024, 100_000_000L, maxResponseBytes,
+                roundTripRelay);
+    }
+
+    /** Reports the round trip of every AppendEntries to a peer from now on. */
+    public void observeRoundTrips(RoundTripObserver observer) {
+        roundTrips = observer;
     }
 
     /**

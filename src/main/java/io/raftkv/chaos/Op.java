@@ -18,15 +18,21 @@ import java.util.OptionalLong;
  *
  * @param callNs   when the client sent it, on the run's monotonic clock (ns since the run started)
  * @param returnNs when the answer came, or the client gave up
+ * <p>A delete has no value and outputs the keys it deleted ("0" or "1"). A cas or one-key txn
+ * compares the key's value with {@code expected} (empty: expects it absent) and writes {@code
+ * value} (a txn with none deletes the key); {@code succeeded} says whether the comparison held, and
+ * a failed one outputs the value it reported (empty: absent). See {@link
+ * io.raftkv.linearizability.Operation}.
+ *
  * @param term     for an acknowledged write, the term of the leader that committed it (not in the
  *                 JSON line: it dates leader changes in the summary)
  */
 public record Op(int client, Kind kind, String key, Optional<String> value, Optional<String> output, long callNs,
-                 long returnNs, boolean ok, OptionalLong term) {
+                 long returnNs, boolean ok, OptionalLong term, Optional<String> expected, Optional<Boolean> succeeded) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public enum Kind {
-        PUT, APPEND, GET;
+        PUT, APPEND, GET, DELETE, CAS, TXN;
 
         public String jsonName() {
             return name().toLowerCase(Locale.ROOT);
@@ -36,8 +42,22 @@ public record Op(int client, Kind kind, String key, Optional<String> value, Opti
     public Op {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(key, "key");
-        if ((kind == Kind.GET) == value.isPresent()) throw new IllegalArgumentException(kind + " with value " + value);
+        boolean noValue = kind == Kind.GET || kind == Kind.DELETE;
+        boolean needsValue = kind == Kind.PUT || kind == Kind.APPEND || kind == Kind.CAS;
+        if (noValue && value.isPresent() || needsValue && value.isEmpty())
+            throw new IllegalArgumentException(kind + " with value " + value);
+        boolean compare = kind == Kind.CAS || kind == Kind.TXN;
+        if (!compare && (expected.isPresent() || succeeded.isPresent()))
+            throw new IllegalArgumentException(kind + " compares nothing");
+        if (compare && ok && succeeded.isEmpty())
+            throw new IllegalArgumentException("an acknowledged " + kind + " says whether it succeeded");
         if (callNs > returnNs) throw new IllegalArgumentException("call " + callNs + " after return " + returnNs);
+    }
+
+    /** A put, append, get or delete. */
+    public Op(int client, Kind kind, String key, Optional<String> value, Optional<String> output, long callNs,
+              long returnNs, boolean ok, OptionalLong term) {
+        this(client, kind, key, value, output, callNs, returnNs, ok, term, Optional.empty(), Optional.empty());
     }
 
     public boolean isWrite() {
@@ -59,11 +79,21 @@ public record Op(int client, Kind kind, String key, Optional<String> value, Opti
         n.put("call", callNs);
         n.put("return", returnNs);
         n.put("ok", ok);
+        if (kind == Kind.CAS || kind == Kind.TXN) {
+            n.put("expected", expected.orElse(null));
+            if (ok) n.put("succeeded", succeeded.orElseThrow());
+            else n.putNull("succeeded");
+        }
         return n.toString();
     }
 
     @Override
     public String toString() {
+        if (kind == Kind.CAS || kind == Kind.TXN)
+            return "c" + client + " " + kind.jsonName() + "(" + key + ", if " + expected.orElse("absent") + " then "
+                    + value.orElse("delete") + ") -> " + (!ok ? "?" : succeeded.orElseThrow() ? "succeeded"
+                    : "failed, value " + output.map(o -> "\"" + o + "\"").orElse("absent"))
+                    + " [" + callNs + ", " + returnNs + "]";
         return "c" + client + " " + kind.jsonName() + "(" + key + value.map(v -> ", " + v).orElse("") + ") -> "
                 + (ok ? output.map(o -> "\"" + o + "\"").orElse(kind == Kind.GET ? "not found" : "(not reported)") : "?")
                 + " [" + callNs + ", " + returnNs + "]";

@@ -1,5 +1,7 @@
 package io.raftkv.chaos;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.raftkv.client.KvResult;
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.transport.HostPort;
@@ -25,10 +27,19 @@ import java.util.concurrent.atomic.LongAdder;
  * stay short; every fourth key is a register ({@code r<c>.<j>}, puts), the others are append keys
  * ({@code a<c>.<j>}, appends of unique tokens {@code c<c>.<n>;}). A share of the operations are gets
  * of the key another client (or this one) writes now, so reads race with writes.
+ *
+ * <p>Besides, {@value #COMPARE_SHARE} of the operations go to {@value #SHARED_KEYS} keys that every
+ * client shares ({@code x0}, {@code x1}, ...): gets, puts, deletes, compare-and-swaps and one-key
+ * transactions, each compare expecting the value its client last saw there, so clients race to
+ * swap. Only the linearizability checker judges these keys (the final-state check needs one writer
+ * per key), so they are not among {@link #keys()}.
  */
 final class Workload {
     static final int WRITES_PER_KEY = 40;
     private static final double GET_SHARE = 0.3;
+    private static final double COMPARE_SHARE = 0.15;
+    private static final int SHARED_KEYS = 4;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final List<HostPort> nodes;
     private final int clients;
@@ -93,7 +104,15 @@ final class Workload {
             long writeNo = 0;
             currentKey.set(c, key(c, keyNo));
             keys.add(key(c, keyNo));
+            Map<String, Optional<String>> lastSeen = new java.util.HashMap<>();
             while (!stopped) {
+                if (rnd.nextDouble() < COMPARE_SHARE) {
+                    writeNo++;
+                    // a new set of shared keys every second keeps each key's history small for the checker
+                    String key = "x" + now() / 1_000_000_000L + "." + rnd.nextInt(SHARED_KEYS);
+                    shared(client, c, rnd, key, "x" + c + "." + writeNo, lastSeen);
+                    continue;
+                }
                 if (rnd.nextDouble() < GET_SHARE) {
                     get(client, c, currentKey.get(rnd.nextInt(clients)));
                     continue;
@@ -141,6 +160,67 @@ final class Workload {
         // A retry answered from the session table ("duplicate") reports no value and no term.
         OptionalLong term = r.ok() && r.body().has("term") ? OptionalLong.of(r.body().get("term").asLong()) : OptionalLong.empty();
         record(r, new Op(c, kind, key, Optional.of(value), r.ok() ? r.value() : Optional.empty(), call, ret, r.ok(), term));
+    }
+
+    /** One operation on a shared key; {@code lastSeen} is what this client last saw on each. */
+    private void shared(RaftKvClient client, int c, SplittableRandom rnd, String key, String value,
+                        Map<String, Optional<String>> lastSeen) {
+        Optional<String> expected = rnd.nextInt(5) == 0 ? Optional.empty() : lastSeen.getOrDefault(key, Optional.empty());
+        long call = now();
+        switch (rnd.nextInt(5)) {
+            case 0 -> {
+                KvResult r = client.get(key);
+                long ret = now();
+                if (r.ok() || r.notFound()) lastSeen.put(key, r.ok() ? r.value() : Optional.empty());
+                record(r, new Op(c, Op.Kind.GET, key, Optional.empty(), r.ok() ? r.value() : Optional.empty(), call, ret,
+                        r.ok() || r.notFound(), OptionalLong.empty()));
+            }
+            case 1 -> {
+                KvResult r = client.put(key, value);
+                long ret = now();
+                if (r.ok()) lastSeen.put(key, Optional.of(value));
+                record(r, new Op(c, Op.Kind.PUT, key, Optional.of(value), Optional.empty(), call, ret, r.ok(),
+                        OptionalLong.empty()));
+            }
+            case 2 -> {
+                KvResult r = client.delete(key);
+                long ret = now();
+                boolean known = r.ok() && r.body().has("deleted");
+                if (known) lastSeen.put(key, Optional.empty());
+                record(r, new Op(c, Op.Kind.DELETE, key, Optional.empty(),
+                        known ? Optional.of(r.body().get("deleted").asText()) : Optional.empty(), call, ret, known,
+                        OptionalLong.empty()));
+            }
+            default -> {
+                boolean cas = rnd.nextBoolean();
+                Optional<String> written = cas || rnd.nextInt(4) != 0 ? Optional.of(value) : Optional.empty();
+                KvResult r = cas ? client.cas(key, expected, value) : client.txn(oneKeyTxn(key, expected, written));
+                long ret = now();
+                boolean known = r.ok() && r.body().has("succeeded");
+                Optional<Boolean> succeeded = known ? Optional.of(r.body().get("succeeded").asBoolean()) : Optional.empty();
+                Optional<String> reported = Optional.empty();
+                if (known && !succeeded.get()) {
+                    com.fasterxml.jackson.databind.JsonNode now = cas ? r.body().get("current")
+                            : r.body().path("results").path(0);
+                    if (now != null && now.hasNonNull("value")) reported = Optional.of(now.get("value").asText());
+                }
+                if (known) lastSeen.put(key, succeeded.get() ? written : reported);
+                record(r, new Op(c, cas ? Op.Kind.CAS : Op.Kind.TXN, key, written, reported, call, ret, known,
+                        OptionalLong.empty(), expected, succeeded));
+            }
+        }
+    }
+
+    /** If {@code key} is {@code expected} (empty: absent), put {@code value} (empty: delete it), else get it. */
+    private static ObjectNode oneKeyTxn(String key, Optional<String> expected, Optional<String> value) {
+        ObjectNode t = JSON.createObjectNode();
+        ObjectNode cmp = t.putArray("compare").addObject().put("key", key);
+        expected.ifPresentOrElse(v -> cmp.put("target", "value").put("op", "==").put("operand", v),
+                () -> cmp.put("target", "exists").put("op", "==").put("operand", false));
+        ObjectNode ok = t.putArray("success").addObject().put("key", key);
+        value.ifPresentOrElse(v -> ok.put("op", "put").put("value", v), () -> ok.put("op", "delete"));
+        t.putArray("failure").addObject().put("op", "get").put("key", key);
+        return t;
     }
 
     private void record(KvResult r, Op op) {

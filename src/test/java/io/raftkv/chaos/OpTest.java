@@ -41,7 +41,14 @@ class OpTest {
                 new Op(0, Op.Kind.PUT, "r0", Optional.of("w"), Optional.of("w"), 10, 20, false, OptionalLong.empty()),
                 new Op(2, Op.Kind.GET, "r0", Optional.empty(), Optional.of("v"), 4, 5, true, OptionalLong.empty()),
                 new Op(2, Op.Kind.GET, "r9", Optional.empty(), Optional.empty(), 6, 7, true, OptionalLong.empty()),
-                new Op(2, Op.Kind.GET, "r0", Optional.empty(), Optional.empty(), 8, 30, false, OptionalLong.empty()));
+                new Op(2, Op.Kind.GET, "r0", Optional.empty(), Optional.empty(), 8, 30, false, OptionalLong.empty()),
+                new Op(1, Op.Kind.DELETE, "x1.0", Optional.empty(), Optional.of("1"), 31, 32, true, OptionalLong.empty()),
+                new Op(1, Op.Kind.CAS, "x1.0", Optional.of("n"), Optional.of("m"), 33, 34, true, OptionalLong.empty(),
+                        Optional.of("o"), Optional.of(false)),
+                new Op(4, Op.Kind.TXN, "x1.0", Optional.empty(), Optional.empty(), 35, 36, true, OptionalLong.empty(),
+                        Optional.empty(), Optional.of(true)),
+                new Op(4, Op.Kind.CAS, "x1.0", Optional.of("p"), Optional.empty(), 37, 38, false, OptionalLong.empty(),
+                        Optional.of("n"), Optional.empty()));
         StringBuilder lines = new StringBuilder();
         ops.forEach(op -> lines.append(op.toJsonLine()).append('\n'));
         assertThat(History.fromJsonLines(lines.toString()).operations()).containsExactly(
@@ -51,7 +58,12 @@ class OpTest {
                 new Operation(0, Operation.Kind.PUT, "r0", Optional.of("w"), Optional.empty(), 10, 20, false),
                 Operation.get(2, "r0", "v", 4, 5),
                 Operation.getNotFound(2, "r9", 6, 7),
-                new Operation(2, Operation.Kind.GET, "r0", Optional.empty(), Optional.empty(), 8, 30, false));
+                new Operation(2, Operation.Kind.GET, "r0", Optional.empty(), Optional.empty(), 8, 30, false),
+                Operation.delete(1, "x1.0", 1, 31, 32),
+                Operation.cas(1, "x1.0", "o", "n", false, "m", 33, 34),
+                Operation.txn(4, "x1.0", null, null, true, null, 35, 36),
+                new Operation(4, Operation.Kind.CAS, "x1.0", Optional.of("p"), Optional.empty(), 37, 38, false,
+                        Optional.of("n"), Optional.empty()));
     }
 
     @Test

@@ -97,6 +97,16 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--max-value-bytes", defaultValue = "1048576", description = "Largest value accepted (default: ${DEFAULT-VALUE}).")
     int maxValueBytes;
 
+    @Option(names = "--watch-history", defaultValue = "100000", paramLabel = "EVENTS",
+            description = {"Watch events kept in memory for watches that resume from an earlier revision; older ones"
+                    + " (and those before a snapshot this node installed) are compacted: a watch from there gets 410"
+                    + " with compactRevision (default: ${DEFAULT-VALUE})."})
+    int watchHistory;
+
+    @Option(names = "--watch-progress-ms", defaultValue = "2000", paramLabel = "MS",
+            description = "How often an idle watch stream gets a progress event with the current revision (default: ${DEFAULT-VALUE}).")
+    long watchProgressMs;
+
     @Option(names = {"-data", "--data"}, paramLabel = "DIR",
             description = "Data folder: write-ahead log and snapshots (default: data/node-<id>).")
     Path dataDir;
@@ -314,7 +324,7 @@ public final class Main implements Callable<Integer> {
             peerMap = PeerSpec.parse(peers, id, self);
             NodeConfig config = new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs,
                     requestTimeoutMs, maxKeyBytes, maxValueBytes, new io.raftkv.node.SnapshotPolicy(snapshotEntries,
-                    snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024));
+                    snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024)).withWatch(watchHistory, watchProgressMs);
             return bind != null ? config.withBindAddress(bind) : config;
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, e.getMessage());

@@ -42,11 +42,19 @@ import java.util.TreeMap;
  *                      until the log holds a configuration
  * @param metrics       keep metrics and serve them on {@code GET /metrics} (on by default; off only
  *                      to measure what they cost)
+ * @param watchHistory  watch events kept in memory for watches resuming from an earlier revision;
+ *                      older ones are compacted (410 with compactRevision)
+ * @param watchProgressMs how often an idle watch stream gets a progress event with the revision
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
                          int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs,
-                         Optional<String> bindAddress, boolean join, boolean metrics) {
+                         Optional<String> bindAddress, boolean join, boolean metrics, int watchHistory,
+                         long watchProgressMs) {
+    /** Watch events kept for watches that resume from an earlier revision ({@code --watch-history}). */
+    public static final int DEFAULT_WATCH_HISTORY = io.raftkv.kv.KvStateMachine.DEFAULT_WATCH_HISTORY;
+    /** How often an idle watch stream gets a progress event ({@code --watch-progress-ms}). */
+    public static final long DEFAULT_WATCH_PROGRESS_MS = 2000;
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
     public static final int DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
     /**
@@ -80,7 +88,8 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                       int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes, int maxValueBytes,
                       SnapshotPolicy snapshots, long sessionTtlMs) {
         this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false, true);
+                maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false, true, DEFAULT_WATCH_HISTORY,
+                DEFAULT_WATCH_PROGRESS_MS);
     }
 
     public NodeConfig {
@@ -99,6 +108,16 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
         if (sessionTtlMs < 1) throw new IllegalArgumentException("session TTL must be positive");
         if (maxKeyBytes < 1 || maxValueBytes < 0) throw new IllegalArgumentException("bad size limits");
         checkOneEntryFitsAPeerRequest(maxKeyBytes, maxValueBytes);
+        if (watchHistory < 1)
+            throw new IllegalArgumentException("--watch-history must be at least 1 event, got " + watchHistory);
+        if (watchProgressMs < 10)
+            throw new IllegalArgumentException("--watch-progress-ms must be at least 10 ms, got " + watchProgressMs);
+    }
+
+    /** Keep {@code history} watch events, send idle watches a progress event every {@code progressMs}. */
+    public NodeConfig withWatch(int history, long progressMs) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, history, progressMs);
     }
 
     /**
@@ -123,40 +142,40 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics);
+                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics);
+                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs);
     }
 
     public NodeConfig withSessionTtlMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics);
+                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics, watchHistory, watchProgressMs);
     }
 
     /** The same node with metrics on or off ({@code --no-metrics}). */
     public NodeConfig withMetrics(boolean on) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on, watchHistory, watchProgressMs);
     }
 
     /** Listen on {@code address} only, and connect to peers from it (see {@code bindAddress}). */
     public NodeConfig withBindAddress(String address) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics, watchHistory, watchProgressMs);
     }
 
     /** The same node with {@code peers} as its bootstrap peers. */
     public NodeConfig withPeers(Map<Integer, HostPort> peers) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics, watchHistory, watchProgressMs);
     }
 
     /**
@@ -165,7 +184,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
      */
     public NodeConfig joining() {
         return new NodeConfig(id, self, Map.of(), tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics, watchHistory, watchProgressMs);
     }
 
     /** The bootstrap voters, this node included, by id (only this node when it joins). */

@@ -114,7 +114,8 @@ public final class RaftServer implements AutoCloseable {
         this.config = config;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
-        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes());
+        this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes(),
+                config.watchHistory());
         this.watches = new WatchHub(kv, config.id());
         this.metrics = config.metrics()
                 ? NodeMetrics.create(config.id(), () -> lastStatus, () -> lastCounters, () -> sessions)
@@ -175,7 +176,8 @@ public final class RaftServer implements AutoCloseable {
             throw e;
         }
         loop.scheduleAtFixedRate(() -> submit(runtime::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
-        loop.scheduleAtFixedRate(() -> submit(watches::progress), WATCH_PROGRESS_MS, WATCH_PROGRESS_MS, TimeUnit.MILLISECONDS);
+        loop.scheduleAtFixedRate(() -> submit(watches::progress), config.watchProgressMs(), config.watchProgressMs(),
+                TimeUnit.MILLISECONDS);
         Configuration members = runtime.core().configuration();
         LOG.info("node {} listening on {} ({}); {}", config.id(), config.self(),
                 config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), members.isEmpty()
@@ -291,9 +293,6 @@ public final class RaftServer implements AutoCloseable {
         submit(() -> runtime.read(() -> kv.lease(id).map(l -> KvApiJson.lease(l, runtime.clusterTimeMs())), f::complete));
         return f;
     }
-
-    /** How often an idle watch gets a progress event with the applied revision. */
-    static final long WATCH_PROGRESS_MS = 2000;
 
     /** Starts a watch (thesis-free: etcd's watch over Server-Sent Events) on this node's applied state. */
     void watch(WatchHub.Request req, ResponseOrder.Reply reply) {

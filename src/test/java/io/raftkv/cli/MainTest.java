@@ -62,6 +62,11 @@ class MainTest {
                         List.of("-id 1 does not match", "use -id 0", "localhost:8000")),
                 arguments(List.of("-id", "5", "-port", "8002", "-peers", "localhost:8000,localhost:8001"),
                         List.of("-id 5", "use -id 2")),
+                // watch history and progress interval out of range
+                arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,localhost:8002",
+                        "--watch-history", "0"), List.of("--watch-history must be at least 1")),
+                arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,localhost:8002",
+                        "--watch-progress-ms", "5"), List.of("--watch-progress-ms must be at least 10")),
                 // self listed as a peer
                 arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8000,localhost:8001"),
                         List.of("own address localhost:8000", "only the other nodes")),

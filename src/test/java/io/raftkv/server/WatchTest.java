@@ -65,6 +65,38 @@ class WatchTest {
         }
     }
 
+    @Test
+    @DisplayName("--watch-history bounds the events kept (older: 410 with compactRevision), an idle stream gets progress events (--watch-progress-ms)")
+    void historyAndProgressFollowTheirFlags() throws Exception {
+        try (TestNodes nodes = new TestNodes(1, c -> c.withWatch(5, 50)).startAll(); RaftKvClient c = nodes.client(WAIT)) {
+            nodes.awaitLeader(Set.of(0), WAIT);
+            long first = 0;
+            for (int i = 0; i < 12; i++) {
+                KvResult r = c.put("h/" + i, "v" + i);
+                assertThat(r.ok()).as("%s", r.body()).isTrue();
+                if (i == 0) first = r.body().path("revision").asLong();
+            }
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://" + nodes.address(0) + "/watch?prefix=h/";
+            java.net.http.HttpResponse<String> old = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + "&fromRevision=" + first)).timeout(WAIT).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(old.statusCode()).as(old.body()).isEqualTo(410);
+            long compact = io.raftkv.server.HttpApi.JSON.readTree(old.body()).path("compactRevision").asLong();
+            assertThat(compact).as(old.body()).isGreaterThan(first);
+
+            // an idle stream from now on gets progress events (every 50 ms here)
+            java.net.http.HttpResponse<java.util.stream.Stream<String>> live = http.send(java.net.http.HttpRequest
+                    .newBuilder(java.net.URI.create(base)).timeout(WAIT).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofLines());
+            assertThat(live.statusCode()).isEqualTo(200);
+            try (java.util.stream.Stream<String> lines = live.body()) {
+                long progressEvents = lines.filter(l -> l.equals("event: progress")).limit(3).count();
+                assertThat(progressEvents).isEqualTo(3);
+            }
+        }
+    }
+
     private static List<Write> expected(List<Write> committed) {
         return committed.stream().filter(w -> w.key().startsWith("w/")).toList();
     }

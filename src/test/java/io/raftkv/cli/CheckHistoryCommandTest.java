@@ -110,9 +110,9 @@ class CheckHistoryCommandTest {
         List<String> lines = Files.readAllLines(good);
 
         Path unknownOp = dir.resolve("unknown-op.jsonl");
-        Files.write(unknownOp, List.of(lines.get(0), lines.get(1).replace("\"op\":\"put\"", "\"op\":\"delete\""),
+        Files.write(unknownOp, List.of(lines.get(0), lines.get(1).replace("\"op\":\"put\"", "\"op\":\"remove\""),
                 lines.get(2)));
-        assertBadInput(run("check-history", unknownOp.toString()), unknownOp + " line 2: unknown op \"delete\"");
+        assertBadInput(run("check-history", unknownOp.toString()), unknownOp + " line 2: unknown op \"remove\"");
 
         Path cut = dir.resolve("cut.jsonl"); // a run killed while writing its last line
         Files.write(cut, List.of(lines.get(0), lines.get(1), lines.get(2).substring(0, 30)));

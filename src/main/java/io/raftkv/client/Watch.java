@@ -23,9 +23,10 @@ import java.util.stream.Stream;
  * when the stream ends (the node died, was cut off, or cut this watcher off as too slow), resumes
  * on the next node from where it was, so the callback sees every change once, in revision order.
  * Events of one revision are counted, so a stream cut in the middle of a transaction's events
- * resumes at that revision and skips the ones already delivered. A history that no longer reaches
- * back far enough ends the watch with {@link Change#compacted()}: read the state again and watch
- * from its revision + 1.
+ * resumes at that revision and skips the ones already delivered. A node whose history no longer
+ * reaches back far enough (410) is passed over for the next; when a whole round of the nodes
+ * served nothing and some answered so, the watch ends with {@link Change#compacted()}: read the state again and watch from its
+ * revision + 1.
  */
 public final class Watch implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,6 +54,10 @@ public final class Watch implements AutoCloseable {
     /** Every change at or below this revision was delivered (a progress event said so). */
     private long complete;
     private volatile int reconnects;
+    /** Since a node last served this watch: the nodes tried, those that answered 410, the lowest revision they named. */
+    private int attemptsSinceServed;
+    private int compactedAnswers;
+    private long lowestCompact = Long.MAX_VALUE;
 
     Watch(List<HostPort> nodes, String keyOrPrefix, boolean prefix, long fromRevision, Consumer<Change> onChange,
           Duration connectTimeout) {
@@ -74,11 +79,22 @@ public final class Watch implements AutoCloseable {
         int node = 0;
         while (!closed) {
             HostPort at = nodes.get(node % nodes.size());
+            attemptsSinceServed++;
             try {
-                if (follow(at)) return; // compacted: the watch is over
+                long compactRevision = follow(at);
+                if (compactRevision > 0) {
+                    compactedAnswers++;
+                    lowestCompact = Math.min(lowestCompact, compactRevision);
+                }
             } catch (IOException | UncheckedIOException e) {
                 // the node is down or the stream broke: resume elsewhere
             } catch (InterruptedException e) {
+                return;
+            }
+            // Each node compacts its own history (and one that installed a snapshot starts anew): the
+            // watch is over only when a whole round of nodes served nothing and some said 410.
+            if (compactedAnswers > 0 && attemptsSinceServed >= nodes.size()) {
+                deliver(new Change("compacted", null, null, lowestCompact, 0, 0));
                 return;
             }
             if (closed) return;
@@ -92,8 +108,11 @@ public final class Watch implements AutoCloseable {
         }
     }
 
-    /** Follows one node's stream until it ends; true if the watch must end (compacted). */
-    private boolean follow(HostPort at) throws IOException, InterruptedException {
+    /**
+     * Follows one node's stream until it ends; the node's compacted revision if it answered 410
+     * (its history does not reach back to where this watch is), else 0.
+     */
+    private long follow(HostPort at) throws IOException, InterruptedException {
         // Resume at the revision in progress when some of its changes were delivered, else after it.
         long from = deliveredAtLast > 0 && lastRevision > complete ? lastRevision : Math.max(lastRevision, complete) + 1;
         int skip = from == lastRevision ? deliveredAtLast : 0;
@@ -102,13 +121,15 @@ public final class Watch implements AutoCloseable {
         HttpResponse<Stream<String>> res = http.send(req, HttpResponse.BodyHandlers.ofLines());
         if (res.statusCode() == 410) {
             JsonNode err = JSON.readTree(res.body().reduce("", String::concat));
-            deliver(new Change("compacted", null, null, err.path("compactRevision").asLong(), 0, 0));
-            return true;
+            return Math.max(1, err.path("compactRevision").asLong());
         }
         if (res.statusCode() != 200) {
             res.body().close();
-            return false;
+            return 0;
         }
+        compactedAnswers = 0;
+        attemptsSinceServed = 0;
+        lowestCompact = Long.MAX_VALUE;
         String event = null;
         try (Stream<String> lines = res.body()) {
             for (Iterator<String> it = lines.iterator(); it.hasNext() && !closed; ) {
@@ -136,7 +157,7 @@ public final class Watch implements AutoCloseable {
                         // Cut off (too slow, node stopping, or a snapshot from the leader took this node's
                         // history): resume, on another node.
                         case "error" -> {
-                            return false;
+                            return 0;
                         }
                         // The stream starts with every change up to fromRevision - 1 behind it.
                         case "created" -> complete = Math.max(complete, d.path("fromRevision").asLong() - 1);
@@ -146,7 +167,7 @@ public final class Watch implements AutoCloseable {
                 }
             }
         }
-        return false;
+        return 0;
     }
 
     private void deliver(Change c) {

@@ -97,6 +97,56 @@ class WatchTest {
         }
     }
 
+    @Test
+    @DisplayName("a node whose history is too short (410) is passed over for one that has it; only when none has it does the watch end as compacted")
+    void compactedOnOneNodeResumesOnAnother() {
+        // node 0 keeps 5 events, the others the default
+        try (TestNodes nodes = new TestNodes(3, c -> c.id() == 0 ? c.withWatch(5, 2000) : c).startAll();
+             RaftKvClient c = nodes.client(WAIT)) {
+            nodes.awaitLeader(ALL, WAIT);
+            long first = 0;
+            for (int i = 0; i < 12; i++) {
+                KvResult r = c.put("h/" + i, "v" + i);
+                assertThat(r.ok()).as("%s", r.body()).isTrue();
+                if (i == 0) first = r.body().path("revision").asLong();
+            }
+            long from = first;
+            // every node has applied the 12 puts (node 0 has compacted the first ones)
+            awaitCondition(() -> ALL.stream().allMatch(id -> nodes.node(id).status().appliedIndex() >= from + 11), WAIT,
+                    "every node applied the puts");
+            List<Watch.Change> seen = new CopyOnWriteArrayList<>();
+            try (RaftKvClient startAtZero = nodes.client(WAIT, 0, 1, 2);
+                 Watch w = startAtZero.watch("h/", true, first, seen::add)) {
+                awaitCondition(() -> seen.size() >= 12, WAIT, () -> "the 12 puts: " + seen);
+                assertThat(seen).extracting(Watch.Change::type).containsOnly("put");
+                assertThat(seen).extracting(Watch.Change::key).containsExactlyElementsOf(
+                        java.util.stream.IntStream.range(0, 12).mapToObj(i -> "h/" + i).toList());
+                assertThat(w.reconnects()).as("passed over node 0").isPositive();
+            }
+        }
+        // every node keeps 5: the watch ends as compacted
+        try (TestNodes nodes = new TestNodes(3, c -> c.withWatch(5, 2000)).startAll(); RaftKvClient c = nodes.client(WAIT)) {
+            nodes.awaitLeader(ALL, WAIT);
+            long first = 0;
+            for (int i = 0; i < 12; i++) {
+                KvResult r = c.put("h/" + i, "v" + i);
+                assertThat(r.ok()).as("%s", r.body()).isTrue();
+                if (i == 0) first = r.body().path("revision").asLong();
+            }
+            long from = first;
+            awaitCondition(() -> ALL.stream().allMatch(id -> nodes.node(id).status().appliedIndex() >= from + 11), WAIT,
+                    "every node applied the puts");
+            List<Watch.Change> seen = new CopyOnWriteArrayList<>();
+            try (Watch w = c.watch("h/", true, first, seen::add)) {
+                awaitCondition(() -> !seen.isEmpty(), WAIT, "the end of the watch");
+                assertThat(seen).singleElement().satisfies(ch -> {
+                    assertThat(ch.compacted()).isTrue();
+                    assertThat(ch.revision()).isGreaterThan(from);
+                });
+            }
+        }
+    }
+
     private static List<Write> expected(List<Write> committed) {
         return committed.stream().filter(w -> w.key().startsWith("w/")).toList();
     }

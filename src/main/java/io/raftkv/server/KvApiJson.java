@@ -267,7 +267,7 @@ final class KvApiJson {
         return out;
     }
 
-    private static void only(JsonNode o, Set<String> allowed, String usage) throws Bad {
+    static void only(JsonNode o, Set<String> allowed, String usage) throws Bad {
         for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
             String f = it.next();
             if (!allowed.contains(f)) throw new Bad("unknown field '" + f + "'" + usage);

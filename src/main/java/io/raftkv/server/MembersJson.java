@@ -1,8 +1,6 @@
 package io.raftkv.server;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -13,13 +11,9 @@ import io.raftkv.raft.ConfChangeResult;
 import io.raftkv.raft.Configuration;
 import io.raftkv.transport.HostPort;
 
-import java.io.IOException;
 
 /** The JSON of {@code /members} and {@code /members/add|promote|remove}: bodies and answers. */
 final class MembersJson {
-    private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
-            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
-
     private MembersJson() {}
 
     static final class BadChange extends Exception {
@@ -38,11 +32,11 @@ final class MembersJson {
         };
         JsonNode o;
         try {
-            o = BODY_READER.readTree(body);
-        } catch (IOException e) {
-            throw new BadChange("malformed JSON" + usage);
+            o = KvApiJson.readObject(body, usage); // one object, each field once
+            KvApiJson.only(o, op.equals("add") ? java.util.Set.of("id", "address") : java.util.Set.of("id"), usage);
+        } catch (KvApiJson.Bad e) {
+            throw new BadChange(e.getMessage());
         }
-        if (o == null || !o.isObject()) throw new BadChange("body must be a JSON object" + usage);
         JsonNode id = o.get("id");
         if (id == null || id.isNull()) throw new BadChange("field 'id' is missing" + usage);
         if (!id.isIntegralNumber() || !id.canConvertToInt() || id.asInt() < 0) {

@@ -1,14 +1,11 @@
 package io.raftkv.server;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.raftkv.node.TransferOutcome;
 
-import java.io.IOException;
 import java.util.OptionalInt;
 import java.util.function.IntFunction;
 
@@ -16,8 +13,6 @@ import java.util.function.IntFunction;
 final class TransferJson {
     private static final String USAGE = "; send {\"id\":N} to move the leadership to node N, or {} for the most"
             + " caught-up voter";
-    private static final ObjectReader BODY_READER = HttpApi.JSON.reader()
-            .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private TransferJson() {}
 
@@ -32,11 +27,11 @@ final class TransferJson {
         if (body.length == 0) return OptionalInt.empty();
         JsonNode o;
         try {
-            o = BODY_READER.readTree(body);
-        } catch (IOException e) {
-            throw new BadTransfer("malformed JSON" + USAGE);
+            o = KvApiJson.readObject(body, USAGE); // one object, each field once
+            KvApiJson.only(o, java.util.Set.of("id"), USAGE);
+        } catch (KvApiJson.Bad e) {
+            throw new BadTransfer(e.getMessage());
         }
-        if (o == null || !o.isObject()) throw new BadTransfer("body must be a JSON object" + USAGE);
         JsonNode id = o.get("id");
         if (id == null || id.isNull()) return OptionalInt.empty();
         if (!id.isIntegralNumber() || !id.canConvertToInt()) {

@@ -120,7 +120,12 @@ class MembersApiTest {
                     new Case("/members/promote", "{\"id\":1}", 409, "already a voter"),
                     new Case("/members/remove", "{\"id\":9}", 404, "node 9 is not a member"),
                     new Case("/members/remove", "[1]", 400, "must be a JSON object"),
-                    new Case("/members/remove", "{\"id\":1", 400, "malformed JSON")));
+                    new Case("/members/remove", "{\"id\":1", 400, "malformed JSON"),
+                    new Case("/members/remove", "{\"id\":9,\"id\":1}", 400, "field 'id' is given twice"),
+                    new Case("/members/promote", "{\"id\":1,\"force\":true}", 400, "unknown field 'force'"),
+                    new Case("/members/add", "", 400, "empty request body"),
+                    new Case("/transfer-leader", "{\"id\":1,\"id\":2}", 400, "field 'id' is given twice"),
+                    new Case("/transfer-leader", "{\"target\":1}", 400, "unknown field 'target'")));
             for (Case c : cases) {
                 HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(base + c.path()))
                         .POST(HttpRequest.BodyPublishers.ofString(c.body())).timeout(WAIT).build(),

@@ -114,8 +114,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print only the result, as one JSON object on stdout (no progress line).")
     boolean json;
 
+    @CommandLine.Mixin
+    ClientTlsOptions tls = new ClientTlsOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** HTTPS with it when --cacert is given. */
+    private javax.net.ssl.SSLContext sslContext;
 
     /** An operation of the mix. */
     enum Op {
@@ -177,6 +183,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // With --count alone, the count ends the run; a stalled cluster still ends it (see the run loop).
         long limitNs = count > 0 && !durationGiven ? Long.MAX_VALUE : runFor.toNanos();
+        sslContext = tls.context(cl);
 
         String unreachable = firstCheck(nodes, opTimeout);
         if (unreachable != null) {
@@ -193,9 +200,9 @@ final class BenchCommand implements Callable<Integer> {
         List<RaftKvClient> pool = new ArrayList<>();
         // One HTTP client for all: one selector thread and one connection pool instead of one per
         // bench client (at 64 clients, 64 of each made the bench, not the cluster, the bottleneck).
-        java.net.http.HttpClient shared = RaftKvClient.newHttpClient(opTimeout);
+        java.net.http.HttpClient shared = RaftKvClient.newHttpClient(opTimeout, sslContext);
         try {
-            for (int w = 0; w < clients; w++) pool.add(new RaftKvClient(rotate(nodes, w), opTimeout, sessions, opTimeout, shared));
+            for (int w = 0; w < clients; w++) pool.add(new RaftKvClient(rotate(nodes, w), opTimeout, sessions, opTimeout, shared, sslContext));
             String warmUpFailure = runEach(pool, (w, c) -> warmUp(c, table));
             if (warmUpFailure != null) {
                 err.println("raftkv: the cluster did not serve a first request within " + duration(opTimeout) + ": " + warmUpFailure);
@@ -233,9 +240,9 @@ final class BenchCommand implements Callable<Integer> {
     // ---------------------------------------------------------------- phases before the run
 
     /** Null if some node answers {@code /status}; else what each node's failure was. */
-    private static String firstCheck(List<HostPort> nodes, Duration opTimeout) {
+    private String firstCheck(List<HostPort> nodes, Duration opTimeout) {
         List<String> failures = new ArrayList<>();
-        try (RaftKvClient probe = new RaftKvClient(nodes, opTimeout, false)) {
+        try (RaftKvClient probe = new RaftKvClient(nodes, opTimeout, false, opTimeout, null, sslContext)) {
             for (HostPort n : nodes) {
                 KvResult r = probe.status(n);
                 if (r.ok()) return null;

@@ -34,6 +34,8 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
     private final java.util.Set<Integer> joined = new HashSet<>();
     private final Path dir;
     private final List<String> extraNodeArgs;
+    /** The nodes' certificates when they speak TLS ({@code --tls}); null: plain HTTP. */
+    private volatile LocalTls tls;
     /** Whether each node listens on its own address only (and connects from it). */
     private final boolean bindEach;
 
@@ -54,6 +56,11 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
     static LocalCluster onAddresses(List<HostPort> addresses, Path dir, List<String> extraNodeArgs) {
         if (new HashSet<>(addresses).size() != addresses.size()) throw new IllegalArgumentException("duplicate node address");
         return new LocalCluster(addresses, true, dir, extraNodeArgs);
+    }
+
+    /** Nodes started from now on speak TLS with certificates from {@code tls}. */
+    void useTls(LocalTls tls) {
+        this.tls = tls;
     }
 
     @Override
@@ -177,6 +184,8 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
         }
         if (bindEach) cmd.addAll(List.of("--bind", self.host()));
         cmd.addAll(extraNodeArgs);
+        LocalTls certs = tls;
+        if (certs != null) cmd.addAll(certs.nodeArgs(id));
         Path log = log(id);
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd);

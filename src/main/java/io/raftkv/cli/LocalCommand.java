@@ -36,6 +36,10 @@ final class LocalCommand implements Callable<Integer> {
     @Option(names = "--no-shell", description = "Run the cluster without the shell, until interrupted.")
     boolean noShell;
 
+    @Option(names = "--tls", description = {"Serve HTTPS and talk mutual TLS between nodes, with development"
+            + " certificates made in <dir>/certs on the first run (a CA, one per node, client-root for the shell)."})
+    boolean tls;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -46,6 +50,8 @@ final class LocalCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--base-port " + basePort + " leaves no room for " + nodes + " ports");
         }
         LocalCluster cluster = new LocalCluster(nodes, host, basePort, dir, List.of());
+        LocalTls certs = tls ? LocalTls.in(dir.resolve("certs"), List.of(host)) : null;
+        if (certs != null) cluster.useTls(certs);
         try {
             cluster.startAll();
         } catch (IllegalArgumentException e) {
@@ -54,7 +60,13 @@ final class LocalCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "raftkv-local-shutdown"));
         System.out.println("started " + nodes + " nodes on " + cluster.addresses() + "; data and logs in "
                 + dir.toAbsolutePath() + " (delete it for an empty cluster)");
-        try (RaftKvClient client = new RaftKvClient(cluster.addresses(), Duration.ofSeconds(6))) {
+        if (certs != null) {
+            System.out.println("TLS on; try: curl --cacert " + certs.ca().toAbsolutePath() + " https://"
+                    + cluster.addresses().getFirst() + "/status");
+        }
+        Duration timeout = Duration.ofSeconds(6);
+        try (RaftKvClient client = new RaftKvClient(cluster.addresses(), timeout, true, timeout, null,
+                certs == null ? null : certs.clientContext())) {
             OptionalInt leader = cluster.awaitLeader(client, Duration.ofSeconds(20));
             System.out.println(leader.isPresent() ? "node " + leader.getAsInt() + " is the leader"
                     : "no leader elected yet; see the logs in " + dir.toAbsolutePath());

@@ -2,6 +2,7 @@ package io.raftkv.cli;
 
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.server.BootstrapFile;
+import io.raftkv.security.NodeTls;
 import io.raftkv.server.Joiner;
 import io.raftkv.server.NodeConfig;
 import io.raftkv.server.RaftServer;
@@ -141,6 +142,22 @@ public final class Main implements Callable<Integer> {
                     + " with the fields of role changes, faults and recoveries) (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
+    @Option(names = "--tls-cert", paramLabel = "FILE", description = {"This node's certificate (PEM): serve the client API"
+            + " over HTTPS and talk mutual TLS with peers. Needs --tls-key and --tls-ca; 'raftkv certs' makes development ones.",
+            "The files are reloaded when they change, or on SIGHUP."})
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "The private key of --tls-cert (PEM, unencrypted PKCS#8).")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE", description = "The cluster's CA certificate(s) (PEM): peers, and clients"
+            + " that show a certificate, must have one it signed.")
+    Path tlsCa;
+
+    @Option(names = "--client-cert-auth", description = "Clients must show a certificate of --tls-ca too (refused at the"
+            + " TLS handshake otherwise).")
+    boolean clientCertAuth;
+
     @Option(names = "--exit-with-pid", hidden = true, description = "Exit when this process ends (used by 'raftkv local').")
     Long exitWithPid;
 
@@ -179,6 +196,7 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         logFormat().apply(System.err);
         NodeConfig config = nodeConfig().withMetrics(metrics);
+        Optional<NodeTls> tls = nodeTls(config.id());
         Path dir = dataDir != null ? dataDir : Path.of("data", "node-" + config.id());
         if (segmentBytes < 1024) throw new ParameterException(spec.commandLine(), "--segment-bytes must be >= 1024");
         List<HostPort> joinVia = joinAddresses();
@@ -210,10 +228,31 @@ public final class Main implements Callable<Integer> {
             // Joining now, or a node that joined earlier: its log or snapshot holds the configuration.
             config = config.joining();
         }
-        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia);
+        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia, tls);
     }
 
-    private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia) throws Exception {
+    /** The node's TLS from --tls-*, or a usage error naming the missing flag or the file that is wrong. */
+    private Optional<NodeTls> nodeTls(int id) {
+        CommandLine cl = spec.commandLine();
+        if (tlsCert == null && tlsKey == null && tlsCa == null) {
+            if (clientCertAuth) throw new ParameterException(cl, "--client-cert-auth needs TLS: give --tls-cert, --tls-key and --tls-ca");
+            return Optional.empty();
+        }
+        if (tlsCert == null || tlsKey == null || tlsCa == null) {
+            throw new ParameterException(cl, "TLS needs all three of --tls-cert, --tls-key and --tls-ca; missing "
+                    + String.join(", ", java.util.stream.Stream.of(tlsCert == null ? "--tls-cert" : null,
+                    tlsKey == null ? "--tls-key" : null, tlsCa == null ? "--tls-ca" : null)
+                    .filter(java.util.Objects::nonNull).toList()));
+        }
+        try {
+            return Optional.of(NodeTls.load(tlsCert, tlsKey, tlsCa, clientCertAuth, "node " + id));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
+    }
+
+    private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia,
+                      Optional<NodeTls> tls) throws Exception {
         FileStorage storage;
         try {
             storage = FileStorage.open(dir, new FileStorage.Options(segmentBytes, fsync));
@@ -224,10 +263,12 @@ public final class Main implements Callable<Integer> {
         }
         RaftServer server;
         try {
-            server = RaftServer.start(config, storage, fatal -> {
+            java.util.function.Consumer<Throwable> onFatal = fatal -> {
                 System.err.println("raftkv: node " + config.id() + " stopped: " + fatal);
                 Runtime.getRuntime().halt(1);
-            });
+            };
+            server = tls.isPresent() ? RaftServer.start(config, storage, onFatal, tls.get())
+                    : RaftServer.start(config, storage, onFatal);
         } catch (StorageException e) {
             storage.close();
             throw e; // a damaged data folder: exit 1 with the message saying where and what to do
@@ -236,6 +277,11 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "raftkv-shutdown"));
+        tls.ifPresent(t -> {
+            t.startWatching(Duration.ofSeconds(5));
+            NodeTls.reloadOnSighup();
+        });
+        javax.net.ssl.SSLContext clientTls = tls.map(NodeTls::jdkClient).orElse(null);
         if (exitWithPid != null) watchParent(exitWithPid);
         if (!joinVia.isEmpty()) {
             int self = config.id();
@@ -243,14 +289,15 @@ public final class Main implements Callable<Integer> {
                 System.err.println("raftkv: " + why);
                 server.close();
                 Runtime.getRuntime().halt(1);
-            });
+            }, clientTls);
         }
         if (!noShell && Terminals.stdinIsTerminal()) {
             List<HostPort> all = new ArrayList<>();
             all.add(config.self());
             config.peers().values().forEach(all::add);
             joinVia.stream().filter(a -> !all.contains(a)).forEach(all::add);
-            try (RaftKvClient client = new RaftKvClient(all, Duration.ofMillis(requestTimeoutMs + 1000))) {
+            Duration timeout = Duration.ofMillis(requestTimeoutMs + 1000);
+            try (RaftKvClient client = new RaftKvClient(all, timeout, true, timeout, null, clientTls)) {
                 new Shell(client, null).run();
             }
             server.close();

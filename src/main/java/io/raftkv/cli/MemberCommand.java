@@ -39,6 +39,9 @@ final class MemberCommand implements Runnable {
             description = "How long to wait for the answer (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
+    @CommandLine.Mixin
+    ClientTlsOptions tls = new ClientTlsOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -51,7 +54,8 @@ final class MemberCommand implements Runnable {
     int execute(CommandLine.Model.CommandSpec sub, Function<RaftKvClient, KvResult> call) {
         var nodes = ShellCommand.parseCluster(cluster, sub);
         if (timeoutMs < 1) throw new CommandLine.ParameterException(sub.commandLine(), "--timeout-ms must be >= 1");
-        try (RaftKvClient client = new RaftKvClient(nodes, Duration.ofMillis(timeoutMs))) {
+        Duration timeout = Duration.ofMillis(timeoutMs);
+        try (RaftKvClient client = new RaftKvClient(nodes, timeout, true, timeout, null, tls.context(sub.commandLine()))) {
             KvResult r = call.apply(client);
             if (r.ok()) {
                 print(sub.commandLine().getOut(), r.body());

@@ -24,6 +24,9 @@ final class ShellCommand implements Callable<Integer> {
     @Option(names = "--timeout-ms", defaultValue = "6000", description = "Per-command timeout (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
+    @CommandLine.Mixin
+    ClientTlsOptions tls = new ClientTlsOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -42,7 +45,8 @@ final class ShellCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<HostPort> nodes = parseCluster(cluster, spec);
-        try (RaftKvClient client = new RaftKvClient(nodes, Duration.ofMillis(timeoutMs))) {
+        Duration timeout = Duration.ofMillis(timeoutMs);
+        try (RaftKvClient client = new RaftKvClient(nodes, timeout, true, timeout, null, tls.context(spec.commandLine()))) {
             new Shell(client, null).run();
         }
         return 0;

@@ -28,6 +28,9 @@ final class TransferLeaderCommand implements Callable<Integer> {
     @Option(names = "--timeout-ms", defaultValue = "6000", description = "How long to wait for the answer (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
+    @CommandLine.Mixin
+    ClientTlsOptions tls = new ClientTlsOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -35,7 +38,8 @@ final class TransferLeaderCommand implements Callable<Integer> {
     public Integer call() {
         var nodes = ShellCommand.parseCluster(cluster, spec);
         if (timeoutMs < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--timeout-ms must be >= 1");
-        try (RaftKvClient client = new RaftKvClient(nodes, Duration.ofMillis(timeoutMs))) {
+        Duration timeout = Duration.ofMillis(timeoutMs);
+        try (RaftKvClient client = new RaftKvClient(nodes, timeout, true, timeout, null, tls.context(spec.commandLine()))) {
             KvResult r = client.transferLeader(to == null ? OptionalInt.empty() : OptionalInt.of(to));
             if (r.ok()) {
                 spec.commandLine().getOut().println(describe(r));

@@ -47,6 +47,9 @@ public final class RaftKvClient implements AutoCloseable {
     private final long attemptTimeoutNs;
     private final HttpClient http;
     private final boolean ownsHttp;
+    /** TLS (trusting the cluster's CA, showing a client certificate if given), or null for plain HTTP. */
+    private final javax.net.ssl.SSLContext tls;
+    private final String scheme;
     private volatile HostPort preferred;
     private final boolean sessions;
     private final Object writeLock = new Object();
@@ -81,6 +84,18 @@ public final class RaftKvClient implements AutoCloseable {
      */
     public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions, Duration attemptTimeout,
                         HttpClient shared) {
+        this(nodes, timeout, sessions, attemptTimeout, shared, null);
+    }
+
+    /**
+     * With {@code tls} not null the nodes are reached over HTTPS with it (see {@code
+     * TlsMaterial.jdk()}); a {@code shared} HTTP client must then have been made with the same
+     * context ({@link #newHttpClient(Duration, javax.net.ssl.SSLContext)}).
+     */
+    public RaftKvClient(List<HostPort> nodes, Duration timeout, boolean sessions, Duration attemptTimeout,
+                        HttpClient shared, javax.net.ssl.SSLContext tls) {
+        this.tls = tls;
+        this.scheme = tls == null ? "http://" : "https://";
         if (attemptTimeout.isNegative() || attemptTimeout.isZero()) throw new IllegalArgumentException("attempt timeout must be positive");
         this.attemptTimeoutNs = attemptTimeout.toNanos();
         this.sessions = sessions;
@@ -88,7 +103,7 @@ public final class RaftKvClient implements AutoCloseable {
         this.nodes = List.copyOf(nodes);
         this.timeout = timeout;
         this.ownsHttp = shared == null;
-        this.http = shared != null ? shared : newHttpClient(timeout);
+        this.http = shared != null ? shared : newHttpClient(timeout, tls);
         this.preferred = nodes.getFirst();
     }
 
@@ -289,7 +304,8 @@ public final class RaftKvClient implements AutoCloseable {
         List<HostPort> order = new ArrayList<>(nodes);
         order.remove(preferred);
         order.addFirst(preferred);
-        return new Watch(order, key, prefix, fromRevision, onChange, Duration.ofMillis(Math.min(1000, timeout.toMillis())));
+        return new Watch(order, key, prefix, fromRevision, onChange, Duration.ofMillis(Math.min(1000, timeout.toMillis())),
+                tls);
     }
 
     /** {@code POST /lease/grant}: a lease of {@code ttlMs}; the answer's {@code leaseId} names it. */
@@ -458,7 +474,7 @@ public final class RaftKvClient implements AutoCloseable {
 
     private KvResult send(HostPort node, String path, byte[] body, long start, Duration attemptTimeout)
             throws IOException, InterruptedException {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + node + path)).timeout(attemptTimeout);
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(scheme + node + path)).timeout(attemptTimeout);
         if (body == null) {
             b.GET();
         } else {
@@ -501,7 +517,14 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** The HTTP client a RaftKvClient makes for itself; also usable as a shared one. */
     public static HttpClient newHttpClient(Duration timeout) {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+        return newHttpClient(timeout, null);
+    }
+
+    /** As {@link #newHttpClient(Duration)}, speaking TLS with {@code tls} when it is not null. */
+    public static HttpClient newHttpClient(Duration timeout, javax.net.ssl.SSLContext tls) {
+        HttpClient.Builder b = HttpClient.newBuilder();
+        if (tls != null) b.sslContext(tls);
+        return b.version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofMillis(Math.min(1000, timeout.toMillis()))).build();
     }
 }

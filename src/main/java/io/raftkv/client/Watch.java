@@ -45,6 +45,7 @@ public final class Watch implements AutoCloseable {
     private final String query;
     private final Consumer<Change> onChange;
     private final HttpClient http;
+    private final String scheme;
     private final Thread thread;
     private volatile boolean closed;
     private volatile java.io.InputStream body;
@@ -60,13 +61,16 @@ public final class Watch implements AutoCloseable {
     private long lowestCompact = Long.MAX_VALUE;
 
     Watch(List<HostPort> nodes, String keyOrPrefix, boolean prefix, long fromRevision, Consumer<Change> onChange,
-          Duration connectTimeout) {
+          Duration connectTimeout, javax.net.ssl.SSLContext tls) {
         this.nodes = List.copyOf(nodes);
         this.query = (prefix ? "prefix=" : "key=") + URLEncoder.encode(keyOrPrefix, StandardCharsets.UTF_8);
         this.onChange = onChange;
         this.complete = fromRevision - 1;
         this.lastRevision = fromRevision - 1;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout).build();
+        HttpClient.Builder b = HttpClient.newBuilder();
+        if (tls != null) b.sslContext(tls);
+        this.scheme = tls == null ? "http://" : "https://";
+        this.http = b.version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout).build();
         this.thread = Thread.ofVirtual().name("raftkv-watch").start(this::run);
     }
 
@@ -116,7 +120,7 @@ public final class Watch implements AutoCloseable {
         // Resume at the revision in progress when some of its changes were delivered, else after it.
         long from = deliveredAtLast > 0 && lastRevision > complete ? lastRevision : Math.max(lastRevision, complete) + 1;
         int skip = from == lastRevision ? deliveredAtLast : 0;
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + at + "/watch?" + query
+        HttpRequest req = HttpRequest.newBuilder(URI.create(scheme + at + "/watch?" + query
                 + (from >= 1 ? "&fromRevision=" + from : ""))).GET().build();
         HttpResponse<Stream<String>> res = http.send(req, HttpResponse.BodyHandlers.ofLines());
         if (res.statusCode() == 410) {

@@ -52,6 +52,8 @@ import java.util.List;
 public final class DevCertificates {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final String SIGNATURE = "SHA256withECDSA";
+    /** Valid from a little before now, for clocks a bit behind. */
+    private static final Duration CLOCK_SLACK = Duration.ofMinutes(5);
 
     /** A certificate and its key pair. */
     public record Issued(X509Certificate certificate, KeyPair keys) {}
@@ -64,7 +66,8 @@ public final class DevCertificates {
         X500Name subject = new X500Name("CN=" + name);
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            X509v3CertificateBuilder b = builder(subject, subject, keys, validity)
+            Instant now = Instant.now();
+            X509v3CertificateBuilder b = builder(subject, subject, keys, now.minus(CLOCK_SLACK), now.plus(validity))
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
@@ -80,20 +83,33 @@ public final class DevCertificates {
      * to its peers).
      */
     public static Issued node(Issued ca, String commonName, List<String> hosts, Duration validity) {
-        return leaf(ca, commonName, hosts, validity, true);
+        Instant now = Instant.now();
+        return leaf(ca, commonName, hosts, now.minus(CLOCK_SLACK), now.plus(validity), true);
+    }
+
+    /** A node certificate valid from {@code notBefore} to {@code notAfter} (tests make expired ones). */
+    public static Issued node(Issued ca, String commonName, List<String> hosts, Instant notBefore, Instant notAfter) {
+        return leaf(ca, commonName, hosts, notBefore, notAfter, true);
     }
 
     /** A client certificate signed by {@code ca} whose common name is the user {@code user}. */
     public static Issued client(Issued ca, String user, Duration validity) {
-        return leaf(ca, user, List.of(), validity, false);
+        Instant now = Instant.now();
+        return leaf(ca, user, List.of(), now.minus(CLOCK_SLACK), now.plus(validity), false);
     }
 
-    private static Issued leaf(Issued ca, String commonName, List<String> hosts, Duration validity, boolean server) {
+    /** A client certificate valid from {@code notBefore} to {@code notAfter}. */
+    public static Issued client(Issued ca, String user, Instant notBefore, Instant notAfter) {
+        return leaf(ca, user, List.of(), notBefore, notAfter, false);
+    }
+
+    private static Issued leaf(Issued ca, String commonName, List<String> hosts, Instant notBefore, Instant notAfter,
+                               boolean server) {
         KeyPair keys = newKeyPair();
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = builder(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()),
-                    new X500Name("CN=" + commonName), keys, validity)
+                    new X500Name("CN=" + commonName), keys, notBefore, notAfter)
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
                     .addExtension(Extension.extendedKeyUsage, false, server
@@ -120,11 +136,10 @@ public final class DevCertificates {
         return host.matches("\\d{1,3}(\\.\\d{1,3}){3}");
     }
 
-    private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair keys, Duration validity) {
-        Instant now = Instant.now();
+    private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair keys, Instant notBefore,
+                                                     Instant notAfter) {
         return new JcaX509v3CertificateBuilder(issuer, new BigInteger(127, RANDOM).add(BigInteger.ONE),
-                Date.from(now.minus(Duration.ofMinutes(5))), // a little slack for clocks a bit behind
-                Date.from(now.plus(validity)), subject, keys.getPublic());
+                Date.from(notBefore), Date.from(notAfter), subject, keys.getPublic());
     }
 
     private static X509Certificate sign(X509v3CertificateBuilder b, KeyPair signer) throws GeneralSecurityException {

@@ -68,7 +68,8 @@ final class ClientRequests implements AutoCloseable {
         // Forwarded requests leave from the node's own address, like its peer RPCs: a partition
         // between two node addresses then cuts forwarding too.
         this.forwarder = new Forwarder(group, server.config().bindAddress(), 64 * 1024 * 1024,
-                (int) leaderSilenceLimitMs);
+                (int) leaderSilenceLimitMs, server.tls().<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(
+                        t -> t::client).orElse(null));
     }
 
     /** What a request does, which decides what a failure may have done. */

@@ -65,6 +65,12 @@ final class Forwarder implements AutoCloseable {
 
     /** {@code localAddress}: connect from the node's own address, as its peer RPCs do (a partition cuts both). */
     Forwarder(EventLoopGroup group, Optional<String> localAddress, int maxResponseBytes, int connectTimeoutMs) {
+        this(group, localAddress, maxResponseBytes, connectTimeoutMs, null);
+    }
+
+    /** With {@code tls} not null, to the leader over TLS with the context it supplies at each connection. */
+    Forwarder(EventLoopGroup group, Optional<String> localAddress, int maxResponseBytes, int connectTimeoutMs,
+              java.util.function.Supplier<io.netty.handler.ssl.SslContext> tls) {
         Bootstrap base = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs);
@@ -75,6 +81,8 @@ final class Forwarder implements AutoCloseable {
                 return new SimpleChannelPool(base.clone().remoteAddress(to.host(), to.port()), new AbstractChannelPoolHandler() {
                     @Override
                     public void channelCreated(Channel ch) {
+                        // Over TLS, to the leader's address as the configuration names it (its certificate must say so).
+                        if (tls != null) ch.pipeline().addLast(tls.get().newHandler(ch.alloc(), to.host(), to.port()));
                         ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(maxResponseBytes),
                                 new ResponseHandler());
                     }

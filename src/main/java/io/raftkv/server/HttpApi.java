@@ -106,6 +106,9 @@ final class HttpApi implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
+                        // HTTPS: the newest context (certificates reload), asking for or requiring client certificates.
+                        // Plain HTTP sent to it gets a plain 400 saying to use https, not a silent close.
+                        server.tls().ifPresent(t -> ch.pipeline().addLast("tls", new TlsOnly(t.server())));
                         ch.pipeline().addLast(new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(maxRequestLineBytes(server.config().maxKeyBytes()))),
                                 new RequestAggregator(),
@@ -143,6 +146,87 @@ final class HttpApi implements AutoCloseable {
      */
     static int maxRequestLineBytes(int maxKeyBytes) {
         return (int) Math.min(Integer.MAX_VALUE, 3L * maxKeyBytes + REQUEST_LINE_SLACK_BYTES);
+    }
+
+    /**
+     * The TLS handler of a connection, in place once the first bytes show a TLS handshake; a
+     * connection that starts with anything else (plain HTTP to the HTTPS port) is answered with a
+     * plain-text 400 that says to use https, and closed, before any request is read.
+     */
+    private static final class TlsOnly extends io.netty.handler.ssl.OptionalSslHandler {
+        private static final byte[] REFUSAL;
+
+        static {
+            byte[] body = "{\"error\":\"this node serves HTTPS only (it was started with --tls-cert): use https://\"}"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            byte[] head = ("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                    + "Content-Length: " + body.length + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            REFUSAL = new byte[head.length + body.length];
+            System.arraycopy(head, 0, REFUSAL, 0, head.length);
+            System.arraycopy(body, 0, REFUSAL, head.length, body.length);
+        }
+
+        TlsOnly(io.netty.handler.ssl.SslContext context) {
+            super(context);
+        }
+
+        @Override
+        protected io.netty.channel.ChannelHandler newNonSslHandler(ChannelHandlerContext context) {
+            return new io.netty.channel.ChannelInboundHandlerAdapter() {
+                private boolean answered;
+
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    if (answered) return;
+                    answered = true;
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(REFUSAL)).addListener(ChannelFutureListener.CLOSE);
+                }
+            };
+        }
+    }
+
+    /** At most one log line a second for refused handshakes and peers: a flood must not flood the log too. */
+    private static final class LogLimiter {
+        private final java.util.concurrent.atomic.AtomicLong nextNs = new java.util.concurrent.atomic.AtomicLong();
+
+        boolean tryAcquire() {
+            long now = System.nanoTime();
+            long next = nextNs.get();
+            return now - next >= 0 && nextNs.compareAndSet(next, now + 1_000_000_000L);
+        }
+    }
+
+    private static final LogLimiter TLS_FAILURE_LOG = new LogLimiter();
+    private static final LogLimiter REFUSED_PEER_LOG = new LogLimiter();
+
+    /**
+     * Over TLS, why this connection may not carry peer RPCs, if it may not: a peer shows a node
+     * certificate of the cluster's CA (checked at the handshake; a client certificate, made for
+     * clients only, or none at all is refused here, before the message is read).
+     */
+    private Optional<String> peerCertificateProblem(ChannelHandlerContext ctx) {
+        if (server.tls().isEmpty()) return Optional.empty();
+        io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        java.security.cert.Certificate[] certs;
+        try {
+            certs = ssl == null ? null : ssl.engine().getSession().getPeerCertificates();
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            certs = null;
+        }
+        if (certs == null || certs.length == 0 || !(certs[0] instanceof java.security.cert.X509Certificate c)) {
+            return Optional.of("peer RPCs need a node certificate of this cluster's CA; this connection showed none");
+        }
+        if (!io.raftkv.security.NodeTls.isNodeCertificate(c)) {
+            return Optional.of("peer RPCs need a node certificate; " + c.getSubjectX500Principal().getName()
+                    + " is a client certificate (its extended key usage does not include TLS servers)");
+        }
+        return Optional.empty();
+    }
+
+    private void logRefusedPeer(ChannelHandlerContext ctx, String path, String why) {
+        if (REFUSED_PEER_LOG.tryAcquire()) LOG.warn("node {}: refused {} from {}: {}", server.config().id(), path,
+                ctx.channel().remoteAddress(), why);
     }
 
     private static boolean isPeerRpc(String path) {
@@ -271,8 +355,15 @@ final class HttpApi implements AutoCloseable {
             }
             switch (path) {
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
-                case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" ->
+                case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" -> {
+                    Optional<String> refused = peerCertificateProblem(ctx);
+                    if (refused.isPresent()) {
+                        logRefusedPeer(ctx, path, refused.get());
+                        reply.send(error(HttpResponseStatus.FORBIDDEN, refused.get()));
+                    } else {
                         peerRpc(ctx, reply, req.content());
+                    }
+                }
                 case "/status" -> reply.send(json(HttpResponseStatus.OK, StatusJson.of(server.status())));
                 case "/metrics" -> serveMetrics(reply, req.headers().get(HttpHeaderNames.ACCEPT));
                 case "/get" -> clientRequests.get(reply, params, req.headers());
@@ -338,7 +429,13 @@ final class HttpApi implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.debug("HTTP connection error: {}", cause.toString());
+            if (cause instanceof io.netty.handler.codec.DecoderException && cause.getCause() instanceof javax.net.ssl.SSLException ssl) {
+                // A client of another CA, with an expired certificate, or speaking plain HTTP to HTTPS.
+                if (TLS_FAILURE_LOG.tryAcquire()) LOG.info("node {}: TLS handshake with {} failed: {}",
+                        server.config().id(), ctx.channel().remoteAddress(), ssl.getMessage());
+            } else {
+                LOG.debug("HTTP connection error: {}", cause.toString());
+            }
             ctx.close();
         }
     }

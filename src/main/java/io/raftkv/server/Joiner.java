@@ -23,19 +23,29 @@ public final class Joiner implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopped;
 
-    private Joiner(int id, HostPort self, List<HostPort> cluster, Duration requestTimeout, Consumer<String> refused) {
+    private final javax.net.ssl.SSLContext tls;
+
+    private Joiner(int id, HostPort self, List<HostPort> cluster, Duration requestTimeout, Consumer<String> refused,
+                   javax.net.ssl.SSLContext tls) {
+        this.tls = tls;
         this.thread = Thread.ofVirtual().name("raftkv-join-" + id).start(() -> run(id, self, cluster, requestTimeout, refused));
     }
 
     /** Starts asking {@code cluster} to add node {@code id} at {@code self}; {@code refused} hears a final no. */
     public static Joiner start(int id, HostPort self, List<HostPort> cluster, Duration requestTimeout,
                                Consumer<String> refused) {
-        return new Joiner(id, self, cluster, requestTimeout, refused);
+        return new Joiner(id, self, cluster, requestTimeout, refused, null);
+    }
+
+    /** As {@link #start(int, HostPort, List, Duration, Consumer)}, over HTTPS with {@code tls} when not null. */
+    public static Joiner start(int id, HostPort self, List<HostPort> cluster, Duration requestTimeout,
+                               Consumer<String> refused, javax.net.ssl.SSLContext tls) {
+        return new Joiner(id, self, cluster, requestTimeout, refused, tls);
     }
 
     private void run(int id, HostPort self, List<HostPort> cluster, Duration requestTimeout, Consumer<String> refused) {
         long attempts = 0;
-        try (RaftKvClient client = new RaftKvClient(cluster, requestTimeout)) {
+        try (RaftKvClient client = new RaftKvClient(cluster, requestTimeout, true, requestTimeout, null, tls)) {
             while (!stopped) {
                 KvResult r = client.addMember(id, self.toString());
                 attempts++;

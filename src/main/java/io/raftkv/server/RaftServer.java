@@ -93,11 +93,22 @@ public final class RaftServer implements AutoCloseable {
     /** The runtime's counts and the state machine's sessions, published by the loop for scrapes (metrics on only). */
     private volatile RuntimeCounters lastCounters = RuntimeCounters.ZERO;
     private volatile int sessions;
+    /** TLS for the client API, peers and forwarding ({@code --tls-cert}...); empty: plain HTTP. */
+    private final Optional<io.raftkv.security.NodeTls> tls;
 
     /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
             throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity());
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.empty());
+    }
+
+    /**
+     * Starts a node that serves its client API over HTTPS and talks mutual TLS to its peers with
+     * {@code tls}'s certificates (reloaded when they change).
+     */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
+                                   io.raftkv.security.NodeTls tls) throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.of(tls));
     }
 
     /**
@@ -106,12 +117,21 @@ public final class RaftServer implements AutoCloseable {
      */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    UnaryOperator<Transport> transportWrapper) throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, transportWrapper);
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, Optional.empty());
+    }
+
+    /** Starts a node with both a wrapped peer transport and, when given, TLS. */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
+                                   UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls)
+            throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls);
     }
 
     private RaftServer(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
-                       UnaryOperator<Transport> transportWrapper) throws InterruptedException {
+                       UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls)
+            throws InterruptedException {
         this.config = config;
+        this.tls = tls;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes(),
@@ -137,7 +157,8 @@ public final class RaftServer implements AutoCloseable {
         this.ioGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("raft-node-" + config.id()),
                 NioIoHandler.newFactory());
         this.loop = ioGroup.next();
-        this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024);
+        this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024,
+                tls.<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(t -> t::client).orElse(null));
         if (metrics.enabled()) peerTransport.observeRoundTrips(metrics::appendEntriesRoundTrip);
         this.transport = transportWrapper.apply(peerTransport);
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
@@ -179,7 +200,7 @@ public final class RaftServer implements AutoCloseable {
         loop.scheduleAtFixedRate(() -> submit(watches::progress), config.watchProgressMs(), config.watchProgressMs(),
                 TimeUnit.MILLISECONDS);
         Configuration members = runtime.core().configuration();
-        LOG.info("node {} listening on {} ({}); {}", config.id(), config.self(),
+        LOG.info("node {} listening on {}://{} ({}); {}", config.id(), tls.isPresent() ? "https" : "http", config.self(),
                 config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), members.isEmpty()
                         ? "joining: no configuration until the cluster's leader sends one"
                         : "configuration " + describe(members, runtime.core().configurationIndex()));
@@ -187,6 +208,11 @@ public final class RaftServer implements AutoCloseable {
 
     public NodeConfig config() {
         return config;
+    }
+
+    /** The node's TLS, if it speaks TLS. */
+    public Optional<io.raftkv.security.NodeTls> tls() {
+        return tls;
     }
 
     /** Runs {@code task} on the loop thread, then lets the runtime process (once for all tasks queued together). */
@@ -534,6 +560,7 @@ public final class RaftServer implements AutoCloseable {
         storage.close();
         runtime.stop("node stopped");
         metrics.close();
+        tls.ifPresent(io.raftkv.security.NodeTls::close);
         LOG.info("node {} stopped", config.id());
     }
 

@@ -74,7 +74,7 @@ final class PeerClient {
 
     PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
                Consumer<Message> inbound, int maxOutstanding, long reconnectBackoffNs, int maxResponseBytes,
-               RoundTripObserver roundTrips) {
+               RoundTripObserver roundTrips, java.util.function.Supplier<io.netty.handler.ssl.SslContext> tls) {
         this.roundTrips = roundTrips;
         this.peerId = peerId;
         this.address = address;
@@ -88,6 +88,8 @@ final class PeerClient {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        // The host name as the configuration names the peer: its certificate must be valid for it.
+                        if (tls != null) ch.pipeline().addLast(tls.get().newHandler(ch.alloc(), address.host(), address.port()));
                         ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(maxResponseBytes),
                                 new ResponseHandler());
                     }

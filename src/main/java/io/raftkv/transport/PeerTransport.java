@@ -8,6 +8,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+import io.netty.handler.ssl.SslContext;
 
 /**
  * The HTTP transport: requests go to peers over one pipelined connection each ({@link PeerClient}),
@@ -20,6 +22,8 @@ public final class PeerTransport implements Transport {
     private final EventLoopGroup group;
     private final int maxResponseBytes;
     private final Consumer<Message> responses;
+    /** TLS for connections to peers (the latest context: certificates reload), or null for plain HTTP. */
+    private final Supplier<SslContext> tls;
     /** Messages to ids with no known address (a member whose address is not known yet). */
     private final AtomicLong unaddressed = new AtomicLong();
     private volatile Inbound inbound;
@@ -34,6 +38,13 @@ public final class PeerTransport implements Transport {
     /** {@code localAddress}: connect from this address (the node's own), else from the kernel's choice. */
     public PeerTransport(Map<Integer, HostPort> peers, Optional<String> localAddress, EventLoopGroup group,
                          int maxResponseBytes) {
+        this(peers, localAddress, group, maxResponseBytes, null);
+    }
+
+    /** With {@code tls} not null, peers are reached over TLS with the context it supplies at each connection. */
+    public PeerTransport(Map<Integer, HostPort> peers, Optional<String> localAddress, EventLoopGroup group,
+                         int maxResponseBytes, Supplier<SslContext> tls) {
+        this.tls = tls;
         this.localAddress = localAddress;
         this.group = group;
         this.maxResponseBytes = maxResponseBytes;
@@ -46,7 +57,7 @@ public final class PeerTransport implements Transport {
 
     private PeerClient newClient(int id, HostPort addr) {
         return new PeerClient(id, addr, localAddress, group, responses, 1024, 100_000_000L, maxResponseBytes,
-                roundTripRelay);
+                roundTripRelay, tls);
     }
 
     /** Reports the round trip of every AppendEntries to a peer from now on. */

@@ -42,6 +42,10 @@ public final class TestNodes implements AutoCloseable {
     private final Path dataRoot;
     private final FileStorage.Options fileOptions;
     private final List<Throwable> fatalErrors = new CopyOnWriteArrayList<>();
+    /** Each node's TLS (by id) for nodes started from now on; null: plain HTTP. */
+    private java.util.function.IntFunction<io.raftkv.security.NodeTls> tls;
+    /** The TLS of the clients {@link #client} makes; null: plain HTTP. */
+    private javax.net.ssl.SSLContext clientTls;
 
     public TestNodes(int n) {
         this(n, UnaryOperator.identity());
@@ -68,6 +72,13 @@ public final class TestNodes implements AutoCloseable {
         return new TestNodes(n, tweak, root, options);
     }
 
+    /** Nodes started from now on speak TLS with {@code tls.apply(id)}; {@link #client}s with {@code clientTls}. */
+    public TestNodes withTls(java.util.function.IntFunction<io.raftkv.security.NodeTls> tls, javax.net.ssl.SSLContext clientTls) {
+        this.tls = tls;
+        this.clientTls = clientTls;
+        return this;
+    }
+
     public TestNodes startAll() {
         for (int id : addresses.keySet()) start(id);
         return this;
@@ -82,7 +93,8 @@ public final class TestNodes implements AutoCloseable {
         try {
             CuttableTransport[] transport = new CuttableTransport[1];
             RaftServer s = RaftServer.start(cfg, storage, fatalErrors::add,
-                    inner -> transport[0] = new CuttableTransport(inner));
+                    inner -> transport[0] = new CuttableTransport(inner),
+                    tls == null ? Optional.empty() : Optional.of(tls.apply(id)));
             servers.put(id, s);
             transports.put(id, transport[0]);
             storages.put(id, storage);
@@ -150,7 +162,7 @@ public final class TestNodes implements AutoCloseable {
         List<HostPort> list = new ArrayList<>();
         if (ids.length == 0) addresses.keySet().stream().sorted().forEach(i -> list.add(addresses.get(i)));
         for (int id : ids) list.add(addresses.get(id));
-        return new RaftKvClient(list, timeout);
+        return new RaftKvClient(list, timeout, true, timeout, null, clientTls);
     }
 
     /** Splits the running nodes into groups that cannot reach each other. */

@@ -9,13 +9,15 @@
 # of medians and ratios and records resident memory per node; raw results go to the output folder.
 #
 # Usage: bench/compare-etcd.sh [--duration 10s] [--rounds 3] [--conns "1 16 64"] [--ops "put get"]
-#                              [--keys 10000] [--value-bytes 64] [--out DIR]
+#                              [--keys 10000] [--value-bytes 64] [--out DIR] [--tls]
+# --tls: both systems serve clients over HTTPS and talk mutual TLS between members, with the same
+# development certificates (raftkv certs: ECDSA P-256); wrk speaks HTTPS to both.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
-duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out=""
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out="" tls=0
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
     --keys) keys="$2"; shift 2 ;;
     --value-bytes) value_bytes="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --tls) tls=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare-etcd: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -82,14 +85,27 @@ for p in "${etcd_client[@]}" "${etcd_peer[@]}" "${raftkv_port[@]}"; do
   fi
 done
 
+scheme=http etcd_tls=() raftkv_tls=() curl_tls=()
+if [ "$tls" = 1 ]; then
+  scheme=https
+  "$root/raftkv" certs --out "$work/certs" --nodes 3 --host 127.0.0.1 >/dev/null
+  curl_tls=(--cacert "$work/certs/ca.pem")
+fi
 initial=""
-for i in 0 1 2; do initial+="${initial:+,}e$i=http://127.0.0.1:${etcd_peer[$i]}"; done
+for i in 0 1 2; do initial+="${initial:+,}e$i=$scheme://127.0.0.1:${etcd_peer[$i]}"; done
 etcd_pids=() raftkv_pids=()
 for i in 0 1 2; do
+  if [ "$tls" = 1 ]; then
+    c="$work/certs/node-$i.pem" k="$work/certs/node-$i-key.pem" a="$work/certs/ca.pem"
+    etcd_tls=(--cert-file "$c" --key-file "$k" --trusted-ca-file "$a" --peer-cert-file "$c" --peer-key-file "$k"
+              --peer-trusted-ca-file "$a" --peer-client-cert-auth)
+    raftkv_tls=(--tls-cert "$c" --tls-key "$k" --tls-ca "$a")
+  fi
   # etcd draws its election timeout from [T, 2T): T=300 is the closest to raftkv's 300-500 ms.
   etcd --name "e$i" --data-dir "$work/etcd-$i" \
-    --listen-client-urls "http://127.0.0.1:${etcd_client[$i]}" --advertise-client-urls "http://127.0.0.1:${etcd_client[$i]}" \
-    --listen-peer-urls "http://127.0.0.1:${etcd_peer[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${etcd_peer[$i]}" \
+    --listen-client-urls "$scheme://127.0.0.1:${etcd_client[$i]}" --advertise-client-urls "$scheme://127.0.0.1:${etcd_client[$i]}" \
+    --listen-peer-urls "$scheme://127.0.0.1:${etcd_peer[$i]}" --initial-advertise-peer-urls "$scheme://127.0.0.1:${etcd_peer[$i]}" \
+    ${etcd_tls[@]+"${etcd_tls[@]}"} \
     --initial-cluster "$initial" --initial-cluster-state new --initial-cluster-token raftkv-bench \
     --heartbeat-interval 50 --election-timeout 300 --logger zap --log-level warn \
     >"$out/etcd-$i.log" 2>&1 &
@@ -99,7 +115,8 @@ for i in 0 1 2; do
   peers=""
   for j in 0 1 2; do [ "$j" = "$i" ] || peers+="${peers:+,}localhost:${raftkv_port[$j]}"; done
   # The product's launcher and defaults: fsync on, 50 ms heartbeats, 300-500 ms elections.
-  "$root/raftkv" -id "$i" -port "${raftkv_port[$i]}" -peers "$peers" -data "$work/raftkv-$i" >"$out/raftkv-$i.log" 2>&1 &
+  "$root/raftkv" -id "$i" -port "${raftkv_port[$i]}" -peers "$peers" -data "$work/raftkv-$i" \
+    ${raftkv_tls[@]+"${raftkv_tls[@]}"} >"$out/raftkv-$i.log" 2>&1 &
   pids+=($!) raftkv_pids+=($!)
 done
 
@@ -109,7 +126,7 @@ rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null |
 etcd_leader() {
   local i s
   for i in 0 1 2; do
-    s=$(curl -s -m 2 -X POST "http://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
+    s=$(curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$scheme://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
     local me leader
     me=$(grep -o '"member_id":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
     leader=$(grep -o '"leader":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
@@ -120,7 +137,7 @@ etcd_leader() {
 raftkv_leader() {
   local i
   for i in 0 1 2; do
-    if curl -s -m 2 "http://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"leader"'; then
+    if curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} "$scheme://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"leader"'; then
       echo "${raftkv_port[$i]}"; return 0
     fi
   done
@@ -159,7 +176,7 @@ run_wrk() {
   esac
   t=$(( c < 2 ? c : 2 ))
   BENCH_THREADS=$t BENCH_PRELOAD=$preload wrk -t "$t" -c "$c" -d "$d" --timeout 5s -s "$here/wrk/$script" \
-    "http://127.0.0.1:$port" | grep '^{"requests"' || { echo "compare-etcd: wrk against $system failed" >&2; exit 1; }
+    "$scheme://127.0.0.1:$port" | grep '^{"requests"' || { echo "compare-etcd: wrk against $system failed" >&2; exit 1; }
 }
 
 for system in etcd raftkv; do
@@ -197,7 +214,7 @@ for p in "${raftkv_pids[@]}"; do peak_raftkv+=("$(rss_kb "$p" VmHWM)"); done
 # ---------------------------------------------------------------- the table (medians over rounds)
 table="$out/table.md"
 {
-  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), 3 nodes each on loopback, fsync on;"
+  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), 3 nodes each on loopback, fsync on$([ "$tls" = 1 ] && echo ", TLS (HTTPS clients, mutual TLS between members)");"
   echo "wrk, ${duration} per run, ${rounds} round(s), medians; $keys keys, $value_bytes-byte values; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "| op | conns | etcd ops/s | raftkv ops/s | ratio | etcd p50 ms | raftkv p50 ms | etcd p99 ms | raftkv p99 ms | p99 ratio | errors etcd / raftkv |"

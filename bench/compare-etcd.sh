@@ -97,7 +97,9 @@ etcd_pids=() raftkv_pids=()
 for i in 0 1 2; do
   if [ "$tls" = 1 ]; then
     c="$work/certs/node-$i.pem" k="$work/certs/node-$i-key.pem" a="$work/certs/ca.pem"
-    etcd_tls=(--cert-file "$c" --key-file "$k" --trusted-ca-file "$a" --peer-cert-file "$c" --peer-key-file "$k"
+    # No --trusted-ca-file on the client side: with it etcd requires client certificates, and raftkv
+    # without --client-cert-auth does not.
+    etcd_tls=(--cert-file "$c" --key-file "$k" --peer-cert-file "$c" --peer-key-file "$k"
               --peer-trusted-ca-file "$a" --peer-client-cert-auth)
     raftkv_tls=(--tls-cert "$c" --tls-key "$k" --tls-ca "$a")
   fi

@@ -113,7 +113,7 @@ public final class ChaosRun {
         List<FaultKind> kinds = options.faults().stream().sorted().toList();
         try (EventLog log = new EventLog(out, eventsPath, startNs);
              HistoryFile history = new HistoryFile(historyPath);
-             ClusterMonitor monitor = new ClusterMonitor(nodes.addresses(), log)) {
+             ClusterMonitor monitor = new ClusterMonitor(nodes.addresses(), log, nodes.clientTls())) {
             log.event("start", n + " nodes on " + nodes.addresses().stream().map(Object::toString).collect(Collectors.joining(" "))
                     + ", " + options.clients() + " clients for " + options.duration().toSeconds() + " s, faults "
                     + FaultKind.names(options.faults()) + ", seed " + options.seed());
@@ -126,7 +126,7 @@ public final class ChaosRun {
             }
             Nemesis nemesis = new Nemesis(nodes, firewall, monitor, kinds, options.seed(), log);
             Workload workload = new Workload(nodes.addresses(), options.clients(), options.seed(), options.clientTimeout(),
-                    options.attemptTimeout(), history, startNs);
+                    options.attemptTimeout(), history, startNs, nodes.clientTls());
             Summary summary = new Summary(options, nodes, startNs);
             long loadStartNs = System.nanoTime();
             long endNs = loadStartNs + options.duration().toNanos();
@@ -305,7 +305,8 @@ public final class ChaosRun {
         Map<String, Optional<String>> values = new TreeMap<>();
         int reader = options.clients();
         long deadline = System.nanoTime() + FINAL_READS_WAIT.toNanos();
-        try (RaftKvClient client = new RaftKvClient(nodes.addresses(), options.clientTimeout(), false, options.attemptTimeout())) {
+        try (RaftKvClient client = new RaftKvClient(nodes.addresses(), options.clientTimeout(), false, options.attemptTimeout(),
+                null, nodes.clientTls())) {
             for (String key : new TreeSet<>(keys)) {
                 while (System.nanoTime() < deadline) {
                     long call = System.nanoTime() - log.startNs();

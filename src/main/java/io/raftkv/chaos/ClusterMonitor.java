@@ -45,9 +45,9 @@ final class ClusterMonitor implements AutoCloseable {
     private final List<Thread> pollers = new ArrayList<>();
     private volatile boolean running = true;
 
-    ClusterMonitor(List<HostPort> nodes, EventLog log) {
+    ClusterMonitor(List<HostPort> nodes, EventLog log, javax.net.ssl.SSLContext tls) {
         this.nodes = List.copyOf(nodes);
-        this.client = new RaftKvClient(nodes, Duration.ofMillis(500), false);
+        this.client = new RaftKvClient(nodes, Duration.ofMillis(500), false, Duration.ofMillis(500), null, tls);
         this.log = log;
         this.views = new AtomicReferenceArray<>(nodes.size());
     }

@@ -236,7 +236,8 @@ final class Nemesis {
     }
 
     private RaftKvClient admin() {
-        return new RaftKvClient(nodes.addresses(), java.time.Duration.ofSeconds(10));
+        java.time.Duration timeout = java.time.Duration.ofSeconds(10);
+        return new RaftKvClient(nodes.addresses(), timeout, true, timeout, null, nodes.clientTls());
     }
 
     /**

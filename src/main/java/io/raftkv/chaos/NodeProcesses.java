@@ -22,4 +22,9 @@ public interface NodeProcesses {
 
     /** Starts node {@code id} again on its data folder; returns the new pid. */
     long start(int id);
+
+    /** The TLS context clients of these nodes use, or null when they serve plain HTTP. */
+    default javax.net.ssl.SSLContext clientTls() {
+        return null;
+    }
 }

@@ -60,7 +60,8 @@ final class Workload {
      * @param startNs the run's time origin: history times are {@code System.nanoTime() - startNs}
      */
     Workload(List<HostPort> nodes, int clients, long seed, Duration timeout, Duration attemptTimeout, HistoryFile history,
-             long startNs) {
+             long startNs, javax.net.ssl.SSLContext tls) {
+        this.tls = tls;
         this.attemptTimeout = attemptTimeout;
         this.nodes = List.copyOf(nodes);
         this.clients = clients;
@@ -70,6 +71,9 @@ final class Workload {
         this.startNs = startNs;
         this.currentKey = new AtomicReferenceArray<>(clients);
     }
+
+    /** TLS for the clients, or null for plain HTTP. */
+    private final javax.net.ssl.SSLContext tls;
 
     void start() {
         for (int c = 0; c < clients; c++) {
@@ -98,7 +102,7 @@ final class Workload {
         // Spread the clients' first node, as real clients would; each then follows the leader.
         List<HostPort> order = new ArrayList<>(nodes);
         Collections.rotate(order, -(c % nodes.size()));
-        try (RaftKvClient client = new RaftKvClient(order, timeout, true, attemptTimeout)) {
+        try (RaftKvClient client = new RaftKvClient(order, timeout, true, attemptTimeout, null, tls)) {
             int keyNo = 0;
             int writesOnKey = 0;
             long writeNo = 0;

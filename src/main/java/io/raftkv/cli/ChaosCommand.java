@@ -80,6 +80,10 @@ final class ChaosCommand implements Callable<Integer> {
             + " summary.json, chaos.log (default: data/chaos/<date-time>).")
     Path dir;
 
+    @Option(names = "--tls", description = "Nodes serve HTTPS and talk mutual TLS, with development certificates made"
+            + " in the run's folder (certs/); the clients and the nemesis speak TLS too.")
+    boolean tls;
+
     @Option(names = "--port", defaultValue = "9000", description = "The port every node listens on, each on its own address"
             + " (default: ${DEFAULT-VALUE}).")
     int port;
@@ -148,6 +152,7 @@ final class ChaosCommand implements Callable<Integer> {
                 .toList();
         LocalCluster cluster = LocalCluster.onAddresses(addresses, runDir,
                 List.of("--request-timeout-ms", String.valueOf(nodeRequestTimeoutMs)));
+        if (tls) cluster.useTls(LocalTls.in(runDir.resolve("certs"), addresses.stream().map(HostPort::host).toList()));
         Optional<Firewall> firewall = Optional.empty();
         Thread cleanup = null;
         try {

@@ -61,6 +61,14 @@ final class LocalCluster implements AutoCloseable, NodeProcesses {
     /** Nodes started from now on speak TLS with certificates from {@code tls}. */
     void useTls(LocalTls tls) {
         this.tls = tls;
+        this.clientTls = tls.clientContext();
+    }
+
+    private volatile javax.net.ssl.SSLContext clientTls;
+
+    @Override
+    public javax.net.ssl.SSLContext clientTls() {
+        return clientTls;
     }
 
     @Override

@@ -70,6 +70,8 @@ final class PeerClient {
     /** A refusal (400) was logged on the current connection: once per connection is enough to be seen. */
     private volatile boolean reportedRefusal;
     private volatile boolean closed;
+    /** When a TLS failure with this peer was last logged (at most one line in 10 s). */
+    private volatile long lastTlsWarningNs = System.nanoTime() - 20_000_000_000L;
     private final RoundTripObserver roundTrips;
 
     PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
@@ -262,6 +264,14 @@ final class PeerClient {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Throwable tls = cause instanceof javax.net.ssl.SSLException ? cause
+                    : cause.getCause() instanceof javax.net.ssl.SSLException s ? s : null;
+            long now = System.nanoTime();
+            if (tls != null && now - lastTlsWarningNs > 10_000_000_000L) {
+                // A certificate problem on either side: without this line the link just stays down.
+                lastTlsWarningNs = now;
+                LOG.warn("TLS with node {} at {} failed: {}", peerId, address, tls.getMessage());
+            }
             LOG.debug("connection to node {} failed: {}", peerId, cause.toString());
             ctx.close();
         }

@@ -85,6 +85,10 @@ public final class NodeRuntime<R> {
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
     private boolean snapshotInFlight;
+    /** The last snapshot's index before the one in flight: where a failed one leaves things. */
+    private long snapshotIndexBefore;
+    /** No snapshot is started before this time (after one failed for want of disk space). */
+    private long snapshotRetryAtNs = Long.MIN_VALUE;
     private long snapshotStartNs;
     private long snapshotCaptureNs;
 
@@ -289,6 +293,19 @@ public final class NodeRuntime<R> {
         inFlight.durable = true;
     }
 
+    /**
+     * The snapshot asked of {@link Persister#writeSnapshot} could not be written and left nothing
+     * behind (the disk is full): the log stays as it is, and another snapshot is tried after
+     * {@code retryAfterNs}.
+     */
+    public void snapshotFailed(long retryAfterNs) {
+        if (holdWhileWriting(() -> snapshotFailed(retryAfterNs))) return;
+        if (!snapshotInFlight) return;
+        snapshotInFlight = false;
+        lastSnapshotIndex = snapshotIndexBefore;
+        snapshotRetryAtNs = nanoClock.getAsLong() + retryAfterNs;
+    }
+
     /** The snapshot asked of {@link Persister#writeSnapshot} is durable ({@code sizeBytes} on disk). */
     public void snapshotWritten(Snapshot snapshot, long sizeBytes) {
         if (holdWhileWriting(() -> snapshotWritten(snapshot, sizeBytes))) return;
@@ -439,6 +456,7 @@ public final class NodeRuntime<R> {
     private void restoreSnapshot(Snapshot snap) {
         sm.restore(snap.data());
         lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
+        snapshotIndexBefore = Math.max(snapshotIndexBefore, snap.index());
         bytesSinceSnapshot = 0;
         listener.snapshotInstalled(snap);
         // Writes proposed here at or below the snapshot may or may not be in it.
@@ -584,6 +602,7 @@ public final class NodeRuntime<R> {
      */
     private void maybeSnapshot() {
         if (snapshotInFlight || inFlight != null) return;
+        if (snapshotRetryAtNs != Long.MIN_VALUE && nanoClock.getAsLong() - snapshotRetryAtNs < 0) return;
         long applied = core.appliedIndex();
         if (applied <= lastSnapshotIndex) return;
         if (applied - lastSnapshotIndex < snapshots.everyEntries() && bytesSinceSnapshot < snapshots.everyBytes()) return;
@@ -591,6 +610,7 @@ public final class NodeRuntime<R> {
         StateMachine.Image image = sm.capture();
         snapshotCaptureNs = nanoClock.getAsLong() - snapshotStartNs;
         snapshotInFlight = true;
+        snapshotIndexBefore = lastSnapshotIndex;
         lastSnapshotIndex = applied;
         bytesSinceSnapshot = 0;
         persister.writeSnapshot(applied, core.termAt(applied), core.configurationAt(applied), image);

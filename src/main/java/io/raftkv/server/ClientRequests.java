@@ -201,7 +201,24 @@ final class ClientRequests implements AutoCloseable {
         return o;
     }
 
+    /**
+     * While this node's disk is full it proposes nothing and answers no linearizable read (both
+     * wait on its log, which cannot grow): a 503 that says so at once, nothing applied, instead of a
+     * timeout with an unknown outcome. Reads with {@code consistency=stale} go on.
+     */
+    private boolean refusedForFullDisk(Call call) {
+        Optional<String> full = server.diskFull();
+        if (full.isEmpty()) return false;
+        call.reply(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                .put("error", "node " + server.config().id() + " cannot write: " + full.get() + "; nothing was applied."
+                        + " Free space there (writes resume by themselves), or use another node; reads with"
+                        + " consistency=stale still work here")
+                .put("retryable", true).put("diskFull", true)));
+        return true;
+    }
+
     private void runWrite(Call call, KvCommand cmd) {
+        if (refusedForFullDisk(call)) return;
         // Answers are built on the connection's event loop, not on the Raft loop that completes the future.
         call.withDeadline(server.propose(cmd))
                 .whenCompleteAsync((outcome, err) -> {
@@ -308,6 +325,7 @@ final class ClientRequests implements AutoCloseable {
     private static final String GET_USAGE = ": use GET /get?key=K, with optional consistency=stale";
 
     private void runRead(Call call, String key) {
+        if (refusedForFullDisk(call)) return;
         call.withDeadline(server.read(key))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
@@ -424,6 +442,7 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void runRange(Call call, RangeQuery q, boolean linearizable) {
+        if (linearizable && refusedForFullDisk(call)) return;
         call.withDeadline(server.range(q, linearizable))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
@@ -617,6 +636,7 @@ final class ClientRequests implements AutoCloseable {
     }
 
     private void runChange(Call call, io.raftkv.raft.ConfChange change) {
+        if (refusedForFullDisk(call)) return;
         call.withDeadline(server.changeMembership(change))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {

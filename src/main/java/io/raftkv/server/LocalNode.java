@@ -55,6 +55,11 @@ interface LocalNode {
     /** When this node last heard from a leader; read on every request that finds no leader, so cheap. */
     LeaderContact leaderContact();
 
+    /** Why this node cannot write now (its disk is full), or empty when it can. */
+    default Optional<String> diskFull() {
+        return Optional.empty();
+    }
+
     /** The node's TLS ({@code --tls-cert}...): empty for plain HTTP (and for a stub). */
     default Optional<io.raftkv.security.NodeTls> tls() {
         return Optional.empty();

@@ -436,14 +436,77 @@ public final class RaftServer implements AutoCloseable {
         fatalHandler.accept(t);
     }
 
-    /** The runtime's writes: the log on the loop thread (for now), snapshots on the snapshot thread. */
+    /** Why this node cannot write now, or empty: set while its disk is full (any thread). */
+    public Optional<String> diskFull() {
+        return Optional.ofNullable(diskFull);
+    }
+
+    private volatile String diskFull;
+
+    /**
+     * The runtime's writes: the log on the loop thread (for now), snapshots on the snapshot thread.
+     * A write that finds the disk full was undone by the storage; it stays in flight (the runtime
+     * sends and acknowledges nothing that depends on it) and is tried again every second until it
+     * fits, while the node refuses new writes and serves stale reads; then everything goes on.
+     */
     private final class StoragePersister implements Persister {
+        private static final long DISK_RETRY_MS = 1000;
+        /** The write waiting for disk space, its token, and whether its snapshot part is done (loop thread). */
+        private Write blocked;
+        private long blockedToken;
+        private boolean blockedSnapshotDone;
+        private long blockedSinceNs;
+
         @Override
         public void persist(long token, Write write) {
-            write.snapshot().ifPresent(storage::installSnapshot);
-            if (write.hardState().isPresent() || !write.entries().isEmpty()) {
-                storage.persist(write.hardState().orElse(null), write.entries());
+            blockedSnapshotDone = false;
+            if (tryPersist(write, false)) {
+                runtime.persisted(token);
+            } else {
+                blocked = write;
+                blockedToken = token;
+                blockedSinceNs = System.nanoTime();
+                loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
             }
+        }
+
+        /** Persists {@code write}; false if the disk is full (then nothing of the failed part was written). */
+        private boolean tryPersist(Write write, boolean snapshotDone) {
+            try {
+                if (!snapshotDone && write.snapshot().isPresent()) {
+                    storage.installSnapshot(write.snapshot().get());
+                    blockedSnapshotDone = true;
+                }
+                if (write.hardState().isPresent() || !write.entries().isEmpty()) {
+                    storage.persist(write.hardState().orElse(null), write.entries());
+                }
+                return true;
+            } catch (io.raftkv.storage.StorageException e) {
+                if (!e.diskFull()) throw e;
+                if (diskFull == null) {
+                    LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
+                                    + " is room (trying again every {} ms): {}").addArgument(config.id())
+                            .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
+                            .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
+                }
+                diskFull = "its disk is full (" + e.getMessage() + ")";
+                return false;
+            }
+        }
+
+        private void retry() {
+            if (blocked == null) return;
+            if (!tryPersist(blocked, blockedSnapshotDone)) {
+                loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
+                return;
+            }
+            long token = blockedToken;
+            long waitedMs = (System.nanoTime() - blockedSinceNs) / 1_000_000;
+            blocked = null;
+            blockedSnapshotDone = false;
+            diskFull = null;
+            LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
+                    .addArgument(waitedMs).addKeyValue("event", "disk_room").addKeyValue("node", config.id()).log();
             runtime.persisted(token);
         }
 
@@ -454,6 +517,17 @@ public final class RaftServer implements AutoCloseable {
                     Snapshot snap = new Snapshot(index, term, configuration, image.encode());
                     long size = storage.writeSnapshot(snap);
                     submit(() -> runtime.snapshotWritten(snap, size));
+                } catch (io.raftkv.storage.StorageException e) {
+                    if (e.diskFull()) {
+                        // Nothing of it stays on disk: the log is kept as it is and a snapshot tried later.
+                        LOG.warn("node {}: snapshot at index {} not written, the disk is full; trying again in 30 s: {}",
+                                config.id(), index, e.getMessage());
+                        submit(() -> runtime.snapshotFailed(TimeUnit.SECONDS.toNanos(30)));
+                    } else {
+                        submit(() -> {
+                            throw e; // the loop stops the node, as for any storage failure
+                        });
+                    }
                 } catch (RuntimeException e) {
                     submit(() -> {
                         throw e; // the loop stops the node, as for any storage failure
@@ -464,7 +538,14 @@ public final class RaftServer implements AutoCloseable {
 
         @Override
         public void releaseLog(Snapshot snapshot, long sizeBytes) {
-            storage.snapshotWritten(snapshot, sizeBytes);
+            try {
+                storage.snapshotWritten(snapshot, sizeBytes);
+            } catch (io.raftkv.storage.StorageException e) {
+                if (!e.diskFull()) throw e;
+                // Compaction rewrites the hard state first; without room the old segments simply stay.
+                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
+                        snapshot.index(), e.getMessage());
+            }
         }
     }
 

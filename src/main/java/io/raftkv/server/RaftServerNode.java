@@ -40,6 +40,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public java.util.Optional<String> diskFull() {
+        return server.diskFull();
+    }
+
+    @Override
     public java.util.Optional<io.raftkv.security.NodeTls> tls() {
         return server.tls();
     }

@@ -155,7 +155,16 @@ final class SnapshotFiles {
             }
             return size;
         } catch (IOException e) {
-            throw new StorageException("cannot write snapshot " + target + ": " + e.getMessage(), e);
+            // The snapshot becomes visible only by the rename: on a full disk nothing of it stays.
+            boolean full = StorageException.isNoSpace(e);
+            if (full) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a leftover .tmp is removed at the next start
+                }
+            }
+            throw new StorageException("cannot write snapshot " + target + ": " + e.getMessage(), e, full);
         }
     }
 

@@ -74,7 +74,16 @@ final class TermVoteFile {
                 }
             }
         } catch (IOException e) {
-            throw new StorageException("cannot write " + file + ": " + e.getMessage(), e);
+            // The file is replaced by a rename only once complete: on a full disk the old one stands.
+            boolean full = StorageException.isNoSpace(e);
+            if (full) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // left for the next start, which ignores it
+                }
+            }
+            throw new StorageException("cannot write " + file + ": " + e.getMessage(), e, full);
         }
     }
 }

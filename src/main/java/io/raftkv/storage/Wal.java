@@ -332,7 +332,20 @@ final class Wal implements AutoCloseable {
             // (a commit index ahead of the entries is clamped on recovery).
             if (writeState) WalRecord.putState(buf, hardState);
             buf.flip();
-            while (buf.hasRemaining()) open.write(buf);
+            try {
+                while (buf.hasRemaining()) open.write(buf);
+            } catch (IOException e) {
+                if (!StorageException.isNoSpace(e)) throw e;
+                // Undo what this append did to the file and to the index, so that it can be tried
+                // again as a whole once there is room (a truncation before it stays: it is durable
+                // on its own and the retry does not need it again).
+                seg.count -= entries.size();
+                hardState = prevState;
+                open.truncate(base);
+                open.position(base);
+                throw new StorageException("the disk holding the WAL in " + dir + " is full (" + e.getMessage()
+                        + "); nothing was written", e, true);
+            }
             seg.sizeBytes += bytes;
             // Entries, term and vote must be durable before anything that depends on them is sent;
             // a commit index alone is a hint (recovery clamps it), so it rides on the next fsync.

@@ -33,6 +33,9 @@ public sealed interface ApplyResult {
     /** No lease {@code leaseId} (never granted, expired or revoked): nothing applied. */
     record LeaseNotFound(long leaseId) implements ApplyResult {}
 
+    /** An auth change: done ({@code status} 200) or refused with an HTTP status and why (nothing changed). */
+    record AuthChanged(int status, String message) implements ApplyResult {}
+
     /** A delete removed {@code count} keys (0 if there were none). */
     record Deleted(long count) implements ApplyResult {}
 

@@ -36,7 +36,7 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
 
     public enum Op {
         PUT(1), APPEND(2), REGISTER(3), DELETE(4), CAS(5), TXN(6), LEASE_GRANT(7), LEASE_KEEPALIVE(8),
-        LEASE_REVOKE(9), LEASE_EXPIRE(10);
+        LEASE_REVOKE(9), LEASE_EXPIRE(10), AUTH(11);
 
         final byte code;
 
@@ -68,6 +68,7 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
             case LEASE_KEEPALIVE -> ext instanceof KvOp.LeaseKeepAlive;
             case LEASE_REVOKE -> ext instanceof KvOp.LeaseRevoke;
             case LEASE_EXPIRE -> ext instanceof KvOp.LeaseExpire;
+            case AUTH -> ext instanceof KvOp.Auth;
             default -> false;
         }) throw new IllegalArgumentException(op + " with operation " + ext);
     }
@@ -88,6 +89,7 @@ public record KvCommand(Op op, String key, String value, long clientId, long seq
             case KvOp.LeaseKeepAlive k -> new KvCommand(Op.LEASE_KEEPALIVE, "", "", clientId, seq, 0, k);
             case KvOp.LeaseRevoke r -> new KvCommand(Op.LEASE_REVOKE, "", "", clientId, seq, 0, r);
             case KvOp.LeaseExpire e -> new KvCommand(Op.LEASE_EXPIRE, "", "", clientId, seq, 0, e);
+            case KvOp.Auth a -> new KvCommand(Op.AUTH, "", "", clientId, seq, 0, a);
             default -> throw new IllegalArgumentException("not a command of its own: " + ext);
         };
     }

@@ -103,6 +103,13 @@ public sealed interface KvOp {
         }
     }
 
+    /** A change of the users, roles and grants or of whether authentication is on ({@link io.raftkv.auth.AuthStore}). */
+    record Auth(io.raftkv.auth.AuthOp op) implements KvOp {
+        public Auth {
+            Objects.requireNonNull(op, "op");
+        }
+    }
+
     /** What a compare-and-swap expects of the key. */
     sealed interface Expect {
         /** The key exists with this value. */

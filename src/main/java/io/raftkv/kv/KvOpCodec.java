@@ -30,6 +30,10 @@ final class KvOpCodec {
 
     static void write(DataOutputStream out, KvOp op) throws IOException {
         switch (op) {
+            case KvOp.Auth a -> {
+                out.writeByte(14);
+                io.raftkv.auth.AuthOpCodec.write(out, a.op());
+            }
             case KvOp.Put p -> {
                 out.writeByte(p.lease() == 0 ? 1 : 8);
                 writeString(out, p.key());
@@ -119,6 +123,10 @@ final class KvOpCodec {
     private static KvOp readOp(DataInputStream in, int totalBytes, boolean topLevel) throws IOException {
         int tag = in.readUnsignedByte();
         return switch (tag) {
+            case 14 -> {
+                if (!topLevel) throw new IllegalArgumentException("an auth change inside a transaction");
+                yield new KvOp.Auth(io.raftkv.auth.AuthOpCodec.read(in, totalBytes));
+            }
             case 1 -> new KvOp.Put(readString(in, totalBytes), readString(in, totalBytes));
             case 8 -> new KvOp.Put(readString(in, totalBytes), readString(in, totalBytes), positive(in.readLong()));
             case 10 -> new KvOp.LeaseGrant(in.readLong());

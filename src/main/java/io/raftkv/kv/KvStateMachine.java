@@ -45,11 +45,11 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /** The value limit of the constructors without one: as large as a Java string gets. */
     public static final int NO_VALUE_LIMIT = Integer.MAX_VALUE;
     /**
-     * Version 5 added each key's lease and the leases; version 4 each key's revisions and each
+     * Version 6 added users, roles and grants (auth); version 5 added each key's lease and the leases; version 4 each key's revisions and each
      * session's last answer; version 3 the refused
      * size per session and a checksum; versions 1 to 3 are still read.
      */
-    private static final byte SNAPSHOT_VERSION = 5;
+    private static final byte SNAPSHOT_VERSION = 6;
     /** The longs of one session in a snapshot: clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes. */
     private static final int SESSION_FIELDS = 5;
 
@@ -78,6 +78,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
 
     /** Leases by id (the index of the entry that granted them). */
     private final TreeMap<Long, Lease> leases = new TreeMap<>();
+    /** Users, roles, grants and whether authentication is on (replicated like the keys). */
+    private final io.raftkv.auth.AuthStore auth = new io.raftkv.auth.AuthStore();
     /**
      * The leader's own note of the expiries it proposed and when (cluster time), so it does not
      * propose them at every tick; not replicated, not in snapshots.
@@ -293,6 +295,10 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /** Delete, compare-and-swap, transaction: all of it at revision {@code index}, or nothing. */
     private ApplyResult applyExt(long index, KvOp op) {
         return switch (op) {
+            case KvOp.Auth a -> {
+                io.raftkv.auth.AuthStore.Outcome o = auth.apply(index, a.op());
+                yield new ApplyResult.AuthChanged(o.status(), o.message());
+            }
             case KvOp.Put p -> {
                 // A put with a lease (one without is a version-2 command).
                 if (!leases.containsKey(p.lease())) yield new ApplyResult.LeaseNotFound(p.lease());
@@ -572,6 +578,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
      * | sessions int32 | sessions x (clientId int64, lastSeq int64, lastIndex int64, lastActiveMs int64,
      *                                lastRefusedBytes int64, answerLen int32, answer), oldest first
      * | leases int32 | leases x (id int64, ttlMs int64, expiresAtMs int64), by id
+     * | authLen int32 | auth ({@link io.raftkv.auth.AuthStore#encode})
      * | crc32c int32 of everything before it
      * </pre>
      * The answer is the one a resend repeats ({@link ResultCodec}; length 0: none). The checksum
@@ -609,7 +616,19 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             leaseFields[j++] = e.getValue().ttlMs;
             leaseFields[j++] = e.getValue().expiresAtMs;
         }
-        return new Image(appliedIndex, logTimeMs, new TreeMap<>(data), sessionFields, answers, leaseFields);
+        java.io.ByteArrayOutputStream authBytes = new java.io.ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(authBytes)) {
+            auth.encode(out); // small: users and roles, copied here as bytes
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Image(appliedIndex, logTimeMs, new TreeMap<>(data), sessionFields, answers, leaseFields,
+                authBytes.toByteArray());
+    }
+
+    /** The users, roles and grants (read on the node's loop, like every other part of the state). */
+    public io.raftkv.auth.AuthStore auth() {
+        return auth;
     }
 
     /** A point-in-time copy made by {@link #capture()}; immutable, encoded by {@link #encode()} on any thread. */
@@ -623,9 +642,11 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         private final ApplyResult[] answers;
         /** (id, ttlMs, expiresAtMs) per lease, by id. */
         private final long[] leaseFields;
+        private final byte[] auth;
 
         private Image(long appliedIndex, long logTimeMs, Map<String, KeyValue> data, long[] sessionFields,
-                      ApplyResult[] answers, long[] leaseFields) {
+                      ApplyResult[] answers, long[] leaseFields, byte[] auth) {
+            this.auth = auth;
             this.appliedIndex = appliedIndex;
             this.logTimeMs = logTimeMs;
             this.data = data;
@@ -666,6 +687,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 }
                 out.writeInt(leaseFields.length / 3);
                 for (long f : leaseFields) out.writeLong(f);
+                out.writeInt(auth.length);
+                out.write(auth);
                 java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
                 crc.update(bytes.toByteArray());
                 out.writeInt((int) crc.getValue());
@@ -686,6 +709,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         sessions.putAll(d.sessions);
         leases.clear();
         leases.putAll(d.leases);
+        auth.replaceWith(d.auth);
         expiryProposedAtMs.clear();
         appliedIndex = d.appliedIndex;
         logTimeMs = d.logTimeMs;
@@ -694,7 +718,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     private record Decoded(long appliedIndex, long logTimeMs, Map<String, KeyValue> data,
-                           LinkedHashMap<Long, Session> sessions, TreeMap<Long, Lease> leases) {}
+                           LinkedHashMap<Long, Session> sessions, TreeMap<Long, Lease> leases,
+                           io.raftkv.auth.AuthStore auth) {}
 
     private static Decoded decode(byte[] snapshot) {
         if (snapshot.length == 0) throw new IllegalArgumentException("corrupt state machine snapshot: empty");
@@ -768,8 +793,19 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 if (l == null) throw new IOException("key " + e.getKey() + " is attached to lease " + lease + ", which is not there");
                 l.keys.add(e.getKey());
             }
+            io.raftkv.auth.AuthStore restoredAuth = new io.raftkv.auth.AuthStore();
+            if (version >= 6) {
+                int len = in.readInt();
+                if (len < 0 || len > length) throw new IOException("impossible auth length " + len);
+                byte[] a = in.readNBytes(len);
+                if (a.length != len) throw new EOFException("auth cut short");
+                try (DataInputStream ain = new DataInputStream(new ByteArrayInputStream(a))) {
+                    restoredAuth = io.raftkv.auth.AuthStore.decode(ain, len);
+                    if (ain.read() != -1) throw new IOException("trailing bytes in auth");
+                }
+            }
             if (in.read() != -1) throw new IOException("trailing bytes");
-            return new Decoded(applied, time, restored, restoredSessions, restoredLeases);
+            return new Decoded(applied, time, restored, restoredSessions, restoredLeases, restoredAuth);
         } catch (IOException e) {
             throw new IllegalArgumentException("corrupt state machine snapshot: " + e.getMessage(), e);
         }

@@ -260,6 +260,11 @@ final class ClientRequests implements AutoCloseable {
                 o.setAll(leaseNotFound(r.leaseId()));
             }
             case ApplyResult.LeasesExpired r -> o.put("ok", true).put("expired", r.leaseIds().size()).put("deleted", r.deleted());
+            case ApplyResult.AuthChanged r -> {
+                status = HttpResponseStatus.valueOf(r.status());
+                if (r.status() == 200) o.put("ok", true).put("message", r.message()).put("index", a.index());
+                else o.put("error", r.message() + "; nothing was changed");
+            }
             case ApplyResult.Duplicate d when d.original() instanceof ApplyResult.LeaseNotFound r -> {
                 status = HttpResponseStatus.NOT_FOUND;
                 o.put("error", "lease " + r.leaseId() + " does not exist; nothing was applied").put("duplicate", true);

@@ -131,6 +131,7 @@ final class SimRequests {
             case ApplyResult.LeaseEnded r -> throw new IllegalStateException("the simulation sends no lease request");
             case ApplyResult.LeaseNotFound r -> throw new IllegalStateException("the simulation sends no lease request");
             case ApplyResult.LeasesExpired r -> throw new IllegalStateException("lease expiries have no client");
+            case ApplyResult.AuthChanged r -> throw new IllegalStateException("the simulation sends no auth change");
         };
     }
 

@@ -50,6 +50,9 @@ public final class RaftKvClient implements AutoCloseable {
     /** TLS (trusting the cluster's CA, showing a client certificate if given), or null for plain HTTP. */
     private final javax.net.ssl.SSLContext tls;
     private final String scheme;
+    /** The token sent as {@code Authorization: Bearer} (null: none), and the user and password that get a new one. */
+    private volatile String token;
+    private volatile String[] credentials;
     private volatile HostPort preferred;
     private final boolean sessions;
     private final Object writeLock = new Object();
@@ -233,6 +236,38 @@ public final class RaftKvClient implements AutoCloseable {
         return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
     }
 
+    /**
+     * Logs in ({@code POST /auth/login}) and sends the token with every request from now on; when
+     * a node answers 401 (the token expired, say) the client logs in again once and resends.
+     */
+    public KvResult login(String user, String password) {
+        credentials = new String[] {user, password};
+        return refreshToken();
+    }
+
+    private KvResult refreshToken() {
+        String[] c = credentials;
+        ObjectNode body = JSON.createObjectNode().put("user", c[0]).put("password", c[1]);
+        KvResult r = call("/auth/login", body.toString().getBytes(StandardCharsets.UTF_8), true, new boolean[1], false);
+        if (r.ok()) token = r.body().path("token").asText();
+        return r;
+    }
+
+    /**
+     * An auth administration request ({@code /auth/enable}, {@code /user/add}, {@code /role/grant},
+     * ... with its JSON body; a GET such as {@code /user/list} with a null body). Not resent after an
+     * unknown outcome.
+     */
+    public KvResult admin(String path, ObjectNode body) {
+        return call(path, body == null ? null : body.toString().getBytes(StandardCharsets.UTF_8), body == null);
+    }
+
+    /** The {@code Authorization} header value this client sends now, or null. */
+    String authorization() {
+        String t = token;
+        return t == null ? null : "Bearer " + t;
+    }
+
     /** {@code GET /status} of one node, or empty body with status 0 if it is unreachable. */
     public KvResult status(HostPort node) {
         long start = System.nanoTime();
@@ -305,7 +340,7 @@ public final class RaftKvClient implements AutoCloseable {
         order.remove(preferred);
         order.addFirst(preferred);
         return new Watch(order, key, prefix, fromRevision, onChange, Duration.ofMillis(Math.min(1000, timeout.toMillis())),
-                tls);
+                tls, this::authorization);
     }
 
     /** {@code POST /lease/grant}: a lease of {@code ttlMs}; the answer's {@code leaseId} names it. */
@@ -426,6 +461,11 @@ public final class RaftKvClient implements AutoCloseable {
 
     /** As above; sets {@code maybeApplied[0]} if some attempt ended with an unknown outcome. */
     private KvResult call(String path, byte[] body, boolean idempotent, boolean[] maybeApplied) {
+        return call(path, body, idempotent, maybeApplied, credentials != null);
+    }
+
+    /** {@code relogin}: on a 401, log in again once and resend (not for the login itself). */
+    private KvResult call(String path, byte[] body, boolean idempotent, boolean[] maybeApplied, boolean relogin) {
         long start = System.nanoTime();
         long deadline = start + timeout.toNanos();
         List<HostPort> order = new ArrayList<>(nodes);
@@ -444,6 +484,13 @@ public final class RaftKvClient implements AutoCloseable {
             try {
                 long left = Math.max(1, deadline - System.nanoTime());
                 KvResult r = send(node, path, body, start, Duration.ofNanos(idempotent ? Math.min(left, attemptTimeoutNs) : left));
+                if (r.status() == 401 && relogin) {
+                    // Nothing was done (a 401 comes before anything is): safe to resend with a new token.
+                    relogin = false;
+                    KvResult l = refreshToken();
+                    if (!l.ok()) return l;
+                    r = send(node, path, body, start, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                }
                 r.leaderAddress().ifPresent(this::preferLeader);
                 boolean elsewhere = r.status() == 503 || r.status() == 508 && r.retryable();
                 if (!elsewhere || !(r.retryable() || idempotent)) return r;
@@ -475,6 +522,8 @@ public final class RaftKvClient implements AutoCloseable {
     private KvResult send(HostPort node, String path, byte[] body, long start, Duration attemptTimeout)
             throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(scheme + node + path)).timeout(attemptTimeout);
+        String auth = authorization();
+        if (auth != null && !path.equals("/auth/login")) b.header("Authorization", auth);
         if (body == null) {
             b.GET();
         } else {

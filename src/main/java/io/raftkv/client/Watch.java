@@ -46,6 +46,8 @@ public final class Watch implements AutoCloseable {
     private final Consumer<Change> onChange;
     private final HttpClient http;
     private final String scheme;
+    /** The client's Authorization header value now (null: none). */
+    private final java.util.function.Supplier<String> authorization;
     private final Thread thread;
     private volatile boolean closed;
     private volatile java.io.InputStream body;
@@ -61,7 +63,8 @@ public final class Watch implements AutoCloseable {
     private long lowestCompact = Long.MAX_VALUE;
 
     Watch(List<HostPort> nodes, String keyOrPrefix, boolean prefix, long fromRevision, Consumer<Change> onChange,
-          Duration connectTimeout, javax.net.ssl.SSLContext tls) {
+          Duration connectTimeout, javax.net.ssl.SSLContext tls, java.util.function.Supplier<String> authorization) {
+        this.authorization = authorization;
         this.nodes = List.copyOf(nodes);
         this.query = (prefix ? "prefix=" : "key=") + URLEncoder.encode(keyOrPrefix, StandardCharsets.UTF_8);
         this.onChange = onChange;
@@ -120,8 +123,11 @@ public final class Watch implements AutoCloseable {
         // Resume at the revision in progress when some of its changes were delivered, else after it.
         long from = deliveredAtLast > 0 && lastRevision > complete ? lastRevision : Math.max(lastRevision, complete) + 1;
         int skip = from == lastRevision ? deliveredAtLast : 0;
-        HttpRequest req = HttpRequest.newBuilder(URI.create(scheme + at + "/watch?" + query
-                + (from >= 1 ? "&fromRevision=" + from : ""))).GET().build();
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(scheme + at + "/watch?" + query
+                + (from >= 1 ? "&fromRevision=" + from : ""))).GET();
+        String auth = authorization.get();
+        if (auth != null) rb.header("Authorization", auth);
+        HttpRequest req = rb.build();
         HttpResponse<Stream<String>> res = http.send(req, HttpResponse.BodyHandlers.ofLines());
         if (res.statusCode() == 410) {
             JsonNode err = JSON.readTree(res.body().reduce("", String::concat));

@@ -72,11 +72,50 @@ final class ClientRequests implements AutoCloseable {
                         t -> t::client).orElse(null));
     }
 
+    /** Who a request speaks for, passed on when it is forwarded: the leader checks it again. */
+    record Credentials(String authorization, String certUser) {
+        static Credentials of(HttpHeaders headers) {
+            return new Credentials(headers.get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION),
+                    headers.get(Authorizer.CERT_USER_HEADER));
+        }
+
+        Map<String, String> asHeaders() {
+            Map<String, String> h = new java.util.HashMap<>();
+            if (authorization != null) h.put(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION.toString(), authorization);
+            if (certUser != null) h.put(Authorizer.CERT_USER_HEADER, certUser);
+            return h;
+        }
+    }
+
+    /**
+     * Proposes an auth change ({@link AuthRequests}) as a write of its own, forwarded to the leader
+     * like any other (with the request's body and credentials, so the leader checks them again).
+     */
+    void proposeAuth(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers, KvCommand cmd) {
+        int hops;
+        try {
+            hops = hops(headers);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runWrite(new Call(reply, path, body, deadline(), hops, Kind.WRITE, Credentials.of(headers)), cmd);
+    }
+
+    /** Answers 401 or 403 and returns true when the request's user may not do it (auth on only). */
+    private boolean denied(ResponseOrder.Reply reply, HttpHeaders headers, Authorizer.Need need) {
+        Optional<FullHttpResponse> refusal = Authorizer.check(server.authStore(), headers, need);
+        if (refusal.isEmpty()) return false;
+        reply.send(refusal.get());
+        return true;
+    }
+
     /** What a request does, which decides what a failure may have done. */
     private enum Kind { READ, WRITE, TRANSFER, MEMBERSHIP }
 
     /** A validated request: what to run locally and how to forward it. */
-    private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs, int hops, Kind kind) {
+    private record Call(ResponseOrder.Reply reply, String path, byte[] body, long deadlineNs, int hops, Kind kind,
+                        Credentials credentials) {
         boolean isWrite() {
             return kind == Kind.WRITE;
         }
@@ -119,7 +158,9 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        Call call = new Call(reply, "/" + op.label(), body, deadline(), hops, Kind.WRITE);
+        if (denied(reply, headers, Authorizer.keys(Authorizer.KeyNeed.key(io.raftkv.auth.AuthOp.Permission.READWRITE,
+                cmd.key())))) return;
+        Call call = new Call(reply, "/" + op.label(), body, deadline(), hops, Kind.WRITE, Credentials.of(headers));
         checkLeaseThenWrite(call, cmd);
     }
 
@@ -137,7 +178,8 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        checkLeaseThenWrite(new Call(reply, "/" + op, body, deadline(), hops, Kind.WRITE), cmd);
+        if (denied(reply, headers, Authorizer.of(cmd.ext()))) return;
+        checkLeaseThenWrite(new Call(reply, "/" + op, body, deadline(), hops, Kind.WRITE, Credentials.of(headers)), cmd);
     }
 
     /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
@@ -149,7 +191,8 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        Call call = new Call(reply, "/session", new byte[0], deadline(), hops, Kind.WRITE);
+        if (denied(reply, headers, Authorizer.ANY_USER)) return;
+        Call call = new Call(reply, "/session", new byte[0], deadline(), hops, Kind.WRITE, Credentials.of(headers));
         runWrite(call, KvCommand.register());
     }
 
@@ -316,12 +359,13 @@ final class ClientRequests implements AutoCloseable {
             return;
         }
         if (mode == null) mode = "linearizable";
+        if (denied(reply, headers, Authorizer.keys(Authorizer.KeyNeed.key(io.raftkv.auth.AuthOp.Permission.READ, key)))) return;
         switch (mode) {
             case "linearizable" -> {
                 String path = "/get?key=" + URLEncoder.encode(key, StandardCharsets.UTF_8);
-                runRead(new Call(reply, path, null, deadline(), hops, Kind.READ), key);
+                runRead(new Call(reply, path, null, deadline(), hops, Kind.READ, Credentials.of(headers)), key);
             }
-            case "stale" -> runStaleRead(new Call(reply, null, null, deadline(), hops, Kind.READ), key);
+            case "stale" -> runStaleRead(new Call(reply, null, null, deadline(), hops, Kind.READ, Credentials.of(headers)), key);
             default -> reply.send(HttpApi.error(HttpResponseStatus.BAD_REQUEST,
                     "consistency must be 'linearizable' (the default) or 'stale', not '" + mode + "'"));
         }
@@ -427,7 +471,11 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        runRange(new Call(reply, uri, null, deadline(), hops, Kind.READ), q, linearizable);
+        if (denied(reply, headers, Authorizer.keys(q.prefix() != null
+                ? new Authorizer.KeyNeed(io.raftkv.auth.AuthOp.Permission.READ, q.prefix(), true, null)
+                : new Authorizer.KeyNeed(io.raftkv.auth.AuthOp.Permission.READ, q.from() == null ? "" : q.from(), false,
+                        q.to() == null ? "" : q.to())))) return;
+        runRange(new Call(reply, uri, null, deadline(), hops, Kind.READ, Credentials.of(headers)), q, linearizable);
     }
 
     private static String param(Map<String, List<String>> params, String name) throws BadRequest {
@@ -492,7 +540,8 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        runLease(new Call(reply, uri, null, deadline(), hops, Kind.READ), id);
+        if (denied(reply, headers, Authorizer.ANY_USER)) return;
+        runLease(new Call(reply, uri, null, deadline(), hops, Kind.READ, Credentials.of(headers)), id);
     }
 
     private void runLease(Call call, long id) {
@@ -522,7 +571,7 @@ final class ClientRequests implements AutoCloseable {
             + " (the revision after the last event seen)";
 
     /** {@code GET /watch}: a Server-Sent Events stream of changes, served by this node (no forwarding). */
-    void watch(ResponseOrder.Reply reply, Map<String, List<String>> params) {
+    void watch(ResponseOrder.Reply reply, Map<String, List<String>> params, HttpHeaders headers) {
         WatchHub.Request req;
         try {
             onlyParameters(params, Set.of("key", "prefix", "fromRevision"), WATCH_USAGE);
@@ -550,6 +599,9 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
+        // Checked when the stream opens: a watch keeps running if its user loses the role later (as in etcd).
+        if (denied(reply, headers, Authorizer.keys(new Authorizer.KeyNeed(io.raftkv.auth.AuthOp.Permission.READ, req.key(),
+                req.prefix(), null)))) return;
         server.watch(req, reply);
     }
 
@@ -572,7 +624,8 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        runTransfer(new Call(reply, "/transfer-leader", body, deadline(), hops, Kind.TRANSFER), target);
+        if (denied(reply, headers, Authorizer.ROOT)) return;
+        runTransfer(new Call(reply, "/transfer-leader", body, deadline(), hops, Kind.TRANSFER, Credentials.of(headers)), target);
     }
 
     private void runTransfer(Call call, OptionalInt target) {
@@ -604,7 +657,8 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        runMembers(new Call(reply, "/members", null, deadline(), hops, Kind.READ));
+        if (denied(reply, headers, Authorizer.ANY_USER)) return;
+        runMembers(new Call(reply, "/members", null, deadline(), hops, Kind.READ, Credentials.of(headers)));
     }
 
     private void runMembers(Call call) {
@@ -637,7 +691,8 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        runChange(new Call(reply, "/members/" + op, body, deadline(), hops, Kind.MEMBERSHIP), change);
+        if (denied(reply, headers, Authorizer.ROOT)) return;
+        runChange(new Call(reply, "/members/" + op, body, deadline(), hops, Kind.MEMBERSHIP, Credentials.of(headers)), change);
     }
 
     private void runChange(Call call, io.raftkv.raft.ConfChange change) {
@@ -717,7 +772,7 @@ final class ClientRequests implements AutoCloseable {
         // Answered once: by the leader's answer, or by the watch below when the leader goes silent.
         AtomicBoolean answered = new AtomicBoolean();
         CompletableFuture<Forwarder.Result> sent = forwarder.send(leader, method, call.path(), call.body(),
-                call.hops() + 1, Math.max(1, call.remainingMs()));
+                call.hops() + 1, Math.max(1, call.remainingMs()), call.credentials().asHeaders());
         watchLeader(call, leaderId, sent, answered, retry);
         sent.thenAccept(result -> {
             metrics.forwarded(result);

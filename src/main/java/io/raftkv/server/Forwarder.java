@@ -93,6 +93,12 @@ final class Forwarder implements AutoCloseable {
 
     /** Sends {@code method uri} (with {@code body} as JSON if not null) to {@code to}; never fails the future. */
     CompletableFuture<Result> send(HostPort to, HttpMethod method, String uri, byte[] body, int hops, long timeoutMs) {
+        return send(to, method, uri, body, hops, timeoutMs, java.util.Map.of());
+    }
+
+    /** As above, with {@code headers} too (the client's credentials, which the leader checks again). */
+    CompletableFuture<Result> send(HostPort to, HttpMethod method, String uri, byte[] body, int hops, long timeoutMs,
+                                   java.util.Map<String, String> headers) {
         CompletableFuture<Result> result = new CompletableFuture<>();
         SimpleChannelPool pool = pools.get(to);
         pool.acquire().addListener((Future<Channel> acquired) -> {
@@ -109,6 +115,7 @@ final class Forwarder implements AutoCloseable {
                     body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
             req.headers().set(HttpHeaderNames.HOST, to.toString());
             req.headers().set(ClientRequests.HOPS_HEADER, hops);
+            headers.forEach((k, v) -> req.headers().set(k, v));
             req.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             if (body != null) req.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
             req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, req.content().readableBytes());

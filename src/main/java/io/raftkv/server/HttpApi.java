@@ -68,13 +68,22 @@ final class HttpApi implements AutoCloseable {
             Map.entry("/cas", HttpMethod.POST), Map.entry("/txn", HttpMethod.POST), Map.entry("/range", HttpMethod.GET),
             Map.entry("/watch", HttpMethod.GET), Map.entry("/lease", HttpMethod.GET),
             Map.entry("/lease/grant", HttpMethod.POST), Map.entry("/lease/keepalive", HttpMethod.POST),
-            Map.entry("/lease/revoke", HttpMethod.POST), Map.entry("/metrics", HttpMethod.GET));
+            Map.entry("/lease/revoke", HttpMethod.POST), Map.entry("/metrics", HttpMethod.GET),
+            Map.entry("/auth/login", HttpMethod.POST), Map.entry("/auth/enable", HttpMethod.POST),
+            Map.entry("/auth/disable", HttpMethod.POST), Map.entry("/auth/status", HttpMethod.GET),
+            Map.entry("/user/add", HttpMethod.POST), Map.entry("/user/delete", HttpMethod.POST),
+            Map.entry("/user/passwd", HttpMethod.POST), Map.entry("/user/grant-role", HttpMethod.POST),
+            Map.entry("/user/revoke-role", HttpMethod.POST), Map.entry("/user/list", HttpMethod.GET),
+            Map.entry("/role/add", HttpMethod.POST), Map.entry("/role/delete", HttpMethod.POST),
+            Map.entry("/role/grant", HttpMethod.POST), Map.entry("/role/revoke", HttpMethod.POST),
+            Map.entry("/role/list", HttpMethod.GET));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
     private final LocalNode server;
     private final EventLoopGroup group;
     private final ClientRequests clientRequests;
+    private final AuthRequests authRequests;
     private final NodeMetrics metrics;
     /**
      * Accepted connections, closed by {@link #close()}: shutting the event loops down does not
@@ -93,6 +102,7 @@ final class HttpApi implements AutoCloseable {
         this.server = server;
         this.group = group;
         this.clientRequests = new ClientRequests(server, group);
+        this.authRequests = new AuthRequests(server, clientRequests);
         this.metrics = server.metrics();
         metrics.bindOpenConnections(connections::size);
     }
@@ -137,6 +147,7 @@ final class HttpApi implements AutoCloseable {
         if (serverChannel != null) serverChannel.close().syncUninterruptibly();
         connections.close().awaitUninterruptibly();
         clientRequests.close();
+        authRequests.close();
     }
 
     /**
@@ -184,6 +195,40 @@ final class HttpApi implements AutoCloseable {
                 }
             };
         }
+    }
+
+    /**
+     * The user a client certificate names ({@link Authorizer#CERT_USER_HEADER}): its common name,
+     * from a certificate of the CA checked at the handshake. A node's certificate may pass on the
+     * header of a request it forwards; from anyone else the header is removed.
+     */
+    private void trustedCertUser(ChannelHandlerContext ctx, io.netty.handler.codec.http.HttpHeaders headers) {
+        java.security.cert.X509Certificate cert = null;
+        if (server.tls().isPresent()) {
+            io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            try {
+                java.security.cert.Certificate[] certs = ssl == null ? null : ssl.engine().getSession().getPeerCertificates();
+                if (certs != null && certs.length > 0 && certs[0] instanceof java.security.cert.X509Certificate c) cert = c;
+            } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+                cert = null;
+            }
+        }
+        if (cert != null && io.raftkv.security.NodeTls.isNodeCertificate(cert)) return; // a node forwarding
+        headers.remove(Authorizer.CERT_USER_HEADER);
+        if (cert == null) return;
+        String cn = commonName(cert);
+        if (cn != null) headers.set(Authorizer.CERT_USER_HEADER, cn);
+    }
+
+    private static String commonName(java.security.cert.X509Certificate c) {
+        try {
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) return String.valueOf(rdn.getValue());
+            }
+        } catch (javax.naming.InvalidNameException e) {
+            return null;
+        }
+        return null;
     }
 
     /** At most one log line a second for refused handshakes and peers: a flood must not flood the log too. */
@@ -343,7 +388,8 @@ final class HttpApi implements AutoCloseable {
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"
                         + " GET /range?prefix=P, GET /watch?prefix=P, POST /lease/grant, POST /lease/keepalive,"
                         + " POST /lease/revoke, GET /lease?id=N, POST /session, GET /status, POST /transfer-leader,"
-                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove, GET /metrics"));
+                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove, GET /metrics,"
+                        + " POST /auth/login, /auth/enable, /auth/disable, GET /auth/status, POST /user/*, POST /role/*"));
                 return;
             }
             if (!allowed.equals(req.method())) {
@@ -353,7 +399,12 @@ final class HttpApi implements AutoCloseable {
                 reply.send(res);
                 return;
             }
+            trustedCertUser(ctx, req.headers());
             switch (path) {
+                case "/auth/login", "/auth/enable", "/auth/disable", "/auth/status", "/user/add", "/user/delete",
+                     "/user/passwd", "/user/grant-role", "/user/revoke-role", "/user/list", "/role/add", "/role/delete",
+                     "/role/grant", "/role/revoke", "/role/list" ->
+                        authRequests.handle(reply, path, ByteBufUtil.getBytes(req.content()), req.headers());
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
                 case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" -> {
                     Optional<String> refused = peerCertificateProblem(ctx);
@@ -379,7 +430,7 @@ final class HttpApi implements AutoCloseable {
                 case "/delete", "/cas", "/txn", "/lease/grant", "/lease/keepalive", "/lease/revoke" -> clientRequests.writeExt(reply, path.substring(1),
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/range" -> clientRequests.range(reply, req.uri(), params, req.headers());
-                case "/watch" -> clientRequests.watch(reply, params);
+                case "/watch" -> clientRequests.watch(reply, params, req.headers());
                 case "/members/add", "/members/promote", "/members/remove" -> clientRequests.changeMembership(reply,
                         path.substring("/members/".length()), ByteBufUtil.getBytes(req.content()), req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);

@@ -55,6 +55,13 @@ interface LocalNode {
     /** When this node last heard from a leader; read on every request that finds no leader, so cheap. */
     LeaderContact leaderContact();
 
+    /** The applied users, roles and grants (read on the node's loop only); a stub's: auth off. */
+    default io.raftkv.auth.AuthStore authStore() {
+        return NO_AUTH;
+    }
+
+    io.raftkv.auth.AuthStore NO_AUTH = new io.raftkv.auth.AuthStore();
+
     /** Why this node cannot write now (its disk is full), or empty when it can. */
     default Optional<String> diskFull() {
         return Optional.empty();

@@ -436,6 +436,11 @@ public final class RaftServer implements AutoCloseable {
         fatalHandler.accept(t);
     }
 
+    /** The applied users, roles and grants: read on the node's loop only (HTTP handlers run there). */
+    public io.raftkv.auth.AuthStore authStore() {
+        return kv.auth();
+    }
+
     /** Why this node cannot write now, or empty: set while its disk is full (any thread). */
     public Optional<String> diskFull() {
         return Optional.ofNullable(diskFull);

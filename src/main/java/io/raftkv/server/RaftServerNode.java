@@ -40,6 +40,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public io.raftkv.auth.AuthStore authStore() {
+        return server.authStore();
+    }
+
+    @Override
     public java.util.Optional<String> diskFull() {
         return server.diskFull();
     }

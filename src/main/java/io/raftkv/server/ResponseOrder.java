@@ -78,6 +78,12 @@ final class ResponseOrder {
         }
 
         /** The connection's event loop: completions and timers of this request run there. */
+        /** The client's address (for per-address limits such as failed logins). */
+        String remoteHost() {
+            return order.ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+                    ? a.getAddress().getHostAddress() : String.valueOf(order.ctx.channel().remoteAddress());
+        }
+
         EventExecutor executor() {
             return order.ctx.executor();
         }

@@ -117,6 +117,9 @@ final class BenchCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ClientTlsOptions tls = new ClientTlsOptions();
 
+    @CommandLine.Mixin
+    ClientAuthOptions auth = new ClientAuthOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -203,6 +206,12 @@ final class BenchCommand implements Callable<Integer> {
         java.net.http.HttpClient shared = RaftKvClient.newHttpClient(opTimeout, sslContext);
         try {
             for (int w = 0; w < clients; w++) pool.add(new RaftKvClient(rotate(nodes, w), opTimeout, sessions, opTimeout, shared, sslContext));
+            String loginFailure = auth.login(pool.getFirst(), cl);
+            if (loginFailure != null) {
+                err.println("raftkv: " + loginFailure);
+                return 1;
+            }
+            for (RaftKvClient c : pool) if (c != pool.getFirst()) c.shareLogin(pool.getFirst());
             String warmUpFailure = runEach(pool, (w, c) -> warmUp(c, table));
             if (warmUpFailure != null) {
                 err.println("raftkv: the cluster did not serve a first request within " + duration(opTimeout) + ": " + warmUpFailure);

@@ -27,7 +27,8 @@ import java.util.concurrent.CountDownLatch;
 /** {@code raftkv}: runs one node, or with a subcommand the shell or a local cluster. */
 @Command(name = "raftkv", mixinStandardHelpOptions = true, version = "raftkv 0.1.0",
         subcommands = {ShellCommand.class, LocalCommand.class, BenchCommand.class, ChaosCommand.class,
-                CheckHistoryCommand.class, TransferLeaderCommand.class, MemberCommand.class, CertsCommand.class},
+                CheckHistoryCommand.class, TransferLeaderCommand.class, MemberCommand.class, CertsCommand.class,
+                AdminCommands.UserCommand.class, AdminCommands.RoleCommand.class, AdminCommands.AuthCommand.class},
         description = {"A strongly consistent, replicated key-value store on Raft.", "",
                 "Without a subcommand, runs one node. When started in a terminal the node also opens the"
                         + " interactive shell on its stdin (see 'raftkv shell --help' for its commands)."},

@@ -42,6 +42,9 @@ final class MemberCommand implements Runnable {
     @CommandLine.Mixin
     ClientTlsOptions tls = new ClientTlsOptions();
 
+    @CommandLine.Mixin
+    ClientAuthOptions auth = new ClientAuthOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -56,6 +59,11 @@ final class MemberCommand implements Runnable {
         if (timeoutMs < 1) throw new CommandLine.ParameterException(sub.commandLine(), "--timeout-ms must be >= 1");
         Duration timeout = Duration.ofMillis(timeoutMs);
         try (RaftKvClient client = new RaftKvClient(nodes, timeout, true, timeout, null, tls.context(sub.commandLine()))) {
+            String loginFailure = auth.login(client, sub.commandLine());
+            if (loginFailure != null) {
+                sub.commandLine().getErr().println("raftkv: " + loginFailure);
+                return 1;
+            }
             KvResult r = call.apply(client);
             if (r.ok()) {
                 print(sub.commandLine().getOut(), r.body());

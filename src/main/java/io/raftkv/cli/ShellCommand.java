@@ -27,6 +27,9 @@ final class ShellCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ClientTlsOptions tls = new ClientTlsOptions();
 
+    @CommandLine.Mixin
+    ClientAuthOptions auth = new ClientAuthOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -47,6 +50,11 @@ final class ShellCommand implements Callable<Integer> {
         List<HostPort> nodes = parseCluster(cluster, spec);
         Duration timeout = Duration.ofMillis(timeoutMs);
         try (RaftKvClient client = new RaftKvClient(nodes, timeout, true, timeout, null, tls.context(spec.commandLine()))) {
+            String loginFailure = auth.login(client, spec.commandLine());
+            if (loginFailure != null) {
+                spec.commandLine().getErr().println("raftkv: " + loginFailure);
+                return 1;
+            }
             new Shell(client, null).run();
         }
         return 0;

@@ -31,6 +31,9 @@ final class TransferLeaderCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ClientTlsOptions tls = new ClientTlsOptions();
 
+    @CommandLine.Mixin
+    ClientAuthOptions auth = new ClientAuthOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -40,6 +43,11 @@ final class TransferLeaderCommand implements Callable<Integer> {
         if (timeoutMs < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--timeout-ms must be >= 1");
         Duration timeout = Duration.ofMillis(timeoutMs);
         try (RaftKvClient client = new RaftKvClient(nodes, timeout, true, timeout, null, tls.context(spec.commandLine()))) {
+            String loginFailure = auth.login(client, spec.commandLine());
+            if (loginFailure != null) {
+                spec.commandLine().getErr().println("raftkv: " + loginFailure);
+                return 1;
+            }
             KvResult r = client.transferLeader(to == null ? OptionalInt.empty() : OptionalInt.of(to));
             if (r.ok()) {
                 spec.commandLine().getOut().println(describe(r));

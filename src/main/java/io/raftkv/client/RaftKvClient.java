@@ -245,6 +245,12 @@ public final class RaftKvClient implements AutoCloseable {
         return refreshToken();
     }
 
+    /** Uses {@code other}'s login (its token, and its credentials for the next one): many clients, one login. */
+    public void shareLogin(RaftKvClient other) {
+        credentials = other.credentials;
+        token = other.token;
+    }
+
     private KvResult refreshToken() {
         String[] c = credentials;
         ObjectNode body = JSON.createObjectNode().put("user", c[0]).put("password", c[1]);

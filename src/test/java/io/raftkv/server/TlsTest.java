@@ -64,6 +64,7 @@ class TlsTest {
         List<String> hosts = DevCertificates.localHosts(List.of());
         for (int i = 0; i < 3; i++) DevCertificates.write(certs, "node-" + i, DevCertificates.node(ca, "node " + i, hosts, year), false);
         DevCertificates.write(certs, "client-root", DevCertificates.client(ca, "root", year), false);
+        DevCertificates.write(certs, "client-nobody", DevCertificates.client(ca, "nobody", year), false);
         DevCertificates.write(certs, "other-node", DevCertificates.node(otherCa, "intruder", hosts, year), false);
         DevCertificates.write(certs, "other-client", DevCertificates.client(otherCa, "root", year), false);
         Instant past = Instant.now().minus(Duration.ofDays(10));
@@ -351,5 +352,26 @@ class TlsTest {
         HttpResponse<String> r = get(client("ca.pem", null), url);
         assertThat(r.statusCode()).isEqualTo(200);
         return ((X509Certificate) r.sslSession().orElseThrow().getPeerCertificates()[0]).getSerialNumber();
+    }
+
+    @Test
+    void withClientCertAuthTheCertificateNamesTheUser() throws Exception {
+        startCluster(true, client("ca.pem", "client-root"));
+        try (RaftKvClient c = nodes.client(TIMEOUT)) {
+            assertThat(c.admin("/user/add", new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
+                    .put("name", "root").put("password", "pw")).status()).isEqualTo(200);
+            assertThat(c.admin("/auth/enable", new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()).status())
+                    .isEqualTo(200);
+            ClusterChecks.awaitConverged(nodes, ALL, TIMEOUT);
+            // No token: the certificate's common name (root) is the user, on every node (forwarded too).
+            assertThat(c.put("k", "by certificate").status()).isEqualTo(200);
+        }
+        for (int node = 0; node < 3; node++) {
+            String url = "https://" + nodes.address(node) + "/get?key=k";
+            assertThat(get(client("ca.pem", "client-root"), url).statusCode()).isEqualTo(200);
+            HttpResponse<String> nobody = get(client("ca.pem", "client-nobody"), url);
+            assertThat(nobody.statusCode()).isEqualTo(401);
+            assertThat(nobody.body()).contains("names user 'nobody', who does not exist");
+        }
     }
 }

@@ -100,12 +100,17 @@ class DiskFullTest {
         assertThat(nodes.node(2).isRunning()).isTrue();
 
         try (RaftKvClient viaTwo = nodes.client(TIMEOUT, 2);
-             RaftKvClient plain = new RaftKvClient(java.util.List.of(nodes.address(2)), TIMEOUT, false)) {
-            // A write to node 2 is refused at once, saying why; a stale read is served from what it applied.
-            KvResult refused = plain.put("refused", "x");
-            assertThat(refused.status()).isEqualTo(503);
-            assertThat(refused.body().path("diskFull").asBoolean()).isTrue();
-            assertThat(refused.body().path("error").asText()).contains("disk is full").contains("consistency=stale");
+             java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient()) {
+            // A write to node 2 is refused at once, saying why (one request: a client would move on to
+            // another node); a stale read is served from what it applied.
+            var refused = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + nodes.address(2) + "/put"))
+                    .timeout(TIMEOUT).POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"key\":\"refused\",\"value\":\"x\"}"))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).isEqualTo(503);
+            var body = new com.fasterxml.jackson.databind.ObjectMapper().readTree(refused.body());
+            assertThat(body.path("diskFull").asBoolean()).isTrue();
+            assertThat(body.path("retryable").asBoolean()).isTrue();
+            assertThat(body.path("error").asText()).contains("disk is full").contains("consistency=stale");
             KvResult stale = viaTwo.getStale("before");
             assertThat(stale.status()).isEqualTo(200);
             assertThat(stale.body().path("value").asText()).isEqualTo("full");

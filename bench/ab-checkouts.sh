@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A/B two builds of raftkv side by side: a 3-node cluster (fsync on) from checkout A, then one from
+# checkout B, each driven by the same wrk puts to its leader; rounds alternate which goes first, so
+# machine noise hits both. Prints one wrk JSON line per run; compare medians.
+#
+# Usage: bench/ab-checkouts.sh DIR_A DIR_B [rounds=3] [connections=16] [duration=8s]
+#   e.g. git worktree add /tmp/b some-branch; bench/ab-checkouts.sh . /tmp/b 3 64 10s
+set -u
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+[ $# -ge 2 ] || { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
+A=$1 B=$2 rounds=${3:-3} conns=${4:-16} dur=${5:-8s}
+command -v wrk >/dev/null || { echo "ab-checkouts: needs wrk (apt-get install wrk)" >&2; exit 1; }
+export BENCH_WRK_DIR="$here/wrk" BENCH_KEYS=10000 BENCH_VALUE_BYTES=64 BENCH_THREADS=2
+run() { # checkout label
+  local dir=$1 w pids=() leader=""
+  w=$(mktemp -d)
+  for i in 0 1 2; do
+    local peers=""
+    for j in 0 1 2; do [ "$j" = "$i" ] || peers+="${peers:+,}localhost:$((19000 + j))"; done
+    "$dir/raftkv" -id "$i" -port $((19000 + i)) -peers "$peers" -data "$w/n$i" --no-shell >"$w/log$i" 2>&1 &
+    pids+=($!)
+  done
+  for _ in $(seq 1 150); do
+    for i in 0 1 2; do curl -s -m 1 "localhost:$((19000 + i))/status" | grep -q '"role":"leader"' && leader=$((19000 + i)); done
+    [ -n "$leader" ] && break
+    sleep 0.2
+  done
+  [ -n "$leader" ] || { echo "ab-checkouts: $2 elected no leader; logs in $w" >&2; kill "${pids[@]}"; return 1; }
+  BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "http://127.0.0.1:$leader" >/dev/null 2>&1
+  echo "$2 $(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-put.lua" \
+    "http://127.0.0.1:$leader" | grep '^{"requests"')"
+  kill "${pids[@]}" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$w"
+}
+for r in $(seq 1 "$rounds"); do
+  if [ $((r % 2)) = 1 ]; then run "$A" A; run "$B" B; else run "$B" B; run "$A" A; fi
+done

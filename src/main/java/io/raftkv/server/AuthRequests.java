@@ -58,15 +58,16 @@ final class AuthRequests implements AutoCloseable {
     void handle(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers) {
         try {
             switch (path) {
-                case "/auth/status" -> reply.send(HttpApi.json(HttpResponseStatus.OK,
+                case "/auth/status" -> requests.authRead(reply, path, headers, () -> HttpApi.json(HttpResponseStatus.OK,
                         HttpApi.JSON.createObjectNode().put("enabled", server.authStore().enabled())));
-                case "/auth/login" -> login(reply, body);
-                case "/user/list" -> {
-                    if (!denied(reply, headers)) reply.send(HttpApi.json(HttpResponseStatus.OK, users(server.authStore())));
-                }
-                case "/role/list" -> {
-                    if (!denied(reply, headers)) reply.send(HttpApi.json(HttpResponseStatus.OK, roles(server.authStore())));
-                }
+                case "/auth/login" -> login(reply, body, headers);
+                // Checked on the leader once its state is confirmed current (not on a follower that may lag).
+                case "/user/list" -> requests.authRead(reply, path, headers,
+                        () -> Authorizer.check(server.authStore(), headers, Authorizer.ROOT)
+                                .orElseGet(() -> HttpApi.json(HttpResponseStatus.OK, users(server.authStore()))));
+                case "/role/list" -> requests.authRead(reply, path, headers,
+                        () -> Authorizer.check(server.authStore(), headers, Authorizer.ROOT)
+                                .orElseGet(() -> HttpApi.json(HttpResponseStatus.OK, roles(server.authStore()))));
                 default -> change(reply, path, body, headers);
             }
         } catch (KvApiJson.Bad e) {
@@ -202,12 +203,18 @@ final class AuthRequests implements AutoCloseable {
     }
 
     /** {@code POST /auth/login}: checks the password off the loop, then signs a token on it. */
-    private void login(ResponseOrder.Reply reply, byte[] body) throws KvApiJson.Bad {
+    private void login(ResponseOrder.Reply reply, byte[] body, HttpHeaders headers) throws KvApiJson.Bad {
         String usage = "; use POST /auth/login {\"user\":\"alice\",\"password\":\"...\"}";
         ObjectNode o = KvApiJson.readObject(body, usage);
         KvApiJson.only(o, Set.of("user", "password"), usage);
         String user = text(o, "user", usage);
         String password = text(o, "password", usage);
+        // On the leader, with its state confirmed current: a user added or a password changed through
+        // any node is known here, whatever node the login came to.
+        requests.atLeader(reply, "/auth/login", body, headers, () -> checkLogin(reply, user, password));
+    }
+
+    private void checkLogin(ResponseOrder.Reply reply, String user, String password) {
         AuthStore store = server.authStore();
         if (!store.enabled()) {
             reply.send(HttpApi.error(HttpResponseStatus.CONFLICT, "authentication is off: requests need no token"

@@ -102,6 +102,49 @@ final class ClientRequests implements AutoCloseable {
         runWrite(new Call(reply, path, body, deadline(), hops, Kind.WRITE, Credentials.of(headers)), cmd);
     }
 
+    /**
+     * A read of the auth state ({@code /auth/status}, {@code /user/list}, {@code /role/list}) at
+     * least as new as the last change any client saw acknowledged: answered by the leader after a
+     * ReadIndex round (a follower forwards it), so that {@code auth enable} then {@code auth status}
+     * through another node does not read "off".
+     */
+    void authRead(ResponseOrder.Reply reply, String path, HttpHeaders headers,
+                  java.util.function.Supplier<FullHttpResponse> answer) {
+        atLeader(reply, path, null, headers, () -> reply.send(answer.get()));
+    }
+
+    /**
+     * Runs {@code whenCurrent} on the leader once a ReadIndex round confirmed its state is current
+     * (a follower forwards the request, {@code body} and credentials included, to the leader).
+     */
+    void atLeader(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers, Runnable whenCurrent) {
+        int hops;
+        try {
+            hops = hops(headers);
+        } catch (BadRequest e) {
+            reply.send(HttpApi.error(e.status, e.getMessage()));
+            return;
+        }
+        runAtLeader(new Call(reply, path, body, deadline(), hops, Kind.READ, Credentials.of(headers)), whenCurrent);
+    }
+
+    private void runAtLeader(Call call, Runnable whenCurrent) {
+        if (refusedForFullDisk(call)) return;
+        call.withDeadline(server.read(""))
+                .whenCompleteAsync((outcome, err) -> {
+                    if (err != null) {
+                        call.reply(HttpApi.error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no leader could serve the read within "
+                                + server.config().requestTimeoutMs() + " ms (no quorum?)"));
+                        return;
+                    }
+                    switch (outcome) {
+                        case ReadOutcome.Value<Optional<io.raftkv.kv.KeyValue>> v -> whenCurrent.run();
+                        case ReadOutcome.NotLeader<Optional<io.raftkv.kv.KeyValue>> n -> forwardOrWait(call, n.leaderHint(),
+                                () -> runAtLeader(call, whenCurrent));
+                    }
+                }, call.executor());
+    }
+
     /** Answers 401 or 403 and returns true when the request's user may not do it (auth on only). */
     private boolean denied(ResponseOrder.Reply reply, HttpHeaders headers, Authorizer.Need need) {
         Optional<FullHttpResponse> refusal = Authorizer.check(server.authStore(), headers, need);

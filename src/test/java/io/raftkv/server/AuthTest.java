@@ -202,7 +202,7 @@ class AuthTest {
     @Test
     void expiredTokensAreRefusedAndTheClientLogsInAgain() throws Exception {
         try (RaftKvClient c = nodes.client(TIMEOUT)) {
-            setUp(c, 1);
+            setUp(c, 2); // JWT times are whole seconds: 2 s leaves at least 1 s of life after a login
         }
         String token = login(0, "alice", "alicepw");
         assertThat(send(0, "GET", "/get?key=app/x", null, token).status()).isEqualTo(200);
@@ -212,13 +212,13 @@ class AuthTest {
             } catch (Exception e) {
                 return false;
             }
-        }, TIMEOUT, "the 1 s token to expire");
+        }, TIMEOUT, "the 2 s token to expire");
         assertThat(send(1, "GET", "/get?key=app/x", null, token).body().path("error").asText()).contains("expired");
         try (RaftKvClient alice = nodes.client(TIMEOUT)) {
             assertThat(alice.login("alice", "alicepw").status()).isEqualTo(200);
             assertThat(alice.put("app/y", "1").status()).isEqualTo(200);
             // Past the token's life the client logs in again by itself and the write goes through.
-            long until = System.nanoTime() + Duration.ofMillis(2500).toNanos();
+            long until = System.nanoTime() + Duration.ofMillis(3500).toNanos();
             int n = 0;
             while (System.nanoTime() < until) {
                 KvResult r = alice.put("app/y", String.valueOf(++n));

@@ -2,6 +2,7 @@ package io.raftkv.cli;
 
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.server.BootstrapFile;
+import io.raftkv.server.ClusterIdentity;
 import io.raftkv.security.NodeTls;
 import io.raftkv.server.Joiner;
 import io.raftkv.server.NodeConfig;
@@ -15,6 +16,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,10 +74,15 @@ public final class Main implements Callable<Integer> {
     String host;
 
     @Option(names = {"-bind", "--bind"}, paramLabel = "ADDR", description = {
-            "Listen on this local address only, and connect to peers from it (default: listen on all interfaces).",
+            "Listen on this local address only, and connect to peers from it (default: listen on the address of -host).",
             "With one loopback address per node (127.0.0.2, 127.0.0.3, ...) nodes can share a port, and",
             "firewall rules can cut the link between two nodes (see 'raftkv chaos')."})
     String bind;
+
+    @Option(names = "--listen", paramLabel = "ADDR", description = {
+            "Listen on this address: 0.0.0.0 (or ::) for every interface. Default: only the address of this",
+            "node's own -host (loopback for localhost), so a node is never open to every network by accident."})
+    String listen;
 
     @Option(names = "--heartbeat-ms", defaultValue = "50", description = "Leader heartbeat interval (default: ${DEFAULT-VALUE}).")
     int heartbeatMs;
@@ -142,6 +149,38 @@ public final class Main implements Callable<Integer> {
             description = "The log on stderr: text (one readable line per event) or json (one JSON object per line,"
                     + " with the fields of role changes, faults and recoveries) (default: ${DEFAULT-VALUE}).")
     String logFormat;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "4096",
+            description = "Client connections at once; past it a new connection's first request gets 503 (a peer's Raft"
+                    + " messages still go through) (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--request-read-timeout-ms", paramLabel = "MS", defaultValue = "10000",
+            description = "Time for a request's headers and body to arrive once it started; then 408 and close (default: ${DEFAULT-VALUE}).")
+    long requestReadTimeoutMs;
+
+    @Option(names = "--idle-timeout-ms", paramLabel = "MS", defaultValue = "300000",
+            description = "A connection with nothing read or written this long is closed (default: ${DEFAULT-VALUE}).")
+    long idleTimeoutMs;
+
+    @Option(names = "--max-unread-reply-bytes", paramLabel = "BYTES", defaultValue = "67108864",
+            description = "Answers a client may leave unread on one connection before it is closed (default: ${DEFAULT-VALUE}).")
+    long maxUnreadReplyBytes;
+
+    @Option(names = "--max-watches", paramLabel = "N", defaultValue = "10000",
+            description = "Watch streams open at once on this node; past it 503 (default: ${DEFAULT-VALUE}).")
+    int maxWatches;
+
+    @Option(names = "--max-receiving-bytes", paramLabel = "BYTES", defaultValue = "268435456",
+            description = "Request bodies being received at once, all connections together; past it 503 and close"
+                    + " (default: ${DEFAULT-VALUE}).")
+    long maxReceivingBytes;
+
+    @Option(names = "--cluster-token", paramLabel = "TOKEN", defaultValue = ClusterIdentity.DEFAULT_TOKEN,
+            description = {"Part of the cluster id made at bootstrap (with the first members), like etcd's",
+                    "--initial-cluster-token: give each cluster its own, so that nodes of one never accept another's",
+                    "messages (default: ${DEFAULT-VALUE})."})
+    String clusterToken;
 
     @Option(names = "--tls-cert", paramLabel = "FILE", description = {"This node's certificate (PEM): serve the client API"
             + " over HTTPS and talk mutual TLS with peers. Needs --tls-key and --tls-ca; 'raftkv certs' makes development ones.",
@@ -229,7 +268,34 @@ public final class Main implements Callable<Integer> {
             // Joining now, or a node that joined earlier: its log or snapshot holds the configuration.
             config = config.joining();
         }
-        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia, tls);
+        ClusterIdentity identity = clusterIdentity(config, bootstrap.map(BootstrapFile.Contents::members)
+                .orElse(config.members()), dir);
+        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia, tls, identity);
+    }
+
+    /**
+     * The cluster this node belongs to: the one its data folder names, which must be the one its
+     * flags make (its bootstrap members and --cluster-token); a new bootstrap node's is derived; a
+     * joining node learns it from the cluster.
+     */
+    private ClusterIdentity clusterIdentity(NodeConfig config, Map<Integer, HostPort> bootstrapMembers, Path dir) {
+        CommandLine cl = spec.commandLine();
+        if (clusterToken.isBlank()) throw new ParameterException(cl, "--cluster-token must not be empty");
+        Optional<String> stored;
+        try {
+            stored = ClusterIdentity.read(dir);
+        } catch (StorageException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
+        Optional<String> made = config.join() ? Optional.empty()
+                : Optional.of(ClusterIdentity.derive(bootstrapMembers, clusterToken));
+        if (stored.isPresent() && made.isPresent() && !stored.get().equals(made.get())) {
+            throw new ParameterException(cl, "data folder " + dir + " belongs to cluster " + stored.get() + ", but these flags"
+                    + " make cluster " + made.get() + " (from the members " + bootstrapMembers + " and --cluster-token): start"
+                    + " it with the --cluster-token it was created with, or use another -data folder");
+        }
+        // Written once the node is up (ClusterIdentity.keep): a start that fails leaves no id behind.
+        return ClusterIdentity.inFolder(dir, stored.or(() -> made), false);
     }
 
     /** The node's TLS from --tls-*, or a usage error naming the missing flag or the file that is wrong. */
@@ -253,7 +319,7 @@ public final class Main implements Callable<Integer> {
     }
 
     private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia,
-                      Optional<NodeTls> tls) throws Exception {
+                      Optional<NodeTls> tls, ClusterIdentity identity) throws Exception {
         FileStorage storage;
         try {
             storage = FileStorage.open(dir, new FileStorage.Options(segmentBytes, fsync));
@@ -268,8 +334,7 @@ public final class Main implements Callable<Integer> {
                 System.err.println("raftkv: node " + config.id() + " stopped: " + fatal);
                 Runtime.getRuntime().halt(1);
             };
-            server = tls.isPresent() ? RaftServer.start(config, storage, onFatal, tls.get())
-                    : RaftServer.start(config, storage, onFatal);
+            server = RaftServer.start(config, storage, onFatal, tls, identity);
         } catch (StorageException e) {
             storage.close();
             throw e; // a damaged data folder: exit 1 with the message saying where and what to do
@@ -278,6 +343,12 @@ public final class Main implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "raftkv-shutdown"));
+        try {
+            identity.keep();
+        } catch (StorageException e) {
+            server.close();
+            throw e;
+        }
         tls.ifPresent(t -> {
             t.startWatching(Duration.ofSeconds(5));
             NodeTls.reloadOnSighup();
@@ -373,7 +444,14 @@ public final class Main implements Callable<Integer> {
             NodeConfig config = new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs,
                     requestTimeoutMs, maxKeyBytes, maxValueBytes, new io.raftkv.node.SnapshotPolicy(snapshotEntries,
                     snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024)).withWatch(watchHistory, watchProgressMs);
-            return bind != null ? config.withBindAddress(bind) : config;
+            if (bind != null) config = config.withBindAddress(bind);
+            config = config.withClientLimits(new NodeConfig.Limits(maxConnections, requestReadTimeoutMs, idleTimeoutMs,
+                    maxUnreadReplyBytes, maxWatches, maxReceivingBytes));
+            if (listen != null) {
+                if (listen.isBlank()) throw new IllegalArgumentException("--listen needs an address, e.g. --listen 0.0.0.0");
+                config = config.withListen(listen);
+            }
+            return config;
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, e.getMessage());
         }

@@ -642,6 +642,13 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
+        int maxWatches = server.config().limits().maxWatches();
+        if (server.watchCount() >= maxWatches) {
+            reply.send(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
+                    .put("error", "node " + server.config().id() + " has " + maxWatches + " watches open, its limit"
+                            + " (--max-watches); try another node or later").put("retryable", true)));
+            return;
+        }
         // Checked when the stream opens: a watch keeps running if its user loses the role later (as in etcd).
         if (denied(reply, headers, Authorizer.keys(new Authorizer.KeyNeed(io.raftkv.auth.AuthOp.Permission.READ, req.key(),
                 req.prefix(), null)))) return;

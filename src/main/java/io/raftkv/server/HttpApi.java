@@ -45,6 +45,7 @@ import java.net.BindException;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The node's HTTP server: the client API ({@code /put}, {@code /append}, {@code /get},
@@ -116,11 +117,19 @@ final class HttpApi implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         connections.add(ch);
+                        NodeConfig.Limits limits = server.config().limits();
+                        // Past the cap, the connection may still carry a peer's Raft messages (decided at its first request).
+                        if (connections.size() > limits.maxConnections()) ch.attr(OVER_CAP).set(Boolean.TRUE);
+                        long high = Math.max(1 << 20, limits.maxUnreadReplyBytes() / 16);
+                        ch.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark((int) (high / 2), (int) high));
                         // HTTPS: the newest context (certificates reload), asking for or requiring client certificates.
                         // Plain HTTP sent to it gets a plain 400 saying to use https, not a silent close.
                         server.tls().ifPresent(t -> ch.pipeline().addLast("tls", new TlsOnly(t.server())));
-                        ch.pipeline().addLast(new HttpServerCodec(new HttpDecoderConfig()
+                        ch.pipeline().addLast(new UnreadReplyLimit(limits.maxUnreadReplyBytes()),
+                                new io.netty.handler.timeout.IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS),
+                                new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(maxRequestLineBytes(server.config().maxKeyBytes()))),
+                                new RequestReadTimeout(limits.requestReadTimeoutMs(), limits.maxReceivingBytes()),
                                 new RequestAggregator(),
                                 new Handler());
                     }
@@ -129,14 +138,15 @@ final class HttpApi implements AutoCloseable {
             serverChannel = (address.isPresent() ? b.bind(address.get(), port) : b.bind(port)).sync().channel();
         } catch (Exception e) {
             if (e instanceof BindException || e.getCause() instanceof BindException) {
-                String where = address.map(a -> a + ":" + port).orElse("port " + port);
+                String where = "port " + port + address.map(a -> " of " + a).orElse("");
                 String why = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
                 if (why.contains("assign") || why.contains("not available")) {
                     throw new IllegalStateException("cannot listen on " + where + ": " + address.orElse("")
-                            + " is not an address of this machine; pick another --bind");
+                            + " is not an address of this machine; pick another --bind or --listen (0.0.0.0 for every interface)");
                 }
-                throw new IllegalStateException(where + " is already in use; stop what runs there or pick another -port"
-                        + (address.isPresent() ? " or --bind address" : ""));
+                throw new IllegalStateException(address.map(a -> a + ":" + port).orElse("port " + port)
+                        + " is already in use; stop what runs there or pick another -port"
+                        + (address.isPresent() ? " (or another --bind / --listen address)" : ""));
             }
             throw e;
         }
@@ -229,6 +239,114 @@ final class HttpApi implements AutoCloseable {
             return null;
         }
         return null;
+    }
+
+    /** Request body bytes being received on all connections (limit: --max-receiving-bytes). */
+    private final java.util.concurrent.atomic.AtomicLong receiving = new java.util.concurrent.atomic.AtomicLong();
+    private static final io.netty.util.AttributeKey<Boolean> OVER_CAP = io.netty.util.AttributeKey.valueOf("raftkv.overCap");
+    private static final LogLimiter LIMIT_LOG = new LogLimiter();
+
+    private void logLimit(ChannelHandlerContext ctx, String what) {
+        if (LIMIT_LOG.tryAcquire()) LOG.warn("node {}: {} ({})", server.config().id(), what, ctx.channel().remoteAddress());
+    }
+
+    /**
+     * Closes a connection whose client leaves more than {@code max} bytes of answers unread (it
+     * stopped reading, or reads slower than it asks): reading its requests already stopped at 1/16
+     * of that ({@link ResponseOrder#mayRead}); this is for answers that are large by themselves.
+     */
+    private final class UnreadReplyLimit extends io.netty.channel.ChannelOutboundHandlerAdapter {
+        private final long max;
+
+        UnreadReplyLimit(long max) {
+            this.max = max;
+        }
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise promise) throws Exception {
+            super.write(ctx, msg, promise);
+            io.netty.channel.ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+            if (out != null && out.totalPendingWriteBytes() > max) {
+                logLimit(ctx, "closed a connection whose client left more than " + max
+                        + " bytes of answers unread (--max-unread-reply-bytes)");
+                ctx.close();
+            }
+        }
+    }
+
+    /**
+     * A request must arrive whole within {@code timeoutMs} of its first byte (slowloris: a body
+     * shorter than its Content-Length used to keep the connection, and its buffer, forever): 408 and
+     * the connection is closed.
+     */
+    private final class RequestReadTimeout extends io.netty.channel.ChannelInboundHandlerAdapter {
+        private final long timeoutMs;
+        private final long maxReceiving;
+        private io.netty.util.concurrent.ScheduledFuture<?> timer;
+        /** Body bytes of the request being received on this connection, counted in {@link #receiving}. */
+        private long counted;
+        private boolean refused;
+
+        RequestReadTimeout(long timeoutMs, long maxReceiving) {
+            this.timeoutMs = timeoutMs;
+            this.maxReceiving = maxReceiving;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (refused) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (msg instanceof HttpRequest && timer == null) {
+                timer = ctx.executor().schedule(() -> expired(ctx), timeoutMs, TimeUnit.MILLISECONDS);
+            }
+            if (msg instanceof io.netty.handler.codec.http.HttpContent c) {
+                int n = c.content().readableBytes();
+                counted += n;
+                if (receiving.addAndGet(n) > maxReceiving) {
+                    // Many large bodies at once: this one waits for nobody, and its memory is given back.
+                    refused = true;
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                    release();
+                    logLimit(ctx, "refused a request body past --max-receiving-bytes " + maxReceiving);
+                    FullHttpResponse res = error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id()
+                            + " is receiving " + maxReceiving + " bytes of request bodies at once, its limit"
+                            + " (--max-receiving-bytes); send it again later or to another node");
+                    res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+                    return;
+                }
+            }
+            if (msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+                if (timer != null) timer.cancel(false);
+                timer = null;
+                release(); // handed on whole: the handler copies and frees it at once
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        private void release() {
+            receiving.addAndGet(-counted);
+            counted = 0;
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (timer != null) timer.cancel(false);
+            release();
+            ctx.fireChannelInactive();
+        }
+
+        private void expired(ChannelHandlerContext ctx) {
+            timer = null;
+            logLimit(ctx, "closed a connection whose request did not arrive whole within " + timeoutMs
+                    + " ms (--request-read-timeout-ms)");
+            FullHttpResponse res = error(HttpResponseStatus.REQUEST_TIMEOUT, "the request did not arrive whole within "
+                    + timeoutMs + " ms (--request-read-timeout-ms); send its headers and body at once");
+            res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /** At most one log line a second for refused handshakes and peers: a flood must not flood the log too. */
@@ -348,6 +466,22 @@ final class HttpApi implements AutoCloseable {
         }
 
         @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(order.mayRead());
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.handler.timeout.IdleStateEvent) {
+                // Nothing read or written for --idle-timeout-ms (a watch writes progress events; peers heartbeat).
+                ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
             long startNs = metrics.enabled() ? System.nanoTime() : 0;
             ResponseOrder.Reply reply = order.next(HttpUtil.isKeepAlive(req));
@@ -381,6 +515,13 @@ final class HttpApi implements AutoCloseable {
                         + " e.g. GET /get?key=caf%C3%A9"));
                 return;
             }
+            if (Boolean.TRUE.equals(ctx.channel().attr(OVER_CAP).get()) && !isPeerRpc(path)) {
+                int max = server.config().limits().maxConnections();
+                logLimit(ctx, "refused a connection past --max-connections " + max);
+                reply.send(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id() + " has "
+                        + max + " connections open, its limit (--max-connections); try again later or use another node"), false);
+                return;
+            }
             HttpMethod allowed = ROUTES.get(path);
             if (metrics.enabled() && !isPeerRpc(path)) reply.observe(metrics.request(path), startNs);
             if (allowed == null) {
@@ -408,7 +549,13 @@ final class HttpApi implements AutoCloseable {
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
                 case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" -> {
                     Optional<String> refused = peerCertificateProblem(ctx);
+                    String reason = "no-node-certificate";
+                    if (refused.isEmpty() && server.clusterIdentity().isPresent()) {
+                        refused = server.clusterIdentity().get().check(req.headers().get(ClusterIdentity.HEADER));
+                        reason = req.headers().contains(ClusterIdentity.HEADER) ? "other-cluster" : "no-cluster-id";
+                    }
                     if (refused.isPresent()) {
+                        server.peerRefused(reason);
                         logRefusedPeer(ctx, path, refused.get());
                         reply.send(error(HttpResponseStatus.FORBIDDEN, refused.get()));
                     } else {

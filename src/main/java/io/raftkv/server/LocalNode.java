@@ -55,6 +55,20 @@ interface LocalNode {
     /** When this node last heard from a leader; read on every request that finds no leader, so cheap. */
     LeaderContact leaderContact();
 
+    /** Watch streams open on this node (loop thread). */
+    default int watchCount() {
+        return 0;
+    }
+
+    /** The node's cluster identity; a stub has none (its peer requests are not checked). */
+    default Optional<ClusterIdentity> clusterIdentity() {
+        return Optional.empty();
+    }
+
+    /** A peer request was refused (counted). */
+    default void peerRefused(String reason) {
+    }
+
     /** The applied users, roles and grants (read on the node's loop only); a stub's: auth off. */
     default io.raftkv.auth.AuthStore authStore() {
         return NO_AUTH;

@@ -45,12 +45,16 @@ import java.util.TreeMap;
  * @param watchHistory  watch events kept in memory for watches resuming from an earlier revision;
  *                      older ones are compacted (410 with compactRevision)
  * @param watchProgressMs how often an idle watch stream gets a progress event with the revision
+ * @param limits        what one node lets its clients take ({@link Limits})
+ * @param listen        where to listen ({@code --listen}): empty for the default, this node's own
+ *                      address ({@link #listenAddress()}); {@code 0.0.0.0} or {@code ::} for every
+ *                      interface
  */
 public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, int tickMs, int heartbeatMs,
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
                          int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs,
                          Optional<String> bindAddress, boolean join, boolean metrics, int watchHistory,
-                         long watchProgressMs) {
+                         long watchProgressMs, Optional<String> listen, Limits limits) {
     /** Watch events kept for watches that resume from an earlier revision ({@code --watch-history}). */
     public static final int DEFAULT_WATCH_HISTORY = io.raftkv.kv.KvStateMachine.DEFAULT_WATCH_HISTORY;
     /** How often an idle watch stream gets a progress event ({@code --watch-progress-ms}). */
@@ -89,12 +93,15 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                       SnapshotPolicy snapshots, long sessionTtlMs) {
         this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
                 maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false, true, DEFAULT_WATCH_HISTORY,
-                DEFAULT_WATCH_PROGRESS_MS);
+                DEFAULT_WATCH_PROGRESS_MS, Optional.empty(), Limits.DEFAULTS);
     }
 
     public NodeConfig {
         peers = Map.copyOf(peers);
         Objects.requireNonNull(bindAddress, "bindAddress");
+        Objects.requireNonNull(listen, "listen");
+        Objects.requireNonNull(limits, "limits");
+        if (listen.isPresent() && listen.get().isBlank()) throw new IllegalArgumentException("--listen needs an address, e.g. --listen 0.0.0.0");
         if (bindAddress.isPresent() && bindAddress.get().isBlank()) throw new IllegalArgumentException("empty bind address");
         if (peers.containsKey(id)) throw new IllegalArgumentException("node " + id + " is listed as its own peer");
         if (join && !peers.isEmpty()) throw new IllegalArgumentException("a node that joins a cluster has no bootstrap peers");
@@ -117,7 +124,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
     /** Keep {@code history} watch events, send idle watches a progress event every {@code progressMs}. */
     public NodeConfig withWatch(int history, long progressMs) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, history, progressMs);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, history, progressMs, listen, limits);
     }
 
     /**
@@ -142,40 +149,99 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs);
+                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs);
+                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
     }
 
     public NodeConfig withSessionTtlMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics, watchHistory, watchProgressMs);
+                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
     }
 
     /** The same node with metrics on or off ({@code --no-metrics}). */
     public NodeConfig withMetrics(boolean on) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on, watchHistory, watchProgressMs);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on, watchHistory, watchProgressMs, listen, limits);
     }
 
     /** Listen on {@code address} only, and connect to peers from it (see {@code bindAddress}). */
     public NodeConfig withBindAddress(String address) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics, watchHistory, watchProgressMs);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics, watchHistory, watchProgressMs, listen, limits);
+    }
+
+    /** The same node with these client limits. */
+    public NodeConfig withClientLimits(Limits l) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs,
+                listen, l);
+    }
+
+    /**
+     * What one node lets its clients take, so that bad or hostile clients cannot take it down:
+     *
+     * @param maxConnections       connections at once; past it a connection's first request gets 503
+     *                             and the connection is closed, unless it is a peer's Raft message
+     * @param requestReadTimeoutMs time to receive a request's headers and body once it started
+     *                             (slowloris): 408 and close
+     * @param idleTimeoutMs        a connection with nothing read or written this long is closed
+     * @param maxUnreadReplyBytes  answers a client has not read yet, per connection: past it the
+     *                             connection is closed (reading stops before, at 1/16 of it)
+     * @param maxWatches           watch streams open at once: past it 503
+     * @param maxReceivingBytes    request bodies being received at once, all connections together:
+     *                             past it the request that would pass it gets 503 and its
+     *                             connection is closed
+     */
+    public record Limits(int maxConnections, long requestReadTimeoutMs, long idleTimeoutMs, long maxUnreadReplyBytes,
+                         int maxWatches, long maxReceivingBytes) {
+        public static final Limits DEFAULTS = new Limits(4096, 10_000, 300_000, 64L << 20, 10_000, 256L << 20);
+
+        public Limits {
+            if (maxConnections < 1) throw new IllegalArgumentException("--max-connections must be at least 1, got " + maxConnections);
+            if (requestReadTimeoutMs < 100)
+                throw new IllegalArgumentException("--request-read-timeout-ms must be at least 100, got " + requestReadTimeoutMs);
+            if (idleTimeoutMs < 1000) throw new IllegalArgumentException("--idle-timeout-ms must be at least 1000, got " + idleTimeoutMs);
+            if (maxUnreadReplyBytes < 1 << 20)
+                throw new IllegalArgumentException("--max-unread-reply-bytes must be at least 1048576, got " + maxUnreadReplyBytes);
+            if (maxWatches < 1) throw new IllegalArgumentException("--max-watches must be at least 1, got " + maxWatches);
+            if (maxReceivingBytes < 1 << 20)
+                throw new IllegalArgumentException("--max-receiving-bytes must be at least 1048576, got " + maxReceivingBytes);
+        }
+    }
+
+    /** Listen on {@code address} ({@code --listen}; 0.0.0.0 or :: for every interface). */
+    public NodeConfig withListen(String address) {
+        return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs,
+                Optional.of(address), limits);
+    }
+
+    /**
+     * Where the node listens: {@code --listen}, else {@code --bind}, else the host of its own
+     * address (for {@code localhost}, loopback only); empty means every interface. Never every
+     * interface unless asked.
+     */
+    public Optional<String> listenAddress() {
+        if (listen.isPresent()) {
+            String l = listen.get();
+            return l.equals("0.0.0.0") || l.equals("::") || l.equals("*") ? Optional.empty() : listen;
+        }
+        return bindAddress.isPresent() ? bindAddress : Optional.of(self.host());
     }
 
     /** The same node with {@code peers} as its bootstrap peers. */
     public NodeConfig withPeers(Map<Integer, HostPort> peers) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics, watchHistory, watchProgressMs);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics, watchHistory, watchProgressMs, listen, limits);
     }
 
     /**
@@ -184,7 +250,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
      */
     public NodeConfig joining() {
         return new NodeConfig(id, self, Map.of(), tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics, watchHistory, watchProgressMs);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics, watchHistory, watchProgressMs, listen, limits);
     }
 
     /** The bootstrap voters, this node included, by id (only this node when it joins). */

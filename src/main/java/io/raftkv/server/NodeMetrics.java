@@ -291,6 +291,13 @@ final class NodeMetrics implements AutoCloseable {
     }
 
     /** How a request forwarded to the leader ended (see {@link Forwarder.Result}). */
+    /** A peer request refused, by why: other-cluster, no-cluster-id, no-node-certificate. */
+    void peerRefused(String reason) {
+        if (registry == null) return;
+        Counter.builder("raftkv.peer.messages.refused").description("Peer requests refused before they were read")
+                .tag("reason", reason).register(registry).increment();
+    }
+
     void forwarded(Forwarder.Result result) {
         if (registry == null) return;
         switch (result) {

@@ -93,13 +93,26 @@ public final class RaftServer implements AutoCloseable {
     /** The runtime's counts and the state machine's sessions, published by the loop for scrapes (metrics on only). */
     private volatile RuntimeCounters lastCounters = RuntimeCounters.ZERO;
     private volatile int sessions;
+    /** Which cluster this node belongs to: checked on every peer request, sent with every one. */
+    private final ClusterIdentity identity;
+    /** Peer requests refused (another cluster, no certificate...), for tests and the log. */
+    private final java.util.concurrent.atomic.AtomicLong peerRefusals = new java.util.concurrent.atomic.AtomicLong();
+
     /** TLS for the client API, peers and forwarding ({@code --tls-cert}...); empty: plain HTTP. */
     private final Optional<io.raftkv.security.NodeTls> tls;
 
     /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
             throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.empty());
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.empty(),
+                ClusterIdentity.defaultFor(config));
+    }
+
+    /** Starts a node of cluster {@code identity}, with TLS when given (the command line's way). */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
+                                   Optional<io.raftkv.security.NodeTls> tls, ClusterIdentity identity)
+            throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), tls, identity);
     }
 
     /**
@@ -108,7 +121,8 @@ public final class RaftServer implements AutoCloseable {
      */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    io.raftkv.security.NodeTls tls) throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.of(tls));
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.of(tls),
+                ClusterIdentity.defaultFor(config));
     }
 
     /**
@@ -117,21 +131,30 @@ public final class RaftServer implements AutoCloseable {
      */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    UnaryOperator<Transport> transportWrapper) throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, transportWrapper, Optional.empty());
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, Optional.empty(),
+                ClusterIdentity.defaultFor(config));
     }
 
     /** Starts a node with both a wrapped peer transport and, when given, TLS. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls)
             throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls);
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls, ClusterIdentity.defaultFor(config));
+    }
+
+    /** Starts a node with every option: a wrapped transport, TLS, and its cluster identity. */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
+                                   UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls,
+                                   ClusterIdentity identity) throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls, identity);
     }
 
     private RaftServer(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
-                       UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls)
-            throws InterruptedException {
+                       UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls,
+                       ClusterIdentity identity) throws InterruptedException {
         this.config = config;
         this.tls = tls;
+        this.identity = identity;
         this.storage = storage;
         this.fatalHandler = fatalHandler;
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes(),
@@ -160,6 +183,7 @@ public final class RaftServer implements AutoCloseable {
         this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024,
                 tls.<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(t -> t::client).orElse(null));
         if (metrics.enabled()) peerTransport.observeRoundTrips(metrics::appendEntriesRoundTrip);
+        peerTransport.sendClusterId(() -> identity.id().orElse(null));
         this.transport = transportWrapper.apply(peerTransport);
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
@@ -191,7 +215,7 @@ public final class RaftServer implements AutoCloseable {
         });
         try {
             this.http = new HttpApi(this, ioGroup);
-            http.bind(config.bindAddress(), config.self().port());
+            http.bind(config.listenAddress(), config.self().port());
         } catch (RuntimeException | InterruptedException e) {
             ioGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
@@ -200,14 +224,40 @@ public final class RaftServer implements AutoCloseable {
         loop.scheduleAtFixedRate(() -> submit(watches::progress), config.watchProgressMs(), config.watchProgressMs(),
                 TimeUnit.MILLISECONDS);
         Configuration members = runtime.core().configuration();
+        LOG.info("node {}: cluster {}{}", config.id(), identity.id().orElse("not known yet (learned from the cluster that adds it)"),
+                tls.isPresent() ? "; peers authenticated by mutual TLS"
+                        : "; TLS is off: peers are NOT authenticated (anyone who reaches this port can send Raft"
+                        + " messages; the cluster id keeps other clusters' nodes out, not forgeries): use --tls-cert");
         LOG.info("node {} listening on {}://{} ({}); {}", config.id(), tls.isPresent() ? "https" : "http", config.self(),
-                config.bindAddress().map(a -> "bound to " + a).orElse("all interfaces"), members.isEmpty()
+                config.listenAddress().map(a -> "bound to " + a + " only; --listen 0.0.0.0 for every interface")
+                        .orElse("bound to every interface (--listen)"), members.isEmpty()
                         ? "joining: no configuration until the cluster's leader sends one"
                         : "configuration " + describe(members, runtime.core().configurationIndex()));
     }
 
     public NodeConfig config() {
         return config;
+    }
+
+    /** Watch streams open (loop thread, where the HTTP handlers run). */
+    int watchCount() {
+        return watches.size();
+    }
+
+    /** Which cluster this node belongs to. */
+    public ClusterIdentity identity() {
+        return identity;
+    }
+
+    /** A peer request was refused: counted (metric {@code raftkv_peer_messages_refused_total}). */
+    void peerRefused(String reason) {
+        peerRefusals.incrementAndGet();
+        metrics.peerRefused(reason);
+    }
+
+    /** Peer requests refused since start. */
+    public long peerRefusals() {
+        return peerRefusals.get();
     }
 
     /** The node's TLS, if it speaks TLS. */

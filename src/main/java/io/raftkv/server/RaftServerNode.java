@@ -40,6 +40,21 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public int watchCount() {
+        return server.watchCount();
+    }
+
+    @Override
+    public java.util.Optional<ClusterIdentity> clusterIdentity() {
+        return java.util.Optional.of(server.identity());
+    }
+
+    @Override
+    public void peerRefused(String reason) {
+        server.peerRefused(reason);
+    }
+
+    @Override
     public io.raftkv.auth.AuthStore authStore() {
         return server.authStore();
     }

@@ -55,6 +55,15 @@ final class ResponseOrder {
         this.ctx = ctx;
     }
 
+    /**
+     * Whether reading may go on: few enough requests wait for their answers, and the client reads
+     * what it was sent (answers it does not read stop its requests from being read, so the memory
+     * they take stays bounded).
+     */
+    boolean mayRead() {
+        return nextRequest - nextToWrite <= MAX_IN_FLIGHT / 2 && ctx.channel().isWritable();
+    }
+
     /** The reply of the request just read (event loop only). */
     Reply next(boolean keepAlive) {
         Reply r = new Reply(this, nextRequest++, keepAlive);
@@ -138,7 +147,7 @@ final class ResponseOrder {
             write(o);
         }
         if (wrote && !closing) ctx.flush();
-        if (!ctx.channel().config().isAutoRead() && nextRequest - nextToWrite <= MAX_IN_FLIGHT / 2) {
+        if (!ctx.channel().config().isAutoRead() && mayRead()) {
             ctx.channel().config().setAutoRead(true);
         }
     }

@@ -62,6 +62,8 @@ final class PeerClient {
     private final AtomicInteger waitingForConnection = new AtomicInteger();
     private final AtomicBoolean retryScheduled = new AtomicBoolean();
     private final String hostHeader;
+    /** The cluster id sent with every request (null: none known yet). */
+    private final java.util.function.Supplier<String> clusterId;
 
     private volatile Channel channel;
     private volatile boolean connecting;
@@ -76,7 +78,9 @@ final class PeerClient {
 
     PeerClient(int peerId, HostPort address, Optional<String> localAddress, EventLoopGroup group,
                Consumer<Message> inbound, int maxOutstanding, long reconnectBackoffNs, int maxResponseBytes,
-               RoundTripObserver roundTrips, java.util.function.Supplier<io.netty.handler.ssl.SslContext> tls) {
+               RoundTripObserver roundTrips, java.util.function.Supplier<io.netty.handler.ssl.SslContext> tls,
+               java.util.function.Supplier<String> clusterId) {
+        this.clusterId = clusterId;
         this.roundTrips = roundTrips;
         this.peerId = peerId;
         this.address = address;
@@ -142,6 +146,8 @@ final class PeerClient {
                     MessageCodec.path(m), body);
             req.headers().set(HttpHeaderNames.HOST, hostHeader);
             req.headers().set(HttpHeaderNames.CONTENT_TYPE, MessageCodec.CONTENT_TYPE);
+            String cluster = clusterId.get();
+            if (cluster != null) req.headers().set("X-Raftkv-Cluster", cluster);
             req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
             outstanding.incrementAndGet();
             if (handler != null) handler.sent(m instanceof Message.AppendEntries);

@@ -57,8 +57,17 @@ public final class PeerTransport implements Transport {
 
     private PeerClient newClient(int id, HostPort addr) {
         return new PeerClient(id, addr, localAddress, group, responses, 1024, 100_000_000L, maxResponseBytes,
-                roundTripRelay, tls);
+                roundTripRelay, tls, clusterIdRelay);
     }
+
+    /** Every request to a peer carries the cluster id {@code id} supplies (none while it supplies null). */
+    public void sendClusterId(Supplier<String> id) {
+        clusterId = id;
+    }
+
+    private volatile Supplier<String> clusterId = () -> null;
+    /** Hands each client the cluster id of now. */
+    private final Supplier<String> clusterIdRelay = () -> clusterId.get();
 
     /** Reports the round trip of every AppendEntries to a peer from now on. */
     public void observeRoundTrips(RoundTripObserver observer) {

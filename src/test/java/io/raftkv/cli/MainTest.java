@@ -165,7 +165,7 @@ class MainTest {
         try (ServerSocket taken = new ServerSocket(0)) {
             String port = String.valueOf(taken.getLocalPort());
             Result r = run("-id", "0", "-port", port, "--no-shell");
-            assertUsageError(r, "port " + port + " is already in use", "-port");
+            assertUsageError(r, "localhost:" + port + " is already in use", "-port");
         }
     }
 
@@ -176,7 +176,7 @@ class MainTest {
             // The peers sort after this node (same host, higher ports) so -id 0 is consistent.
             String peers = "localhost:" + (port + 1) + ",localhost:" + (port + 2);
             Result r = run("-id", "0", "-port", String.valueOf(port), "-peers", peers, "--no-shell");
-            assertUsageError(r, "port " + port + " is already in use");
+            assertUsageError(r, "localhost:" + port + " is already in use");
         }
     }
 

@@ -287,6 +287,7 @@ class HttpApiTest {
             long termBefore = status(nodes, n).path("term").asLong();
             HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + nodes.address(n) + "/requestVote"))
                     .timeout(Duration.ofSeconds(15)).header("Content-Type", MessageCodec.CONTENT_TYPE)
+                    .header(ClusterIdentity.HEADER, nodes.node(n).identity().id().orElseThrow())
                     .POST(HttpRequest.BodyPublishers.ofByteArray(MessageCodec.encode(new RequestVote(peer, n, 0, 0, 0))))
                     .build();
             HttpResponse<byte[]> res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
@@ -556,6 +557,8 @@ class HttpApiTest {
     private static Reply sendBytes(TestNodes cluster, int node, String method, String pathAndQuery, byte[] body) {
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + cluster.address(node) + pathAndQuery))
                 .timeout(Duration.ofSeconds(15))
+                // as a peer of this cluster would (peer paths check it; client paths ignore it)
+                .header(ClusterIdentity.HEADER, cluster.node(node).identity().id().orElseThrow())
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
         try {

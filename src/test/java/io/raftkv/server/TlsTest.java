@@ -44,7 +44,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * leader, term and data as they were.
  */
 class TlsTest {
-    private static final Duration TIMEOUT = Duration.ofSeconds(10);
+    /** Generous: the first RPCs of each link also do a TLS handshake, slow with a cold JIT on a loaded machine. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static final Set<Integer> ALL = Set.of(0, 1, 2);
 
     @TempDir

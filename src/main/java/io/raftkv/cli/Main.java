@@ -176,6 +176,11 @@ public final class Main implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE}).")
     long maxReceivingBytes;
 
+    @Option(names = "--max-sessions-per-address", paramLabel = "N", defaultValue = "1200",
+            description = "Sessions (POST /session) one client address may register a minute through this node; past it"
+                    + " 429 (default: ${DEFAULT-VALUE}).")
+    int maxSessionsPerAddress;
+
     @Option(names = "--cluster-token", paramLabel = "TOKEN", defaultValue = ClusterIdentity.DEFAULT_TOKEN,
             description = {"Part of the cluster id made at bootstrap (with the first members), like etcd's",
                     "--initial-cluster-token: give each cluster its own, so that nodes of one never accept another's",
@@ -446,7 +451,7 @@ public final class Main implements Callable<Integer> {
                     snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024)).withWatch(watchHistory, watchProgressMs);
             if (bind != null) config = config.withBindAddress(bind);
             config = config.withClientLimits(new NodeConfig.Limits(maxConnections, requestReadTimeoutMs, idleTimeoutMs,
-                    maxUnreadReplyBytes, maxWatches, maxReceivingBytes));
+                    maxUnreadReplyBytes, maxWatches, maxReceivingBytes, maxSessionsPerAddress));
             if (listen != null) {
                 if (listen.isBlank()) throw new IllegalArgumentException("--listen needs an address, e.g. --listen 0.0.0.0");
                 config = config.withListen(listen);

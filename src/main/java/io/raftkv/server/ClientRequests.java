@@ -145,6 +145,22 @@ final class ClientRequests implements AutoCloseable {
                 }, call.executor());
     }
 
+    /** Session registrations per client address in the current minute: count and the minute's start (loop thread). */
+    private final Map<String, long[]> registrations = new java.util.HashMap<>();
+
+    private boolean sessionRegistrationAllowed(String address) {
+        long now = System.nanoTime();
+        if (registrations.size() > 100_000) registrations.values().removeIf(w -> now - w[1] >= 60_000_000_000L);
+        long[] w = registrations.computeIfAbsent(address, a -> new long[] {0, now});
+        if (now - w[1] >= 60_000_000_000L) {
+            w[0] = 0;
+            w[1] = now;
+        }
+        if (w[0] >= server.config().limits().maxSessionsPerAddress()) return false;
+        w[0]++;
+        return true;
+    }
+
     /** Answers 401 or 403 and returns true when the request's user may not do it (auth on only). */
     private boolean denied(ResponseOrder.Reply reply, HttpHeaders headers, Authorizer.Need need) {
         Optional<FullHttpResponse> refusal = Authorizer.check(server.authStore(), headers, need);
@@ -235,6 +251,15 @@ final class ClientRequests implements AutoCloseable {
             return;
         }
         if (denied(reply, headers, Authorizer.ANY_USER)) return;
+        if (hops == 0 && !sessionRegistrationAllowed(reply.remoteHost())) {
+            int max = server.config().limits().maxSessionsPerAddress();
+            FullHttpResponse res = HttpApi.error(HttpResponseStatus.TOO_MANY_REQUESTS, "address " + reply.remoteHost()
+                    + " registered " + max + " sessions in the last minute, the limit (--max-sessions-per-address):"
+                    + " reuse a session for all of a client's writes");
+            res.headers().set("Retry-After", 60);
+            reply.send(res);
+            return;
+        }
         Call call = new Call(reply, "/session", new byte[0], deadline(), hops, Kind.WRITE, Credentials.of(headers));
         runWrite(call, KvCommand.register());
     }

@@ -200,10 +200,14 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
      * @param maxReceivingBytes    request bodies being received at once, all connections together:
      *                             past it the request that would pass it gets 503 and its
      *                             connection is closed
+     * @param maxSessionsPerAddress sessions one client address may register a minute ({@code POST
+     *                             /session} taken by this node): past it 429. Sessions live in the
+     *                             replicated state (capped as a whole, oldest evicted first), which
+     *                             cannot know addresses; this keeps one address from filling it
      */
     public record Limits(int maxConnections, long requestReadTimeoutMs, long idleTimeoutMs, long maxUnreadReplyBytes,
-                         int maxWatches, long maxReceivingBytes) {
-        public static final Limits DEFAULTS = new Limits(4096, 10_000, 300_000, 64L << 20, 10_000, 256L << 20);
+                         int maxWatches, long maxReceivingBytes, int maxSessionsPerAddress) {
+        public static final Limits DEFAULTS = new Limits(4096, 10_000, 300_000, 64L << 20, 10_000, 256L << 20, 1200);
 
         public Limits {
             if (maxConnections < 1) throw new IllegalArgumentException("--max-connections must be at least 1, got " + maxConnections);
@@ -213,6 +217,8 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
             if (maxUnreadReplyBytes < 1 << 20)
                 throw new IllegalArgumentException("--max-unread-reply-bytes must be at least 1048576, got " + maxUnreadReplyBytes);
             if (maxWatches < 1) throw new IllegalArgumentException("--max-watches must be at least 1, got " + maxWatches);
+            if (maxSessionsPerAddress < 1)
+                throw new IllegalArgumentException("--max-sessions-per-address must be at least 1, got " + maxSessionsPerAddress);
             if (maxReceivingBytes < 1 << 20)
                 throw new IllegalArgumentException("--max-receiving-bytes must be at least 1048576, got " + maxReceivingBytes);
         }

@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ResourceLimitsTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(15);
     private static final Set<Integer> ALL = Set.of(0, 1, 2);
-    private static final NodeConfig.Limits TIGHT = new NodeConfig.Limits(20, 500, 2000, 1 << 20, 2, 4 << 20);
+    private static final NodeConfig.Limits TIGHT = new NodeConfig.Limits(20, 500, 2000, 1 << 20, 2, 4 << 20, 3);
 
     private TestNodes nodes;
     private final List<Socket> sockets = new ArrayList<>();
@@ -182,6 +182,22 @@ class ResourceLimitsTest {
             }
         }
         assertThat(refused).as("requests refused past --max-receiving-bytes").isGreaterThanOrEqualTo(1);
+        noElectionAndStillServing();
+    }
+
+    @Test
+    void oneAddressRegisteringSessionsPastTheLimitIs429() {
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            java.util.List<Integer> statuses = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                var req = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + nodes.address(leader) + "/session"))
+                        .timeout(TIMEOUT).POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build();
+                statuses.add(http.send(req, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+            }
+            assertThat(statuses).containsExactly(200, 200, 200, 429, 429);
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError(e);
+        }
         noElectionAndStillServing();
     }
 

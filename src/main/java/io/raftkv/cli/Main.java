@@ -5,6 +5,7 @@ import io.raftkv.server.BootstrapFile;
 import io.raftkv.server.Joiner;
 import io.raftkv.server.NodeConfig;
 import io.raftkv.server.RaftServer;
+import io.raftkv.server.UiOptions;
 import io.raftkv.storage.FileStorage;
 import io.raftkv.storage.StorageException;
 import io.raftkv.transport.HostPort;
@@ -141,6 +142,11 @@ public final class Main implements Callable<Integer> {
                     + " with the fields of role changes, faults and recoveries) (default: ${DEFAULT-VALUE}).")
     String logFormat;
 
+    @Option(names = "--local-control", hidden = true, paramLabel = "URL",
+            description = "The control server of the 'raftkv local' that started this node: its web view then offers"
+                    + " kill / restart / cut / heal (used by 'raftkv local').")
+    String localControl;
+
     @Option(names = "--exit-with-pid", hidden = true, description = "Exit when this process ends (used by 'raftkv local').")
     Long exitWithPid;
 
@@ -179,6 +185,7 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         logFormat().apply(System.err);
         NodeConfig config = nodeConfig().withMetrics(metrics);
+        UiOptions ui = uiOptions();
         Path dir = dataDir != null ? dataDir : Path.of("data", "node-" + config.id());
         if (segmentBytes < 1024) throw new ParameterException(spec.commandLine(), "--segment-bytes must be >= 1024");
         List<HostPort> joinVia = joinAddresses();
@@ -210,10 +217,11 @@ public final class Main implements Callable<Integer> {
             // Joining now, or a node that joined earlier: its log or snapshot holds the configuration.
             config = config.joining();
         }
-        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia);
+        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia, ui);
     }
 
-    private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia) throws Exception {
+    private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia, UiOptions ui)
+            throws Exception {
         FileStorage storage;
         try {
             storage = FileStorage.open(dir, new FileStorage.Options(segmentBytes, fsync));
@@ -227,7 +235,7 @@ public final class Main implements Callable<Integer> {
             server = RaftServer.start(config, storage, fatal -> {
                 System.err.println("raftkv: node " + config.id() + " stopped: " + fatal);
                 Runtime.getRuntime().halt(1);
-            });
+            }, ui);
         } catch (StorageException e) {
             storage.close();
             throw e; // a damaged data folder: exit 1 with the message saying where and what to do
@@ -258,6 +266,18 @@ public final class Main implements Callable<Integer> {
         }
         new CountDownLatch(1).await(); // serve until killed
         return 0;
+    }
+
+    /** The web view's options: the control server of 'raftkv local', when it started this node. */
+    private UiOptions uiOptions() {
+        if (localControl == null) return UiOptions.DEFAULT;
+        try {
+            java.net.URI u = new java.net.URI(localControl);
+            if (!"http".equals(u.getScheme()) || u.getHost() == null || u.getPort() < 1) throw new java.net.URISyntaxException(localControl, "not http://host:port");
+            return new UiOptions(Optional.of(u));
+        } catch (java.net.URISyntaxException e) {
+            throw new ParameterException(spec.commandLine(), "--local-control must be http://host:port, got '" + localControl + "'");
+        }
     }
 
     /** A data folder with nothing in it yet (or none): a node's first start. */

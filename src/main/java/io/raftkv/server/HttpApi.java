@@ -68,7 +68,13 @@ final class HttpApi implements AutoCloseable {
             Map.entry("/cas", HttpMethod.POST), Map.entry("/txn", HttpMethod.POST), Map.entry("/range", HttpMethod.GET),
             Map.entry("/watch", HttpMethod.GET), Map.entry("/lease", HttpMethod.GET),
             Map.entry("/lease/grant", HttpMethod.POST), Map.entry("/lease/keepalive", HttpMethod.POST),
-            Map.entry("/lease/revoke", HttpMethod.POST), Map.entry("/metrics", HttpMethod.GET));
+            Map.entry("/lease/revoke", HttpMethod.POST), Map.entry("/metrics", HttpMethod.GET),
+            // The web view (WebUi); /ui/control/* and /ui/network answer 404 on a node not started by 'raftkv local'.
+            Map.entry("/ui", HttpMethod.GET), Map.entry("/ui/app.js", HttpMethod.GET), Map.entry("/ui/app.css", HttpMethod.GET),
+            Map.entry("/ui/state", HttpMethod.GET), Map.entry("/ui/events", HttpMethod.GET),
+            Map.entry("/ui/network", HttpMethod.POST), Map.entry("/ui/control/kill", HttpMethod.POST),
+            Map.entry("/ui/control/restart", HttpMethod.POST), Map.entry("/ui/control/cut", HttpMethod.POST),
+            Map.entry("/ui/control/heal", HttpMethod.POST));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -253,13 +259,14 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);
-            if (metrics.enabled() && !isPeerRpc(path)) reply.observe(metrics.request(path), startNs);
+            if (metrics.enabled() && !isPeerRpc(path) && !WebUi.owns(path)) reply.observe(metrics.request(path), startNs);
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"
                         + " GET /range?prefix=P, GET /watch?prefix=P, POST /lease/grant, POST /lease/keepalive,"
                         + " POST /lease/revoke, GET /lease?id=N, POST /session, GET /status, POST /transfer-leader,"
-                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove, GET /metrics"));
+                        + " GET /members, POST /members/add, POST /members/promote, POST /members/remove, GET /metrics,"
+                        + " GET /ui (the web view)"));
                 return;
             }
             if (!allowed.equals(req.method())) {
@@ -289,6 +296,10 @@ final class HttpApi implements AutoCloseable {
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/range" -> clientRequests.range(reply, req.uri(), params, req.headers());
                 case "/watch" -> clientRequests.watch(reply, params);
+                case "/ui", "/ui/app.js", "/ui/app.css", "/ui/state", "/ui/events", "/ui/network", "/ui/control/kill",
+                     "/ui/control/restart", "/ui/control/cut", "/ui/control/heal" -> server.webUi().ifPresentOrElse(
+                        ui -> ui.handle(path, params, reply),
+                        () -> reply.send(error(HttpResponseStatus.NOT_FOUND, "this node serves no web view")));
                 case "/members/add", "/members/promote", "/members/remove" -> clientRequests.changeMembership(reply,
                         path.substring("/members/".length()), ByteBufUtil.getBytes(req.content()), req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);

@@ -58,18 +58,35 @@ function renderRequests(nodes) {
   document.getElementById("p99").textContent = note ? note : p99 === null ? "–" : "≤ " + p99 + " ms";
 }
 
+// Cards stay in place between updates (only their contents change), so that a button under the
+// mouse is still the same element when the click ends.
+const cards = new Map(); // node id -> {card, info, controls, controlsKey}
+
 function renderNodes(pic, leader) {
   const box = document.getElementById("nodes");
-  box.replaceChildren();
+  const ids = pic.nodes.map((n) => n.id).join(",");
+  if (box.dataset.ids !== ids) {
+    box.replaceChildren();
+    cards.clear();
+    box.dataset.ids = ids;
+  }
   for (const n of pic.nodes) {
+    let c = cards.get(n.id);
+    if (!c) {
+      c = {card: el("div", {}), info: el("div", {}), controls: el("div", {"class": "controls"}), controlsKey: ""};
+      c.card.append(c.info, c.controls);
+      box.append(c.card);
+      cards.set(n.id, c);
+    }
     const s = n.up ? n.state : n.last;
-    const card = el("div", {"class": "node" + (leader && leader.id === n.id ? " leader" : "") + (n.up ? "" : " is-down"),
-      "data-node-id": n.id, "data-up": String(n.up), "data-role": n.up ? s.role : "down"});
+    c.card.className = "node" + (leader && leader.id === n.id ? " leader" : "") + (n.up ? "" : " is-down");
+    c.card.dataset.nodeId = n.id;
+    c.card.dataset.up = String(n.up);
+    c.card.dataset.role = n.up ? s.role : "down";
     const title = el("h3", {}, "node " + n.id,
       el("span", {"class": "badge " + (n.up ? "up" : "down")}, n.up ? "up" : "unreachable"));
     if (n.up) title.append(el("span", {"class": "badge role-" + s.role}, s.role));
     if (n.up && s.networkCut) title.append(el("span", {"class": "badge cut"}, "network cut"));
-    card.append(title);
     const kv = el("div", {"class": "kv"}, el("span", {}, "address"), el("span", {}, n.address));
     if (s) {
       const seen = n.up ? "" : " (last seen)";
@@ -80,27 +97,30 @@ function renderNodes(pic, leader) {
         el("span", {}, "leader"), el("span", {}, s.leaderId === null ? "unknown" : "node " + s.leaderId),
         el("span", {}, "requests"), el("span", {}, s.requests.perSecond + "/s"));
     }
-    card.append(kv);
-    if (!n.up) card.append(el("div", {"class": "err"}, n.error));
-    if (pic.localControl) card.append(controls(n));
-    box.append(card);
+    c.info.replaceChildren(title, kv);
+    if (!n.up) c.info.append(el("div", {"class": "err"}, n.error));
+    const key = pic.localControl + ":" + n.up + ":" + (n.up && n.state.networkCut);
+    if (c.controlsKey !== key) {
+      c.controlsKey = key;
+      c.controls.replaceChildren(...(pic.localControl ? controls(n) : []));
+    }
   }
 }
 
 /** Only in 'raftkv local': the node serving the page relays these to the control server. */
 function controls(n) {
   const cut = n.up && n.state.networkCut;
-  const box = el("div", {"class": "controls"});
+  const buttons = [];
   const add = (action, label, enabled) => {
     const b = el("button", {"data-action": action, "data-node": n.id, "title": action + " node " + n.id}, label);
     b.disabled = !enabled;
     b.onclick = () => control(action, n.id);
-    box.append(b);
+    buttons.push(b);
   };
   add("kill", "kill", n.up);
   add("restart", "restart", !n.up);
   add(cut ? "heal" : "cut", cut ? "heal network" : "cut network", n.up);
-  return box;
+  return buttons;
 }
 
 async function control(action, id) {

@@ -174,6 +174,9 @@ final class UiStream implements AutoCloseable {
         Throwable root = err;
         while (root.getCause() != null) root = root.getCause();
         if (root instanceof java.net.ConnectException) return "connection refused: the process is not running";
+        if (root instanceof java.nio.channels.ClosedChannelException || root instanceof java.io.EOFException) {
+            return "the connection closed without an answer: the process stopped";
+        }
         if (root instanceof java.net.http.HttpTimeoutException) return "no answer within " + POLL_TIMEOUT.toMillis() + " ms";
         return Failures.rootMessage(err);
     }

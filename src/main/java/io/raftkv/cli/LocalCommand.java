@@ -17,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
 @Command(name = "local", mixinStandardHelpOptions = true,
         description = {"Starts a cluster of node processes on this machine and attaches the shell.",
                 "In the shell, 'kill leader' / 'kill <id>' and 'start <id>' stop and restart nodes.",
-                "The nodes stop when the shell exits."})
+                "The nodes stop when the shell exits. It prints the URL of the web view (GET /ui), whose buttons",
+                "kill, restart, cut and heal nodes."})
 final class LocalCommand implements Callable<Integer> {
     @Option(names = {"--nodes", "-n"}, defaultValue = "3", description = "Number of nodes, 1 to 9 (default: ${DEFAULT-VALUE}).")
     int nodes;
@@ -49,21 +50,30 @@ final class LocalCommand implements Callable<Integer> {
         if (basePort < 1 || basePort + nodes - 1 > 65535) {
             throw new ParameterException(spec.commandLine(), "--base-port " + basePort + " leaves no room for " + nodes + " ports");
         }
-        LocalCluster cluster = new LocalCluster(nodes, host, basePort, dir, List.of());
+        // The web view's kill / restart / cut / heal reach this process through it (only here do they exist).
+        LocalControl control = LocalControl.start();
+        LocalCluster cluster = new LocalCluster(nodes, host, basePort, dir, List.of("--local-control", control.url()));
+        control.attach(cluster);
         LocalTls certs = tls ? LocalTls.in(dir.resolve("certs"), List.of(host)) : null;
         if (certs != null) cluster.useTls(certs);
         try {
             cluster.startAll();
         } catch (IllegalArgumentException e) {
+            control.close();
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "raftkv-local-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            control.close();
+            cluster.close();
+        }, "raftkv-local-shutdown"));
         System.out.println("started " + nodes + " nodes on " + cluster.addresses() + "; data and logs in "
                 + dir.toAbsolutePath() + " (delete it for an empty cluster)");
         if (certs != null) {
             System.out.println("TLS on; try: curl --cacert " + certs.ca().toAbsolutePath() + " https://"
                     + cluster.addresses().getFirst() + "/status");
         }
+        System.out.println("web view: " + (certs != null ? "https://" : "http://") + cluster.addresses().getFirst()
+                + "/ui (any node's /ui shows the whole cluster; its buttons kill, restart, cut and heal nodes)");
         Duration timeout = Duration.ofSeconds(6);
         try (RaftKvClient client = new RaftKvClient(cluster.addresses(), timeout, true, timeout, null,
                 certs == null ? null : certs.clientContext())) {

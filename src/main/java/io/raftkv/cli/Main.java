@@ -7,6 +7,7 @@ import io.raftkv.security.NodeTls;
 import io.raftkv.server.Joiner;
 import io.raftkv.server.NodeConfig;
 import io.raftkv.server.RaftServer;
+import io.raftkv.server.UiOptions;
 import io.raftkv.storage.FileStorage;
 import io.raftkv.storage.StorageException;
 import io.raftkv.transport.HostPort;
@@ -202,6 +203,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--client-cert-auth", description = "Clients must show a certificate of --tls-ca too (refused at the"
             + " TLS handshake otherwise).")
     boolean clientCertAuth;
+    @Option(names = "--local-control", hidden = true, paramLabel = "URL",
+            description = "The control server of the 'raftkv local' that started this node: its web view then offers"
+                    + " kill / restart / cut / heal (used by 'raftkv local').")
+    String localControl;
 
     @Option(names = "--exit-with-pid", hidden = true, description = "Exit when this process ends (used by 'raftkv local').")
     Long exitWithPid;
@@ -242,6 +247,7 @@ public final class Main implements Callable<Integer> {
         logFormat().apply(System.err);
         NodeConfig config = nodeConfig().withMetrics(metrics);
         Optional<NodeTls> tls = nodeTls(config.id());
+        UiOptions ui = uiOptions();
         Path dir = dataDir != null ? dataDir : Path.of("data", "node-" + config.id());
         if (segmentBytes < 1024) throw new ParameterException(spec.commandLine(), "--segment-bytes must be >= 1024");
         List<HostPort> joinVia = joinAddresses();
@@ -275,7 +281,7 @@ public final class Main implements Callable<Integer> {
         }
         ClusterIdentity identity = clusterIdentity(config, bootstrap.map(BootstrapFile.Contents::members)
                 .orElse(config.members()), dir);
-        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia, tls, identity);
+        return serve(config, dir, bootstrap.isEmpty() && !config.join(), joinVia, tls, identity, ui);
     }
 
     /**
@@ -324,7 +330,7 @@ public final class Main implements Callable<Integer> {
     }
 
     private int serve(NodeConfig config, Path dir, boolean recordBootstrap, List<HostPort> joinVia,
-                      Optional<NodeTls> tls, ClusterIdentity identity) throws Exception {
+                      Optional<NodeTls> tls, ClusterIdentity identity, UiOptions ui) throws Exception {
         FileStorage storage;
         try {
             storage = FileStorage.open(dir, new FileStorage.Options(segmentBytes, fsync));
@@ -339,7 +345,7 @@ public final class Main implements Callable<Integer> {
                 System.err.println("raftkv: node " + config.id() + " stopped: " + fatal);
                 Runtime.getRuntime().halt(1);
             };
-            server = RaftServer.start(config, storage, onFatal, tls, identity);
+            server = RaftServer.start(config, storage, onFatal, tls, identity, ui);
         } catch (StorageException e) {
             storage.close();
             throw e; // a damaged data folder: exit 1 with the message saying where and what to do
@@ -382,6 +388,18 @@ public final class Main implements Callable<Integer> {
         }
         new CountDownLatch(1).await(); // serve until killed
         return 0;
+    }
+
+    /** The web view's options: the control server of 'raftkv local', when it started this node. */
+    private UiOptions uiOptions() {
+        if (localControl == null) return UiOptions.DEFAULT;
+        try {
+            java.net.URI u = new java.net.URI(localControl);
+            if (!"http".equals(u.getScheme()) || u.getHost() == null || u.getPort() < 1) throw new java.net.URISyntaxException(localControl, "not http://host:port");
+            return new UiOptions(Optional.of(u));
+        } catch (java.net.URISyntaxException e) {
+            throw new ParameterException(spec.commandLine(), "--local-control must be http://host:port, got '" + localControl + "'");
+        }
     }
 
     /** A data folder with nothing in it yet (or none): a node's first start. */

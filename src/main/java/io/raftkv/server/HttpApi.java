@@ -77,7 +77,13 @@ final class HttpApi implements AutoCloseable {
             Map.entry("/user/revoke-role", HttpMethod.POST), Map.entry("/user/list", HttpMethod.GET),
             Map.entry("/role/add", HttpMethod.POST), Map.entry("/role/delete", HttpMethod.POST),
             Map.entry("/role/grant", HttpMethod.POST), Map.entry("/role/revoke", HttpMethod.POST),
-            Map.entry("/role/list", HttpMethod.GET));
+            Map.entry("/role/list", HttpMethod.GET),
+            // The web view (WebUi); /ui/control/* and /ui/network answer 404 on a node not started by 'raftkv local'.
+            Map.entry("/ui", HttpMethod.GET), Map.entry("/ui/app.js", HttpMethod.GET), Map.entry("/ui/app.css", HttpMethod.GET),
+            Map.entry("/ui/state", HttpMethod.GET), Map.entry("/ui/events", HttpMethod.GET),
+            Map.entry("/ui/network", HttpMethod.POST), Map.entry("/ui/control/kill", HttpMethod.POST),
+            Map.entry("/ui/control/restart", HttpMethod.POST), Map.entry("/ui/control/cut", HttpMethod.POST),
+            Map.entry("/ui/control/heal", HttpMethod.POST));
     /** Room in a request line for the method, path, version and the parameters besides the key. */
     private static final int REQUEST_LINE_SLACK_BYTES = 1024;
 
@@ -523,14 +529,15 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);
-            if (metrics.enabled() && !isPeerRpc(path)) reply.observe(metrics.request(path), startNs);
+            if (metrics.enabled() && !isPeerRpc(path) && !WebUi.owns(path)) reply.observe(metrics.request(path), startNs);
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"
                         + " GET /range?prefix=P, GET /watch?prefix=P, POST /lease/grant, POST /lease/keepalive,"
                         + " POST /lease/revoke, GET /lease?id=N, POST /session, GET /status, POST /transfer-leader,"
                         + " GET /members, POST /members/add, POST /members/promote, POST /members/remove, GET /metrics,"
-                        + " POST /auth/login, /auth/enable, /auth/disable, GET /auth/status, POST /user/*, POST /role/*"));
+                        + " POST /auth/login, /auth/enable, /auth/disable, GET /auth/status, POST /user/*, POST /role/*,"
+                        + " GET /ui (the web view)"));
                 return;
             }
             if (!allowed.equals(req.method())) {
@@ -578,6 +585,10 @@ final class HttpApi implements AutoCloseable {
                         ByteBufUtil.getBytes(req.content()), req.headers());
                 case "/range" -> clientRequests.range(reply, req.uri(), params, req.headers());
                 case "/watch" -> clientRequests.watch(reply, params, req.headers());
+                case "/ui", "/ui/app.js", "/ui/app.css", "/ui/state", "/ui/events", "/ui/network", "/ui/control/kill",
+                     "/ui/control/restart", "/ui/control/cut", "/ui/control/heal" -> server.webUi().ifPresentOrElse(
+                        ui -> ui.handle(path, params, reply),
+                        () -> reply.send(error(HttpResponseStatus.NOT_FOUND, "this node serves no web view")));
                 case "/members/add", "/members/promote", "/members/remove" -> clientRequests.changeMembership(reply,
                         path.substring("/members/".length()), ByteBufUtil.getBytes(req.content()), req.headers());
                 default -> throw new IllegalStateException("route without handler: " + path);

@@ -91,6 +91,11 @@ interface LocalNode {
         return NodeMetrics.disabled();
     }
 
+    /** The web view ({@code GET /ui}); a stub has none. */
+    default Optional<WebUi> webUi() {
+        return Optional.empty();
+    }
+
     static LocalNode of(RaftServer server) {
         return new RaftServerNode(server);
     }

@@ -67,6 +67,10 @@ final class NodeMetrics implements AutoCloseable {
             "/range", "/watch", "/status", "/metrics", "/session", "/transfer-leader", "/members", "/members/add",
             "/members/promote", "/members/remove", "/lease", "/lease/grant", "/lease/keepalive", "/lease/revoke");
 
+    /** The operations on keys and leases: what a client of the store does (not status, metrics, watch or admin). */
+    private static final java.util.Set<String> KEY_VALUE_OPS = java.util.Set.of("put", "append", "get", "delete", "cas",
+            "txn", "range", "session", "lease", "lease_grant", "lease_keepalive", "lease_revoke");
+
     private final PrometheusMeterRegistry registry;
     private final Map<String, RequestMeter> requestMeters;
     /** A request to a path that does not exist. */
@@ -306,6 +310,16 @@ final class NodeMetrics implements AutoCloseable {
             case Forwarder.Result.TimedOut t -> forwardTimedOut.increment();
             case Forwarder.Result.Lost l -> forwardLost.increment();
         }
+    }
+
+    /**
+     * The timers of client key-value requests (every operation that reads or writes keys, every
+     * status), for the web view's rate and p99; none with metrics off. Read off the node's thread.
+     */
+    List<Timer> keyValueRequestTimers() {
+        if (registry == null) return List.of();
+        return registry.find("raftkv.client.requests").timers().stream()
+                .filter(t -> KEY_VALUE_OPS.contains(t.getId().getTag("op"))).toList();
     }
 
     // ---------------------------------------------------------------- scraping

@@ -100,19 +100,30 @@ public final class RaftServer implements AutoCloseable {
 
     /** TLS for the client API, peers and forwarding ({@code --tls-cert}...); empty: plain HTTP. */
     private final Optional<io.raftkv.security.NodeTls> tls;
+    /** The web view's timeline of this node (role changes, snapshots, transfers, membership). */
+    private final UiEvents uiEvents = new UiEvents();
+    /** The web view ({@code GET /ui}). */
+    private final WebUi webUi;
 
     /** Starts a node: binds its HTTP port (throws if taken) and starts the loop. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler)
             throws InterruptedException {
         return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.empty(),
-                ClusterIdentity.defaultFor(config));
+                ClusterIdentity.defaultFor(config), UiOptions.DEFAULT);
     }
 
-    /** Starts a node of cluster {@code identity}, with TLS when given (the command line's way). */
+    /** Starts a node of cluster {@code identity}, with TLS when given and its web view set by {@code ui} (the command line's way). */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
+                                   Optional<io.raftkv.security.NodeTls> tls, ClusterIdentity identity, UiOptions ui)
+            throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), tls, identity, ui);
+    }
+
+    /** Starts a node of cluster {@code identity}, with TLS when given. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    Optional<io.raftkv.security.NodeTls> tls, ClusterIdentity identity)
             throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), tls, identity);
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), tls, identity, UiOptions.DEFAULT);
     }
 
     /**
@@ -122,7 +133,7 @@ public final class RaftServer implements AutoCloseable {
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    io.raftkv.security.NodeTls tls) throws InterruptedException {
         return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.of(tls),
-                ClusterIdentity.defaultFor(config));
+                ClusterIdentity.defaultFor(config), UiOptions.DEFAULT);
     }
 
     /**
@@ -132,26 +143,34 @@ public final class RaftServer implements AutoCloseable {
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    UnaryOperator<Transport> transportWrapper) throws InterruptedException {
         return new RaftServer(config, storage, fatalHandler, transportWrapper, Optional.empty(),
-                ClusterIdentity.defaultFor(config));
+                ClusterIdentity.defaultFor(config), UiOptions.DEFAULT);
     }
 
     /** Starts a node with both a wrapped peer transport and, when given, TLS. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls)
             throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls, ClusterIdentity.defaultFor(config));
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls, ClusterIdentity.defaultFor(config),
+                UiOptions.DEFAULT);
     }
 
     /** Starts a node with every option: a wrapped transport, TLS, and its cluster identity. */
     public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                                    UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls,
-                                   ClusterIdentity identity) throws InterruptedException {
-        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls, identity);
+                                   ClusterIdentity identity, UiOptions ui) throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, transportWrapper, tls, identity, UiOptions.DEFAULT);
+    }
+
+    /** Starts a node whose web view is set by {@code ui} ({@code raftkv local} gives it its control server). */
+    public static RaftServer start(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
+                                   UiOptions ui) throws InterruptedException {
+        return new RaftServer(config, storage, fatalHandler, UnaryOperator.identity(), Optional.empty(),
+                ClusterIdentity.defaultFor(config), ui);
     }
 
     private RaftServer(NodeConfig config, RaftStorage storage, Consumer<Throwable> fatalHandler,
                        UnaryOperator<Transport> transportWrapper, Optional<io.raftkv.security.NodeTls> tls,
-                       ClusterIdentity identity) throws InterruptedException {
+                       ClusterIdentity identity, UiOptions ui) throws InterruptedException {
         this.config = config;
         this.tls = tls;
         this.identity = identity;
@@ -184,7 +203,9 @@ public final class RaftServer implements AutoCloseable {
                 tls.<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(t -> t::client).orElse(null));
         if (metrics.enabled()) peerTransport.observeRoundTrips(metrics::appendEntriesRoundTrip);
         peerTransport.sendClusterId(() -> identity.id().orElse(null));
-        this.transport = transportWrapper.apply(peerTransport);
+        // Only a node of 'raftkv local' can have its network cut from the web view.
+        Optional<NetworkSwitch> network = ui.localControl().map(u -> new NetworkSwitch(peerTransport));
+        this.transport = transportWrapper.apply(network.<Transport>map(n -> n).orElse(peerTransport));
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
         this.runtime = new NodeRuntime<>(rc, stored, kv, new StoragePersister(), transport, System::nanoTime,
@@ -213,6 +234,10 @@ public final class RaftServer implements AutoCloseable {
                 submit(() -> runtime.step(response));
             }
         });
+        this.webUi = new WebUi(config.id(), this::status, () -> logTail(UiState.TAIL_ENTRIES), uiEvents,
+                new RequestRate(metrics::keyValueRequestTimers), ui, network);
+        uiEvents.add("start", stored.hardState().term(), "node " + config.id() + " started: log " + (snapshotIndex + 1)
+                + ".." + runtime.core().lastIndex() + (snapshotIndex > 0 ? ", snapshot at " + snapshotIndex : ""));
         try {
             this.http = new HttpApi(this, ioGroup);
             http.bind(config.listenAddress(), config.self().port());
@@ -325,8 +350,46 @@ public final class RaftServer implements AutoCloseable {
      */
     public CompletableFuture<TransferOutcome> transferLeader(OptionalInt target) {
         CompletableFuture<TransferOutcome> f = new CompletableFuture<>();
-        submit(() -> runtime.transferLeadership(target, f::complete));
+        submit(() -> {
+            uiEvents.add("transfer", runtime.core().term(), "leader transfer asked, to "
+                    + (target.isPresent() ? "node " + target.getAsInt() : "the most caught-up voter"));
+            runtime.transferLeadership(target, outcome -> {
+                uiEvents.add("transfer", runtime.core().term(), "leader transfer: " + describe(outcome));
+                f.complete(outcome);
+            });
+        });
         return f;
+    }
+
+    private static String describe(TransferOutcome o) {
+        return switch (o) {
+            case TransferOutcome.Transferred t -> "node " + t.leader() + " leads in term " + t.term();
+            case TransferOutcome.NotLeader n -> "refused, this node does not lead";
+            case TransferOutcome.Refused r -> "refused: " + r.message();
+            case TransferOutcome.Failed fl -> "failed: " + fl.reason();
+        };
+    }
+
+    /**
+     * The terms of the last {@code max} entries of this node's log, read on the loop (the web view
+     * asks a few times a second while a page is open; nothing is done when none is).
+     */
+    CompletableFuture<LogTail> logTail(int max) {
+        CompletableFuture<LogTail> f = new CompletableFuture<>();
+        submit(() -> {
+            RaftNode core = runtime.core();
+            long last = core.lastIndex();
+            long first = Math.max(core.firstIndex(), last - max + 1);
+            long[] terms = new long[(int) Math.max(0, last - first + 1)];
+            for (int i = 0; i < terms.length; i++) terms[i] = core.termAt(first + i);
+            f.complete(new LogTail(first, terms));
+        });
+        return f;
+    }
+
+    /** The web view of this node. */
+    WebUi webUi() {
+        return webUi;
     }
 
     /**
@@ -612,6 +675,7 @@ public final class RaftServer implements AutoCloseable {
             RaftNode core = runtime.core();
             LOG.info("node {}: configuration now {}{}", config.id(), describe(configuration, core.configurationIndex()),
                     configuration.contains(config.id()) ? "" : "; this node is not a member");
+            uiEvents.add("membership", core.term(), "configuration now " + describe(configuration, core.configurationIndex()));
         }
 
         @Override
@@ -627,6 +691,7 @@ public final class RaftServer implements AutoCloseable {
                     .addKeyValue("term", change.term()).addKeyValue("from", change.from().label())
                     .addKeyValue("to", change.to().label()).addKeyValue("reason", change.reason()).log();
             metrics.roleChanged(change);
+            uiEvents.add("role", change.term(), change.from().label() + " -> " + change.to().label() + " (" + change.reason() + ")");
         }
 
         @Override
@@ -640,6 +705,8 @@ public final class RaftServer implements AutoCloseable {
                     config.id(), snap.index(), snap.term(), snap.data().length, kv.size());
             watches.onSnapshotInstalled(snap.index());
             metrics.snapshotInstalled();
+            uiEvents.add("snapshot", runtime.core().term(), "installed the leader's snapshot at index " + snap.index()
+                    + " (" + snap.data().length + " bytes)");
         }
 
         @Override
@@ -653,6 +720,8 @@ public final class RaftServer implements AutoCloseable {
                     config.id(), snap.index(), sizeBytes, totalNs / 1_000_000, captureNs / 1000,
                     runtime.core().firstIndex());
             metrics.snapshotTaken(totalNs);
+            uiEvents.add("snapshot", runtime.core().term(), "snapshot at index " + snap.index() + " (" + sizeBytes
+                    + " bytes); log now starts at " + runtime.core().firstIndex());
         }
     }
 
@@ -691,6 +760,7 @@ public final class RaftServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         http.close();
+        webUi.close();
         transport.close();
         ioGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         storage.close();

@@ -30,6 +30,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public Optional<WebUi> webUi() {
+        return Optional.of(server.webUi());
+    }
+
+    @Override
     public NodeMetrics metrics() {
         return server.metrics();
     }

@@ -235,7 +235,8 @@ public final class RaftServer implements AutoCloseable {
             }
         });
         this.webUi = new WebUi(config.id(), this::status, () -> logTail(UiState.TAIL_ENTRIES), uiEvents,
-                new RequestRate(metrics::keyValueRequestTimers), ui, network);
+                new RequestRate(metrics::keyValueRequestTimers), ui, network,
+                tls.map(io.raftkv.security.NodeTls::jdkClient).orElse(null));
         uiEvents.add("start", stored.hardState().term(), "node " + config.id() + " started: log " + (snapshotIndex + 1)
                 + ".." + runtime.core().lastIndex() + (snapshotIndex > 0 ? ", snapshot at " + snapshotIndex : ""));
         try {

@@ -60,6 +60,8 @@ final class UiStream implements AutoCloseable {
     private final boolean localControl;
     private final ScheduledExecutorService executor;
     private final HttpClient http;
+    /** http:// or, on a node with TLS, https:// for polling the members. */
+    private final String scheme;
     private final Set<ChannelHandlerContext> pages = ConcurrentHashMap.newKeySet();
     /** What each member last said, by id (the UI thread only). */
     private final Map<Integer, Member> members = new TreeMap<>();
@@ -76,14 +78,16 @@ final class UiStream implements AutoCloseable {
     }
 
     UiStream(int selfId, Supplier<StatusSnapshot> status, Supplier<CompletableFuture<ObjectNode>> ownState,
-             boolean localControl, ScheduledExecutorService executor) {
+             boolean localControl, ScheduledExecutorService executor, javax.net.ssl.SSLContext tls) {
+        this.scheme = tls == null ? "http://" : "https://";
         this.selfId = selfId;
         this.status = status;
         this.ownState = ownState;
         this.localControl = localControl;
         this.executor = executor;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(POLL_TIMEOUT)
-                .executor(executor).build();
+        HttpClient.Builder b = HttpClient.newBuilder();
+        if (tls != null) b.sslContext(tls); // the node's own certificate and CA, as for its peers
+        this.http = b.version(HttpClient.Version.HTTP_1_1).connectTimeout(POLL_TIMEOUT).executor(executor).build();
     }
 
     /** Answers {@code reply} with the stream; it lasts until the page goes away or the node stops. */
@@ -145,7 +149,7 @@ final class UiStream implements AutoCloseable {
     private void poll(int id, Member m) {
         if (m.inFlight || m.address == null) return;
         m.inFlight = true;
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://" + m.address + "/ui/state")).timeout(POLL_TIMEOUT)
+        HttpRequest req = HttpRequest.newBuilder(URI.create(scheme + m.address + "/ui/state")).timeout(POLL_TIMEOUT)
                 .GET().build();
         http.sendAsync(req, BodyHandlers.ofByteArray()).whenCompleteAsync((res, err) -> {
             m.inFlight = false;

@@ -52,7 +52,7 @@ final class WebUi implements AutoCloseable {
     private final HttpClient control;
 
     WebUi(int selfId, Supplier<StatusSnapshot> status, Supplier<CompletableFuture<LogTail>> logTail, UiEvents events,
-          RequestRate rate, UiOptions options, Optional<NetworkSwitch> network) {
+          RequestRate rate, UiOptions options, Optional<NetworkSwitch> network, javax.net.ssl.SSLContext tls) {
         this.selfId = selfId;
         this.status = status;
         this.logTail = logTail;
@@ -62,7 +62,7 @@ final class WebUi implements AutoCloseable {
         this.network = network;
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-ui-" + selfId).unstarted(r));
-        this.stream = new UiStream(selfId, status, this::state, options.localControl().isPresent(), executor);
+        this.stream = new UiStream(selfId, status, this::state, options.localControl().isPresent(), executor, tls);
         this.assets = Map.of("/ui", resource("index.html"), "/ui/app.js", resource("app.js"),
                 "/ui/app.css", resource("app.css"));
         this.control = options.localControl().isPresent()

@@ -131,11 +131,13 @@ final class HttpApi implements AutoCloseable {
                         // HTTPS: the newest context (certificates reload), asking for or requiring client certificates.
                         // Plain HTTP sent to it gets a plain 400 saying to use https, not a silent close.
                         server.tls().ifPresent(t -> ch.pipeline().addLast("tls", new TlsOnly(t.server())));
+                        RequestReadTimeout intake = new RequestReadTimeout(limits.requestReadTimeoutMs(), limits.maxReceivingBytes());
                         ch.pipeline().addLast(new UnreadReplyLimit(limits.maxUnreadReplyBytes()),
                                 new io.netty.handler.timeout.IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS),
+                                intake.firstByte,
                                 new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(maxRequestLineBytes(server.config().maxKeyBytes()))),
-                                new RequestReadTimeout(limits.requestReadTimeoutMs(), limits.maxReceivingBytes()),
+                                intake,
                                 new RequestAggregator(),
                                 new Handler());
                     }
@@ -214,37 +216,56 @@ final class HttpApi implements AutoCloseable {
     }
 
     /**
-     * The user a client certificate names ({@link Authorizer#CERT_USER_HEADER}): its common name,
-     * from a certificate of the CA checked at the handshake. A node's certificate may pass on the
-     * header of a request it forwards; from anyone else the header is removed.
+     * What the certificate of one connection says, read once when its first request arrives (after
+     * the handshake; a connection keeps its certificate): none (plain HTTP, or a client that showed
+     * none), a node's (may carry peer RPCs and pass on a forwarded request's user), or a client's,
+     * whose common name is its user.
      */
-    private void trustedCertUser(ChannelHandlerContext ctx, io.netty.handler.codec.http.HttpHeaders headers) {
-        java.security.cert.X509Certificate cert = null;
-        if (server.tls().isPresent()) {
+    private record Peer(java.security.cert.X509Certificate cert, boolean node, String commonName) {
+        static final Peer NONE = new Peer(null, false, null);
+
+        static Peer of(ChannelHandlerContext ctx) {
             io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            if (ssl == null) return NONE;
             try {
-                java.security.cert.Certificate[] certs = ssl == null ? null : ssl.engine().getSession().getPeerCertificates();
-                if (certs != null && certs.length > 0 && certs[0] instanceof java.security.cert.X509Certificate c) cert = c;
+                java.security.cert.Certificate[] certs = ssl.engine().getSession().getPeerCertificates();
+                if (certs.length == 0 || !(certs[0] instanceof java.security.cert.X509Certificate c)) return NONE;
+                return new Peer(c, io.raftkv.security.NodeTls.isNodeCertificate(c), commonName(c));
             } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
-                cert = null;
+                return NONE;
             }
         }
-        if (cert != null && io.raftkv.security.NodeTls.isNodeCertificate(cert)) return; // a node forwarding
-        headers.remove(Authorizer.CERT_USER_HEADER);
-        if (cert == null) return;
-        String cn = commonName(cert);
-        if (cn != null) headers.set(Authorizer.CERT_USER_HEADER, cn);
-    }
 
-    private static String commonName(java.security.cert.X509Certificate c) {
-        try {
-            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns()) {
-                if (rdn.getType().equalsIgnoreCase("CN")) return String.valueOf(rdn.getValue());
+        /** Over TLS, why this connection may not carry peer RPCs, if it may not (checked before the message is read). */
+        Optional<String> peerRpcProblem() {
+            if (cert == null) return Optional.of("peer RPCs need a node certificate of this cluster's CA; this connection showed none");
+            if (!node) {
+                return Optional.of("peer RPCs need a node certificate; " + cert.getSubjectX500Principal().getName()
+                        + " is a client certificate (its extended key usage does not include TLS servers)");
             }
-        } catch (javax.naming.InvalidNameException e) {
+            return Optional.empty();
+        }
+
+        /**
+         * Sets {@link Authorizer#CERT_USER_HEADER} to the client certificate's common name; a node's
+         * certificate may pass on the header of a request it forwards; from anyone else it is removed.
+         */
+        void setUserHeader(io.netty.handler.codec.http.HttpHeaders headers) {
+            if (node) return;
+            headers.remove(Authorizer.CERT_USER_HEADER);
+            if (commonName != null) headers.set(Authorizer.CERT_USER_HEADER, commonName);
+        }
+
+        private static String commonName(java.security.cert.X509Certificate c) {
+            try {
+                for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(c.getSubjectX500Principal().getName()).getRdns()) {
+                    if (rdn.getType().equalsIgnoreCase("CN")) return String.valueOf(rdn.getValue());
+                }
+            } catch (javax.naming.InvalidNameException e) {
+                return null;
+            }
             return null;
         }
-        return null;
     }
 
     /** Request body bytes being received on all connections (limit: --max-receiving-bytes). */
@@ -289,6 +310,16 @@ final class HttpApi implements AutoCloseable {
         private final long timeoutMs;
         private final long maxReceiving;
         private io.netty.util.concurrent.ScheduledFuture<?> timer;
+        /** A request has begun (its first byte, headers included, was read) and has not arrived whole. */
+        private boolean inProgress;
+        private long startedNs;
+        /** This handler's place, after the HTTP codec: where the 408 is written from. */
+        private ChannelHandlerContext here;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            here = ctx;
+        }
         /** Body bytes of the request being received on this connection, counted in {@link #receiving}. */
         private long counted;
         private boolean refused;
@@ -303,9 +334,6 @@ final class HttpApi implements AutoCloseable {
             if (refused) {
                 io.netty.util.ReferenceCountUtil.release(msg);
                 return;
-            }
-            if (msg instanceof HttpRequest && timer == null) {
-                timer = ctx.executor().schedule(() -> expired(ctx), timeoutMs, TimeUnit.MILLISECONDS);
             }
             if (msg instanceof io.netty.handler.codec.http.HttpContent c) {
                 int n = c.content().readableBytes();
@@ -325,12 +353,41 @@ final class HttpApi implements AutoCloseable {
                 }
             }
             if (msg instanceof io.netty.handler.codec.http.LastHttpContent) {
+                inProgress = false;
                 if (timer != null) timer.cancel(false);
                 timer = null;
                 release(); // handed on whole: the handler copies and frees it at once
             }
             ctx.fireChannelRead(msg);
         }
+
+        /**
+         * Before the HTTP codec: the clock starts at a request's first byte, so headers trickled a
+         * byte at a time are timed too (the codec says nothing until they are complete).
+         */
+        final io.netty.channel.ChannelInboundHandler firstByte = new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (!inProgress && msg instanceof ByteBuf b && b.isReadable()) {
+                    inProgress = true;
+                    startedNs = System.nanoTime();
+                }
+                ctx.fireChannelRead(msg);
+            }
+
+            /**
+             * A timer only for a request still incomplete when a read ends: one that arrives in a
+             * single read (almost all) costs no timer at all.
+             */
+            @Override
+            public void channelReadComplete(ChannelHandlerContext ctx) {
+                if (inProgress && timer == null) {
+                    long leftNs = startedNs + TimeUnit.MILLISECONDS.toNanos(timeoutMs) - System.nanoTime();
+                    timer = ctx.executor().schedule(() -> expired(here), Math.max(0, leftNs), TimeUnit.NANOSECONDS);
+                }
+                ctx.fireChannelReadComplete();
+            }
+        };
 
         private void release() {
             receiving.addAndGet(-counted);
@@ -346,6 +403,7 @@ final class HttpApi implements AutoCloseable {
 
         private void expired(ChannelHandlerContext ctx) {
             timer = null;
+            if (!inProgress) return;
             logLimit(ctx, "closed a connection whose request did not arrive whole within " + timeoutMs
                     + " ms (--request-read-timeout-ms)");
             FullHttpResponse res = error(HttpResponseStatus.REQUEST_TIMEOUT, "the request did not arrive whole within "
@@ -368,30 +426,6 @@ final class HttpApi implements AutoCloseable {
 
     private static final LogLimiter TLS_FAILURE_LOG = new LogLimiter();
     private static final LogLimiter REFUSED_PEER_LOG = new LogLimiter();
-
-    /**
-     * Over TLS, why this connection may not carry peer RPCs, if it may not: a peer shows a node
-     * certificate of the cluster's CA (checked at the handshake; a client certificate, made for
-     * clients only, or none at all is refused here, before the message is read).
-     */
-    private Optional<String> peerCertificateProblem(ChannelHandlerContext ctx) {
-        if (server.tls().isEmpty()) return Optional.empty();
-        io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
-        java.security.cert.Certificate[] certs;
-        try {
-            certs = ssl == null ? null : ssl.engine().getSession().getPeerCertificates();
-        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
-            certs = null;
-        }
-        if (certs == null || certs.length == 0 || !(certs[0] instanceof java.security.cert.X509Certificate c)) {
-            return Optional.of("peer RPCs need a node certificate of this cluster's CA; this connection showed none");
-        }
-        if (!io.raftkv.security.NodeTls.isNodeCertificate(c)) {
-            return Optional.of("peer RPCs need a node certificate; " + c.getSubjectX500Principal().getName()
-                    + " is a client certificate (its extended key usage does not include TLS servers)");
-        }
-        return Optional.empty();
-    }
 
     private void logRefusedPeer(ChannelHandlerContext ctx, String path, String why) {
         if (REFUSED_PEER_LOG.tryAcquire()) LOG.warn("node {}: refused {} from {}: {}", server.config().id(), path,
@@ -459,6 +493,8 @@ final class HttpApi implements AutoCloseable {
     /** One per connection: its requests are answered through its {@link ResponseOrder}, in the order they came. */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private ResponseOrder order;
+        /** This connection's certificate, read at its first request. */
+        private Peer peer;
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
@@ -547,7 +583,8 @@ final class HttpApi implements AutoCloseable {
                 reply.send(res);
                 return;
             }
-            trustedCertUser(ctx, req.headers());
+            if (peer == null) peer = Peer.of(ctx);
+            peer.setUserHeader(req.headers());
             switch (path) {
                 case "/auth/login", "/auth/enable", "/auth/disable", "/auth/status", "/user/add", "/user/delete",
                      "/user/passwd", "/user/grant-role", "/user/revoke-role", "/user/list", "/role/add", "/role/delete",
@@ -555,7 +592,7 @@ final class HttpApi implements AutoCloseable {
                         authRequests.handle(reply, path, ByteBufUtil.getBytes(req.content()), req.headers());
                 // Decoded from the request's own buffer, before channelRead0 returns and it is released.
                 case "/requestVote", "/appendEntries", "/installSnapshot", "/timeoutNow" -> {
-                    Optional<String> refused = peerCertificateProblem(ctx);
+                    Optional<String> refused = server.tls().isPresent() ? peer.peerRpcProblem() : Optional.empty();
                     String reason = "no-node-certificate";
                     if (refused.isEmpty() && server.clusterIdentity().isPresent()) {
                         refused = server.clusterIdentity().get().check(req.headers().get(ClusterIdentity.HEADER));

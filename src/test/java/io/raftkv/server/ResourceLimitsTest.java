@@ -51,7 +51,9 @@ class ResourceLimitsTest {
     private void noElectionAndStillServing() {
         assertThat(nodes.awaitLeader(ALL, TIMEOUT)).isEqualTo(leader);
         assertThat(nodes.node(leader).status().term()).isEqualTo(termBefore);
-        try (RaftKvClient c = nodes.client(TIMEOUT)) {
+        // Without a session: the per-address session limit is one of the limits under test.
+        List<io.raftkv.transport.HostPort> all = ALL.stream().sorted().map(nodes::address).toList();
+        try (RaftKvClient c = new RaftKvClient(all, TIMEOUT, false)) {
             assertThat(c.put("still", "serving").status()).isEqualTo(200);
             assertThat(c.get("still").body().path("value").asText()).isEqualTo("serving");
         }
@@ -83,6 +85,17 @@ class ResourceLimitsTest {
         out.write("POST /put HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
                 .getBytes(StandardCharsets.US_ASCII));
         out.flush();
+        String answer = readUntilClosed(s);
+        assertThat(answer).startsWith("HTTP/1.1 408").contains("--request-read-timeout-ms");
+        noElectionAndStillServing();
+    }
+
+    @Test
+    void headersThatNeverEndAre408Too() throws IOException {
+        Socket s = connect(leader);
+        // Half a header line: the HTTP codec says nothing until the headers end, so the clock starts at the first byte.
+        s.getOutputStream().write("GET /status HTTP/1.1\r\nHost: x\r\nX-Slow: a".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
         String answer = readUntilClosed(s);
         assertThat(answer).startsWith("HTTP/1.1 408").contains("--request-read-timeout-ms");
         noElectionAndStillServing();

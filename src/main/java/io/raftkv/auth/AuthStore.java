@@ -18,6 +18,10 @@ import java.util.TreeSet;
  * every node) and carried in snapshots ({@link #encode}). Role {@code root} always exists and may
  * do everything; user {@code root} must exist before authentication can be turned on, and gets role
  * {@code root} then.
+ *
+ * <p>Changed on the node's loop only; other threads (the HTTP handlers, on their own event loops)
+ * read {@link #view()}: an unchanging copy published at the end of every change, so a reader that
+ * learned an entry was applied (a ReadIndex read completing after it) also sees its effect.
  */
 public final class AuthStore {
     public static final String ROOT = "root";
@@ -31,6 +35,30 @@ public final class AuthStore {
     private final TreeMap<String, User> users = new TreeMap<>();
     /** Role to its grants: prefix to permission. */
     private final TreeMap<String, TreeMap<String, AuthOp.Permission>> roles = new TreeMap<>();
+    /** The copy other threads read (this store itself for a view, which never changes). */
+    private volatile AuthStore view;
+
+    public AuthStore() {
+        this.view = new AuthStore(this);
+    }
+
+    /** A view: a copy of {@code of}, never changed. */
+    private AuthStore(AuthStore of) {
+        this.view = this;
+        if (of.view != null) copy(of);
+    }
+
+    /**
+     * The state as of the last change, for any thread: never changed afterwards (changes publish a
+     * new view). Do not {@link #apply} to it.
+     */
+    public AuthStore view() {
+        return view;
+    }
+
+    private void publish() {
+        view = new AuthStore(this);
+    }
 
     /** What applying a change did: done, or refused with an HTTP status and why (nothing changed). */
     public record Outcome(int status, String message) {
@@ -44,6 +72,13 @@ public final class AuthStore {
     }
 
     public Outcome apply(long index, AuthOp op) {
+        if (view == this) throw new IllegalStateException("a view of the auth state does not change");
+        Outcome o = change(index, op);
+        publish();
+        return o;
+    }
+
+    private Outcome change(long index, AuthOp op) {
         return switch (op) {
             case AuthOp.UserAdd a -> {
                 if (users.containsKey(a.name())) yield new Outcome(409, "user " + a.name() + " already exists");
@@ -277,11 +312,18 @@ public final class AuthStore {
             }
             s.roles.put(name, grants);
         }
+        s.publish();
         return s;
     }
 
     /** Replaces this state with {@code other}'s (a snapshot's). */
     public void replaceWith(AuthStore other) {
+        if (view == this) throw new IllegalStateException("a view of the auth state does not change");
+        copy(other);
+        publish();
+    }
+
+    private void copy(AuthStore other) {
         enabled = other.enabled;
         signingKey = other.signingKey.clone();
         tokenTtlMs = other.tokenTtlMs;

@@ -54,7 +54,7 @@ final class AuthRequests implements AutoCloseable {
         hashing.shutdownNow();
     }
 
-    /** Handles {@code path} (one of the auth routes); on the node's loop. */
+    /** Handles {@code path} (one of the auth routes); on the connection's client loop. */
     void handle(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers) {
         try {
             switch (path) {
@@ -202,7 +202,7 @@ final class AuthRequests implements AutoCloseable {
         });
     }
 
-    /** {@code POST /auth/login}: checks the password off the loop, then signs a token on it. */
+    /** {@code POST /auth/login}: checks the password on a virtual thread, then signs a token on the client loop. */
     private void login(ResponseOrder.Reply reply, byte[] body, HttpHeaders headers) throws KvApiJson.Bad {
         String usage = "; use POST /auth/login {\"user\":\"alice\",\"password\":\"...\"}";
         ObjectNode o = KvApiJson.readObject(body, usage);

@@ -19,7 +19,7 @@ import java.util.Optional;
  * by a bearer token ({@code Authorization: Bearer <token>}, from {@code POST /auth/login}) or, on a
  * node started with {@code --client-cert-auth}, by its certificate's common name; no user or a
  * token that is not valid is 401, a user whose roles do not cover the request is 403, and nothing
- * is done. Checked on the node's loop against the node's applied auth state, without a round trip.
+ * is done. Checked on the connection's client loop against the view of the node's applied auth state, without a round trip.
  */
 final class Authorizer {
     /** Set by {@link HttpApi} from a verified client certificate (a client's own value is removed first). */

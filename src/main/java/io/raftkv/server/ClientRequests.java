@@ -145,10 +145,11 @@ final class ClientRequests implements AutoCloseable {
                 }, call.executor());
     }
 
-    /** Session registrations per client address in the current minute: count and the minute's start (loop thread). */
+    /** Session registrations per client address in the current minute: count and the minute's start. */
     private final Map<String, long[]> registrations = new java.util.HashMap<>();
 
-    private boolean sessionRegistrationAllowed(String address) {
+    /** Synchronized: one client loop today, but the count must stay right with several. */
+    private synchronized boolean sessionRegistrationAllowed(String address) {
         long now = System.nanoTime();
         if (registrations.size() > 100_000) registrations.values().removeIf(w -> now - w[1] >= 60_000_000_000L);
         long[] w = registrations.computeIfAbsent(address, a -> new long[] {0, now});
@@ -189,7 +190,7 @@ final class ClientRequests implements AutoCloseable {
 
         /**
          * {@code f}, failed with a TimeoutException at the deadline. The timer lives on the
-         * connection's event loop (the node's thread): no timer thread wakes up per request, as
+         * connection's client loop: no timer thread wakes up per request, as
          * with {@code orTimeout}, and answering cancels it.
          */
         <T> CompletableFuture<T> withDeadline(CompletableFuture<T> f) {
@@ -330,7 +331,7 @@ final class ClientRequests implements AutoCloseable {
 
     private void runWrite(Call call, KvCommand cmd) {
         if (refusedForFullDisk(call)) return;
-        // Answers are built on the connection's event loop, not on the Raft loop that completes the future.
+        // Answers are built on the connection's client loop, not on the node's loop that completes the future.
         call.withDeadline(server.propose(cmd))
                 .whenCompleteAsync((outcome, err) -> {
                     if (err != null) {
@@ -667,17 +668,14 @@ final class ClientRequests implements AutoCloseable {
             reply.send(HttpApi.error(e.status, e.getMessage()));
             return;
         }
-        int maxWatches = server.config().limits().maxWatches();
-        if (server.watchCount() >= maxWatches) {
-            reply.send(HttpApi.json(HttpResponseStatus.SERVICE_UNAVAILABLE, HttpApi.JSON.createObjectNode()
-                    .put("error", "node " + server.config().id() + " has " + maxWatches + " watches open, its limit"
-                            + " (--max-watches); try another node or later").put("retryable", true)));
-            return;
-        }
         // Checked when the stream opens: a watch keeps running if its user loses the role later (as in etcd).
         if (denied(reply, headers, Authorizer.keys(new Authorizer.KeyNeed(io.raftkv.auth.AuthOp.Permission.READ, req.key(),
                 req.prefix(), null)))) return;
-        server.watch(req, reply);
+        int maxWatches = server.config().limits().maxWatches();
+        if (!server.watch(req, reply, maxWatches)) {
+            reply.send(HttpApi.retryable(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id() + " has "
+                    + maxWatches + " watches open, its limit (--max-watches); try another node or later"));
+        }
     }
 
     // ---------------------------------------------------------------- leadership transfer

@@ -132,9 +132,9 @@ final class HttpApi implements AutoCloseable {
                         // Plain HTTP sent to it gets a plain 400 saying to use https, not a silent close.
                         server.tls().ifPresent(t -> ch.pipeline().addLast("tls", new TlsOnly(t.server())));
                         RequestReadTimeout intake = new RequestReadTimeout(limits.requestReadTimeoutMs(), limits.maxReceivingBytes());
-                        ch.pipeline().addLast(new UnreadReplyLimit(limits.maxUnreadReplyBytes()),
-                                new io.netty.handler.timeout.IdleStateHandler(0, 0, limits.idleTimeoutMs(), TimeUnit.MILLISECONDS),
-                                intake.firstByte,
+                        ch.pipeline().addLast(UNREAD, new UnreadReplyLimit(limits.maxUnreadReplyBytes()));
+                        ch.pipeline().addLast(IDLE, idleHandler());
+                        ch.pipeline().addLast(intake.firstByte,
                                 new HttpServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(maxRequestLineBytes(server.config().maxKeyBytes()))),
                                 intake,
@@ -268,6 +268,14 @@ final class HttpApi implements AutoCloseable {
         }
     }
 
+    private static final String UNREAD = "unread-reply-limit";
+    private static final String IDLE = "idle";
+
+    /** Closes a connection that read and wrote nothing for --idle-timeout-ms. */
+    private io.netty.handler.timeout.IdleStateHandler idleHandler() {
+        return new io.netty.handler.timeout.IdleStateHandler(0, 0, server.config().limits().idleTimeoutMs(), TimeUnit.MILLISECONDS);
+    }
+
     /** Request body bytes being received on all connections (limit: --max-receiving-bytes). */
     private final java.util.concurrent.atomic.AtomicLong receiving = new java.util.concurrent.atomic.AtomicLong();
     private static final io.netty.util.AttributeKey<Boolean> OVER_CAP = io.netty.util.AttributeKey.valueOf("raftkv.overCap");
@@ -344,7 +352,7 @@ final class HttpApi implements AutoCloseable {
                     io.netty.util.ReferenceCountUtil.release(msg);
                     release();
                     logLimit(ctx, "refused a request body past --max-receiving-bytes " + maxReceiving);
-                    FullHttpResponse res = error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id()
+                    FullHttpResponse res = retryable(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id()
                             + " is receiving " + maxReceiving + " bytes of request bodies at once, its limit"
                             + " (--max-receiving-bytes); send it again later or to another node");
                     res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -402,6 +410,11 @@ final class HttpApi implements AutoCloseable {
         }
 
         private void expired(ChannelHandlerContext ctx) {
+            if (!ctx.executor().inEventLoop()) {
+                // Scheduled before the connection moved to the node's loop: it runs there.
+                ctx.executor().execute(() -> expired(ctx));
+                return;
+            }
             timer = null;
             if (!inProgress) return;
             logLimit(ctx, "closed a connection whose request did not arrive whole within " + timeoutMs
@@ -465,6 +478,11 @@ final class HttpApi implements AutoCloseable {
         return json(status, JSON.createObjectNode().put("error", message));
     }
 
+    /** An error for a request refused before anything was done: a client may send it again, here or elsewhere. */
+    static FullHttpResponse retryable(HttpResponseStatus status, String message) {
+        return json(status, JSON.createObjectNode().put("error", message).put("retryable", true));
+    }
+
     /**
      * Whole requests of at most {@link NodeConfig#MAX_REQUEST_BYTES}. A larger one (refused from its
      * Content-Length before its body is read, or once the body passes the limit) is answered 413 in
@@ -490,11 +508,21 @@ final class HttpApi implements AutoCloseable {
         }
     }
 
-    /** One per connection: its requests are answered through its {@link ResponseOrder}, in the order they came. */
+    /**
+     * One per connection: its requests are answered through its {@link ResponseOrder}, in the order
+     * they came. Every connection starts on a client loop; one whose first peer RPC passes the
+     * checks (node certificate, cluster id) moves to the node's loop ({@link #moveToNodeLoop}) and
+     * carries peer RPCs only from then on, so that no client, however many or however abusive,
+     * stands between Raft and its peers.
+     */
     private final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
         private ResponseOrder order;
         /** This connection's certificate, read at its first request. */
         private Peer peer;
+        /** Requests read while the connection moves to the node's loop, handled there in order (null: not moving). */
+        private java.util.ArrayDeque<FullHttpRequest> held;
+        /** The connection moved to the node's loop: it carries peer RPCs only. */
+        private boolean peerConnection;
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
@@ -525,6 +553,10 @@ final class HttpApi implements AutoCloseable {
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+            if (held != null) {
+                held.add(req.retain());
+                return;
+            }
             long startNs = metrics.enabled() ? System.nanoTime() : 0;
             ResponseOrder.Reply reply = order.next(HttpUtil.isKeepAlive(req));
             if (!req.decoderResult().isSuccess()) {
@@ -557,10 +589,15 @@ final class HttpApi implements AutoCloseable {
                         + " e.g. GET /get?key=caf%C3%A9"));
                 return;
             }
+            if (peerConnection && !isPeerRpc(path)) {
+                reply.send(error(HttpResponseStatus.BAD_REQUEST, "this connection carries peer RPCs (its first request"
+                        + " was one); send " + path + " on a connection of its own"), false);
+                return;
+            }
             if (Boolean.TRUE.equals(ctx.channel().attr(OVER_CAP).get()) && !isPeerRpc(path)) {
                 int max = server.config().limits().maxConnections();
                 logLimit(ctx, "refused a connection past --max-connections " + max);
-                reply.send(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id() + " has "
+                reply.send(retryable(HttpResponseStatus.SERVICE_UNAVAILABLE, "node " + server.config().id() + " has "
                         + max + " connections open, its limit (--max-connections); try again later or use another node"), false);
                 return;
             }
@@ -632,6 +669,54 @@ final class HttpApi implements AutoCloseable {
             }
         }
 
+        /**
+         * Moves this connection to the node's loop (Netty: deregister from the client loop, register
+         * with the node's), then answers {@code first} and the requests read meanwhile there. The
+         * idle timer is made again on the new loop; the read timeout follows by itself (it schedules
+         * on the connection's loop, and one set before the move hops over).
+         */
+        private void moveToNodeLoop(ChannelHandlerContext ctx, ResponseOrder.Reply reply, Message first) {
+            io.netty.channel.EventLoop nodeLoop = server.nodeLoop().orElseThrow();
+            Channel ch = ctx.channel();
+            held = new java.util.ArrayDeque<>();
+            ch.config().setAutoRead(false);
+            ctx.pipeline().remove(IDLE); // its timers cancelled here, on the loop that set them
+            ch.deregister().addListener(deregistered -> {
+                if (!deregistered.isSuccess()) {
+                    abandonMove(ch, deregistered.cause());
+                    return;
+                }
+                nodeLoop.register(ch).addListener(registered -> {
+                    if (!registered.isSuccess()) {
+                        abandonMove(ch, registered.cause());
+                        return;
+                    }
+                    // On the node's loop from here on.
+                    peerConnection = true;
+                    ch.pipeline().addAfter(UNREAD, IDLE, idleHandler());
+                    deliver(ctx, reply, first);
+                    java.util.ArrayDeque<FullHttpRequest> rest = held;
+                    held = null;
+                    for (FullHttpRequest r; (r = rest.poll()) != null; ) {
+                        try {
+                            channelRead0(ctx, r);
+                        } finally {
+                            r.release();
+                        }
+                    }
+                    ch.config().setAutoRead(order.mayRead());
+                });
+            });
+        }
+
+        private void abandonMove(Channel ch, Throwable why) {
+            LOG.warn("node {}: could not move a peer connection ({}) to the node's loop: {}", server.config().id(),
+                    ch.remoteAddress(), String.valueOf(why));
+            if (held != null) held.forEach(FullHttpRequest::release);
+            held = null;
+            ch.close();
+        }
+
         /** Rendered off the event loop; the answer hops back to it. */
         private void serveMetrics(ResponseOrder.Reply reply, String accept) {
             if (!metrics.enabled()) {
@@ -662,8 +747,17 @@ final class HttpApi implements AutoCloseable {
                         + " from node " + m.from() + " to node " + m.to() + " is not for node " + self));
                 return;
             }
-            server.deliverRpc(m, (Optional<Message> response) -> ctx.executor().execute(() -> reply.send(
-                    rpcAnswer(ctx, response))));
+            // A well-formed RPC for this node, on a connection that passed the peer checks: it is a peer's.
+            if (!peerConnection && server.nodeLoop().isPresent()) moveToNodeLoop(ctx, reply, m);
+            else deliver(ctx, reply, m);
+        }
+
+        private void deliver(ChannelHandlerContext ctx, ResponseOrder.Reply reply, Message m) {
+            // The answer comes on the node's loop, where this connection is (moved at its first RPC).
+            server.deliverRpc(m, (Optional<Message> response) -> {
+                if (ctx.executor().inEventLoop()) reply.send(rpcAnswer(ctx, response));
+                else ctx.executor().execute(() -> reply.send(rpcAnswer(ctx, response)));
+            });
         }
 
         /** Encoded on the event loop, from its channel's pooled allocator; 204 when the node has no answer. */

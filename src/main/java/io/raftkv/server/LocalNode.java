@@ -46,19 +46,17 @@ interface LocalNode {
     /** A lease's JSON view, linearizable. */
     CompletableFuture<ReadOutcome<Optional<com.fasterxml.jackson.databind.node.ObjectNode>>> lease(long id);
 
-    /** Starts a watch stream on {@code reply}, from this node's applied state. */
-    void watch(WatchHub.Request req, ResponseOrder.Reply reply);
+    /**
+     * Starts a watch stream on {@code reply}, from this node's applied state, unless {@code max}
+     * streams are open already: then false, and nothing was done.
+     */
+    boolean watch(WatchHub.Request req, ResponseOrder.Reply reply, int max);
 
     /** A peer's request, handed to the node's transport. */
     void deliverRpc(Message request, RpcReply reply);
 
     /** When this node last heard from a leader; read on every request that finds no leader, so cheap. */
     LeaderContact leaderContact();
-
-    /** Watch streams open on this node (loop thread). */
-    default int watchCount() {
-        return 0;
-    }
 
     /** The node's cluster identity; a stub has none (its peer requests are not checked). */
     default Optional<ClusterIdentity> clusterIdentity() {
@@ -69,7 +67,7 @@ interface LocalNode {
     default void peerRefused(String reason) {
     }
 
-    /** The applied users, roles and grants (read on the node's loop only); a stub's: auth off. */
+    /** The applied users, roles and grants (an unchanging view, any thread); a stub's: auth off. */
     default io.raftkv.auth.AuthStore authStore() {
         return NO_AUTH;
     }
@@ -93,6 +91,14 @@ interface LocalNode {
 
     /** The web view ({@code GET /ui}); a stub has none. */
     default Optional<WebUi> webUi() {
+        return Optional.empty();
+    }
+
+    /**
+     * The node's loop, where a peer's connection moves at its first peer RPC so that Raft's I/O
+     * never waits behind clients; a stub has none (its connections stay where they are).
+     */
+    default Optional<io.netty.channel.EventLoop> nodeLoop() {
         return Optional.empty();
     }
 

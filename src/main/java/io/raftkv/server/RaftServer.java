@@ -48,23 +48,41 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
- * One raftkv node: the Netty adapter of a {@link NodeRuntime}. One thread does everything on the
- * hot path: it is the node's only Netty event loop (client and peer connections, both ways) and it
- * drives the runtime. HTTP handlers, peer answers and the tick hand it work through
- * {@link #submit(Runnable)}, which from that same thread costs a queue insert and no wake-up; after
- * the work that came in together, one {@link NodeRuntime#process()} handles the core's Readies
- * (persist, send, apply, advance), so proposals that arrive together share one log write (group
- * commit). The log is written on the loop for now ({@link RaftStorage#persist} completes before
+ * One raftkv node: the Netty adapter of a {@link NodeRuntime}. Two kinds of event loop:
+ * <ul>
+ *   <li>the <b>node's loop</b> (one thread, {@code raft-node-N}) drives the runtime and does all
+ *       of Raft's I/O: the connections this node opens to its peers, and the connections its peers
+ *       open to it, which start on a client loop and move here at their first peer RPC
+ *       ({@link HttpApi});</li>
+ *   <li>the <b>client loops</b> ({@code raft-client-N}) accept every connection and serve the
+ *       client API: parsing, TLS, JSON, forwarding, answering. However many clients there are and
+ *       however they behave, the work they make stays there, and heartbeats keep their pace.</li>
+ * </ul>
+ * Handlers hand the node's loop work through {@link #submit(Runnable)} (a queue insert, and a
+ * wake-up if the loop sleeps); after the work that came in together, one
+ * {@link NodeRuntime#process()} handles the core's Readies (persist, send, apply, advance), so
+ * proposals that arrive together share one log write (group commit); answers go back to the
+ * client loop of their connection. What handlers read without a round trip (status, leader
+ * contact, addresses, the auth state's view) is published by the node's loop. The log is written
+ * on the node's loop for now ({@link RaftStorage#persist} completes before
  * {@link NodeRuntime#persisted} is called); only snapshot writing runs on a thread of its own.
  */
 public final class RaftServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftServer.class);
+    /**
+     * Client event loops per node. One: the client API's state (per-connection order, the
+     * per-address limits) then has one writer, and on this 2-core machine a node's two threads
+     * (node loop, client loop) already use both cores under load.
+     */
+    private static final int CLIENT_LOOPS = 1;
 
     private final NodeConfig config;
     private final RaftStorage storage;
     private final NodeRuntime<ApplyResult> runtime;
     private final KvStateMachine kv;
     private final EventLoopGroup ioGroup;
+    /** The client loops: accept connections, serve the client API, forward (see the class comment). */
+    private final EventLoopGroup clientGroup;
     private final PeerTransport peerTransport;
     private final Transport transport;
     private final HttpApi http;
@@ -178,7 +196,7 @@ public final class RaftServer implements AutoCloseable {
         this.fatalHandler = fatalHandler;
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes(),
                 config.watchHistory());
-        this.watches = new WatchHub(kv, config.id());
+        this.watches = new WatchHub(kv, config.id(), this::submit);
         this.metrics = config.metrics()
                 ? NodeMetrics.create(config.id(), () -> lastStatus, () -> lastCounters, () -> sessions)
                 : NodeMetrics.disabled();
@@ -199,6 +217,8 @@ public final class RaftServer implements AutoCloseable {
         this.ioGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("raft-node-" + config.id()),
                 NioIoHandler.newFactory());
         this.loop = ioGroup.next();
+        this.clientGroup = new MultiThreadIoEventLoopGroup(CLIENT_LOOPS, new DefaultThreadFactory("raft-client-" + config.id()),
+                NioIoHandler.newFactory());
         this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024,
                 tls.<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(t -> t::client).orElse(null));
         if (metrics.enabled()) peerTransport.observeRoundTrips(metrics::appendEntriesRoundTrip);
@@ -240,9 +260,10 @@ public final class RaftServer implements AutoCloseable {
         uiEvents.add("start", stored.hardState().term(), "node " + config.id() + " started: log " + (snapshotIndex + 1)
                 + ".." + runtime.core().lastIndex() + (snapshotIndex > 0 ? ", snapshot at " + snapshotIndex : ""));
         try {
-            this.http = new HttpApi(this, ioGroup);
+            this.http = new HttpApi(this, clientGroup);
             http.bind(config.listenAddress(), config.self().port());
         } catch (RuntimeException | InterruptedException e) {
+            clientGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             ioGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
@@ -265,9 +286,14 @@ public final class RaftServer implements AutoCloseable {
         return config;
     }
 
-    /** Watch streams open (loop thread, where the HTTP handlers run). */
-    int watchCount() {
-        return watches.size();
+    /** The node's loop: where peers' connections move at their first peer RPC. */
+    EventLoop loop() {
+        return loop;
+    }
+
+    /** The client loops (tests stall them to show Raft does not depend on them). */
+    EventLoopGroup clientLoops() {
+        return clientGroup;
     }
 
     /** Which cluster this node belongs to. */
@@ -435,8 +461,10 @@ public final class RaftServer implements AutoCloseable {
     }
 
     /** Starts a watch (thesis-free: etcd's watch over Server-Sent Events) on this node's applied state. */
-    void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
-        submit(() -> watches.open(req, reply));
+    boolean watch(WatchHub.Request req, ResponseOrder.Reply reply, int max) {
+        Optional<WatchHub.Slot> slot = watches.reserve(max, reply);
+        slot.ifPresent(s -> submit(() -> watches.open(req, reply, s)));
+        return slot.isPresent();
     }
 
     /** The server half of the peer transport: where the HTTP layer hands a peer's request. */
@@ -550,9 +578,12 @@ public final class RaftServer implements AutoCloseable {
         fatalHandler.accept(t);
     }
 
-    /** The applied users, roles and grants: read on the node's loop only (HTTP handlers run there). */
+    /**
+     * The applied users, roles and grants as of the last one applied (any thread: an unchanging
+     * view, published by the loop as it applies each change).
+     */
     public io.raftkv.auth.AuthStore authStore() {
-        return kv.auth();
+        return kv.auth().view();
     }
 
     /** Why this node cannot write now, or empty: set while its disk is full (any thread). */
@@ -763,6 +794,7 @@ public final class RaftServer implements AutoCloseable {
         http.close();
         webUi.close();
         transport.close();
+        clientGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         ioGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         storage.close();
         runtime.stop("node stopped");

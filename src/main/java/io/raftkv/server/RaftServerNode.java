@@ -35,6 +35,11 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
+    public Optional<io.netty.channel.EventLoop> nodeLoop() {
+        return Optional.of(server.loop());
+    }
+
+    @Override
     public NodeMetrics metrics() {
         return server.metrics();
     }
@@ -42,11 +47,6 @@ final class RaftServerNode implements LocalNode {
     @Override
     public NodeConfig config() {
         return server.config();
-    }
-
-    @Override
-    public int watchCount() {
-        return server.watchCount();
     }
 
     @Override
@@ -120,8 +120,8 @@ final class RaftServerNode implements LocalNode {
     }
 
     @Override
-    public void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
-        server.watch(req, reply);
+    public boolean watch(WatchHub.Request req, ResponseOrder.Reply reply, int max) {
+        return server.watch(req, reply, max);
     }
 
     @Override

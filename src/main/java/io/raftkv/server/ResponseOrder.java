@@ -97,6 +97,11 @@ final class ResponseOrder {
             return order.ctx.executor();
         }
 
+        /** The connection this request came on. */
+        io.netty.channel.Channel channel() {
+            return order.ctx.channel();
+        }
+
         void send(FullHttpResponse res) {
             send(res, keepAlive);
         }

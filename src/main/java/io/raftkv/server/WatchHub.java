@@ -24,13 +24,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * Watches ({@code GET /watch}): Server-Sent Events streams of the changes to a key or a prefix,
  * served by any node from its applied state (etcd's watch, over HTTP). A watch starts from a
  * revision: the kept history replays what happened since, then the stream follows live, in
- * revision order, each change once. Lives on the node's thread, the only one that applies entries.
+ * revision order, each change once. Lives on the node's thread, the only one that applies entries;
+ * the streams' connections live on the client event loops, and the events written to them from
+ * here are handed over by Netty (a write from outside a channel's loop becomes a task on it).
  *
  * <p>Bounded: a watcher whose connection has more than {@link #MAX_PENDING_BYTES} unsent is too
  * slow; its stream ends with an {@code error} event saying so, and the client resumes from the
@@ -45,24 +48,54 @@ final class WatchHub {
     private final KvStateMachine kv;
     private final int nodeId;
     private final Set<Watcher> watchers = new LinkedHashSet<>();
+    /** Watches admitted whose connection is still open (streaming, or about to): the --max-watches count. */
+    private final java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
+    /** Runs a task on the node's thread. */
+    private final java.util.concurrent.Executor node;
 
-    WatchHub(KvStateMachine kv, int nodeId) {
+    WatchHub(KvStateMachine kv, int nodeId, java.util.concurrent.Executor node) {
         this.kv = kv;
         this.nodeId = nodeId;
+        this.node = node;
     }
 
     /** What a watch asks for: a key, or every key starting with it; events from {@code fromRevision} on (0: from now). */
     record Request(String key, boolean prefix, long fromRevision) {}
 
+    /** One admitted watch's place in the count, given back once (when its connection closes, or it is refused). */
+    final class Slot {
+        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+
+        void release() {
+            if (released.compareAndSet(false, true)) admitted.decrementAndGet();
+        }
+    }
+
+    /**
+     * Admits a watch on {@code reply}'s connection unless {@code max} are admitted already (any
+     * thread, so that the limit holds however fast watches come): its slot is given back when that
+     * connection closes (a stream ends by closing it), or by {@link #open} if it refuses the watch.
+     */
+    Optional<Slot> reserve(int max, ResponseOrder.Reply reply) {
+        for (int n = admitted.get(); ; n = admitted.get()) {
+            if (n >= max) return Optional.empty();
+            if (admitted.compareAndSet(n, n + 1)) break;
+        }
+        Slot slot = new Slot();
+        reply.channel().closeFuture().addListener(f -> slot.release());
+        return Optional.of(slot);
+    }
+
     /**
      * Starts a watch on {@code reply} (node thread): 410 with the compacted revision when the
      * history no longer reaches {@code fromRevision}, else the stream.
      */
-    void open(Request req, ResponseOrder.Reply reply) {
+    void open(Request req, ResponseOrder.Reply reply, Slot slot) {
         long applied = kv.appliedIndex();
         long from = req.fromRevision() == 0 ? applied + 1 : req.fromRevision();
         long firstKept = kv.history().firstKeptRevision();
         if (from < firstKept) {
+            slot.release(); // no stream: the connection stays for other requests
             reply.send(HttpApi.json(HttpResponseStatus.GONE, HttpApi.JSON.createObjectNode()
                     .put("error", "revision " + from + " is compacted: node " + nodeId + " keeps changes from revision "
                             + firstKept + " on. Read the current state (GET /range) and watch from its revision + 1")
@@ -73,10 +106,11 @@ final class WatchHub {
         head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
-        reply.stream(head, ctx -> start(ctx, req, from));
+        // The request's turn comes on the connection's loop; the stream starts on the node's thread.
+        reply.stream(head, ctx -> node.execute(() -> start(ctx, req, from)));
     }
 
-    /** In the request's turn, on the node's thread: replays the history, then follows live. */
+    /** After the request's turn, on the node's thread: replays the history, then follows live. */
     private void start(ChannelHandlerContext ctx, Request req, long from) {
         Watcher w = new Watcher(ctx, req.key(), req.prefix(), from);
         long firstKept = kv.history().firstKeptRevision();
@@ -90,8 +124,9 @@ final class WatchHub {
         w.send("created", null, created);
         w.deliver(kv.history().since(from, req.key(), req.prefix()));
         w.flush();
+        if (!ctx.channel().isActive()) return; // closed before its turn: nothing to follow
         watchers.add(w);
-        ctx.channel().closeFuture().addListener(f -> ctx.executor().execute(() -> watchers.remove(w)));
+        ctx.channel().closeFuture().addListener(f -> node.execute(() -> watchers.remove(w)));
     }
 
     /** The changes of one applied entry (node thread). */
@@ -127,8 +162,9 @@ final class WatchHub {
         }
     }
 
+    /** Watches admitted and not closed (any thread). */
     int size() {
-        return watchers.size();
+        return admitted.get();
     }
 
     /** Ends every stream (the node stops). */

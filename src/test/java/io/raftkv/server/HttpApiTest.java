@@ -290,7 +290,11 @@ class HttpApiTest {
                     .header(ClusterIdentity.HEADER, nodes.node(n).identity().id().orElseThrow())
                     .POST(HttpRequest.BodyPublishers.ofByteArray(MessageCodec.encode(new RequestVote(peer, n, 0, 0, 0))))
                     .build();
-            HttpResponse<byte[]> res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+            HttpResponse<byte[]> res;
+            // A connection of its own: one that carried a peer RPC serves peer RPCs only (ClientLoopsTest).
+            try (HttpClient peerHttp = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()) {
+                res = peerHttp.send(req, HttpResponse.BodyHandlers.ofByteArray());
+            }
             assertThat(res.statusCode()).as("status of the stale vote to node %d", n).isEqualTo(200);
             assertThat(res.headers().firstValue("content-type")).hasValue("application/octet-stream");
             Message answer = MessageCodec.decode(res.body());

@@ -418,8 +418,9 @@ class RequestPathTest {
         }
 
         @Override
-        public void watch(WatchHub.Request req, ResponseOrder.Reply reply) {
+        public boolean watch(WatchHub.Request req, ResponseOrder.Reply reply, int max) {
             reply.send(HttpApi.error(io.netty.handler.codec.http.HttpResponseStatus.NOT_IMPLEMENTED, "no watches here"));
+            return true;
         }
 
         @Override

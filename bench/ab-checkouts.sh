@@ -5,30 +5,45 @@
 #
 # Usage: bench/ab-checkouts.sh DIR_A DIR_B [rounds=3] [connections=16] [duration=8s]
 #   e.g. git worktree add /tmp/b some-branch; bench/ab-checkouts.sh . /tmp/b 3 64 10s
+# AB_TLS=1: HTTPS clients and mutual TLS between the nodes (certificates from A's 'raftkv certs').
+# Each line ends with the leader changes seen during the run (elections after the first).
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [ $# -ge 2 ] || { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
 A=$1 B=$2 rounds=${3:-3} conns=${4:-16} dur=${5:-8s}
 command -v wrk >/dev/null || { echo "ab-checkouts: needs wrk (apt-get install wrk)" >&2; exit 1; }
 export BENCH_WRK_DIR="$here/wrk" BENCH_KEYS=10000 BENCH_VALUE_BYTES=64 BENCH_THREADS=2
+scheme=http certs=""
+if [ "${AB_TLS:-0}" = 1 ]; then
+  scheme=https certs=$(mktemp -d)
+  "$A/raftkv" certs --out "$certs" --nodes 3 --host 127.0.0.1 >/dev/null || exit 1
+fi
 run() { # checkout label
-  local dir=$1 w pids=() leader=""
+  local dir=$1 w pids=() leader="" tls=()
   w=$(mktemp -d)
   for i in 0 1 2; do
     local peers=""
-    for j in 0 1 2; do [ "$j" = "$i" ] || peers+="${peers:+,}localhost:$((19000 + j))"; done
-    "$dir/raftkv" -id "$i" -port $((19000 + i)) -peers "$peers" -data "$w/n$i" --no-shell >"$w/log$i" 2>&1 &
+    for j in 0 1 2; do [ "$j" = "$i" ] || peers+="${peers:+,}127.0.0.1:$((19000 + j))"; done
+    [ -z "$certs" ] || tls=(--tls-cert "$certs/node-$i.pem" --tls-key "$certs/node-$i-key.pem" --tls-ca "$certs/ca.pem")
+    "$dir/raftkv" -id "$i" -port $((19000 + i)) -bind 127.0.0.1 -peers "$peers" -data "$w/n$i" --no-shell \
+      ${tls[@]+"${tls[@]}"} >"$w/log$i" 2>&1 &
     pids+=($!)
   done
   for _ in $(seq 1 150); do
-    for i in 0 1 2; do curl -s -m 1 "localhost:$((19000 + i))/status" | grep -q '"role":"leader"' && leader=$((19000 + i)); done
+    for i in 0 1 2; do curl -s -m 1 ${certs:+--cacert "$certs/ca.pem"} "$scheme://127.0.0.1:$((19000 + i))/status" \
+      | grep -q '"role":"leader"' && leader=$((19000 + i)); done
     [ -n "$leader" ] && break
     sleep 0.2
   done
   [ -n "$leader" ] || { echo "ab-checkouts: $2 elected no leader; logs in $w" >&2; kill "${pids[@]}"; return 1; }
-  BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "http://127.0.0.1:$leader" >/dev/null 2>&1
-  echo "$2 $(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-put.lua" \
-    "http://127.0.0.1:$leader" | grep '^{"requests"')"
+  BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
+  local result
+  result=$(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-put.lua" \
+    "$scheme://127.0.0.1:$leader" | grep '^{"requests"')
+  local changes=$(( $(cat "$w"/log* | grep -c -- '-> leader') - 1 ))
+  local kept=""
+  if [ "$changes" -gt 0 ]; then kept=$(mktemp -d /tmp/ab-logs.XXXX); cp "$w"/log* "$kept"/; fi
+  echo "$2 $result leader_changes=$changes${kept:+ (logs in $kept)}"
   kill "${pids[@]}" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$w"

@@ -6,6 +6,7 @@
 # Usage: bench/ab-checkouts.sh DIR_A DIR_B [rounds=3] [connections=16] [duration=8s]
 #   e.g. git worktree add /tmp/b some-branch; bench/ab-checkouts.sh . /tmp/b 3 64 10s
 # AB_TLS=1: HTTPS clients and mutual TLS between the nodes (certificates from A's 'raftkv certs').
+# AB_OP=get: measure linearizable gets instead of puts (the 3 s warm-up puts fill most keys).
 # Each line ends with the leader changes seen during the run (elections after the first).
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +39,7 @@ run() { # checkout label
   [ -n "$leader" ] || { echo "ab-checkouts: $2 elected no leader; logs in $w" >&2; kill "${pids[@]}"; return 1; }
   BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
   local result
-  result=$(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-put.lua" \
+  result=$(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-${AB_OP:-put}.lua" \
     "$scheme://127.0.0.1:$leader" | grep '^{"requests"')
   local changes=$(( $(cat "$w"/log* | grep -c -- '-> leader') - 1 ))
   local kept=""

@@ -219,6 +219,7 @@ public final class RaftServer implements AutoCloseable {
         this.loop = ioGroup.next();
         this.clientGroup = new MultiThreadIoEventLoopGroup(CLIENT_LOOPS, new DefaultThreadFactory("raft-client-" + config.id()),
                 NioIoHandler.newFactory());
+        if (CLIENT_LOOPS == 1) this.handoff = new Handoff(clientGroup.next());
         this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024,
                 tls.<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(t -> t::client).orElse(null));
         if (metrics.enabled()) peerTransport.observeRoundTrips(metrics::appendEntriesRoundTrip);
@@ -317,9 +318,48 @@ public final class RaftServer implements AutoCloseable {
         return tls;
     }
 
-    /** Runs {@code task} on the loop thread, then lets the runtime process (once for all tasks queued together). */
+    /**
+     * Runs {@code task} on the loop thread, then lets the runtime process (once for all tasks queued
+     * together). From a client loop, tasks are gathered over that loop's turn and handed over
+     * together ({@link Handoff}).
+     */
     public void submit(Runnable task) {
-        if (running) loop.execute(() -> runTask(task));
+        if (!running) return;
+        Handoff h = handoff;
+        if (h != null && h.here.inEventLoop()) h.add(task);
+        else loop.execute(() -> runTask(task));
+    }
+
+    /** The client loop's handoff (one client loop: {@link #CLIENT_LOOPS}); null until the loops exist. */
+    private volatile Handoff handoff;
+
+    /**
+     * What a client loop hands the node loop during one of its turns (the requests of every
+     * connection it read): one task for the node loop, so they meet in one {@code process()} and
+     * one Ready (one log write, one ReadIndex round) as they did when both were one loop. The first
+     * task of a turn queues the handover on the client loop itself, behind this turn's reads.
+     */
+    private final class Handoff implements Runnable {
+        final io.netty.util.concurrent.EventExecutor here;
+        private ArrayList<Runnable> tasks = new ArrayList<>();
+
+        Handoff(io.netty.util.concurrent.EventExecutor here) {
+            this.here = here;
+        }
+
+        void add(Runnable task) {
+            if (tasks.isEmpty()) here.execute(this);
+            tasks.add(task);
+        }
+
+        @Override
+        public void run() {
+            ArrayList<Runnable> batch = tasks;
+            tasks = new ArrayList<>();
+            if (running) loop.execute(() -> {
+                for (Runnable t : batch) runTask(t);
+            });
+        }
     }
 
     private void runTask(Runnable task) {

@@ -9,14 +9,15 @@
 # of medians and ratios and records resident memory per node; raw results go to the output folder.
 #
 # Usage: bench/compare-etcd.sh [--duration 10s] [--rounds 3] [--conns "1 16 64"] [--ops "put get"]
-#                              [--keys 10000] [--value-bytes 64] [--out DIR] [--tls]
+#                              [--keys 10000] [--value-bytes 64] [--out DIR] [--tls] [--nodes 3]
 # --tls: both systems serve clients over HTTPS and talk mutual TLS between members, with the same
 # development certificates (raftkv certs: ECDSA P-256); wrk speaks HTTPS to both.
+# --nodes 5: both clusters with 5 members (3 to 5); --value-bytes 1024 / 16384 for larger values.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
-duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out="" tls=0
+duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out="" tls=0 nodes=3
 usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --value-bytes) value_bytes="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --tls) tls=1; shift ;;
+    --nodes) nodes="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare-etcd: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -36,6 +38,9 @@ done
 [[ "$duration" =~ ^[1-9][0-9]*[smh]?$ ]] || { echo "compare-etcd: --duration is like 10s or 2m" >&2; exit 2; }
 [[ "$keys" =~ ^[1-9][0-9]*$ && "$keys" -le 100000 ]] || { echo "compare-etcd: --keys must be 1..100000" >&2; exit 2; }
 [[ "$value_bytes" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --value-bytes must be >= 1" >&2; exit 2; }
+[[ "$nodes" =~ ^[3-5]$ ]] || { echo "compare-etcd: --nodes must be 3, 4 or 5" >&2; exit 2; }
+ids=()
+for ((i = 0; i < nodes; i++)); do ids+=("$i"); done
 for c in $conns; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --conns takes whole numbers, got '$c'" >&2; exit 2; }; done
 for o in $ops; do [[ "$o" == put || "$o" == get ]] || { echo "compare-etcd: --ops takes put and/or get, got '$o'" >&2; exit 2; }; done
 
@@ -75,9 +80,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-etcd_client=(12379 22379 32379)
-etcd_peer=(12380 22380 32380)
-raftkv_port=(18000 18001 18002)
+etcd_client=() etcd_peer=() raftkv_port=()
+for i in "${ids[@]}"; do
+  etcd_client+=($((12379 + 10000 * i))) etcd_peer+=($((12380 + 10000 * i))) raftkv_port+=($((18000 + i)))
+done
 for p in "${etcd_client[@]}" "${etcd_peer[@]}" "${raftkv_port[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     echo "compare-etcd: port $p is in use; stop what listens there (an earlier run?) and retry" >&2
@@ -88,13 +94,13 @@ done
 scheme=http etcd_tls=() raftkv_tls=() curl_tls=()
 if [ "$tls" = 1 ]; then
   scheme=https
-  "$root/raftkv" certs --out "$work/certs" --nodes 3 --host 127.0.0.1 >/dev/null
+  "$root/raftkv" certs --out "$work/certs" --nodes "$nodes" --host 127.0.0.1 >/dev/null
   curl_tls=(--cacert "$work/certs/ca.pem")
 fi
 initial=""
-for i in 0 1 2; do initial+="${initial:+,}e$i=$scheme://127.0.0.1:${etcd_peer[$i]}"; done
+for i in "${ids[@]}"; do initial+="${initial:+,}e$i=$scheme://127.0.0.1:${etcd_peer[$i]}"; done
 etcd_pids=() raftkv_pids=()
-for i in 0 1 2; do
+for i in "${ids[@]}"; do
   if [ "$tls" = 1 ]; then
     c="$work/certs/node-$i.pem" k="$work/certs/node-$i-key.pem" a="$work/certs/ca.pem"
     # No --trusted-ca-file on the client side: with it etcd requires client certificates, and raftkv
@@ -113,9 +119,9 @@ for i in 0 1 2; do
     >"$out/etcd-$i.log" 2>&1 &
   pids+=($!) etcd_pids+=($!)
 done
-for i in 0 1 2; do
+for i in "${ids[@]}"; do
   peers=""
-  for j in 0 1 2; do [ "$j" = "$i" ] || peers+="${peers:+,}localhost:${raftkv_port[$j]}"; done
+  for j in "${ids[@]}"; do [ "$j" = "$i" ] || peers+="${peers:+,}localhost:${raftkv_port[$j]}"; done
   # The product's launcher and defaults: fsync on, 50 ms heartbeats, 300-500 ms elections.
   "$root/raftkv" -id "$i" -port "${raftkv_port[$i]}" -peers "$peers" -data "$work/raftkv-$i" \
     ${raftkv_tls[@]+"${raftkv_tls[@]}"} >"$out/raftkv-$i.log" 2>&1 &
@@ -127,7 +133,7 @@ rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null |
 
 etcd_leader() {
   local i s
-  for i in 0 1 2; do
+  for i in "${ids[@]}"; do
     s=$(curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$scheme://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
     local me leader
     me=$(grep -o '"member_id":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
@@ -138,7 +144,7 @@ etcd_leader() {
 }
 raftkv_leader() {
   local i
-  for i in 0 1 2; do
+  for i in "${ids[@]}"; do
     if curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} "$scheme://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"leader"'; then
       echo "${raftkv_port[$i]}"; return 0
     fi
@@ -216,7 +222,7 @@ for p in "${raftkv_pids[@]}"; do peak_raftkv+=("$(rss_kb "$p" VmHWM)"); done
 # ---------------------------------------------------------------- the table (medians over rounds)
 table="$out/table.md"
 {
-  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), 3 nodes each on loopback, fsync on$([ "$tls" = 1 ] && echo ", TLS (HTTPS clients, mutual TLS between members)");"
+  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), $nodes nodes each on loopback, fsync on$([ "$tls" = 1 ] && echo ", TLS (HTTPS clients, mutual TLS between members)");"
   echo "wrk, ${duration} per run, ${rounds} round(s), medians; $keys keys, $value_bytes-byte values; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "| op | conns | etcd ops/s | raftkv ops/s | ratio | etcd p50 ms | raftkv p50 ms | etcd p99 ms | raftkv p99 ms | p99 ratio | errors etcd / raftkv |"
@@ -250,7 +256,7 @@ table="$out/table.md"
   echo
   echo "| node | etcd idle | etcd peak | raftkv idle | raftkv peak |"
   echo "|---:|---:|---:|---:|---:|"
-  for i in 0 1 2; do
+  for i in "${ids[@]}"; do
     echo "$i ${idle_etcd[$i]:-0} ${peak_etcd[$i]:-0} ${idle_raftkv[$i]:-0} ${peak_raftkv[$i]:-0}" \
       | awk '{printf "| %d | %.0f | %.0f | %.0f | %.0f |\n", $1, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024}'
   done

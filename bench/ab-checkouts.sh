@@ -7,7 +7,8 @@
 #   e.g. git worktree add /tmp/b some-branch; bench/ab-checkouts.sh . /tmp/b 3 64 10s
 # AB_TLS=1: HTTPS clients and mutual TLS between the nodes (certificates from A's 'raftkv certs').
 # AB_OP=get: measure linearizable gets instead of puts (the 3 s warm-up puts fill most keys).
-# Each line ends with the leader changes seen during the run (elections after the first).
+# Each line ends with the leader changes seen during the run (elections after the first) and each
+# node's peak resident memory.
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 [ $# -ge 2 ] || { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -41,10 +42,11 @@ run() { # checkout label
   local result
   result=$(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-${AB_OP:-put}.lua" \
     "$scheme://127.0.0.1:$leader" | grep '^{"requests"')
-  local changes=$(( $(cat "$w"/log* | grep -c -- '-> leader') - 1 ))
+  local changes=$(( $(cat "$w"/log* | grep -c -- '-> leader') - 1 )) rss=""
+  for p in "${pids[@]}"; do rss+="${rss:+/}$(awk '$1 == "VmHWM:" {printf "%d", $2 / 1024}' "/proc/$p/status" 2>/dev/null)"; done
   local kept=""
   if [ "$changes" -gt 0 ]; then kept=$(mktemp -d /tmp/ab-logs.XXXX); cp "$w"/log* "$kept"/; fi
-  echo "$2 $result leader_changes=$changes${kept:+ (logs in $kept)}"
+  echo "$2 $result leader_changes=$changes peak_rss_mb=$rss${kept:+ (logs in $kept)}"
   kill "${pids[@]}" 2>/dev/null
   wait 2>/dev/null
   rm -rf "$w"

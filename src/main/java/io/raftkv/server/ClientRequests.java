@@ -92,14 +92,21 @@ final class ClientRequests implements AutoCloseable {
      * like any other (with the request's body and credentials, so the leader checks them again).
      */
     void proposeAuth(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers, KvCommand cmd) {
-        int hops;
+        Call call = callOrRefuse(reply, path, body, headers, Kind.WRITE);
+        if (call != null) runWrite(call, cmd);
+    }
+
+    /**
+     * The call of a request whose only input to check here is the forwarding header: null once
+     * answered 400 when that header is bad.
+     */
+    private Call callOrRefuse(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers, Kind kind) {
         try {
-            hops = hops(headers);
+            return new Call(reply, path, body, deadline(), hops(headers), kind, Credentials.of(headers));
         } catch (BadRequest e) {
             reply.send(HttpApi.error(e.status, e.getMessage()));
-            return;
+            return null;
         }
-        runWrite(new Call(reply, path, body, deadline(), hops, Kind.WRITE, Credentials.of(headers)), cmd);
     }
 
     /**
@@ -118,14 +125,8 @@ final class ClientRequests implements AutoCloseable {
      * (a follower forwards the request, {@code body} and credentials included, to the leader).
      */
     void atLeader(ResponseOrder.Reply reply, String path, byte[] body, HttpHeaders headers, Runnable whenCurrent) {
-        int hops;
-        try {
-            hops = hops(headers);
-        } catch (BadRequest e) {
-            reply.send(HttpApi.error(e.status, e.getMessage()));
-            return;
-        }
-        runAtLeader(new Call(reply, path, body, deadline(), hops, Kind.READ, Credentials.of(headers)), whenCurrent);
+        Call call = callOrRefuse(reply, path, body, headers, Kind.READ);
+        if (call != null) runAtLeader(call, whenCurrent);
     }
 
     private void runAtLeader(Call call, Runnable whenCurrent) {
@@ -244,15 +245,9 @@ final class ClientRequests implements AutoCloseable {
 
     /** {@code POST /session}: registers a client session for exactly-once writes (thesis §6.3). */
     void register(ResponseOrder.Reply reply, HttpHeaders headers) {
-        int hops;
-        try {
-            hops = hops(headers);
-        } catch (BadRequest e) {
-            reply.send(HttpApi.error(e.status, e.getMessage()));
-            return;
-        }
-        if (denied(reply, headers, Authorizer.ANY_USER)) return;
-        if (hops == 0 && !sessionRegistrationAllowed(reply.remoteHost())) {
+        Call call = callOrRefuse(reply, "/session", new byte[0], headers, Kind.WRITE);
+        if (call == null || denied(reply, headers, Authorizer.ANY_USER)) return;
+        if (call.hops() == 0 && !sessionRegistrationAllowed(reply.remoteHost())) {
             int max = server.config().limits().maxSessionsPerAddress();
             FullHttpResponse res = HttpApi.error(HttpResponseStatus.TOO_MANY_REQUESTS, "address " + reply.remoteHost()
                     + " registered " + max + " sessions in the last minute, the limit (--max-sessions-per-address):"
@@ -261,7 +256,6 @@ final class ClientRequests implements AutoCloseable {
             reply.send(res);
             return;
         }
-        Call call = new Call(reply, "/session", new byte[0], deadline(), hops, Kind.WRITE, Credentials.of(headers));
         runWrite(call, KvCommand.register());
     }
 
@@ -723,15 +717,9 @@ final class ClientRequests implements AutoCloseable {
 
     /** {@code GET /members}: answered by the leader (only it knows how far each learner is behind). */
     void members(ResponseOrder.Reply reply, HttpHeaders headers) {
-        int hops;
-        try {
-            hops = hops(headers);
-        } catch (BadRequest e) {
-            reply.send(HttpApi.error(e.status, e.getMessage()));
-            return;
-        }
-        if (denied(reply, headers, Authorizer.ANY_USER)) return;
-        runMembers(new Call(reply, "/members", null, deadline(), hops, Kind.READ, Credentials.of(headers)));
+        Call call = callOrRefuse(reply, "/members", null, headers, Kind.READ);
+        if (call == null || denied(reply, headers, Authorizer.ANY_USER)) return;
+        runMembers(call);
     }
 
     private void runMembers(Call call) {

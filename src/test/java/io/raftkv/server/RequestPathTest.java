@@ -109,9 +109,13 @@ class RequestPathTest {
     void aMalformedHopHeaderIs400() throws Exception {
         start();
         for (String hops : List.of("-1", "two", "")) {
-            Reply r = send("POST", "/put", body("k", "v"), hops);
-            assertThat(r.status()).as("hops '%s': %s", hops, r.raw()).isEqualTo(400);
-            assertThat(r.error()).contains("X-Raftkv-Hops");
+            // A write, a session, the membership, an auth read and an auth change: each checks the header.
+            for (Reply r : List.of(send("POST", "/put", body("k", "v"), hops), send("POST", "/session", "", hops),
+                    send("GET", "/members", null, hops), send("GET", "/auth/status", null, hops),
+                    send("POST", "/role/add", "{\"name\":\"r\"}", hops))) {
+                assertThat(r.status()).as("hops '%s': %s", hops, r.raw()).isEqualTo(400);
+                assertThat(r.error()).contains("X-Raftkv-Hops");
+            }
         }
         assertThat(node.proposals.get()).as("nothing proposed").isZero();
     }

@@ -134,7 +134,8 @@ public final class ChaosRun {
             Thread nemesisThread = Thread.ofPlatform().name("nemesis").start(() -> nemesis.run(endNs));
             Set<Integer> exited = new TreeSet<>();
             try {
-                progressUntil(endNs, workload, log, history, () -> watchExits(nemesis, exited, log));
+                // Past endNs too until the nemesis has injected every kind once.
+                progressUntil(endNs, nemesis::firstTurnDone, workload, log, history, () -> watchExits(nemesis, exited, log));
             } finally {
                 nemesis.stop();
                 nemesisThread.join(Duration.ofSeconds(30));
@@ -232,17 +233,18 @@ public final class ChaosRun {
         }
     }
 
-    private void progressUntil(long endNs, Workload workload, EventLog log, HistoryFile history, Runnable everySecond)
-            throws IOException {
+    private void progressUntil(long endNs, java.util.function.BooleanSupplier mayEnd, Workload workload, EventLog log,
+                               HistoryFile history, Runnable everySecond) throws IOException {
         long lastNs = System.nanoTime();
         long lastOps = 0;
         Map<String, Long> lastErrors = Map.of();
         while (true) {
             long now = System.nanoTime();
-            if (now >= endNs) return;
-            LockSupport.parkNanos(Math.min(endNs - now, lastNs + PROGRESS_INTERVAL_NS - now));
+            if (now >= endNs && mayEnd.getAsBoolean()) return;
+            long nextNs = lastNs + PROGRESS_INTERVAL_NS;
+            LockSupport.parkNanos(Math.max(1, (now < endNs ? Math.min(endNs, nextNs) : nextNs) - now));
             now = System.nanoTime();
-            if (now - lastNs < PROGRESS_INTERVAL_NS && now < endNs) continue;
+            if (now < nextNs && !(now >= endNs && mayEnd.getAsBoolean())) continue;
             long ops = workload.okCount() + workload.unknownCount();
             Map<String, Long> errors = workload.errorCounts();
             Map<String, Long> newErrors = new TreeMap<>();

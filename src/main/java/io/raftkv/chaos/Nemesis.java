@@ -26,8 +26,9 @@ import java.util.stream.IntStream;
  * SIGSTOP}/{@code SIGCONT}, iptables rules between node addresses. {@link #healAll()} undoes
  * whatever is in effect and is safe to call from any thread, any number of times.
  *
- * <p>The kinds come round in turns: the first turn in the order given, later turns shuffled, so
- * even a short run sees every kind. A kind's odd occurrences (1st, 3rd, ...) aim at the leader
+ * <p>The kinds come round in turns: the first turn in the order given, later turns shuffled. The
+ * first turn always runs whole, past the end of the run if need be, so even a short run sees every
+ * kind (its seeded quiet spells and holds can add up to more than 30 s). A kind's odd occurrences (1st, 3rd, ...) aim at the leader
  * (kill or pause it, put it in the minority), its even ones at a random node.
  */
 final class Nemesis {
@@ -70,6 +71,8 @@ final class Nemesis {
     private final List<FaultKind> turn = new ArrayList<>();
     private final Map<FaultKind, Integer> occurrences = new java.util.EnumMap<>(FaultKind.class);
     private boolean firstTurn = true;
+    /** Every kind was injected and repaired once (the run may end only then). */
+    private volatile boolean firstTurnDone;
     private final Map<Integer, Long> paused = new LinkedHashMap<>();
     /** A node removed from the membership by the current fault (-1: none), added back at the repair. */
     private int removedMember = -1;
@@ -96,8 +99,9 @@ final class Nemesis {
         runner = Thread.currentThread();
         try {
             while (!stopped && !kinds.isEmpty()) {
-                sleepUntil(Math.min(endNs, System.nanoTime() + between(QUIET_MIN_MS, QUIET_MAX_MS)));
-                if (stopped || System.nanoTime() >= endNs) break;
+                long until = firstTurnDone ? endNs : Long.MAX_VALUE;
+                sleepUntil(Math.min(until, System.nanoTime() + between(QUIET_MIN_MS, QUIET_MAX_MS)));
+                if (stopped || System.nanoTime() >= until) break;
                 FaultKind kind = nextKind();
                 long holdNs = switch (kind) {
                     case KILL -> between(KILL_MIN_MS, KILL_MAX_MS);
@@ -107,13 +111,15 @@ final class Nemesis {
                 };
                 try {
                     inject(kind);
-                    sleepUntil(Math.min(endNs, System.nanoTime() + holdNs));
+                    sleepUntil(Math.min(until, System.nanoTime() + holdNs));
                 } catch (IOException | RuntimeException e) {
                     error("could not inject " + kind.flagName() + ": " + e.getMessage());
                 }
                 healAll();
+                if (turn.isEmpty()) firstTurnDone = true;
             }
         } finally {
+            firstTurnDone = true; // stopped or out of kinds: nothing more to wait for
             healAll();
             runner = null;
         }
@@ -128,6 +134,11 @@ final class Nemesis {
             firstTurn = false;
         }
         return turn.removeFirst();
+    }
+
+    /** Whether the first turn is over (every kind injected and repaired once), or the nemesis stopped. */
+    boolean firstTurnDone() {
+        return firstTurnDone;
     }
 
     void stop() {

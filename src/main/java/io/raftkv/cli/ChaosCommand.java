@@ -57,7 +57,7 @@ final class ChaosCommand implements Callable<Integer> {
     @Option(names = "--clients", defaultValue = "5", description = "Concurrent clients, one session each (default: ${DEFAULT-VALUE}).")
     int clients;
 
-    @Option(names = "--duration", defaultValue = "60s", description = "How long clients and nemesis run, e.g. 60s or 5m (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--duration", defaultValue = "60s", description = "How long clients and nemesis run, e.g. 60s or 5m (default: ${DEFAULT-VALUE}); longer if need be, until every kind of fault was injected once.")
     String duration;
 
     @Option(names = "--seed", description = "Seed for the nemesis schedule and the clients' choices (default: random, printed)."

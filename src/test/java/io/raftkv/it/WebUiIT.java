@@ -103,12 +103,15 @@ class WebUiIT {
             }
 
             cluster.kill(leader.id());
+            java.util.concurrent.atomic.AtomicInteger shownLeader = new java.util.concurrent.atomic.AtomicInteger(-1);
             awaitPage("the page to show the killed leader down and a new leader", () -> {
                 String shown = leaderShown();
-                return !shown.isEmpty() && !shown.equals(String.valueOf(leader.id()))
-                        && "false".equals(node(leader.id()).getAttribute("data-up"));
+                if (shown.isEmpty() || shown.equals(String.valueOf(leader.id()))
+                        || !"false".equals(attribute(nodeCss(leader.id()), "data-up"))) return false;
+                shownLeader.set(Integer.parseInt(shown));
+                return true;
             });
-            int newLeader = Integer.parseInt(leaderShown());
+            int newLeader = shownLeader.get();
 
             long before = lastIndexShown(newLeader);
             try (RaftKvClient client = new RaftKvClient(List.of(cluster.address(newLeader)), Duration.ofSeconds(10))) {
@@ -146,9 +149,9 @@ class WebUiIT {
         awaitPage("a leader on the page", () -> !leaderShown().isEmpty());
 
         click("kill", 2);
-        awaitPage("node 2 shown down after kill", () -> "false".equals(node(2).getAttribute("data-up")));
+        awaitPage("node 2 shown down after kill", () -> "false".equals(attribute(nodeCss(2), "data-up")));
         click("restart", 2);
-        awaitPage("node 2 shown up after restart", () -> "true".equals(node(2).getAttribute("data-up")));
+        awaitPage("node 2 shown up after restart", () -> "true".equals(attribute(nodeCss(2), "data-up")));
 
         click("cut", 1);
         awaitPage("node 1 shown cut", () -> !node(1).findElements(By.cssSelector(".badge.cut")).isEmpty());
@@ -169,11 +172,16 @@ class WebUiIT {
     }
 
     private String leaderShown() {
-        return driver.findElement(By.id("leader")).getAttribute("data-leader");
+        String v = attribute("#leader", "data-leader");
+        return v == null ? "" : v;
     }
 
     private WebElement node(int id) {
-        return driver.findElement(By.cssSelector(".node[data-node-id='" + id + "']"));
+        return driver.findElement(By.cssSelector(nodeCss(id)));
+    }
+
+    private static String nodeCss(int id) {
+        return ".node[data-node-id='" + id + "']";
     }
 
     /** Clicks the button once it is there and enabled. */
@@ -188,8 +196,20 @@ class WebUiIT {
     }
 
     private long lastIndexShown(int id) {
-        return Long.parseLong(driver.findElement(By.cssSelector(".strip[data-node-id='" + id + "']"))
-                .getAttribute("data-last-index"));
+        String v = attribute(".strip[data-node-id='" + id + "']", "data-last-index");
+        if (v == null) throw new AssertionError("no log strip of node " + id + " on the page");
+        return Long.parseLong(v);
+    }
+
+    /**
+     * An attribute of the first element matching {@code css}, read in one script call: the page re-renders
+     * its elements several times a second, so finding an element and then reading it in a second call can
+     * find it already replaced (StaleElementReferenceException). Null when there is no such element.
+     */
+    private String attribute(String css, String name) {
+        Object v = ((org.openqa.selenium.JavascriptExecutor) driver).executeScript(
+                "const e = document.querySelector(arguments[0]); return e ? e.getAttribute(arguments[1]) : null;", css, name);
+        return v == null ? null : v.toString();
     }
 
     private HttpResponse<String> post(String hostPortPath) throws Exception {

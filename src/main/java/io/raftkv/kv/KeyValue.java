@@ -12,16 +12,4 @@ public record KeyValue(String value, long createRevision, long modRevision, long
     public KeyValue(String value, long createRevision, long modRevision, long version) {
         this(value, createRevision, modRevision, version, 0);
     }
-
-    KeyValue written(String newValue, long revision, long newLease) {
-        return new KeyValue(newValue, createRevision, revision, version + 1, newLease);
-    }
-
-    static KeyValue created(String value, long revision, long lease) {
-        return new KeyValue(value, revision, revision, 1, lease);
-    }
-
-    static KeyValue created(String value, long revision) {
-        return created(value, revision, 0);
-    }
 }

@@ -14,7 +14,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
 import java.util.Optional;
 import java.util.TreeMap;
 
@@ -88,8 +87,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     /** How long the leader waits for a proposed expiry to apply before proposing it again. */
     private static final long EXPIRY_RETRY_MS = 1000;
 
-    /** Keys in UTF-8 byte order (etcd's), for ranges and prefixes. */
-    private final TreeMap<String, KeyValue> data = new TreeMap<>(KeyOrder.UTF8);
+    /** Keys in UTF-8 byte order (etcd's), for ranges and prefixes; snapshots of it are taken in O(1). */
+    private KeyTree data = new KeyTree();
     /** Sessions in order of last activity, oldest first (access-ordered). */
     private final LinkedHashMap<Long, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
     private final long sessionTtlMs;
@@ -227,8 +226,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
         String next = cmd.op() == KvCommand.Op.APPEND ? before + cmd.value() : cmd.value();
         // An append keeps the key's lease; a put without one detaches it (as in etcd).
-        KeyValue old = data.get(cmd.key());
-        long lease = cmd.op() == KvCommand.Op.APPEND && old != null ? old.lease() : 0;
+        KeyValue old = cmd.op() == KvCommand.Op.APPEND ? data.get(cmd.key()) : null;
+        long lease = old != null ? old.lease() : 0;
         write(cmd.key(), next, index, cmd.op() == KvCommand.Op.APPEND ? WatchEvent.Type.APPEND : WatchEvent.Type.PUT, lease);
         if (session != null) {
             session.lastSeq = cmd.seq();
@@ -245,10 +244,9 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     private KeyValue write(String key, String value, long revision, WatchEvent.Type type, long lease) {
-        KeyValue before = data.get(key);
-        KeyValue after = before == null ? KeyValue.created(value, revision, lease) : before.written(value, revision, lease);
-        data.put(key, after);
-        if (before != null && before.lease() != lease) detach(key, before.lease());
+        KeyValue after = data.write(key, value, revision, lease);
+        long leaseBefore = data.previousLease(); // -1: the key is new
+        if (leaseBefore > 0 && leaseBefore != lease) detach(key, leaseBefore);
         if (lease != 0) leases.get(lease).keys.add(key);
         applying.add(WatchEvent.written(type, key, after));
         return after;
@@ -280,16 +278,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             applying.add(WatchEvent.deleted(key, revision));
             return 1;
         }
-        long n = 0;
-        for (Iterator<String> it = data.tailMap(key, true).keySet().iterator(); it.hasNext(); ) {
-            String k = it.next();
-            if (!k.startsWith(key)) break;
-            detach(k, data.get(k).lease());
-            it.remove();
+        List<String> keys = keysWithPrefix(key);
+        for (String k : keys) {
+            detach(k, data.remove(k).lease());
             applying.add(WatchEvent.deleted(k, revision));
-            n++;
         }
-        return n;
+        return keys.size();
     }
 
     /** Delete, compare-and-swap, transaction: all of it at revision {@code index}, or nothing. */
@@ -419,11 +413,16 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
 
     private List<String> keysWithPrefix(String prefix) {
         List<String> keys = new ArrayList<>();
-        for (String k : data.tailMap(prefix, true).keySet()) {
-            if (!k.startsWith(prefix)) break;
-            keys.add(k);
+        byte[] p = KeyTree.utf8(prefix);
+        for (KeyTree.Cursor c = data.cursor(prefix, true); c.valid() && startsWith(c.key(), p); c.next()) {
+            keys.add(c.keyString());
         }
         return keys;
+    }
+
+    /** Whether UTF-8 {@code key} starts with UTF-8 {@code prefix} (as their strings would: UTF-8 is prefix-free). */
+    private static boolean startsWith(byte[] key, byte[] prefix) {
+        return key.length >= prefix.length && java.util.Arrays.equals(key, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     /**
@@ -535,23 +534,20 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         if (limit < 1) throw new IllegalArgumentException("limit must be >= 1");
         String start = from;
         if (prefix != null && (start == null || KeyOrder.compare(prefix, start) > 0)) start = prefix;
-        NavigableMap<String, KeyValue> view = data;
-        if (after != null && (start == null || KeyOrder.compare(after, start) >= 0)) {
-            view = view.tailMap(after, false);
-        } else if (start != null) {
-            view = view.tailMap(start, true);
-        }
+        KeyTree.Cursor c = after != null && (start == null || KeyOrder.compare(after, start) >= 0)
+                ? data.cursor(after, false) : data.cursor(start, true);
+        byte[] end = to == null ? null : KeyTree.utf8(to);
+        byte[] p = prefix == null ? null : KeyTree.utf8(prefix);
         List<Map.Entry<String, KeyValue>> out = new ArrayList<>(Math.min(limit, 64));
         boolean more = false;
-        for (Map.Entry<String, KeyValue> e : view.entrySet()) {
-            String k = e.getKey();
-            if (to != null && KeyOrder.compare(k, to) >= 0) break;
-            if (prefix != null && !k.startsWith(prefix)) break;
+        for (; c.valid(); c.next()) {
+            if (end != null && java.util.Arrays.compareUnsigned(c.key(), end) >= 0) break;
+            if (p != null && !startsWith(c.key(), p)) break;
             if (out.size() == limit) {
                 more = true;
                 break;
             }
-            out.add(Map.entry(k, e.getValue()));
+            out.add(c.entry());
         }
         return new Range(out, more, appliedIndex);
     }
@@ -592,7 +588,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     /**
-     * A copy of the whole state as of now, cheap next to encoding it (one map copy): the runtime
+     * A copy of the whole state as of now, cheap next to encoding it (the keys are frozen in O(1),
+     * see {@link KeyTree}; sessions and leases are copied): the runtime
      * takes it on the apply thread and encodes and writes it on another, so that a snapshot of a
      * large state does not stall the node.
      */
@@ -622,7 +619,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new Image(appliedIndex, logTimeMs, new TreeMap<>(data), sessionFields, answers, leaseFields,
+        return new Image(appliedIndex, logTimeMs, data.freeze(), sessionFields, answers, leaseFields,
                 authBytes.toByteArray());
     }
 
@@ -635,7 +632,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     public static final class Image implements io.raftkv.node.StateMachine.Image {
         private final long appliedIndex;
         private final long logTimeMs;
-        private final Map<String, KeyValue> data;
+        private final KeyTree.Frozen data;
         /** (clientId, lastSeq, lastIndex, lastActiveMs, lastRefusedBytes) per session, oldest first. */
         private final long[] sessionFields;
         /** The answer each session keeps for a resend (null: none), in the same order. */
@@ -644,7 +641,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         private final long[] leaseFields;
         private final byte[] auth;
 
-        private Image(long appliedIndex, long logTimeMs, Map<String, KeyValue> data, long[] sessionFields,
+        private Image(long appliedIndex, long logTimeMs, KeyTree.Frozen data, long[] sessionFields,
                       ApplyResult[] answers, long[] leaseFields, byte[] auth) {
             this.auth = auth;
             this.appliedIndex = appliedIndex;
@@ -660,24 +657,36 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             return appliedIndex;
         }
 
-        /** The snapshot encoding described at {@link KvStateMachine#snapshot()}. */
+        /**
+         * The snapshot encoding described at {@link KvStateMachine#snapshot()}, written straight into
+         * one array of its exact size (measured by a first pass over the keys): a snapshot of a
+         * large state is not copied again and again while it grows.
+         */
         @Override
         public byte[] encode() {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + data.size() * 32 + sessionFields.length * 8);
+            byte[] rest = encodeRest();
+            long total = 1 + 8 + 8 + 4 + rest.length + 4;
+            for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) total += 4 + c.key().length + 4 + c.value().length + 32;
+            if (total > Integer.MAX_VALUE - 8) {
+                throw new IllegalStateException("the state is too large for one snapshot: " + total + " bytes");
+            }
+            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((int) total);
+            out.put(SNAPSHOT_VERSION).putLong(appliedIndex).putLong(logTimeMs).putInt(data.size());
+            for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) {
+                out.putInt(c.key().length).put(c.key()).putInt(c.value().length).put(c.value());
+                for (int f = 0; f < 4; f++) out.putLong(c.meta(f)); // createRevision, modRevision, version, lease
+            }
+            out.put(rest);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(out.array(), 0, out.position());
+            out.putInt((int) crc.getValue());
+            return out.array();
+        }
+
+        /** Sessions, leases and auth: what follows the keys. */
+        private byte[] encodeRest() {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + sessionFields.length * 8 + leaseFields.length * 8 + auth.length);
             try (DataOutputStream out = new DataOutputStream(bytes)) {
-                out.writeByte(SNAPSHOT_VERSION);
-                out.writeLong(appliedIndex);
-                out.writeLong(logTimeMs);
-                out.writeInt(data.size());
-                for (Map.Entry<String, KeyValue> e : data.entrySet()) {
-                    writeString(out, e.getKey());
-                    KeyValue kv = e.getValue();
-                    writeString(out, kv.value());
-                    out.writeLong(kv.createRevision());
-                    out.writeLong(kv.modRevision());
-                    out.writeLong(kv.version());
-                    out.writeLong(kv.lease());
-                }
                 out.writeInt(sessionFields.length / SESSION_FIELDS);
                 for (int s = 0; s < answers.length; s++) {
                     for (int f = 0; f < SESSION_FIELDS; f++) out.writeLong(sessionFields[s * SESSION_FIELDS + f]);
@@ -689,9 +698,6 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                 for (long f : leaseFields) out.writeLong(f);
                 out.writeInt(auth.length);
                 out.write(auth);
-                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-                crc.update(bytes.toByteArray());
-                out.writeInt((int) crc.getValue());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -703,8 +709,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     @Override
     public void restore(byte[] snapshot) {
         Decoded d = decode(snapshot);
-        data.clear();
-        data.putAll(d.data);
+        data = d.data;
         sessions.clear();
         sessions.putAll(d.sessions);
         leases.clear();
@@ -717,7 +722,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         history.reset(appliedIndex);
     }
 
-    private record Decoded(long appliedIndex, long logTimeMs, Map<String, KeyValue> data,
+    private record Decoded(long appliedIndex, long logTimeMs, KeyTree data,
                            LinkedHashMap<Long, Session> sessions, TreeMap<Long, Lease> leases,
                            io.raftkv.auth.AuthStore auth) {}
 
@@ -734,24 +739,45 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             if (stored != (int) crc.getValue())
                 throw new IllegalArgumentException("corrupt state machine snapshot: checksum mismatch over " + length + " bytes");
         }
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot, 0, length))) {
-            in.readByte();
-            if (version < 1 || version > SNAPSHOT_VERSION) throw new IOException("unknown snapshot version " + version);
-            long applied = in.readLong();
-            long time = version >= 2 ? in.readLong() : 0;
-            int count = in.readInt();
-            if (count < 0 || count > length / 8) throw new IOException("impossible key count " + count);
-            Map<String, KeyValue> restored = new TreeMap<>(KeyOrder.UTF8);
+        if (version < 1 || version > SNAPSHOT_VERSION) {
+            throw new IllegalArgumentException("corrupt state machine snapshot: unknown snapshot version " + version);
+        }
+        // The keys are read straight from the array into the tree, bytes as they are.
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(snapshot, 1, length - 1);
+        KeyTree restored = new KeyTree();
+        List<Map.Entry<String, Long>> leased = new ArrayList<>();
+        long applied;
+        long time;
+        try {
+            applied = buf.getLong();
+            time = version >= 2 ? buf.getLong() : 0;
+            int count = buf.getInt();
+            if (count < 0 || count > length / 8) throw new IllegalArgumentException("impossible key count " + count);
             for (int i = 0; i < count; i++) {
-                String key = readString(in);
-                String value = readString(in);
-                KeyValue kv = version >= 5 ? new KeyValue(value, in.readLong(), in.readLong(), in.readLong(), in.readLong())
-                        : version == 4 ? new KeyValue(value, in.readLong(), in.readLong(), in.readLong())
-                        : KeyValue.created(value, applied); // no revisions kept before version 4
-                if (kv.version() < 1 || kv.createRevision() > kv.modRevision() || kv.modRevision() > applied)
-                    throw new IOException("impossible revisions of key " + key + ": " + kv);
-                restored.put(key, kv);
+                byte[] key = bytes(buf);
+                byte[] value = bytes(buf);
+                long create = applied; // no revisions kept before version 4
+                long mod = applied;
+                long ver = 1;
+                long lease = 0;
+                if (version >= 4) {
+                    create = buf.getLong();
+                    mod = buf.getLong();
+                    ver = buf.getLong();
+                    if (version >= 5) lease = buf.getLong();
+                }
+                if (ver < 1 || create > mod || mod > applied) {
+                    throw new IllegalArgumentException("impossible revisions of key " + new String(key, StandardCharsets.UTF_8)
+                            + ": created " + create + ", modified " + mod + ", version " + ver + " (applied " + applied + ")");
+                }
+                restored.put(key, value, create, mod, ver, lease);
+                if (lease != 0) leased.add(Map.entry(new String(key, StandardCharsets.UTF_8), lease));
             }
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("corrupt state machine snapshot: "
+                    + (e.getMessage() == null ? "cut short" : e.getMessage()), e);
+        }
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot, buf.position(), length - buf.position()))) {
             LinkedHashMap<Long, Session> restoredSessions = new LinkedHashMap<>(16, 0.75f, true);
             if (version >= 2) {
                 int n = in.readInt();
@@ -786,9 +812,8 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     restoredLeases.put(id, new Lease(ttl, expires));
                 }
             }
-            for (Map.Entry<String, KeyValue> e : restored.entrySet()) {
-                long lease = e.getValue().lease();
-                if (lease == 0) continue;
+            for (Map.Entry<String, Long> e : leased) {
+                long lease = e.getValue();
                 Lease l = restoredLeases.get(lease);
                 if (l == null) throw new IOException("key " + e.getKey() + " is attached to lease " + lease + ", which is not there");
                 l.keys.add(e.getKey());
@@ -811,17 +836,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
     }
 
-    private static void writeString(DataOutputStream out, String s) throws IOException {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        out.writeInt(b.length);
-        out.write(b);
-    }
-
-    private static String readString(DataInputStream in) throws IOException {
-        int len = in.readInt();
-        if (len < 0) throw new IOException("negative length");
-        byte[] b = in.readNBytes(len);
-        if (b.length != len) throw new EOFException("string cut short");
-        return new String(b, StandardCharsets.UTF_8);
+    /** A length-prefixed byte string of a snapshot. */
+    private static byte[] bytes(java.nio.ByteBuffer buf) {
+        int len = buf.getInt();
+        if (len < 0 || len > buf.remaining()) throw new IllegalArgumentException("string cut short");
+        byte[] b = new byte[len];
+        buf.get(b);
+        return b;
     }
 }

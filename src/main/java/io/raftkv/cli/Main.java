@@ -131,7 +131,8 @@ public final class Main implements Callable<Integer> {
     long snapshotEntries;
 
     @Option(names = "--snapshot-bytes", defaultValue = "67108864",
-            description = "... or after this many bytes of applied commands (default: ${DEFAULT-VALUE}).")
+            description = "... or after this many bytes of applied commands (default: ${DEFAULT-VALUE}); in either case not "
+                    + "before the commands since the last snapshot add up to a quarter of its size.")
     long snapshotBytes;
 
     @Option(names = "--segment-bytes", defaultValue = "67108864",

@@ -7,6 +7,7 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import io.raftkv.raft.SnapshotData;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -163,7 +164,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
     }
 
     @Override
-    public void validate(byte[] snapshot) {
+    public void validate(SnapshotData snapshot) {
         decode(snapshot);
     }
 
@@ -581,10 +582,11 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
      * goes with the snapshot from the node that took it to every node that installs it. Version 3
      * had no revisions (read as created and last written at the snapshot's index, version 1) and
      * no answers; version 2 had no lastRefusedBytes (read as 0: the last seq was applied) and no
-     * checksum; version 1 had neither logTimeMs nor sessions.
+     * checksum; version 1 had neither logTimeMs nor sessions. In one array: for tests and small
+     * states (the runtime encodes a {@link #capture()} into chunks).
      */
     public byte[] snapshot() {
-        return capture().encode();
+        return capture().encode().toByteArray();
     }
 
     /**
@@ -658,29 +660,34 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
 
         /**
-         * The snapshot encoding described at {@link KvStateMachine#snapshot()}, written straight into
-         * one array of its exact size (measured by a first pass over the keys): a snapshot of a
-         * large state is not copied again and again while it grows.
+         * The snapshot encoding described at {@link KvStateMachine#snapshot()}, written into chunks
+         * ({@link SnapshotData}): a snapshot of a large state is neither one huge array nor copied
+         * while it grows.
          */
         @Override
-        public byte[] encode() {
-            byte[] rest = encodeRest();
-            long total = 1 + 8 + 8 + 4 + rest.length + 4;
-            for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) total += 4 + c.key().length + 4 + c.value().length + 32;
-            if (total > Integer.MAX_VALUE - 8) {
-                throw new IllegalStateException("the state is too large for one snapshot: " + total + " bytes");
-            }
-            java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate((int) total);
-            out.put(SNAPSHOT_VERSION).putLong(appliedIndex).putLong(logTimeMs).putInt(data.size());
-            for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) {
-                out.putInt(c.key().length).put(c.key()).putInt(c.value().length).put(c.value());
-                for (int f = 0; f < 4; f++) out.putLong(c.meta(f)); // createRevision, modRevision, version, lease
-            }
-            out.put(rest);
+        public SnapshotData encode() {
+            SnapshotData.Output chunks = new SnapshotData.Output();
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(out.array(), 0, out.position());
-            out.putInt((int) crc.getValue());
-            return out.array();
+            try (DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(chunks, crc))) {
+                out.writeByte(SNAPSHOT_VERSION);
+                out.writeLong(appliedIndex);
+                out.writeLong(logTimeMs);
+                out.writeInt(data.size());
+                for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) {
+                    out.writeInt(c.key().length);
+                    out.write(c.key());
+                    out.writeInt(c.value().length);
+                    out.write(c.value());
+                    for (int f = 0; f < 4; f++) out.writeLong(c.meta(f)); // createRevision, modRevision, version, lease
+                }
+                out.write(encodeRest());
+                out.flush();
+                int sum = (int) crc.getValue();
+                for (int shift = 24; shift >= 0; shift -= 8) chunks.write(sum >>> shift); // not part of the checksum
+            } catch (IOException e) {
+                throw new UncheckedIOException(e); // in memory: does not happen
+            }
+            return chunks.finish();
         }
 
         /** Sessions, leases and auth: what follows the keys. */
@@ -705,9 +712,14 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
     }
 
+    /** {@link #restore(SnapshotData)} of one array (tests, small states). */
+    public void restore(byte[] snapshot) {
+        restore(SnapshotData.of(snapshot));
+    }
+
     /** Replaces the whole state with a snapshot made by {@link #snapshot()} (any version from 1); a bad one changes nothing. */
     @Override
-    public void restore(byte[] snapshot) {
+    public void restore(SnapshotData snapshot) {
         Decoded d = decode(snapshot);
         data = d.data;
         sessions.clear();
@@ -726,58 +738,52 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                            LinkedHashMap<Long, Session> sessions, TreeMap<Long, Lease> leases,
                            io.raftkv.auth.AuthStore auth) {}
 
-    private static Decoded decode(byte[] snapshot) {
-        if (snapshot.length == 0) throw new IllegalArgumentException("corrupt state machine snapshot: empty");
-        byte version = snapshot[0];
-        int length = snapshot.length;
+    private static Decoded decode(SnapshotData snapshot) {
+        long total = snapshot.length();
+        if (total == 0) throw new IllegalArgumentException("corrupt state machine snapshot: empty");
+        byte version = snapshot.read(0, 1)[0];
+        long length = total;
         if (version >= 3) {
-            if (length < 5) throw new IllegalArgumentException("corrupt state machine snapshot: " + length + " bytes");
+            if (total < 5) throw new IllegalArgumentException("corrupt state machine snapshot: " + total + " bytes");
             length -= 4;
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(snapshot, 0, length);
-            int stored = java.nio.ByteBuffer.wrap(snapshot, length, 4).getInt();
+            snapshot.update(crc, length);
+            int stored = java.nio.ByteBuffer.wrap(snapshot.read(length, 4)).getInt();
             if (stored != (int) crc.getValue())
                 throw new IllegalArgumentException("corrupt state machine snapshot: checksum mismatch over " + length + " bytes");
         }
         if (version < 1 || version > SNAPSHOT_VERSION) {
             throw new IllegalArgumentException("corrupt state machine snapshot: unknown snapshot version " + version);
         }
-        // The keys are read straight from the array into the tree, bytes as they are.
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(snapshot, 1, length - 1);
-        KeyTree restored = new KeyTree();
-        List<Map.Entry<String, Long>> leased = new ArrayList<>();
-        long applied;
-        long time;
-        try {
-            applied = buf.getLong();
-            time = version >= 2 ? buf.getLong() : 0;
-            int count = buf.getInt();
-            if (count < 0 || count > length / 8) throw new IllegalArgumentException("impossible key count " + count);
+        // The keys go from the stream into the tree as bytes, never as strings.
+        try (DataInputStream in = new DataInputStream(snapshot.stream(length))) {
+            in.readByte();
+            long applied = in.readLong();
+            long time = version >= 2 ? in.readLong() : 0;
+            int count = in.readInt();
+            if (count < 0 || count > length / 8) throw new IOException("impossible key count " + count);
+            KeyTree restored = new KeyTree();
+            List<Map.Entry<String, Long>> leased = new ArrayList<>();
             for (int i = 0; i < count; i++) {
-                byte[] key = bytes(buf);
-                byte[] value = bytes(buf);
+                byte[] key = bytes(in, length);
+                byte[] value = bytes(in, length);
                 long create = applied; // no revisions kept before version 4
                 long mod = applied;
                 long ver = 1;
                 long lease = 0;
                 if (version >= 4) {
-                    create = buf.getLong();
-                    mod = buf.getLong();
-                    ver = buf.getLong();
-                    if (version >= 5) lease = buf.getLong();
+                    create = in.readLong();
+                    mod = in.readLong();
+                    ver = in.readLong();
+                    if (version >= 5) lease = in.readLong();
                 }
                 if (ver < 1 || create > mod || mod > applied) {
-                    throw new IllegalArgumentException("impossible revisions of key " + new String(key, StandardCharsets.UTF_8)
+                    throw new IOException("impossible revisions of key " + new String(key, StandardCharsets.UTF_8)
                             + ": created " + create + ", modified " + mod + ", version " + ver + " (applied " + applied + ")");
                 }
                 restored.put(key, value, create, mod, ver, lease);
                 if (lease != 0) leased.add(Map.entry(new String(key, StandardCharsets.UTF_8), lease));
             }
-        } catch (java.nio.BufferUnderflowException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("corrupt state machine snapshot: "
-                    + (e.getMessage() == null ? "cut short" : e.getMessage()), e);
-        }
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(snapshot, buf.position(), length - buf.position()))) {
             LinkedHashMap<Long, Session> restoredSessions = new LinkedHashMap<>(16, 0.75f, true);
             if (version >= 2) {
                 int n = in.readInt();
@@ -836,12 +842,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
     }
 
-    /** A length-prefixed byte string of a snapshot. */
-    private static byte[] bytes(java.nio.ByteBuffer buf) {
-        int len = buf.getInt();
-        if (len < 0 || len > buf.remaining()) throw new IllegalArgumentException("string cut short");
-        byte[] b = new byte[len];
-        buf.get(b);
+    /** A length-prefixed byte string of a snapshot of {@code total} bytes. */
+    private static byte[] bytes(DataInputStream in, long total) throws IOException {
+        int len = in.readInt();
+        if (len < 0 || len > total) throw new IOException("impossible string length " + len);
+        byte[] b = in.readNBytes(len);
+        if (b.length != len) throw new EOFException("string cut short");
         return b;
     }
 }

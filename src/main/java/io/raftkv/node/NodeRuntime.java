@@ -84,6 +84,8 @@ public final class NodeRuntime<R> {
     /** Index of the newest snapshot (taken or installed) and command bytes applied since. */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
+    /** Size of the newest snapshot's data (taken, installed or loaded), for {@link SnapshotPolicy#due}. */
+    private long lastSnapshotBytes;
     private boolean snapshotInFlight;
     /** The last snapshot's index before the one in flight: where a failed one leaves things. */
     private long snapshotIndexBefore;
@@ -159,6 +161,7 @@ public final class NodeRuntime<R> {
         this.listener = listener;
         stored.snapshot().ifPresent(snap -> sm.restore(snap.data()));
         this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
+        this.lastSnapshotBytes = stored.snapshot().map(s -> s.data().length()).orElse(0L);
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
         this.reachedPeers = core.peers();
         this.leaderContactNs = nanoClock.getAsLong();
@@ -312,6 +315,7 @@ public final class NodeRuntime<R> {
         snapshotInFlight = false;
         persister.releaseLog(snapshot, sizeBytes);
         if (snapshot.index() < lastSnapshotIndex) return; // a newer snapshot came from the leader meanwhile
+        lastSnapshotBytes = snapshot.data().length();
         long compactTo = Math.max(0, snapshot.index() - snapshots.keepEntries());
         core.compact(snapshot, compactTo);
         listener.snapshotTaken(snapshot, sizeBytes, compactTo, snapshotCaptureNs, nanoClock.getAsLong() - snapshotStartNs);
@@ -458,6 +462,7 @@ public final class NodeRuntime<R> {
         lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
         snapshotIndexBefore = Math.max(snapshotIndexBefore, snap.index());
         bytesSinceSnapshot = 0;
+        lastSnapshotBytes = snap.data().length();
         listener.snapshotInstalled(snap);
         // Writes proposed here at or below the snapshot may or may not be in it.
         var covered = pendingWrites.headMap(snap.index(), true);
@@ -586,7 +591,7 @@ public final class NodeRuntime<R> {
     // ---------------------------------------------------------------- snapshots
 
     /** The state machine decodes a leader's snapshot before the core lets it replace anything. */
-    private Optional<String> checkSnapshot(long index, long term, byte[] data) {
+    private Optional<String> checkSnapshot(long index, long term, io.raftkv.raft.SnapshotData data) {
         try {
             sm.validate(data);
             return Optional.empty();
@@ -605,7 +610,7 @@ public final class NodeRuntime<R> {
         if (snapshotRetryAtNs != Long.MIN_VALUE && nanoClock.getAsLong() - snapshotRetryAtNs < 0) return;
         long applied = core.appliedIndex();
         if (applied <= lastSnapshotIndex) return;
-        if (applied - lastSnapshotIndex < snapshots.everyEntries() && bytesSinceSnapshot < snapshots.everyBytes()) return;
+        if (!snapshots.due(applied - lastSnapshotIndex, bytesSinceSnapshot, lastSnapshotBytes)) return;
         snapshotStartNs = nanoClock.getAsLong();
         StateMachine.Image image = sm.capture();
         snapshotCaptureNs = nanoClock.getAsLong() - snapshotStartNs;

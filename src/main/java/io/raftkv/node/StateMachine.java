@@ -46,18 +46,19 @@ public interface StateMachine<R> {
      * Replaces the whole state with a snapshot made by {@link Image#encode()}; a snapshot that does
      * not decode throws {@link IllegalArgumentException} and leaves the state as it was.
      */
-    void restore(byte[] snapshot);
+    void restore(io.raftkv.raft.SnapshotData snapshot);
 
     /**
      * Checks that {@code snapshot} decodes, without changing anything; throws
      * {@link IllegalArgumentException} saying what is wrong.
      */
-    void validate(byte[] snapshot);
+    void validate(io.raftkv.raft.SnapshotData snapshot);
 
     /** An immutable copy made by {@link #capture()}, encoded on any thread. */
     interface Image {
         long appliedIndex();
 
-        byte[] encode();
+        /** The snapshot's bytes, in chunks: a large state is never one huge array (see {@link io.raftkv.raft.SnapshotData}). */
+        io.raftkv.raft.SnapshotData encode();
     }
 }

@@ -1040,11 +1040,11 @@ public final class RaftNode {
             sendAppend(peer, true);
             return;
         }
-        int offset = (int) pr.snapshotOffset;
-        int end = (int) Math.min(snap.data().length, (long) offset + config.snapshotChunkBytes());
-        byte[] chunk = java.util.Arrays.copyOfRange(snap.data(), offset, end);
+        long offset = pr.snapshotOffset;
+        long end = Math.min(snap.data().length(), offset + config.snapshotChunkBytes());
+        byte[] chunk = snap.data().read(offset, (int) (end - offset));
         send(new InstallSnapshot(config.id(), peer, term, snap.index(), snap.term(), snap.configuration().orElseThrow(),
-                offset, chunk, end == snap.data().length));
+                offset, chunk, end == snap.data().length()));
     }
 
     private void handleSnapshotResponse(InstallSnapshotResponse r) {
@@ -1088,7 +1088,7 @@ public final class RaftNode {
             send(new InstallSnapshotResponse(config.id(), is.from(), term, is.snapshotIndex(), receiving.size(), false));
             return;
         }
-        Snapshot snap = new Snapshot(is.snapshotIndex(), is.snapshotTerm(), is.configuration(), receiving.bytes());
+        Snapshot snap = new Snapshot(is.snapshotIndex(), is.snapshotTerm(), is.configuration(), receiving.data());
         receiving = null;
         if (snapshotValidator.problem(snap.index(), snap.term(), snap.data()).isPresent()) {
             // Damaged on the way or by the leader: keep our log and state, and have the leader start over.
@@ -1106,7 +1106,7 @@ public final class RaftNode {
             latestSnapshot = snap;
         }
         syncMembership();
-        send(new InstallSnapshotResponse(config.id(), is.from(), term, snap.index(), snap.data().length, true));
+        send(new InstallSnapshotResponse(config.id(), is.from(), term, snap.index(), snap.data().length(), true));
     }
 
     // ---------------------------------------------------------------- membership (thesis ch. 4)

@@ -1,12 +1,14 @@
 package io.raftkv.raft;
 
-import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 
-/** The chunks of one incoming snapshot, accepted only in order. */
+/** The chunks of one incoming snapshot, accepted only in order; kept as received, never joined into one array. */
 final class SnapshotReceiver {
     final long index;
     final long term;
-    private final ByteArrayOutputStream data = new ByteArrayOutputStream();
+    private final List<byte[]> chunks = new ArrayList<>();
+    private long size;
 
     SnapshotReceiver(long index, long term) {
         this.index = index;
@@ -14,18 +16,19 @@ final class SnapshotReceiver {
     }
 
     boolean accepts(Message.InstallSnapshot chunk) {
-        return chunk.snapshotIndex() == index && chunk.snapshotTerm() == term && chunk.offset() == data.size();
+        return chunk.snapshotIndex() == index && chunk.snapshotTerm() == term && chunk.offset() == size;
     }
 
     void add(byte[] chunk) {
-        data.writeBytes(chunk);
+        chunks.add(chunk);
+        size += chunk.length;
     }
 
     long size() {
-        return data.size();
+        return size;
     }
 
-    byte[] bytes() {
-        return data.toByteArray();
+    SnapshotData data() {
+        return SnapshotData.ofChunks(chunks);
     }
 }

@@ -12,5 +12,5 @@ public interface SnapshotValidator {
     SnapshotValidator ACCEPT_ALL = (index, term, data) -> Optional.empty();
 
     /** Empty if the snapshot may be installed, else what is wrong with it. */
-    Optional<String> problem(long index, long term, byte[] data);
+    Optional<String> problem(long index, long term, SnapshotData data);
 }

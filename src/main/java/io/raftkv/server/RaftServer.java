@@ -774,11 +774,11 @@ public final class RaftServer implements AutoCloseable {
         @Override
         public void snapshotInstalled(Snapshot snap) {
             LOG.info("node {}: installed snapshot at index {} (term {}, {} bytes, {} keys) from the leader",
-                    config.id(), snap.index(), snap.term(), snap.data().length, kv.size());
+                    config.id(), snap.index(), snap.term(), snap.data().length(), kv.size());
             watches.onSnapshotInstalled(snap.index());
             metrics.snapshotInstalled();
             uiEvents.add("snapshot", runtime.core().term(), "installed the leader's snapshot at index " + snap.index()
-                    + " (" + snap.data().length + " bytes)");
+                    + " (" + snap.data().length() + " bytes)");
         }
 
         @Override

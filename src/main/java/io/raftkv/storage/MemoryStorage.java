@@ -42,7 +42,7 @@ public final class MemoryStorage implements RaftStorage {
 
     @Override
     public long writeSnapshot(Snapshot snap) {
-        return snap.data().length;
+        return snap.data().length();
     }
 
     @Override
@@ -60,7 +60,7 @@ public final class MemoryStorage implements RaftStorage {
 
     @Override
     public synchronized Stats stats() {
-        return new Stats(writes, entriesWritten, 0, snapshot == null ? 0 : snapshot.data().length, baseIndex());
+        return new Stats(writes, entriesWritten, 0, snapshot == null ? 0 : snapshot.data().length(), baseIndex());
     }
 
     private long baseIndex() {

@@ -2,16 +2,19 @@ package io.raftkv.storage;
 
 import io.raftkv.raft.Configuration;
 import io.raftkv.raft.Snapshot;
+import io.raftkv.raft.SnapshotData;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -78,50 +81,72 @@ final class SnapshotFiles {
         }
     }
 
+    /** Reads and checks a snapshot file, its data in chunks of at most {@link SnapshotData.Output#CHUNK} bytes. */
     private static Snapshot read(Path f) throws IOException {
-        byte[] bytes = Files.readAllBytes(f);
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        boolean v1 = bytes.length >= 8 && java.util.Arrays.equals(bytes, 0, 8, MAGIC_V1, 0, 8);
-        boolean v2 = bytes.length >= 8 && java.util.Arrays.equals(bytes, 0, 8, MAGIC, 0, 8);
-        if (bytes.length < HEADER_V1 + 4 || !(v1 || v2)) {
-            throw new StorageException("snapshot " + f + " is not a raftkv snapshot or is cut short; remove it to recover from the log and peers");
-        }
-        long index = b.getLong(8);
-        long term = b.getLong(16);
-        Optional<Configuration> configuration = Optional.empty();
-        int header = HEADER_V1;
-        if (v2) {
-            int configLength = b.getInt(24);
-            if (configLength < 0 || 28L + configLength + 8 + 4 > bytes.length) {
-                throw new StorageException("snapshot " + f + " announces a configuration of " + configLength
-                        + " bytes in a file of " + bytes.length + "; remove it to recover from the log and peers");
+        try (SeekableByteChannel ch = Files.newByteChannel(f, StandardOpenOption.READ)) {
+            long fileSize = ch.size();
+            byte[] start = readFully(ch, (int) Math.min(fileSize, 28));
+            boolean v1 = start.length >= 8 && java.util.Arrays.equals(start, 0, 8, MAGIC_V1, 0, 8);
+            boolean v2 = start.length >= 8 && java.util.Arrays.equals(start, 0, 8, MAGIC, 0, 8);
+            if (fileSize < HEADER_V1 + 4 || !(v1 || v2)) {
+                throw new StorageException("snapshot " + f + " is not a raftkv snapshot or is cut short; remove it to recover from the log and peers");
             }
-            header = 28 + configLength + 8;
-        }
-        long len = b.getLong(header - 8);
-        if (len != bytes.length - header - 4L) {
-            throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (bytes.length - header - 4)
-                    + "; remove it to recover from the log and peers");
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(bytes, 0, bytes.length - 4);
-        if ((int) crc.getValue() != b.getInt(bytes.length - 4)) {
-            throw new StorageException("snapshot " + f + " fails its checksum; remove it to recover from the log and peers");
-        }
-        Matcher m = NAME.matcher(f.getFileName().toString());
-        if (!m.matches() || Long.parseLong(m.group(1)) != index || Long.parseLong(m.group(2)) != term) {
-            throw new StorageException("snapshot " + f + " holds index " + index + " term " + term + ", not what its name says");
-        }
-        if (v2 && header > 28 + 8) {
-            try {
-                configuration = Optional.of(Configuration.decode(java.util.Arrays.copyOfRange(bytes, 28, header - 8)));
-            } catch (IllegalArgumentException e) {
-                throw new StorageException("snapshot " + f + " holds a configuration that does not decode (" + e.getMessage()
-                        + "); remove it to recover from the log and peers");
+            ByteBuffer b = ByteBuffer.wrap(start);
+            long index = b.getLong(8);
+            long term = b.getLong(16);
+            int header = HEADER_V1;
+            if (v2) {
+                int configLength = b.getInt(24);
+                if (configLength < 0 || 28L + configLength + 8 + 4 > fileSize) {
+                    throw new StorageException("snapshot " + f + " announces a configuration of " + configLength
+                            + " bytes in a file of " + fileSize + "; remove it to recover from the log and peers");
+                }
+                header = 28 + configLength + 8;
             }
+            byte[] head = new byte[header];
+            System.arraycopy(start, 0, head, 0, start.length);
+            byte[] more = readFully(ch, header - start.length);
+            System.arraycopy(more, 0, head, start.length, more.length);
+            long len = ByteBuffer.wrap(head).getLong(header - 8);
+            if (len != fileSize - header - 4L) {
+                throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (fileSize - header - 4)
+                        + "; remove it to recover from the log and peers");
+            }
+            CRC32C crc = new CRC32C();
+            crc.update(head);
+            List<byte[]> chunks = new ArrayList<>();
+            for (long left = len; left > 0; ) {
+                byte[] chunk = readFully(ch, (int) Math.min(left, SnapshotData.Output.CHUNK));
+                crc.update(chunk);
+                chunks.add(chunk);
+                left -= chunk.length;
+            }
+            if ((int) crc.getValue() != ByteBuffer.wrap(readFully(ch, 4)).getInt()) {
+                throw new StorageException("snapshot " + f + " fails its checksum; remove it to recover from the log and peers");
+            }
+            Matcher m = NAME.matcher(f.getFileName().toString());
+            if (!m.matches() || Long.parseLong(m.group(1)) != index || Long.parseLong(m.group(2)) != term) {
+                throw new StorageException("snapshot " + f + " holds index " + index + " term " + term + ", not what its name says");
+            }
+            Optional<Configuration> configuration = Optional.empty();
+            if (v2 && header > 28 + 8) {
+                try {
+                    configuration = Optional.of(Configuration.decode(java.util.Arrays.copyOfRange(head, 28, header - 8)));
+                } catch (IllegalArgumentException e) {
+                    throw new StorageException("snapshot " + f + " holds a configuration that does not decode (" + e.getMessage()
+                            + "); remove it to recover from the log and peers");
+                }
+            }
+            return new Snapshot(index, term, configuration, SnapshotData.ofChunks(chunks));
         }
-        byte[] data = java.util.Arrays.copyOfRange(bytes, header, bytes.length - 4);
-        return new Snapshot(index, term, configuration, data);
+    }
+
+    private static byte[] readFully(SeekableByteChannel ch, int n) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(n);
+        while (buf.hasRemaining()) {
+            if (ch.read(buf) < 0) throw new IOException("cut short");
+        }
+        return buf.array();
     }
 
     /** Writes {@code snap} durably and deletes older snapshots. Returns the file's size. */
@@ -133,14 +158,18 @@ final class SnapshotFiles {
             byte[] configuration = snap.configuration().map(Configuration::encode).orElse(new byte[0]);
             ByteBuffer header = ByteBuffer.allocate(28 + configuration.length + 8);
             header.put(MAGIC).putLong(snap.index()).putLong(snap.term()).putInt(configuration.length).put(configuration)
-                    .putLong(snap.data().length).flip();
+                    .putLong(snap.data().length()).flip();
             CRC32C crc = new CRC32C();
             crc.update(header.duplicate());
-            crc.update(snap.data());
+            snap.data().update(crc, snap.data().length());
             ByteBuffer trailer = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
-                ByteBuffer[] parts = {header, ByteBuffer.wrap(snap.data()), trailer};
+                ByteBuffer[] data = snap.data().buffers();
+                ByteBuffer[] parts = new ByteBuffer[data.length + 2];
+                parts[0] = header;
+                System.arraycopy(data, 0, parts, 1, data.length);
+                parts[parts.length - 1] = trailer;
                 while (trailer.hasRemaining()) ch.write(parts);
                 if (fsync) ch.force(true);
             }

@@ -55,7 +55,7 @@ public final class RestartBench {
             st.persist(new HardState(1, 0, index), batch);
         }
         System.out.printf("prepared %d keys (snapshot %d MB) + %d tail entries in %.1f s%n", keys,
-                snap.data().length >> 20, tail, (System.nanoTime() - t0) / 1e9);
+                snap.data().length() >> 20, tail, (System.nanoTime() - t0) / 1e9);
 
         int port;
         try (ServerSocket s = new ServerSocket(0)) {

@@ -77,7 +77,7 @@ public final class StateMachineScaleBench {
         StateMachine.Image toEncode = kv.capture();
         AtomicBoolean done = new AtomicBoolean();
         long e0 = System.nanoTime();
-        CompletableFuture<byte[]> encoded = CompletableFuture.supplyAsync(() -> {
+        CompletableFuture<io.raftkv.raft.SnapshotData> encoded = CompletableFuture.supplyAsync(() -> {
             try {
                 return toEncode.encode();
             } finally {
@@ -93,10 +93,10 @@ public final class StateMachineScaleBench {
             maxApplyNs = Math.max(maxApplyNs, System.nanoTime() - a0);
             applies++;
         }
-        byte[] snapshot = encoded.join();
+        io.raftkv.raft.SnapshotData snapshot = encoded.join();
         double encodeS = (System.nanoTime() - e0) / 1e9;
         System.out.printf("encode: %.1f s, %,d MB; meanwhile %,d puts applied (%,.0f/s), the longest %.1f ms%n", encodeS,
-                snapshot.length >> 20, applies, applies / encodeS, maxApplyNs / 1e6);
+                snapshot.length() >> 20, applies, applies / encodeS, maxApplyNs / 1e6);
         image = null;
 
         kv = null;

@@ -53,7 +53,7 @@ final class SimStorage implements RaftStorage {
 
     @Override
     public long writeSnapshot(Snapshot snap) {
-        return snap.data().length;
+        return snap.data().length();
     }
 
     @Override
@@ -72,7 +72,7 @@ final class SimStorage implements RaftStorage {
 
     @Override
     public Stats stats() {
-        return new Stats(0, 0, 0, snapshot == null ? 0 : snapshot.data().length, baseIndex());
+        return new Stats(0, 0, 0, snapshot == null ? 0 : snapshot.data().length(), baseIndex());
     }
 
     HardState hardState() {

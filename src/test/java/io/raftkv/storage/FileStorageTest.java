@@ -6,6 +6,7 @@ import io.raftkv.raft.RaftNode;
 import io.raftkv.raft.Snapshot;
 import io.raftkv.storage.RaftStorage.Stored;
 import io.raftkv.storage.StorageFixtures.SegmentName;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -246,6 +247,31 @@ class FileStorageTest {
         Stored s = reload(dir, BIG);
         assertThat(s.snapshot()).contains(new Snapshot(8, 1, new byte[] {8}));
         assertThat(s.entries()).isEqualTo(entries(9, 10, 1));
+    }
+
+    @Test
+    @DisplayName("a snapshot of several chunks is written whole and read back in chunks; one flipped byte fails its checksum")
+    void aSnapshotOfManyChunksRoundTrips() throws Exception {
+        byte[] bytes = new byte[3 * io.raftkv.raft.SnapshotData.Output.CHUNK + 17];
+        new java.util.Random(5).nextBytes(bytes);
+        io.raftkv.raft.SnapshotData.Output out = new io.raftkv.raft.SnapshotData.Output();
+        out.write(bytes, 0, bytes.length);
+        Snapshot snap = new Snapshot(8, 1, out.finish());
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
+            s.saveSnapshot(snap);
+        }
+        Snapshot back = reload(dir, BIG).snapshot().orElseThrow();
+        assertThat(back).isEqualTo(snap);
+        assertThat(back.data().buffers()).as("read in chunks").hasSizeGreaterThan(1);
+        assertThat(back.data().toByteArray()).isEqualTo(bytes);
+
+        Path file = list(dir.resolve("snap")).get(0);
+        byte[] onDisk = Files.readAllBytes(file);
+        onDisk[onDisk.length / 2] ^= 1;
+        Files.write(file, onDisk);
+        assertThatThrownBy(() -> reload(dir, BIG)).isInstanceOf(StorageException.class).hasMessageContaining("checksum");
     }
 
     @Test

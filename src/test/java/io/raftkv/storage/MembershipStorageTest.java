@@ -91,7 +91,7 @@ class MembershipStorageTest {
         Files.createDirectories(snapDir);
         Files.write(snapDir.resolve(String.format("snapshot_%020d_%020d", 4, 1)), b.array());
         Stored back = reload(dir, BIG);
-        assertThat(back.snapshot()).contains(new Snapshot(4, 1, Optional.empty(), data));
+        assertThat(back.snapshot()).contains(new Snapshot(4, 1, data));
     }
 
     @Test

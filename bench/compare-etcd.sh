@@ -13,6 +13,9 @@
 # --tls: both systems serve clients over HTTPS and talk mutual TLS between members, with the same
 # development certificates (raftkv certs: ECDSA P-256); wrk speaks HTTPS to both.
 # --nodes 5: both clusters with 5 members (3 to 5); --value-bytes 1024 / 16384 for larger values.
+# --keys above 100,000 (up to 20,000,000): a large data set, loaded into both by bench/load-keys.py
+# (transactions of 128 puts); etcd then gets --quota-backend-bytes 8 GiB (its 2 GiB default is too
+# small for 10M keys), and the table adds each node's memory once loaded and per key.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -36,7 +39,9 @@ while [ $# -gt 0 ]; do
 done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --rounds must be a whole number >= 1" >&2; exit 2; }
 [[ "$duration" =~ ^[1-9][0-9]*[smh]?$ ]] || { echo "compare-etcd: --duration is like 10s or 2m" >&2; exit 2; }
-[[ "$keys" =~ ^[1-9][0-9]*$ && "$keys" -le 100000 ]] || { echo "compare-etcd: --keys must be 1..100000" >&2; exit 2; }
+[[ "$keys" =~ ^[1-9][0-9]*$ && "$keys" -le 20000000 ]] || { echo "compare-etcd: --keys must be 1..20000000" >&2; exit 2; }
+big=0
+[ "$keys" -gt 100000 ] && big=1
 [[ "$value_bytes" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --value-bytes must be >= 1" >&2; exit 2; }
 [[ "$nodes" =~ ^[3-5]$ ]] || { echo "compare-etcd: --nodes must be 3, 4 or 5" >&2; exit 2; }
 ids=()
@@ -116,6 +121,7 @@ for i in "${ids[@]}"; do
     ${etcd_tls[@]+"${etcd_tls[@]}"} \
     --initial-cluster "$initial" --initial-cluster-state new --initial-cluster-token raftkv-bench \
     --heartbeat-interval 50 --election-timeout 300 --logger zap --log-level warn \
+    $([ "$big" = 1 ] && echo --quota-backend-bytes 8589934592) \
     >"$out/etcd-$i.log" 2>&1 &
   pids+=($!) etcd_pids+=($!)
 done
@@ -187,8 +193,25 @@ run_wrk() {
     "$scheme://127.0.0.1:$port" | grep '^{"requests"' || { echo "compare-etcd: wrk against $system failed" >&2; exit 1; }
 }
 
+loaded_etcd=() loaded_raftkv=()
 for system in etcd raftkv; do
   log "preloading $keys keys of $value_bytes bytes into $system"
+  if [ "$big" = 1 ]; then
+    port=$("${system}_leader")
+    line=$(python3 "$here/load-keys.py" --system "$system" --url "$scheme://127.0.0.1:$port" --keys "$keys" \
+      --value-bytes "$value_bytes" $([ "$tls" = 1 ] && echo --cacert "$work/certs/ca.pem")) \
+      || { echo "compare-etcd: loading $keys keys into $system failed; see its logs in $out" >&2; exit 1; }
+    log "loaded $system: $line"
+    echo "{\"system\":\"$system\",\"load\":${line}}" >>"$out/load.jsonl"
+    run_wrk "$system" get 16 5s >/dev/null
+    sleep 5
+    if [ "$system" = etcd ]; then
+      for p in "${etcd_pids[@]}"; do loaded_etcd+=("$(rss_kb "$p" VmRSS)"); done
+    else
+      for p in "${raftkv_pids[@]}"; do loaded_raftkv+=("$(rss_kb "$p" VmRSS)"); done
+    fi
+    continue
+  fi
   line=$(run_wrk "$system" put 16 "$(( keys / 1000 + 5 ))s" 1)
   n=$(grep -o '"requests":[0-9]*' <<<"$line" | grep -o '[0-9]*$')
   bad=$(grep -o '"non2xx":[0-9]*' <<<"$line" | grep -o '[0-9]*$')
@@ -260,6 +283,20 @@ table="$out/table.md"
     echo "$i ${idle_etcd[$i]:-0} ${peak_etcd[$i]:-0} ${idle_raftkv[$i]:-0} ${peak_raftkv[$i]:-0}" \
       | awk '{printf "| %d | %.0f | %.0f | %.0f | %.0f |\n", $1, $2 / 1024, $3 / 1024, $4 / 1024, $5 / 1024}'
   done
+  if [ "$big" = 1 ]; then
+    echo
+    echo "Once $keys keys were loaded (5 s after the load and a read warm-up), resident memory per node, MB, and"
+    echo "(loaded - idle) / keys in bytes per key:"
+    echo
+    echo "| node | etcd loaded | etcd bytes/key | raftkv loaded | raftkv bytes/key |"
+    echo "|---:|---:|---:|---:|---:|"
+    for i in "${ids[@]}"; do
+      echo "$i ${idle_etcd[$i]:-0} ${loaded_etcd[$i]:-0} ${idle_raftkv[$i]:-0} ${loaded_raftkv[$i]:-0} $keys" \
+        | awk '{printf "| %d | %.0f | %.0f | %.0f | %.0f |\n", $1, $3 / 1024, ($3 - $2) * 1024 / $6, $5 / 1024, ($5 - $4) * 1024 / $6}'
+    done
+    echo
+    echo "Loads (bench/load-keys.py): $(tr '\n' ' ' <"$out/load.jsonl")"
+  fi
   echo
   echo "ratio = raftkv / etcd (throughput: higher is better; p99: lower is better). Raw runs: $results"
 } >"$table"

@@ -1,7 +1,9 @@
 -- Shared by the wrk scripts of bench/compare-etcd.sh (each wrk thread runs its own copy).
--- Keys key-00000 .. key-<BENCH_KEYS-1>, values of BENCH_VALUE_BYTES bytes, a random key per
--- request. With BENCH_PRELOAD=1 the threads instead walk the key space once between them
--- (thread t of T takes keys t, t+T, t+2T, ...) and then repeat key 0 until wrk stops.
+-- Keys key-00000 .. key-<BENCH_KEYS-1> (above 100,000 keys: key-000000000000 .., 16 bytes, as
+-- bench/load-keys.py writes them), values of BENCH_VALUE_BYTES bytes, a random key per request.
+-- Each script defines make(i), the request for key i; up to 100,000 keys they are made once.
+-- With BENCH_PRELOAD=1 the threads instead walk the key space once between them (thread t of T
+-- takes keys t, t+T, t+2T, ...) and then repeat key 0 until wrk stops.
 KEYS = tonumber(os.getenv("BENCH_KEYS") or "10000")
 VALUE = string.rep("v", tonumber(os.getenv("BENCH_VALUE_BYTES") or "64"))
 local PRELOAD = os.getenv("BENCH_PRELOAD") == "1"
@@ -21,8 +23,22 @@ function base64(s)
   return table.concat(out)
 end
 
+CACHE_LIMIT = 100000
+
 function key_name(i)
+  if KEYS > CACHE_LIMIT then return string.format("key-%012d", i) end
   return string.format("key-%05d", i)
+end
+
+local reqs = {}
+function prepare()
+  if KEYS > CACHE_LIMIT then return end
+  for i = 0, KEYS - 1 do reqs[i] = make(i) end
+end
+
+function request()
+  local k = pick_key()
+  return reqs[k] or make(k)
 end
 
 local counter = 0
@@ -43,7 +59,7 @@ end
 
 function init(args)
   math.randomseed(os.time() * 1000 + thread_no * 7919)
-  prepare()   -- defined by each script: builds its per-key requests once
+  prepare()
 end
 
 -- One JSON line with the figures compare-etcd.sh tabulates (latencies in microseconds).

@@ -4,10 +4,11 @@ default --max-txn-ops, raftkv's limit), from several connections at once. Keys a
 key-000000000000 .. (16 bytes), as bench/wrk/common.lua names them above 100,000 keys; values are
 "v" * --value-bytes. Used by bench/compare-etcd.sh for large data sets (--keys above 100,000).
 
-  bench/load-keys.py --system raftkv --url http://127.0.0.1:18000 --keys 10000000
+  bench/load-keys.py --system raftkv --url http://127.0.0.1:18000 --url http://127.0.0.1:18001 ... --keys 10000000
   bench/load-keys.py --system etcd --url http://127.0.0.1:12379 --keys 10000000 [--cacert ca.pem]
 
-Prints one JSON line: keys, seconds, keys per second. Exits 1 on the first refused transaction.
+Prints one JSON line: keys, seconds, keys per second, retries. Exits 1 on the first refused
+transaction, or one still refused after 60 s of retries.
 """
 import argparse
 import base64
@@ -25,7 +26,8 @@ BATCH = 128
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--system", choices=["raftkv", "etcd"], required=True)
-    ap.add_argument("--url", required=True, help="the leader's client URL")
+    ap.add_argument("--url", required=True, action="append",
+                    help="a node's client URL (repeat for every node: after a 503 or a lost connection the next is tried)")
     ap.add_argument("--keys", type=int, required=True)
     ap.add_argument("--value-bytes", type=int, default=64)
     ap.add_argument("--connections", type=int, default=8)
@@ -33,12 +35,13 @@ def main():
     a = ap.parse_args()
     if a.keys < 1 or a.value_bytes < 1 or a.connections < 1:
         ap.error("--keys, --value-bytes and --connections must be >= 1")
-    url = urllib.parse.urlparse(a.url)
+    urls = [urllib.parse.urlparse(u) for u in a.url]
     value = "v" * a.value_bytes
     batches = (a.keys + BATCH - 1) // BATCH
     next_batch = [0]
     lock = threading.Lock()
     failure = []
+    retries = [0]
 
     def body(batch):
         keys = ["key-%012d" % i for i in range(batch * BATCH, min(a.keys, (batch + 1) * BATCH))]
@@ -48,14 +51,16 @@ def main():
         return "/v3/kv/txn", json.dumps({"success": [
             {"request_put": {"key": base64.b64encode(k.encode()).decode(), "value": v}} for k in keys]})
 
-    def connect():
+    def connect(n):
+        url = urls[n % len(urls)]
         if url.scheme == "https":
             ctx = ssl.create_default_context(cafile=a.cacert)
             return http.client.HTTPSConnection(url.hostname, url.port, context=ctx, timeout=30)
         return http.client.HTTPConnection(url.hostname, url.port, timeout=30)
 
     def worker():
-        conn = connect()
+        node = 0
+        conn = connect(node)
         while not failure:
             with lock:
                 batch = next_batch[0]
@@ -63,22 +68,28 @@ def main():
             if batch >= batches:
                 return
             path, data = body(batch)
-            for attempt in range(5):
+            # A 503 (no leader, a limit) or a lost connection: the next node, for up to 60 s. A put
+            # applied twice writes the same value: a resend is harmless here.
+            deadline = time.time() + 60
+            while True:
                 try:
                     conn.request("POST", path, data, {"Content-Type": "application/json"})
                     r = conn.getresponse()
                     answer = r.read()
                     if r.status == 200:
                         break
-                    if r.status != 503 or attempt == 4:
+                    if r.status != 503 or time.time() > deadline:
                         failure.append("batch %d: HTTP %d %s" % (batch, r.status, answer[:300]))
                         return
+                    retries[0] += 1
                 except (OSError, http.client.HTTPException) as e:
-                    if attempt == 4:
+                    if time.time() > deadline:
                         failure.append("batch %d: %s" % (batch, e))
                         return
-                    conn.close()
-                    conn = connect()
+                    retries[0] += 1
+                conn.close()
+                node += 1
+                conn = connect(node)
                 time.sleep(0.2)
 
     t0 = time.time()
@@ -91,7 +102,8 @@ def main():
     if failure:
         print("load-keys: " + failure[0], file=sys.stderr)
         sys.exit(1)
-    print(json.dumps({"keys": a.keys, "seconds": round(secs, 1), "keys_per_second": round(a.keys / secs)}))
+    print(json.dumps({"keys": a.keys, "seconds": round(secs, 1), "keys_per_second": round(a.keys / secs),
+                      "retries": retries[0]}))
 
 
 if __name__ == "__main__":

@@ -756,7 +756,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             throw new IllegalArgumentException("corrupt state machine snapshot: unknown snapshot version " + version);
         }
         // The keys go from the stream into the tree as bytes, never as strings.
-        try (DataInputStream in = new DataInputStream(snapshot.stream(length))) {
+        try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(snapshot.stream(length), 1 << 16))) {
             in.readByte();
             long applied = in.readLong();
             long time = version >= 2 ? in.readLong() : 0;

@@ -3,6 +3,7 @@ package io.raftkv.raft;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -10,7 +11,7 @@ import java.util.List;
 import java.util.zip.Checksum;
 
 /**
- * A snapshot's bytes, held as a sequence of chunks rather than one array. Immutable.
+ * A snapshot's bytes: in memory as a sequence of chunks, or in a snapshot file. Immutable.
  *
  * <p>Why chunks: a state of 10 million keys encodes to over a gigabyte, and the JVM allocates and
  * zeroes one array of that size without reaching a safepoint; every other thread (the node's
@@ -19,128 +20,92 @@ import java.util.zip.Checksum;
  * allocated one at a time, are never copied to grow, and are what the snapshot file, the
  * InstallSnapshot RPC and the state machine's decoder read piece by piece. A single array also
  * cannot exceed 2 GiB; chunks can.
+ *
+ * <p>Why files: once a snapshot is on disk the node keeps only its file (the storage's
+ * {@code FileSnapshotData}), not a
+ * second copy of its whole state on the heap (at 10 million keys that copy was 1.2 GB of a 6 GB
+ * heap, and the full GCs it caused stalled the node for seconds). Reads of a file-backed snapshot
+ * (chunks sent to a follower, a restore) read the file; it stays readable after it is deleted for
+ * a newer one, as the file is held open until this object is unreachable.
  */
-public final class SnapshotData {
-    private static final SnapshotData EMPTY = new SnapshotData(new byte[0][]);
-    private final byte[][] chunks;
-    /** starts[i]: offset of chunks[i]; starts[chunks.length]: the length. */
-    private final long[] starts;
-
-    private SnapshotData(byte[][] chunks) {
-        this.chunks = chunks;
-        this.starts = new long[chunks.length + 1];
-        for (int i = 0; i < chunks.length; i++) starts[i + 1] = starts[i] + chunks[i].length;
-    }
+public abstract class SnapshotData {
+    private static final SnapshotData EMPTY = new InMemory(new byte[0][]);
 
     /** {@code bytes} themselves (not copied: the caller must not change them afterwards). */
     public static SnapshotData of(byte[] bytes) {
-        return new SnapshotData(new byte[][] {bytes});
+        return new InMemory(new byte[][] {bytes});
     }
 
     /** These chunks in order (not copied: the caller must not change them afterwards). */
     public static SnapshotData ofChunks(List<byte[]> chunks) {
-        return chunks.isEmpty() ? EMPTY : new SnapshotData(chunks.toArray(new byte[0][]));
+        return chunks.isEmpty() ? EMPTY : new InMemory(chunks.toArray(new byte[0][]));
     }
 
-    public long length() {
-        return starts[chunks.length];
-    }
+    public abstract long length();
 
     /** A copy of {@code length} bytes from {@code offset}. */
-    public byte[] read(long offset, int length) {
+    public final byte[] read(long offset, int length) {
         if (offset < 0 || length < 0 || offset + length > length()) {
             throw new IndexOutOfBoundsException("bytes " + offset + "+" + length + " of " + length());
         }
         byte[] out = new byte[length];
-        int done = 0;
-        int c = chunkAt(offset);
-        long at = offset;
-        while (done < length) {
-            int from = (int) (at - starts[c]);
-            int n = Math.min(length - done, chunks[c].length - from);
-            System.arraycopy(chunks[c], from, out, done, n);
-            done += n;
-            at += n;
-            c++;
-        }
+        copy(offset, out, 0, length);
         return out;
     }
 
-    /** The chunk holding byte {@code offset} (the last chunk holding anything, skipping empty ones). */
-    private int chunkAt(long offset) {
-        int i = Arrays.binarySearch(starts, 0, chunks.length, offset);
-        if (i < 0) return -i - 2;
-        while (i + 1 < chunks.length && starts[i + 1] == offset) i++; // empty chunks
-        return i;
-    }
+    /** Copies {@code n} bytes from {@code offset} into {@code out} at {@code at}; the range is valid. */
+    protected abstract void copy(long offset, byte[] out, int at, int n);
 
     /** Feeds bytes {@code [0, length)} to {@code checksum}. */
-    public void update(Checksum checksum, long length) {
-        long left = length;
-        for (byte[] chunk : chunks) {
-            if (left <= 0) break;
-            int n = (int) Math.min(left, chunk.length);
-            checksum.update(chunk, 0, n);
-            left -= n;
+    public final void update(Checksum checksum, long length) {
+        byte[] buf = new byte[(int) Math.min(Math.max(length, 0), 1 << 16)];
+        for (long at = 0; at < length; ) {
+            int n = (int) Math.min(buf.length, length - at);
+            copy(at, buf, 0, n);
+            checksum.update(buf, 0, n);
+            at += n;
         }
-    }
-
-    /** The chunks as buffers, for a gathering write; each a fresh view. */
-    public ByteBuffer[] buffers() {
-        ByteBuffer[] out = new ByteBuffer[chunks.length];
-        for (int i = 0; i < chunks.length; i++) out[i] = ByteBuffer.wrap(chunks[i]);
-        return out;
     }
 
     /** The bytes from the start, as a stream. */
-    public InputStream stream() {
+    public final InputStream stream() {
         return stream(length());
     }
 
     /** Bytes {@code [0, limit)} as a stream. */
-    public InputStream stream(long limit) {
+    public final InputStream stream(long limit) {
+        long end = Math.min(limit, length());
         return new InputStream() {
-            private int c;
-            private int pos;
-            private long left = limit;
-
-            /** Moves past finished chunks; false at the end. */
-            private boolean more() {
-                while (c < chunks.length && pos == chunks[c].length) {
-                    c++;
-                    pos = 0;
-                }
-                return c < chunks.length && left > 0;
-            }
+            private long at;
 
             @Override
             public int read() {
-                if (!more()) return -1;
-                left--;
-                return chunks[c][pos++] & 0xff;
+                if (at >= end) return -1;
+                byte[] one = new byte[1];
+                copy(at++, one, 0, 1);
+                return one[0] & 0xff;
             }
 
             @Override
             public int read(byte[] b, int off, int len) {
                 if (len == 0) return 0;
-                if (!more()) return -1;
-                int n = (int) Math.min(Math.min(len, chunks[c].length - pos), left);
-                System.arraycopy(chunks[c], pos, b, off, n);
-                pos += n;
-                left -= n;
+                if (at >= end) return -1;
+                int n = (int) Math.min(len, end - at);
+                copy(at, b, off, n);
+                at += n;
                 return n;
             }
         };
     }
 
     /** All of it in one array: for small snapshots and tests only (see the class comment). */
-    public byte[] toByteArray() {
+    public final byte[] toByteArray() {
         if (length() > Integer.MAX_VALUE - 8) throw new IllegalStateException("snapshot of " + length() + " bytes");
         return read(0, (int) length());
     }
 
     @Override
-    public boolean equals(Object o) {
+    public final boolean equals(Object o) {
         if (!(o instanceof SnapshotData d) || d.length() != length()) return false;
         try (InputStream a = stream(); InputStream b = d.stream()) {
             byte[] x = new byte[8192];
@@ -151,18 +116,64 @@ public final class SnapshotData {
                 if (b.readNBytes(y, 0, n) != n || !Arrays.equals(x, 0, n, y, 0, n)) return false;
             }
         } catch (IOException e) {
-            throw new IllegalStateException(e); // in-memory streams do not fail
+            throw new UncheckedIOException(e);
         }
     }
 
     @Override
-    public int hashCode() {
+    public final int hashCode() {
         return Long.hashCode(length());
     }
 
-    @Override
-    public String toString() {
-        return length() + "B in " + chunks.length + " chunks";
+    /** Chunks in memory, of any sizes. */
+    static final class InMemory extends SnapshotData {
+        private final byte[][] chunks;
+        /** starts[i]: offset of chunks[i]; starts[chunks.length]: the length. */
+        private final long[] starts;
+
+        private InMemory(byte[][] chunks) {
+            this.chunks = chunks;
+            this.starts = new long[chunks.length + 1];
+            for (int i = 0; i < chunks.length; i++) starts[i + 1] = starts[i] + chunks[i].length;
+        }
+
+        @Override
+        public long length() {
+            return starts[chunks.length];
+        }
+
+        @Override
+        protected void copy(long offset, byte[] out, int at, int n) {
+            int c = chunkAt(offset);
+            long pos = offset;
+            int done = 0;
+            while (done < n) {
+                int from = (int) (pos - starts[c]);
+                int k = Math.min(n - done, chunks[c].length - from);
+                System.arraycopy(chunks[c], from, out, at + done, k);
+                done += k;
+                pos += k;
+                c++;
+            }
+        }
+
+        /** The chunk holding byte {@code offset} (skipping empty ones). */
+        private int chunkAt(long offset) {
+            int i = Arrays.binarySearch(starts, 0, chunks.length, offset);
+            if (i < 0) return -i - 2;
+            while (i + 1 < chunks.length && starts[i + 1] == offset) i++; // empty chunks
+            return i;
+        }
+
+        /** How many chunks (for tests). */
+        int chunkCount() {
+            return chunks.length;
+        }
+
+        @Override
+        public String toString() {
+            return length() + "B in " + chunks.length + " chunks";
+        }
     }
 
     /** Writes a snapshot's bytes into chunks of {@link #CHUNK} bytes; {@link #finish()} makes the {@link SnapshotData}. */

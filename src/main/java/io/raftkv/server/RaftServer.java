@@ -704,9 +704,10 @@ public final class RaftServer implements AutoCloseable {
         public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
             snapshotWriter.execute(() -> {
                 try {
-                    Snapshot snap = new Snapshot(index, term, configuration, image.encode());
-                    long size = storage.writeSnapshot(snap);
-                    submit(() -> runtime.snapshotWritten(snap, size));
+                    Snapshot encoded = new Snapshot(index, term, configuration, image.encode());
+                    long size = storage.writeSnapshot(encoded);
+                    Snapshot kept = storage.reopen(encoded); // from its file: the encoded copy can go
+                    submit(() -> runtime.snapshotWritten(kept, size));
                 } catch (io.raftkv.storage.StorageException e) {
                     if (e.diskFull()) {
                         // Nothing of it stays on disk: the log is kept as it is and a snapshot tried later.

@@ -43,6 +43,15 @@ public interface RaftStorage extends AutoCloseable {
     long writeSnapshot(Snapshot snapshot);
 
     /**
+     * After {@link #writeSnapshot}: the snapshot as this storage keeps it, to hold instead of
+     * {@code written} (a file store reads its data from the file, so the node need not keep a
+     * second copy of its state on the heap). By default {@code written} itself.
+     */
+    default Snapshot reopen(Snapshot written) {
+        return written;
+    }
+
+    /**
      * Second half of {@link #saveSnapshot}, on the thread that persists: the snapshot written by
      * {@link #writeSnapshot} is durable, so the log prefix it covers may go. Ignored when a newer
      * snapshot was stored in the meantime.

@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -81,7 +80,7 @@ final class SnapshotFiles {
         }
     }
 
-    /** Reads and checks a snapshot file, its data in chunks of at most {@link SnapshotData.Output#CHUNK} bytes. */
+    /** Reads and checks a snapshot file; its data is then read from the file when needed. */
     private static Snapshot read(Path f) throws IOException {
         try (SeekableByteChannel ch = Files.newByteChannel(f, StandardOpenOption.READ)) {
             long fileSize = ch.size();
@@ -112,14 +111,18 @@ final class SnapshotFiles {
                 throw new StorageException("snapshot " + f + " announces " + len + " data bytes but holds " + (fileSize - header - 4)
                         + "; remove it to recover from the log and peers");
             }
+            // Checked in one pass over the file; the data stays in the file (FileSnapshotData).
             CRC32C crc = new CRC32C();
             crc.update(head);
-            List<byte[]> chunks = new ArrayList<>();
+            ByteBuffer block = ByteBuffer.allocate(1 << 16);
             for (long left = len; left > 0; ) {
-                byte[] chunk = readFully(ch, (int) Math.min(left, SnapshotData.Output.CHUNK));
-                crc.update(chunk);
-                chunks.add(chunk);
-                left -= chunk.length;
+                block.clear().limit((int) Math.min(left, block.capacity()));
+                while (block.hasRemaining()) {
+                    if (ch.read(block) < 0) throw new IOException("cut short");
+                }
+                block.flip();
+                crc.update(block);
+                left -= block.limit();
             }
             if ((int) crc.getValue() != ByteBuffer.wrap(readFully(ch, 4)).getInt()) {
                 throw new StorageException("snapshot " + f + " fails its checksum; remove it to recover from the log and peers");
@@ -137,7 +140,29 @@ final class SnapshotFiles {
                             + "); remove it to recover from the log and peers");
                 }
             }
-            return new Snapshot(index, term, configuration, SnapshotData.ofChunks(chunks));
+            return new Snapshot(index, term, configuration, FileSnapshotData.open(f, header, len));
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) ch.write(buf);
+    }
+
+    /**
+     * {@code snap}, written by {@link #save}, with its data read from its file from now on (the
+     * heap copy can go); {@code snap} itself if the file is gone already (a newer snapshot
+     * replaced it meanwhile).
+     */
+    Snapshot reopen(Snapshot snap) {
+        Path file = dir.resolve(String.format("snapshot_%020d_%020d", snap.index(), snap.term()));
+        int header = 28 + snap.configuration().map(c -> c.encode().length).orElse(0) + 8;
+        try {
+            SnapshotData data = FileSnapshotData.open(file, header, snap.data().length());
+            return new Snapshot(snap.index(), snap.term(), snap.configuration(), data);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return snap;
+        } catch (IOException e) {
+            throw new StorageException("cannot open snapshot " + file + ": " + e.getMessage(), e);
         }
     }
 
@@ -161,16 +186,16 @@ final class SnapshotFiles {
                     .putLong(snap.data().length()).flip();
             CRC32C crc = new CRC32C();
             crc.update(header.duplicate());
-            snap.data().update(crc, snap.data().length());
-            ByteBuffer trailer = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                ByteBuffer[] data = snap.data().buffers();
-                ByteBuffer[] parts = new ByteBuffer[data.length + 2];
-                parts[0] = header;
-                System.arraycopy(data, 0, parts, 1, data.length);
-                parts[parts.length - 1] = trailer;
-                while (trailer.hasRemaining()) ch.write(parts);
+                    StandardOpenOption.WRITE);
+                 java.io.InputStream data = snap.data().stream()) {
+                writeFully(ch, header);
+                byte[] block = new byte[1 << 20];
+                for (int n; (n = data.readNBytes(block, 0, block.length)) > 0; ) {
+                    crc.update(block, 0, n);
+                    writeFully(ch, ByteBuffer.wrap(block, 0, n));
+                }
+                writeFully(ch, ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip());
                 if (fsync) ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

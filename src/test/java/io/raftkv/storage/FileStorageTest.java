@@ -250,7 +250,7 @@ class FileStorageTest {
     }
 
     @Test
-    @DisplayName("a snapshot of several chunks is written whole and read back in chunks; one flipped byte fails its checksum")
+    @DisplayName("a snapshot of several chunks is written whole and read back from its file; one flipped byte fails its checksum")
     void aSnapshotOfManyChunksRoundTrips() throws Exception {
         byte[] bytes = new byte[3 * io.raftkv.raft.SnapshotData.Output.CHUNK + 17];
         new java.util.Random(5).nextBytes(bytes);
@@ -264,7 +264,7 @@ class FileStorageTest {
         }
         Snapshot back = reload(dir, BIG).snapshot().orElseThrow();
         assertThat(back).isEqualTo(snap);
-        assertThat(back.data().buffers()).as("read in chunks").hasSizeGreaterThan(1);
+        assertThat(back.data()).as("read from its file, not held on the heap").isInstanceOf(FileSnapshotData.class);
         assertThat(back.data().toByteArray()).isEqualTo(bytes);
 
         Path file = list(dir.resolve("snap")).get(0);
@@ -272,6 +272,26 @@ class FileStorageTest {
         onDisk[onDisk.length / 2] ^= 1;
         Files.write(file, onDisk);
         assertThatThrownBy(() -> reload(dir, BIG)).isInstanceOf(StorageException.class).hasMessageContaining("checksum");
+    }
+
+    @Test
+    @DisplayName("a written snapshot is kept as its file, which stays readable after a newer snapshot deletes it")
+    void aReopenedSnapshotReadsItsFileEvenAfterItIsDeleted() {
+        byte[] bytes = new byte[100_000];
+        new java.util.Random(6).nextBytes(bytes);
+        Snapshot written = new Snapshot(4, 1, bytes);
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
+            s.snapshotWritten(written, s.writeSnapshot(written));
+            Snapshot kept = s.reopen(written);
+            assertThat(kept.data()).isInstanceOf(FileSnapshotData.class);
+            assertThat(kept).isEqualTo(written);
+            s.saveSnapshot(new Snapshot(8, 1, new byte[] {8}));
+            assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 8, 1));
+            assertThat(kept.data().toByteArray()).as("read after its file was deleted").isEqualTo(bytes);
+            assertThat(kept.data().read(99_990, 10)).isEqualTo(java.util.Arrays.copyOfRange(bytes, 99_990, 100_000));
+        }
     }
 
     @Test

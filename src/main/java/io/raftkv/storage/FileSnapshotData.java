@@ -1,0 +1,81 @@
+package io.raftkv.storage;
+
+import io.raftkv.raft.SnapshotData;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A snapshot's data as a range of its file, read with positional reads (safe from any thread):
+ * what a node keeps of a snapshot once it is on disk, instead of a copy on the heap (see
+ * {@link SnapshotData}). The file is held open until this object is unreachable, so it stays
+ * readable after it is deleted for a newer snapshot (a transfer of the old one may still be going).
+ */
+final class FileSnapshotData extends SnapshotData {
+    private static final Cleaner CLEANER = Cleaner.create();
+    private final Path file;
+    private final FileChannel ch;
+    private final long offset;
+    private final long length;
+
+    private FileSnapshotData(Path file, FileChannel ch, long offset, long length) {
+        this.file = file;
+        this.ch = ch;
+        this.offset = offset;
+        this.length = length;
+        CLEANER.register(this, closer(ch));
+    }
+
+    /** Bytes {@code [offset, offset + length)} of {@code file}, which must not change (it may be deleted). */
+    static SnapshotData open(Path file, long offset, long length) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
+        try {
+            if (offset < 0 || length < 0 || offset + length > ch.size()) {
+                throw new IOException(file + " holds " + ch.size() + " bytes, not " + offset + "+" + length);
+            }
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return new FileSnapshotData(file, ch, offset, length);
+    }
+
+    /** Closes {@code ch}; must not capture the object it cleans up after. */
+    private static Runnable closer(FileChannel ch) {
+        return () -> {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // the descriptor is released either way
+            }
+        };
+    }
+
+    @Override
+    public long length() {
+        return length;
+    }
+
+    @Override
+    protected void copy(long from, byte[] out, int at, int n) {
+        ByteBuffer buf = ByteBuffer.wrap(out, at, n);
+        try {
+            while (buf.hasRemaining()) {
+                int k = ch.read(buf, offset + from + (buf.position() - at));
+                if (k < 0) throw new IOException("it is shorter than it was");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read snapshot file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return length + "B in " + file;
+    }
+}

@@ -84,6 +84,8 @@ public final class NodeRuntime<R> {
     /** Index of the newest snapshot (taken or installed) and command bytes applied since. */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
+    /** The snapshot the core holds (to send to followers); released when the core takes a newer one. */
+    private Snapshot heldSnapshot;
     /** Size of the newest snapshot's data (taken, installed or loaded), for {@link SnapshotPolicy#due}. */
     private long lastSnapshotBytes;
     private boolean snapshotInFlight;
@@ -162,6 +164,7 @@ public final class NodeRuntime<R> {
         stored.snapshot().ifPresent(snap -> sm.restore(snap.data()));
         this.lastSnapshotIndex = stored.snapshot().map(Snapshot::index).orElse(0L);
         this.lastSnapshotBytes = stored.snapshot().map(s -> s.data().length()).orElse(0L);
+        this.heldSnapshot = stored.snapshot().orElse(null);
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
         this.reachedPeers = core.peers();
         this.leaderContactNs = nanoClock.getAsLong();
@@ -314,10 +317,14 @@ public final class NodeRuntime<R> {
         if (holdWhileWriting(() -> snapshotWritten(snapshot, sizeBytes))) return;
         snapshotInFlight = false;
         persister.releaseLog(snapshot, sizeBytes);
-        if (snapshot.index() < lastSnapshotIndex) return; // a newer snapshot came from the leader meanwhile
+        if (snapshot.index() < lastSnapshotIndex) {
+            snapshot.data().release(); // a newer snapshot came from the leader meanwhile
+            return;
+        }
         lastSnapshotBytes = snapshot.data().length();
         long compactTo = Math.max(0, snapshot.index() - snapshots.keepEntries());
         core.compact(snapshot, compactTo);
+        hold(snapshot);
         listener.snapshotTaken(snapshot, sizeBytes, compactTo, snapshotCaptureNs, nanoClock.getAsLong() - snapshotStartNs);
     }
 
@@ -457,12 +464,19 @@ public final class NodeRuntime<R> {
         transfers.check(core, (long) core.config().electionTicksMin() * core.config().tickMs());
     }
 
+    /** The core now holds {@code snap}: the one it held before will not be read again. */
+    private void hold(Snapshot snap) {
+        if (heldSnapshot != null && heldSnapshot != snap) heldSnapshot.data().release();
+        heldSnapshot = snap;
+    }
+
     private void restoreSnapshot(Snapshot snap) {
         sm.restore(snap.data());
         lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
         snapshotIndexBefore = Math.max(snapshotIndexBefore, snap.index());
         bytesSinceSnapshot = 0;
         lastSnapshotBytes = snap.data().length();
+        hold(snap);
         listener.snapshotInstalled(snap);
         // Writes proposed here at or below the snapshot may or may not be in it.
         var covered = pendingWrites.headMap(snap.index(), true);

@@ -43,6 +43,9 @@ public abstract class SnapshotData {
 
     public abstract long length();
 
+    /** Nothing will read this any more: resources behind it (an open file) can go. In memory: nothing to do. */
+    public void release() {}
+
     /** A copy of {@code length} bytes from {@code offset}. */
     public final byte[] read(long offset, int length) {
         if (offset < 0 || length < 0 || offset + length > length()) {

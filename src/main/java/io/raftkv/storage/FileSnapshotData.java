@@ -4,7 +4,6 @@ import io.raftkv.raft.SnapshotData;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -13,11 +12,13 @@ import java.nio.file.StandardOpenOption;
 /**
  * A snapshot's data as a range of its file, read with positional reads (safe from any thread):
  * what a node keeps of a snapshot once it is on disk, instead of a copy on the heap (see
- * {@link SnapshotData}). The file is held open until this object is unreachable, so it stays
- * readable after it is deleted for a newer snapshot (a transfer of the old one may still be going).
+ * {@link SnapshotData}). The file is held open until {@link #release()}, so it stays readable after
+ * it is deleted for a newer snapshot (between the newer one's write and the node's loop taking it
+ * up, the core may still send chunks of the old one). Released by the runtime when the core lets
+ * go of the snapshot: explicitly, not by a GC-driven cleaner, which would close files at moments
+ * the deterministic simulation cannot reproduce.
  */
 final class FileSnapshotData extends SnapshotData {
-    private static final Cleaner CLEANER = Cleaner.create();
     private final Path file;
     private final FileChannel ch;
     private final long offset;
@@ -28,7 +29,6 @@ final class FileSnapshotData extends SnapshotData {
         this.ch = ch;
         this.offset = offset;
         this.length = length;
-        CLEANER.register(this, closer(ch));
     }
 
     /** Bytes {@code [offset, offset + length)} of {@code file}, which must not change (it may be deleted). */
@@ -45,15 +45,13 @@ final class FileSnapshotData extends SnapshotData {
         return new FileSnapshotData(file, ch, offset, length);
     }
 
-    /** Closes {@code ch}; must not capture the object it cleans up after. */
-    private static Runnable closer(FileChannel ch) {
-        return () -> {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // the descriptor is released either way
-            }
-        };
+    @Override
+    public void release() {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // the descriptor is released either way
+        }
     }
 
     @Override

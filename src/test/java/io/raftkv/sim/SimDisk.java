@@ -67,8 +67,11 @@ final class SimDisk implements RaftStorage {
         } else {
             sim.count("FileStorage: nodes");
         }
-        mirror.restore(recovered);
-        newestSnapshotFile = recovered.snapshot().orElse(null);
+        // The harness keeps copies in memory: the recovered snapshot reads this life's open file,
+        // which the next simulated crash invalidates (SimFileChannel refuses such reads).
+        Stored copy = new Stored(recovered.hardState(), recovered.snapshot().map(SimDisk::inMemory), recovered.entries());
+        mirror.restore(copy);
+        newestSnapshotFile = copy.snapshot().orElse(null);
         partialWrite = null;
         partialSnapshot = null;
         lastCrash = null;
@@ -111,6 +114,10 @@ final class SimDisk implements RaftStorage {
         } finally {
             fs.cancelPowerCut();
         }
+    }
+
+    private static Snapshot inMemory(Snapshot s) {
+        return new Snapshot(s.index(), s.term(), s.configuration(), io.raftkv.raft.SnapshotData.of(s.data().toByteArray()));
     }
 
     // ---------------------------------------------------------------- the check

@@ -291,6 +291,9 @@ class FileStorageTest {
             assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 8, 1));
             assertThat(kept.data().toByteArray()).as("read after its file was deleted").isEqualTo(bytes);
             assertThat(kept.data().read(99_990, 10)).isEqualTo(java.util.Arrays.copyOfRange(bytes, 99_990, 100_000));
+            kept.data().release();
+            assertThatThrownBy(() -> kept.data().read(0, 1)).as("released: its file is closed")
+                    .isInstanceOf(java.io.UncheckedIOException.class);
         }
     }
 

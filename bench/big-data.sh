@@ -58,7 +58,7 @@ leader() {
   return 1
 }
 until leader >/dev/null; do sleep 0.2; done
-rss_mb() { awk '$1 == "VmRSS:" {printf "%.0f", $2 / 1024}' "/proc/$1/status"; }
+rss_mb() { awk '$1 == "VmRSS:" {printf "%.0f\n", $2 / 1024}' "/proc/$1/status"; }
 sleep 2
 idle=$(for p in "${pids[@]}"; do rss_mb "$p"; done | paste -sd/)
 elections() { cat "$out"/raftkv-*.log | grep -c "candidate -> leader" || true; }

@@ -660,34 +660,30 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         }
 
         /**
-         * The snapshot encoding described at {@link KvStateMachine#snapshot()}, written into chunks
-         * ({@link SnapshotData}): a snapshot of a large state is neither one huge array nor copied
-         * while it grows.
+         * The snapshot encoding described at {@link KvStateMachine#snapshot()}, written to
+         * {@code sink} as the keys are visited: a snapshot of a large state is never whole on the
+         * heap when {@code sink} is a file.
          */
         @Override
-        public SnapshotData encode() {
-            SnapshotData.Output chunks = new SnapshotData.Output();
+        public void encodeTo(java.io.OutputStream sink) throws IOException {
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            try (DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(chunks, crc))) {
-                out.writeByte(SNAPSHOT_VERSION);
-                out.writeLong(appliedIndex);
-                out.writeLong(logTimeMs);
-                out.writeInt(data.size());
-                for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) {
-                    out.writeInt(c.key().length);
-                    out.write(c.key());
-                    out.writeInt(c.value().length);
-                    out.write(c.value());
-                    for (int f = 0; f < 4; f++) out.writeLong(c.meta(f)); // createRevision, modRevision, version, lease
-                }
-                out.write(encodeRest());
-                out.flush();
-                int sum = (int) crc.getValue();
-                for (int shift = 24; shift >= 0; shift -= 8) chunks.write(sum >>> shift); // not part of the checksum
-            } catch (IOException e) {
-                throw new UncheckedIOException(e); // in memory: does not happen
+            java.io.BufferedOutputStream buffered = new java.io.BufferedOutputStream(sink, 1 << 16);
+            DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(buffered, crc));
+            out.writeByte(SNAPSHOT_VERSION);
+            out.writeLong(appliedIndex);
+            out.writeLong(logTimeMs);
+            out.writeInt(data.size());
+            for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) {
+                out.writeInt(c.key().length);
+                out.write(c.key());
+                out.writeInt(c.value().length);
+                out.write(c.value());
+                for (int f = 0; f < 4; f++) out.writeLong(c.meta(f)); // createRevision, modRevision, version, lease
             }
-            return chunks.finish();
+            out.write(encodeRest());
+            out.flush();
+            new DataOutputStream(buffered).writeInt((int) crc.getValue()); // not part of the checksum
+            buffered.flush();
         }
 
         /** Sessions, leases and auth: what follows the keys. */

@@ -58,7 +58,18 @@ public interface StateMachine<R> {
     interface Image {
         long appliedIndex();
 
+        /** Writes the snapshot's bytes to {@code out} (which a file store streams to disk). */
+        void encodeTo(java.io.OutputStream out) throws java.io.IOException;
+
         /** The snapshot's bytes, in chunks: a large state is never one huge array (see {@link io.raftkv.raft.SnapshotData}). */
-        io.raftkv.raft.SnapshotData encode();
+        default io.raftkv.raft.SnapshotData encode() {
+            io.raftkv.raft.SnapshotData.Output out = new io.raftkv.raft.SnapshotData.Output();
+            try {
+                encodeTo(out);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e); // in memory: does not happen
+            }
+            return out.finish();
+        }
     }
 }

@@ -704,10 +704,9 @@ public final class RaftServer implements AutoCloseable {
         public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
             snapshotWriter.execute(() -> {
                 try {
-                    Snapshot encoded = new Snapshot(index, term, configuration, image.encode());
-                    long size = storage.writeSnapshot(encoded);
-                    Snapshot kept = storage.reopen(encoded); // from its file: the encoded copy can go
-                    submit(() -> runtime.snapshotWritten(kept, size));
+                    // Streamed to its file, then read from there: never whole on the heap.
+                    io.raftkv.storage.RaftStorage.Written written = storage.writeSnapshot(index, term, configuration, image::encodeTo);
+                    submit(() -> runtime.snapshotWritten(written.snapshot(), written.sizeBytes()));
                 } catch (io.raftkv.storage.StorageException e) {
                     if (e.diskFull()) {
                         // Nothing of it stays on disk: the log is kept as it is and a snapshot tried later.

@@ -113,6 +113,11 @@ public final class FileStorage implements RaftStorage {
     }
 
     @Override
+    public Written writeSnapshot(long index, long term, io.raftkv.raft.Configuration configuration, SnapshotWriter writer) {
+        return snapshots.save(index, term, configuration, writer);
+    }
+
+    @Override
     public Snapshot reopen(Snapshot written) {
         return snapshots.reopen(written);
     }

@@ -42,6 +42,34 @@ public interface RaftStorage extends AutoCloseable {
      */
     long writeSnapshot(Snapshot snapshot);
 
+    /** Writes a snapshot's data to a stream (the state machine's encoder). */
+    @FunctionalInterface
+    interface SnapshotWriter {
+        void writeTo(java.io.OutputStream out) throws java.io.IOException;
+    }
+
+    /** What {@link #writeSnapshot(long, long, io.raftkv.raft.Configuration, SnapshotWriter)} wrote. */
+    record Written(Snapshot snapshot, long sizeBytes) {}
+
+    /**
+     * Like {@link #writeSnapshot(Snapshot)}, the data coming from {@code writer}; returns the
+     * snapshot as this storage keeps it (see {@link #reopen}) and its size. A file store streams it
+     * into the file, so a large state is never encoded whole on the heap (at 10 million keys that
+     * was 1.2 GB allocated in seconds, and G1 answered with full GCs of 4.5 s). By default it is
+     * encoded in memory and written with {@link #writeSnapshot(Snapshot)}.
+     */
+    default Written writeSnapshot(long index, long term, io.raftkv.raft.Configuration configuration, SnapshotWriter writer) {
+        io.raftkv.raft.SnapshotData.Output out = new io.raftkv.raft.SnapshotData.Output();
+        try {
+            writer.writeTo(out);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // in memory: does not happen
+        }
+        Snapshot encoded = new Snapshot(index, term, configuration, out.finish());
+        long size = writeSnapshot(encoded);
+        return new Written(reopen(encoded), size);
+    }
+
     /**
      * After {@link #writeSnapshot}: the snapshot as this storage keeps it, to hold instead of
      * {@code written} (a file store reads its data from the file, so the node need not keep a

@@ -47,6 +47,9 @@ final class SnapshotFiles {
     /** Version 1's header: magic, index, term, dataLength. */
     private static final int HEADER_V1 = 8 + 8 + 8 + 8;
 
+    /** A snapshot being written is flushed to disk every this many bytes (see {@link #save}). */
+    static final long SYNC_EVERY_BYTES = 16L << 20;
+
     private final Path dir;
     private final boolean fsync;
 
@@ -144,8 +147,8 @@ final class SnapshotFiles {
         }
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) ch.write(buf);
+    private static void writeFully(FileChannel ch, ByteBuffer buf, long position) throws IOException {
+        while (buf.hasRemaining()) ch.write(buf, position + buf.position());
     }
 
     /**
@@ -176,26 +179,69 @@ final class SnapshotFiles {
 
     /** Writes {@code snap} durably and deletes older snapshots. Returns the file's size. */
     synchronized long save(Snapshot snap) {
-        Path target = dir.resolve(String.format("snapshot_%020d_%020d", snap.index(), snap.term()));
+        return write(snap.index(), snap.term(), snap.configuration(), out -> {
+            try (java.io.InputStream in = snap.data().stream()) {
+                in.transferTo(out);
+            }
+        });
+    }
+
+    /**
+     * Streams a snapshot from {@code writer} into its file and deletes older snapshots; returns it
+     * as read from the file, and the file's size. The encoded snapshot is never whole on the heap.
+     */
+    synchronized RaftStorage.Written save(long index, long term, Configuration configuration, RaftStorage.SnapshotWriter writer) {
+        long size = write(index, term, Optional.of(configuration), writer);
+        Path target = dir.resolve(String.format("snapshot_%020d_%020d", index, term));
+        int header = 28 + configuration.encode().length + 8;
+        try {
+            long dataLength = Files.size(target) - header - 4;
+            return new RaftStorage.Written(new Snapshot(index, term, Optional.of(configuration),
+                    FileSnapshotData.open(target, header, dataLength)), size);
+        } catch (IOException e) {
+            throw new StorageException("cannot open snapshot " + target + " just written: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The file: data first (after room for the header), as {@code writer} produces it, flushed to
+     * disk every {@link #SYNC_EVERY_BYTES}; then the header, which holds the data's length; then
+     * the checksum over both (the data read back from the page cache); fsync, rename, fsync of the
+     * folder.
+     */
+    private long write(long index, long term, Optional<Configuration> config, RaftStorage.SnapshotWriter writer) {
+        Path target = dir.resolve(String.format("snapshot_%020d_%020d", index, term));
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
         try {
             Files.createDirectories(dir);
-            byte[] configuration = snap.configuration().map(Configuration::encode).orElse(new byte[0]);
-            ByteBuffer header = ByteBuffer.allocate(28 + configuration.length + 8);
-            header.put(MAGIC).putLong(snap.index()).putLong(snap.term()).putInt(configuration.length).put(configuration)
-                    .putLong(snap.data().length()).flip();
-            CRC32C crc = new CRC32C();
-            crc.update(header.duplicate());
+            byte[] configuration = config.map(Configuration::encode).orElse(new byte[0]);
+            int headerLength = 28 + configuration.length + 8;
+            long dataLength;
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE);
-                 java.io.InputStream data = snap.data().stream()) {
-                writeFully(ch, header);
-                byte[] block = new byte[1 << 20];
-                for (int n; (n = data.readNBytes(block, 0, block.length)) > 0; ) {
-                    crc.update(block, 0, n);
-                    writeFully(ch, ByteBuffer.wrap(block, 0, n));
+                    StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+                ch.position(headerLength);
+                ChannelOutput data = new ChannelOutput(ch);
+                java.io.BufferedOutputStream out = new java.io.BufferedOutputStream(data, 1 << 20);
+                writer.writeTo(out);
+                out.flush();
+                dataLength = data.written;
+                ByteBuffer header = ByteBuffer.allocate(headerLength);
+                header.put(MAGIC).putLong(index).putLong(term).putInt(configuration.length).put(configuration)
+                        .putLong(dataLength).flip();
+                CRC32C crc = new CRC32C();
+                crc.update(header.duplicate());
+                ByteBuffer block = ByteBuffer.allocate(1 << 20);
+                for (long at = 0; at < dataLength; ) {
+                    block.clear().limit((int) Math.min(block.capacity(), dataLength - at));
+                    while (block.hasRemaining()) {
+                        if (ch.read(block, headerLength + at + block.position()) < 0) throw new IOException("cut short");
+                    }
+                    block.flip();
+                    at += block.remaining();
+                    crc.update(block);
                 }
-                writeFully(ch, ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip());
+                writeFully(ch, header, 0);
+                writeFully(ch, ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip(), headerLength + dataLength);
                 if (fsync) ch.force(true);
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -219,6 +265,36 @@ final class SnapshotFiles {
                 }
             }
             throw new StorageException("cannot write snapshot " + target + ": " + e.getMessage(), e, full);
+        }
+    }
+
+    /** Appends to a channel at its position, flushing to disk every {@link #SYNC_EVERY_BYTES}. */
+    private final class ChannelOutput extends java.io.OutputStream {
+        private final FileChannel ch;
+        private long written;
+        private long unsynced;
+
+        ChannelOutput(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+            while (buf.hasRemaining()) ch.write(buf);
+            written += len;
+            unsynced += len;
+            if (fsync && unsynced >= SYNC_EVERY_BYTES) {
+                // Flushed as it goes: one fsync of a whole large snapshot at the end would hold the
+                // disk, and the log's fsyncs (which the node's loop waits for) would wait behind it.
+                ch.force(false);
+                unsynced = 0;
+            }
         }
     }
 

@@ -298,6 +298,26 @@ class FileStorageTest {
     }
 
     @Test
+    @DisplayName("a snapshot streamed into its file reads back the same, from the file, after a restart too")
+    void aStreamedSnapshotRoundTrips() throws Exception {
+        byte[] bytes = new byte[2 * io.raftkv.raft.SnapshotData.Output.CHUNK + 123];
+        new java.util.Random(7).nextBytes(bytes);
+        io.raftkv.raft.Configuration config = io.raftkv.raft.Configuration.bootstrap(List.of(1, 2, 3));
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
+            RaftStorage.Written w = s.writeSnapshot(8, 1, config, out -> {
+                for (int at = 0; at < bytes.length; at += 1000) out.write(bytes, at, Math.min(1000, bytes.length - at));
+            });
+            s.snapshotWritten(w.snapshot(), w.sizeBytes());
+            assertThat(w.snapshot().data()).isInstanceOf(FileSnapshotData.class);
+            assertThat(w.snapshot()).isEqualTo(new Snapshot(8, 1, config, bytes));
+            assertThat(w.sizeBytes()).isEqualTo(Files.size(list(dir.resolve("snap")).get(0)));
+        }
+        assertThat(reload(dir, BIG).snapshot()).contains(new Snapshot(8, 1, config, bytes));
+    }
+
+    @Test
     void aBackgroundSnapshotFinishingAfterANewerInstalledOneIsDropped() {
         // The runtime writes its own snapshots on another thread; meanwhile the leader's may land.
         Snapshot own = new Snapshot(4, 1, new byte[] {4});

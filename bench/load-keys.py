@@ -2,7 +2,7 @@
 """Loads N keys into raftkv or etcd through their HTTP JSON APIs, 128 puts per transaction (etcd's
 default --max-txn-ops, raftkv's limit), from several connections at once. Keys are
 key-000000000000 .. (16 bytes), as bench/wrk/common.lua names them above 100,000 keys; values are
-"v" * --value-bytes. Used by bench/compare-etcd.sh for large data sets (--keys above 100,000).
+"v" * --value-bytes (up to 100,000 keys: key-00000 .., as common.lua names those). Used by bench/compare-etcd.sh for large data sets (--keys above 100,000).
 
   bench/load-keys.py --system raftkv --url http://127.0.0.1:18000 --url http://127.0.0.1:18001 ... --keys 10000000
   bench/load-keys.py --system etcd --url http://127.0.0.1:12379 --keys 10000000 [--cacert ca.pem]
@@ -37,6 +37,7 @@ def main():
         ap.error("--keys, --value-bytes and --connections must be >= 1")
     urls = [urllib.parse.urlparse(u) for u in a.url]
     value = "v" * a.value_bytes
+    name = "key-%012d" if a.keys > 100000 else "key-%05d"  # as bench/wrk/common.lua names them
     batches = (a.keys + BATCH - 1) // BATCH
     next_batch = [0]
     lock = threading.Lock()
@@ -44,7 +45,7 @@ def main():
     retries = [0]
 
     def body(batch):
-        keys = ["key-%012d" % i for i in range(batch * BATCH, min(a.keys, (batch + 1) * BATCH))]
+        keys = [name % i for i in range(batch * BATCH, min(a.keys, (batch + 1) * BATCH))]
         if a.system == "raftkv":
             return "/txn", json.dumps({"success": [{"op": "put", "key": k, "value": value} for k in keys]})
         v = base64.b64encode(value.encode()).decode()

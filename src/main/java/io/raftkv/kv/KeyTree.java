@@ -84,12 +84,6 @@ final class KeyTree {
         return size;
     }
 
-    void clear() {
-        owner = new Owner();
-        root = emptyLeaf(owner);
-        size = 0;
-    }
-
     static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -100,19 +94,10 @@ final class KeyTree {
         return get(root, utf8(key));
     }
 
-    boolean containsKey(String key) {
-        return find(root, utf8(key)) != null;
-    }
-
     private static KeyValue get(Node root, byte[] key) {
         Leaf leaf = leafFor(root, key);
         int i = search(leaf.keys, 0, leaf.n, key);
         return i < 0 ? null : keyValue(leaf, i);
-    }
-
-    private static Leaf find(Node root, byte[] key) {
-        Leaf leaf = leafFor(root, key);
-        return search(leaf.keys, 0, leaf.n, key) < 0 ? null : leaf;
     }
 
     private static Leaf leafFor(Node node, byte[] key) {

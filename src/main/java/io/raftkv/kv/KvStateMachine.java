@@ -214,8 +214,10 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             }
             return r;
         }
-        // A missing key counts as the empty string.
-        String before = cmd.op() == KvCommand.Op.APPEND ? valueOf(cmd.key()) : "";
+        // A missing key counts as the empty string; an append keeps the key's lease, a put without
+        // one detaches it (as in etcd). One read of the key.
+        KeyValue old = cmd.op() == KvCommand.Op.APPEND ? data.get(cmd.key()) : null;
+        String before = old == null ? "" : old.value();
         long resultingBytes = resultingBytesIfOverLimit(before, cmd.value());
         if (resultingBytes > 0) {
             if (session != null) {
@@ -226,8 +228,6 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             return new ApplyResult.ValueTooLarge(resultingBytes, maxValueBytes);
         }
         String next = cmd.op() == KvCommand.Op.APPEND ? before + cmd.value() : cmd.value();
-        // An append keeps the key's lease; a put without one detaches it (as in etcd).
-        KeyValue old = cmd.op() == KvCommand.Op.APPEND ? data.get(cmd.key()) : null;
         long lease = old != null ? old.lease() : 0;
         write(cmd.key(), next, index, cmd.op() == KvCommand.Op.APPEND ? WatchEvent.Type.APPEND : WatchEvent.Type.PUT, lease);
         if (session != null) {
@@ -237,6 +237,13 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             session.lastResult = null;
         }
         return new ApplyResult.Applied(next);
+    }
+
+    /** Appends {@code added} to {@code key}'s value (a missing key counts as ""), keeping its lease. */
+    private KeyValue append(String key, String added, long revision) {
+        KeyValue cur = data.get(key);
+        return cur == null ? write(key, added, revision, WatchEvent.Type.APPEND, 0)
+                : write(key, cur.value() + added, revision, WatchEvent.Type.APPEND, cur.lease());
     }
 
     private String valueOf(String key) {
@@ -363,9 +370,7 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
                     results.add(switch (o) {
                         case KvOp.Put p -> new ApplyResult.OpResult("put", p.key(),
                                 write(p.key(), p.value(), index, WatchEvent.Type.PUT, p.lease()), 0);
-                        case KvOp.Append a -> new ApplyResult.OpResult("append", a.key(),
-                                write(a.key(), valueOf(a.key()) + a.value(), index, WatchEvent.Type.APPEND,
-                                        data.containsKey(a.key()) ? data.get(a.key()).lease() : 0), 0);
+                        case KvOp.Append a -> new ApplyResult.OpResult("append", a.key(), append(a.key(), a.value(), index), 0);
                         case KvOp.Delete d -> new ApplyResult.OpResult("delete", d.key(), null,
                                 delete(d.key(), d.prefix(), index));
                         case KvOp.Get g -> new ApplyResult.OpResult("get", g.key(), data.get(g.key()), 0);

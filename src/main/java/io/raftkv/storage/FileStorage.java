@@ -118,11 +118,6 @@ public final class FileStorage implements RaftStorage {
     }
 
     @Override
-    public Snapshot reopen(Snapshot written) {
-        return snapshots.reopen(written);
-    }
-
-    @Override
     public void snapshotWritten(Snapshot snapshot, long sizeBytes) {
         if (snapshot.index() <= snapshotIndex) return;
         snapshotBytes = sizeBytes;

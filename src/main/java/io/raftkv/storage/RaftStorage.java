@@ -53,7 +53,8 @@ public interface RaftStorage extends AutoCloseable {
 
     /**
      * Like {@link #writeSnapshot(Snapshot)}, the data coming from {@code writer}; returns the
-     * snapshot as this storage keeps it (see {@link #reopen}) and its size. A file store streams it
+     * snapshot as this storage keeps it (a file store: read from its file, so the node need not keep
+     * a second copy of its state on the heap) and its size. A file store streams it
      * into the file, so a large state is never encoded whole on the heap (at 10 million keys that
      * was 1.2 GB allocated in seconds, and G1 answered with full GCs of 4.5 s). By default it is
      * encoded in memory and written with {@link #writeSnapshot(Snapshot)}.
@@ -66,17 +67,7 @@ public interface RaftStorage extends AutoCloseable {
             throw new java.io.UncheckedIOException(e); // in memory: does not happen
         }
         Snapshot encoded = new Snapshot(index, term, configuration, out.finish());
-        long size = writeSnapshot(encoded);
-        return new Written(reopen(encoded), size);
-    }
-
-    /**
-     * After {@link #writeSnapshot}: the snapshot as this storage keeps it, to hold instead of
-     * {@code written} (a file store reads its data from the file, so the node need not keep a
-     * second copy of its state on the heap). By default {@code written} itself.
-     */
-    default Snapshot reopen(Snapshot written) {
-        return written;
+        return new Written(encoded, writeSnapshot(encoded));
     }
 
     /**

@@ -47,9 +47,6 @@ final class SnapshotFiles {
     /** Version 1's header: magic, index, term, dataLength. */
     private static final int HEADER_V1 = 8 + 8 + 8 + 8;
 
-    /** A snapshot being written is flushed to disk every this many bytes (see {@link #save}). */
-    static final long SYNC_EVERY_BYTES = 16L << 20;
-
     private final Path dir;
     private final boolean fsync;
 
@@ -151,24 +148,6 @@ final class SnapshotFiles {
         while (buf.hasRemaining()) ch.write(buf, position + buf.position());
     }
 
-    /**
-     * {@code snap}, written by {@link #save}, with its data read from its file from now on (the
-     * heap copy can go); {@code snap} itself if the file is gone already (a newer snapshot
-     * replaced it meanwhile).
-     */
-    Snapshot reopen(Snapshot snap) {
-        Path file = dir.resolve(String.format("snapshot_%020d_%020d", snap.index(), snap.term()));
-        int header = 28 + snap.configuration().map(c -> c.encode().length).orElse(0) + 8;
-        try {
-            SnapshotData data = FileSnapshotData.open(file, header, snap.data().length());
-            return new Snapshot(snap.index(), snap.term(), snap.configuration(), data);
-        } catch (java.nio.file.NoSuchFileException e) {
-            return snap;
-        } catch (IOException e) {
-            throw new StorageException("cannot open snapshot " + file + ": " + e.getMessage(), e);
-        }
-    }
-
     private static byte[] readFully(SeekableByteChannel ch, int n) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(n);
         while (buf.hasRemaining()) {
@@ -183,7 +162,7 @@ final class SnapshotFiles {
             try (java.io.InputStream in = snap.data().stream()) {
                 in.transferTo(out);
             }
-        });
+        }, false).sizeBytes();
     }
 
     /**
@@ -191,25 +170,18 @@ final class SnapshotFiles {
      * as read from the file, and the file's size. The encoded snapshot is never whole on the heap.
      */
     synchronized RaftStorage.Written save(long index, long term, Configuration configuration, RaftStorage.SnapshotWriter writer) {
-        long size = write(index, term, Optional.of(configuration), writer);
-        Path target = dir.resolve(String.format("snapshot_%020d_%020d", index, term));
-        int header = 28 + configuration.encode().length + 8;
-        try {
-            long dataLength = Files.size(target) - header - 4;
-            return new RaftStorage.Written(new Snapshot(index, term, Optional.of(configuration),
-                    FileSnapshotData.open(target, header, dataLength)), size);
-        } catch (IOException e) {
-            throw new StorageException("cannot open snapshot " + target + " just written: " + e.getMessage(), e);
-        }
+        return write(index, term, Optional.of(configuration), writer, true);
     }
 
     /**
-     * The file: data first (after room for the header), as {@code writer} produces it, flushed to
-     * disk every {@link #SYNC_EVERY_BYTES}; then the header, which holds the data's length; then
-     * the checksum over both (the data read back from the page cache); fsync, rename, fsync of the
-     * folder.
+     * The file: data first (after room for the header), as {@code writer} produces it; then the
+     * header, which holds the data's length; then the checksum over both (the data read back from
+     * the page cache); fsync, rename, fsync of the folder. With {@code keep}, the snapshot returned
+     * reads its data from the file, opened before older snapshots are deleted: a background
+     * snapshot older than one installed meanwhile is deleted at once, and still readable.
      */
-    private long write(long index, long term, Optional<Configuration> config, RaftStorage.SnapshotWriter writer) {
+    private RaftStorage.Written write(long index, long term, Optional<Configuration> config, RaftStorage.SnapshotWriter writer,
+                                      boolean keep) {
         Path target = dir.resolve(String.format("snapshot_%020d_%020d", index, term));
         Path tmp = dir.resolve(target.getFileName() + ".tmp");
         try {
@@ -220,7 +192,7 @@ final class SnapshotFiles {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE, StandardOpenOption.READ)) {
                 ch.position(headerLength);
-                ChannelOutput data = new ChannelOutput(ch);
+                CountingOutput data = new CountingOutput(ch);
                 java.io.BufferedOutputStream out = new java.io.BufferedOutputStream(data, 1 << 20);
                 writer.writeTo(out);
                 out.flush();
@@ -246,14 +218,18 @@ final class SnapshotFiles {
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             syncDir();
+            long size = Files.size(target);
+            SnapshotData kept = keep ? FileSnapshotData.open(target, headerLength, dataLength) : null;
             // Keep only the newest: a snapshot taken in the background may finish after a newer one
             // was installed from the leader, and then it is the one to go.
-            long size = Files.size(target);
             try (Stream<Path> s = Files.list(dir)) {
                 List<Path> all = s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()).sorted().toList();
                 for (Path old : all.subList(0, all.size() - 1)) Files.delete(old);
+            } catch (IOException e) {
+                if (kept != null) kept.release();
+                throw e;
             }
-            return size;
+            return new RaftStorage.Written(kept == null ? null : new Snapshot(index, term, config, kept), size);
         } catch (IOException e) {
             // The snapshot becomes visible only by the rename: on a full disk nothing of it stays.
             boolean full = StorageException.isNoSpace(e);
@@ -268,13 +244,12 @@ final class SnapshotFiles {
         }
     }
 
-    /** Appends to a channel at its position, flushing to disk every {@link #SYNC_EVERY_BYTES}. */
-    private final class ChannelOutput extends java.io.OutputStream {
+    /** Appends to a channel at its position, counting the bytes. */
+    private static final class CountingOutput extends java.io.OutputStream {
         private final FileChannel ch;
         private long written;
-        private long unsynced;
 
-        ChannelOutput(FileChannel ch) {
+        CountingOutput(FileChannel ch) {
             this.ch = ch;
         }
 
@@ -288,13 +263,6 @@ final class SnapshotFiles {
             ByteBuffer buf = ByteBuffer.wrap(b, off, len);
             while (buf.hasRemaining()) ch.write(buf);
             written += len;
-            unsynced += len;
-            if (fsync && unsynced >= SYNC_EVERY_BYTES) {
-                // Flushed as it goes: one fsync of a whole large snapshot at the end would hold the
-                // disk, and the log's fsyncs (which the node's loop waits for) would wait behind it.
-                ch.force(false);
-                unsynced = 0;
-            }
         }
     }
 

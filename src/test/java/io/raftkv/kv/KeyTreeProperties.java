@@ -51,7 +51,6 @@ class KeyTreeProperties {
                 for (int i = 0; i < 50; i++) {
                     String k = key(random, keySpace);
                     assertThat(tree.get(k)).as("get %s", k).isEqualTo(model.get(k));
-                    assertThat(tree.containsKey(k)).isEqualTo(model.containsKey(k));
                 }
                 String from = key(random, keySpace);
                 boolean inclusive = random.nextBoolean();

@@ -276,17 +276,16 @@ class FileStorageTest {
 
     @Test
     @DisplayName("a written snapshot is kept as its file, which stays readable after a newer snapshot deletes it")
-    void aReopenedSnapshotReadsItsFileEvenAfterItIsDeleted() {
+    void aKeptSnapshotReadsItsFileEvenAfterItIsDeleted() {
         byte[] bytes = new byte[100_000];
         new java.util.Random(6).nextBytes(bytes);
-        Snapshot written = new Snapshot(4, 1, bytes);
+        io.raftkv.raft.Configuration config = io.raftkv.raft.Configuration.bootstrap(List.of(1, 2, 3));
         try (FileStorage s = open(dir, BIG)) {
             s.load();
             s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
-            s.snapshotWritten(written, s.writeSnapshot(written));
-            Snapshot kept = s.reopen(written);
-            assertThat(kept.data()).isInstanceOf(FileSnapshotData.class);
-            assertThat(kept).isEqualTo(written);
+            RaftStorage.Written w = s.writeSnapshot(4, 1, config, out -> out.write(bytes));
+            s.snapshotWritten(w.snapshot(), w.sizeBytes());
+            Snapshot kept = w.snapshot();
             s.saveSnapshot(new Snapshot(8, 1, new byte[] {8}));
             assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 8, 1));
             assertThat(kept.data().toByteArray()).as("read after its file was deleted").isEqualTo(bytes);
@@ -295,6 +294,25 @@ class FileStorageTest {
             assertThatThrownBy(() -> kept.data().read(0, 1)).as("released: its file is closed")
                     .isInstanceOf(java.io.UncheckedIOException.class);
         }
+    }
+
+    @Test
+    @DisplayName("a background snapshot older than one installed meanwhile is deleted at once, and what it returns still reads")
+    void aStreamedSnapshotOlderThanTheInstalledOneIsDroppedButReadable() {
+        byte[] bytes = new byte[50_000];
+        new java.util.Random(8).nextBytes(bytes);
+        io.raftkv.raft.Configuration config = io.raftkv.raft.Configuration.bootstrap(List.of(1, 2, 3));
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
+            s.installSnapshot(new Snapshot(20, 2, config, new byte[] {20}));
+            RaftStorage.Written w = s.writeSnapshot(4, 1, config, out -> out.write(bytes));
+            assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 20, 2));
+            assertThat(w.snapshot().data().toByteArray()).isEqualTo(bytes);
+            w.snapshot().data().release();
+        }
+        assertThat(reload(dir, BIG).snapshot()).contains(new Snapshot(20, 2, io.raftkv.raft.Configuration.bootstrap(List.of(1, 2, 3)),
+                new byte[] {20}));
     }
 
     @Test

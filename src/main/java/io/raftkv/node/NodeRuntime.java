@@ -44,10 +44,15 @@ import java.util.function.Supplier;
  * inbound request, a monotonic clock, the {@link StateMachine} and a {@link RuntimeListener}.
  *
  * <p>Handling a Ready: the leader's replication messages leave first
- * ({@link Ready#mayLeaveBeforePersist}); its durable part goes to the persister; once it is durable
- * the rest is sent, the leader's snapshot restored, committed entries applied and their writers
- * answered, linearizable reads served, and the core advanced. While a write is in flight the
- * runtime takes no new Ready and holds inputs back (as a node thread blocked in fsync does).
+ * ({@link Ready#mayLeaveBeforePersist}); its durable part goes to the persister; committed entries
+ * are applied and their writers answered, linearizable reads served, and the core is told the
+ * Ready was taken ({@link RaftNode#accept}) at once; the rest of its messages (votes,
+ * acknowledgements) leave once its write is durable, and only then does the core count it
+ * ({@link RaftNode#persisted}). So the runtime keeps taking inputs and Readies while writes are
+ * in flight (etcd's asynchronous storage writes): they end in the order they were handed, and
+ * messages that must wait for a write wait for every write before them too. A Ready that installs
+ * a leader's snapshot is the exception: the runtime takes nothing else until it is durable and
+ * the state machine restored, and holds inputs back meanwhile.
  *
  * <p>Not thread-safe: every call comes from the adapter's one thread.
  *
@@ -75,8 +80,10 @@ public final class NodeRuntime<R> {
     /** Inbound requests waiting for the core's response, FIFO per peer and kind of request. */
     private final Map<Long, ArrayDeque<RpcReply>> pendingRpcs = new HashMap<>();
 
-    /** The Ready whose write is in flight (null if none), and inputs that arrived meanwhile. */
-    private InFlight inFlight;
+    /** Writes handed to the persister, oldest first: they end in this order. */
+    private final ArrayDeque<InFlight> writes = new ArrayDeque<>();
+    /** The write in {@link #writes} that installs a leader's snapshot (null if none), and inputs held back until it ends. */
+    private InFlight barrier;
     private final ArrayDeque<Runnable> heldInputs = new ArrayDeque<>();
     private long nextToken;
     private boolean processing;
@@ -128,6 +135,9 @@ public final class NodeRuntime<R> {
 
     private record PendingWrite<R>(long term, Consumer<WriteOutcome<R>> done) {}
 
+    /** A Ready taken while writes were in flight, and its sends that wait for them (answers bound to their exchange). */
+    private record Rider(Ready ready, List<Runnable> sends) {}
+
     private record PendingChange(long term, Consumer<MembershipOutcome> done) {}
 
     private record PendingRead<V>(Supplier<V> query, Consumer<ReadOutcome<V>> done) {
@@ -139,7 +149,13 @@ public final class NodeRuntime<R> {
     private static final class InFlight {
         final Ready ready;
         final long token;
+        /** A barrier's messages, sent as its Ready is finished. */
         final List<Message> afterPersist;
+        /**
+         * A pipelined write's Ready, then the Readies without a write taken after it: finished, in
+         * order, once it is durable.
+         */
+        final List<Rider> riders = new ArrayList<>(1);
         boolean durable;
 
         InFlight(Ready ready, long token, List<Message> afterPersist) {
@@ -291,12 +307,19 @@ public final class NodeRuntime<R> {
         checkTransfers(); // a transfer the core gave up on needs no Ready to show it
     }
 
-    /** The write handed to the persister with {@code token} is durable. */
+    /** The write handed to the persister with {@code token} is durable; writes end in the order they were handed. */
     public void persisted(long token) {
-        if (inFlight == null || inFlight.token != token || inFlight.durable)
-            throw new IllegalStateException("persisted(" + token + ") but the write in flight is "
-                    + (inFlight == null ? "none" : inFlight.token + (inFlight.durable ? " (already durable)" : "")));
-        inFlight.durable = true;
+        InFlight next = null;
+        for (InFlight w : writes) {
+            if (!w.durable) {
+                next = w;
+                break;
+            }
+        }
+        if (next == null || next.token != token)
+            throw new IllegalStateException("persisted(" + token + ") but the oldest write in flight is "
+                    + (next == null ? "none" : String.valueOf(next.token)));
+        next.durable = true;
     }
 
     /**
@@ -338,14 +361,13 @@ public final class NodeRuntime<R> {
         processing = true;
         try {
             while (true) {
-                if (inFlight != null) {
-                    if (!inFlight.durable) return;
-                    InFlight done = inFlight;
-                    inFlight = null;
-                    afterPersist(done.ready, done.afterPersist);
-                    while (inFlight == null && !heldInputs.isEmpty()) heldInputs.poll().run();
+                InFlight oldest = writes.peekFirst();
+                if (oldest != null && oldest.durable) {
+                    writes.pollFirst();
+                    finishWrite(oldest);
                     continue;
                 }
+                if (barrier != null) return;
                 if (!core.hasReady()) break;
                 beginReady(takeReady());
             }
@@ -375,7 +397,7 @@ public final class NodeRuntime<R> {
     }
 
     private boolean holdWhileWriting(Runnable input) {
-        if (inFlight == null) return false;
+        if (barrier == null) return false;
         heldInputs.add(input);
         return true;
     }
@@ -388,20 +410,67 @@ public final class NodeRuntime<R> {
         //    core may have sent to them before dropping them (a leader that stepped down, say).
         rd.configuration().ifPresent(listener::configurationChanged);
         rd.peers().ifPresent(this::widenPeers);
-        if (!rd.mustPersist()) {
+        if (!rd.mustPersist() && writes.isEmpty()) {
             afterPersist(rd, rd.messages());
             return;
         }
+        if (rd.snapshot().isPresent()) {
+            // A leader's snapshot replaces the state machine once it is durable: nothing else
+            // happens until then (the writes before it end first).
+            List<Message> afterPersist = new ArrayList<>(rd.messages().size());
+            for (Message m : rd.messages()) {
+                if (rd.mayLeaveBeforePersist(m)) dispatch(m);
+                else afterPersist.add(m);
+            }
+            barrier = new InFlight(rd, ++nextToken, afterPersist);
+            writes.addLast(barrier);
+            persister.persist(barrier.token, new Persister.Write(rd.snapshot(), rd.hardState(), rd.entries()));
+            return;
+        }
         // 1. The leader's replication messages leave before its own write (thesis §10.2.1);
-        //    everything else waits until the write is durable (Raft Figure 2).
-        List<Message> afterPersist = new ArrayList<>(rd.messages().size());
+        //    everything else waits until the write is durable (Raft Figure 2), and so until every
+        //    write before it is: a Ready with nothing to write waits for the last one in flight.
+        //    Committed entries too: applied once this node's write of the commit index is durable.
+        Rider rider = new Rider(rd, new ArrayList<>());
         for (Message m : rd.messages()) {
             if (rd.mayLeaveBeforePersist(m)) dispatch(m);
-            else afterPersist.add(m);
+            else rider.sends().add(deferred(m));
         }
-        // 2. Persist; the rest of the Ready waits for persisted(token).
-        inFlight = new InFlight(rd, ++nextToken, afterPersist);
-        persister.persist(inFlight.token, new Persister.Write(rd.snapshot(), rd.hardState(), rd.entries()));
+        if (rd.mustPersist()) {
+            InFlight w = new InFlight(rd, ++nextToken, List.of());
+            w.riders.add(rider);
+            writes.addLast(w);
+            // 2. Persist; the rest of this Ready happens once persisted(token) says it is durable.
+            persister.persist(w.token, new Persister.Write(Optional.empty(), rd.hardState(), rd.entries()));
+        } else {
+            writes.peekLast().riders.add(rider);
+        }
+        core.accept(rd);
+    }
+
+    /** Ends a write that is now durable: the Readies that waited for it are finished, in order. */
+    private void finishWrite(InFlight w) {
+        if (w == barrier) {
+            afterPersist(w.ready, w.afterPersist);
+            barrier = null;
+            while (barrier == null && !heldInputs.isEmpty()) heldInputs.poll().run();
+            return;
+        }
+        for (Rider r : w.riders) {
+            for (Runnable send : r.sends()) send.run();
+            if (writes.isEmpty()) narrowPeers();
+            handleRest(r.ready());
+            core.persisted(r.ready());
+            checkTransfers();
+        }
+    }
+
+    /** {@code m}'s sending, later: an answer is bound now to the exchange of the request it answers. */
+    private Runnable deferred(Message m) {
+        if (!m.isResponse()) return () -> outbox.send(m);
+        ArrayDeque<RpcReply> q = pendingRpcs.get(rpcKey(m.to(), m));
+        RpcReply reply = q == null ? null : q.pollFirst();
+        return reply == null ? () -> { } : () -> reply.send(Optional.of(m));
     }
 
     private void afterPersist(Ready rd, List<Message> messages) {
@@ -410,6 +479,15 @@ public final class NodeRuntime<R> {
         // 4. Send: answers on the exchange of the request they answer, requests to the outbox.
         for (Message m : messages) dispatch(m);
         narrowPeers();
+        handleRest(rd);
+        // 7. Tell the core it all happened.
+        core.advance(rd);
+        // 8. Transfers that this Ready ended (a new term, a new leader heard of).
+        checkTransfers();
+    }
+
+    /** Role changes, committed entries applied and their writers answered, linearizable reads served. */
+    private void handleRest(Ready rd) {
         boolean lostLeadership = false;
         for (RoleChange rc : rd.roleChanges()) {
             listener.roleChanged(rc);
@@ -436,10 +514,6 @@ public final class NodeRuntime<R> {
         // 6. Linearizable reads whose index is now applied.
         takeReadStates(rd.readStates());
         serveAppliedReads();
-        // 7. Tell the core it all happened.
-        core.advance(rd);
-        // 8. Transfers that this Ready ended (a new term, a new leader heard of).
-        checkTransfers();
     }
 
     private void widenPeers(Map<Integer, String> peers) {
@@ -620,7 +694,7 @@ public final class NodeRuntime<R> {
      * let the persister encode and write it; {@link #snapshotWritten} compacts. One at a time.
      */
     private void maybeSnapshot() {
-        if (snapshotInFlight || inFlight != null) return;
+        if (snapshotInFlight || barrier != null) return;
         if (snapshotRetryAtNs != Long.MIN_VALUE && nanoClock.getAsLong() - snapshotRetryAtNs < 0) return;
         long applied = core.appliedIndex();
         if (applied <= lastSnapshotIndex) return;
@@ -686,12 +760,12 @@ public final class NodeRuntime<R> {
 
     /** Whether a write is in flight, inputs are held back, or the core has a Ready to hand out. */
     public boolean busy() {
-        return inFlight != null || !heldInputs.isEmpty() || core.hasReady();
+        return !writes.isEmpty() || !heldInputs.isEmpty() || core.hasReady();
     }
 
     /** Whether a write is in flight. */
     public boolean writing() {
-        return inFlight != null;
+        return !writes.isEmpty();
     }
 
     /** Answers every waiting write as the node stops: it may or may not commit. */

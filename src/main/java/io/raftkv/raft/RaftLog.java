@@ -12,8 +12,10 @@ import java.util.List;
  *
  * <p>Invariants: indexes are contiguous from {@code baseIndex + 1};
  * {@code baseIndex <= applied <= committed <= lastIndex()}; {@code stableIndex <= lastIndex()} -
- * entries above {@code stableIndex} are not yet on stable storage and are handed out in the next
- * {@link Ready}.
+ * entries above {@code stableIndex} are not yet on stable storage; {@code stableIndex <=
+ * handedIndex <= lastIndex()} - entries above {@code handedIndex} are handed out in the next
+ * {@link Ready}, those between the two are being written (etcd's {@code offsetInProgress}: a
+ * runtime may take the next Ready before the last one's write is durable).
  */
 final class RaftLog {
     private final ArrayList<Entry> entries = new ArrayList<>();
@@ -21,7 +23,10 @@ final class RaftLog {
     private long baseTerm;
     private long committed;
     private long applied;
+    /** Committed entries up to here were handed out to be applied ({@code applied <= applying <= committed}). */
+    private long applying;
     private long stableIndex;
+    private long handedIndex;
     /** The configurations in this log (thesis §4.1), kept in step with every append, truncation and compaction. */
     private final ConfigurationLog configurations;
 
@@ -51,10 +56,12 @@ final class RaftLog {
         entries.addAll(stored);
         for (Entry e : stored) configurations.appended(e);
         this.stableIndex = lastIndex();
+        this.handedIndex = stableIndex;
         if (committed > lastIndex())
             throw new IllegalStateException("commit index " + committed + " beyond last stored index " + lastIndex());
         this.committed = Math.max(committed, baseIndex);
         this.applied = baseIndex;
+        this.applying = baseIndex;
     }
 
     long baseIndex() {
@@ -135,6 +142,7 @@ final class RaftLog {
                     + committed + ")");
         while (lastIndex() >= index) entries.remove(entries.size() - 1);
         stableIndex = Math.min(stableIndex, index - 1);
+        handedIndex = Math.min(handedIndex, index - 1);
         configurations.truncatedFrom(index);
     }
 
@@ -161,7 +169,9 @@ final class RaftLog {
         baseTerm = term;
         committed = index;
         applied = index;
+        applying = index;
         stableIndex = index;
+        handedIndex = index;
     }
 
     long committed() {
@@ -184,6 +194,16 @@ final class RaftLog {
         if (index > committed || index < applied)
             throw new IllegalStateException("applied " + index + " outside [" + applied + ", " + committed + "]");
         applied = index;
+        if (applying < index) applying = index;
+    }
+
+    /** Committed entries up to {@code index} were handed out to be applied: the next Ready does not hand them again. */
+    void applyingTo(long index) {
+        if (index > applying) applying = Math.min(index, committed);
+    }
+
+    long applying() {
+        return applying;
     }
 
     long stableIndex() {
@@ -192,15 +212,37 @@ final class RaftLog {
 
     void stableTo(long index, long term) {
         // The entry may have been truncated and replaced since the Ready was taken.
-        if (index > stableIndex && matchTerm(index, term)) stableIndex = index;
+        if (index > stableIndex && matchTerm(index, term)) {
+            stableIndex = index;
+            handedIndex = Math.max(handedIndex, index);
+        }
     }
 
+    /**
+     * {@code written}, a Ready's entries, are being written: the next Ready no longer hands them
+     * out. Those replaced since the Ready was taken (a truncation cuts a suffix) are handed again.
+     */
+    void handedTo(List<Entry> written) {
+        for (int i = written.size() - 1; i >= 0; i--) {
+            Entry e = written.get(i);
+            if (matchTerm(e.index(), e.term())) {
+                if (e.index() > handedIndex) handedIndex = e.index();
+                return;
+            }
+        }
+    }
+
+    long handedIndex() {
+        return handedIndex;
+    }
+
+    /** The entries not yet handed out to be written. */
     List<Entry> unstableEntries() {
-        return slice(stableIndex + 1, lastIndex() + 1);
+        return slice(handedIndex + 1, lastIndex() + 1);
     }
 
     List<Entry> unappliedCommitted() {
-        return slice(applied + 1, committed + 1);
+        return slice(applying + 1, committed + 1);
     }
 
     ConfigurationLog configurations() {

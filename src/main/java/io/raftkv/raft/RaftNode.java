@@ -92,7 +92,9 @@ public final class RaftNode {
     /** ReadIndex heartbeat rounds started, and the reads they carried (only grow; for metrics). */
     private long readRoundsStarted;
     private long readsInRounds;
+    /** The hard state last on stable storage, and the one last handed out in a Ready (maybe still being written). */
     private HardState persistedHardState;
+    private HardState handedHardState;
     private boolean readyInProgress;
 
     /** The newest snapshot, sent to followers that need compacted entries (null if none). */
@@ -140,6 +142,7 @@ public final class RaftNode {
         this.term = hardState.term();
         this.votedFor = hardState.votedFor();
         this.persistedHardState = hardState;
+        this.handedHardState = hardState;
         resetElectionTimer();
     }
 
@@ -373,9 +376,9 @@ public final class RaftNode {
         return pendingBroadcast || snapshotToInstall != null || !outbox.isEmpty() || !roleChanges.isEmpty()
                 || !readStates.isEmpty() || readOnly.hasBatch()
                 || (readOnly.hasAwaitingCommit() && committedInCurrentTerm())
-                || !currentHardState().equals(persistedHardState) || configurationChangedSinceReady()
+                || !currentHardState().equals(handedHardState) || configurationChangedSinceReady()
                 || !peerAddresses.equals(reportedPeers)
-                || log.stableIndex() < log.lastIndex() || log.applied() < log.committed();
+                || log.handedIndex() < log.lastIndex() || log.applying() < log.committed();
     }
 
     /** Collects everything to persist, send and apply; must be followed by {@link #advance(Ready)}. */
@@ -402,7 +405,7 @@ public final class RaftNode {
             reportedPeers = peerAddresses;
             newPeers = Optional.of(reportedPeers);
         }
-        Ready rd = new Ready(hs.equals(persistedHardState) ? Optional.empty() : Optional.of(hs),
+        Ready rd = new Ready(hs.equals(handedHardState) ? Optional.empty() : Optional.of(hs),
                 log.unstableEntries(), outbox, log.unappliedCommitted(), roleChanges,
                 Optional.ofNullable(snapshotToInstall), readStates, persistedHardState.term(), configuration, newPeers);
         snapshotToInstall = null;
@@ -413,18 +416,42 @@ public final class RaftNode {
         return rd;
     }
 
-    /** Acknowledges that {@code rd} was persisted, sent and applied. */
+    /** Acknowledges that {@code rd} was persisted, sent and applied: {@link #accept} then {@link #persisted}. */
     public void advance(Ready rd) {
         if (!readyInProgress) throw new IllegalStateException("advance() without ready()");
+        accept(rd);
+        persisted(rd);
+    }
+
+    /**
+     * Acknowledges that {@code rd} was handed to storage and its messages that may leave were sent,
+     * before its write is durable (etcd's asynchronous storage writes): the next Ready hands out
+     * only what came after it (entries, hard state, committed entries to apply). Its end is told by
+     * {@link #persisted}, in the order the Readies were taken; until then the leader does not count
+     * itself for its entries, and what must wait for the write (votes, acknowledgements, applying
+     * its committed entries) is the runtime's to hold back.
+     */
+    public void accept(Ready rd) {
+        if (!readyInProgress) throw new IllegalStateException("accept() without ready()");
         readyInProgress = false;
+        rd.hardState().ifPresent(hs -> handedHardState = hs);
+        log.handedTo(rd.entries());
+        if (!rd.committed().isEmpty()) log.applyingTo(rd.committed().getLast().index());
+    }
+
+    /**
+     * The write of {@code rd}, {@linkplain #accept accepted} before, is durable and its committed
+     * entries are applied; Readies end in the order they were taken.
+     */
+    public void persisted(Ready rd) {
         rd.hardState().ifPresent(hs -> persistedHardState = hs);
-        if (!rd.entries().isEmpty()) {
-            Entry last = rd.entries().getLast();
-            log.stableTo(last.index(), last.term());
-        }
         // A snapshot installed since this Ready was taken may already have moved applied past it.
         if (!rd.committed().isEmpty() && rd.committed().getLast().index() > log.applied()) {
             log.appliedTo(rd.committed().getLast().index());
+        }
+        if (!rd.entries().isEmpty()) {
+            Entry last = rd.entries().getLast();
+            log.stableTo(last.index(), last.term());
         }
         // The leader counts itself only for entries on its own disk (thesis §10.2.1).
         if (role == Role.LEADER) maybeCommit();

@@ -20,7 +20,9 @@ import io.raftkv.node.TransferOutcome;
 import io.raftkv.node.WriteOutcome;
 import io.raftkv.raft.ConfChange;
 import io.raftkv.raft.Configuration;
+import io.raftkv.raft.Entry;
 import io.raftkv.raft.FollowerProgress;
+import io.raftkv.raft.HardState;
 import io.raftkv.raft.Message;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.RaftNode;
@@ -34,6 +36,7 @@ import io.raftkv.transport.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -64,8 +67,9 @@ import java.util.function.UnaryOperator;
  * proposals that arrive together share one log write (group commit); answers go back to the
  * client loop of their connection. What handlers read without a round trip (status, leader
  * contact, addresses, the auth state's view) is published by the node's loop. The log is written
- * on the node's loop for now ({@link RaftStorage#persist} completes before
- * {@link NodeRuntime#persisted} is called); only snapshot writing runs on a thread of its own.
+ * on a storage thread of its own ({@code raft-storage-N}): the loop goes on while an fsync runs,
+ * the writes handed meanwhile share the next fsync, and the loop hears of each write's end
+ * ({@link NodeRuntime#persisted}); snapshots are encoded and written on another thread.
  */
 public final class RaftServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftServer.class);
@@ -96,6 +100,12 @@ public final class RaftServer implements AutoCloseable {
     private volatile boolean closed;
     /** Encodes and writes snapshots off the loop thread. */
     private final ExecutorService snapshotWriter;
+    /**
+     * Writes the log and installs leaders' snapshots, in order, on a thread of its own (etcd's
+     * asynchronous storage writes, Ratis's single I/O worker): the loop keeps reading, batching,
+     * replicating and answering during an fsync, and writes handed meanwhile share the next one.
+     */
+    private final ExecutorService storageWriter;
     private volatile StatusSnapshot lastStatus;
     /** Watches: SSE streams of changes, fed by the state machine as entries apply. */
     private final WatchHub watches;
@@ -227,6 +237,8 @@ public final class RaftServer implements AutoCloseable {
         // Only a node of 'raftkv local' can have its network cut from the web view.
         Optional<NetworkSwitch> network = ui.localControl().map(u -> new NetworkSwitch(peerTransport));
         this.transport = transportWrapper.apply(network.<Transport>map(n -> n).orElse(peerTransport));
+        this.storageWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                .name("raft-storage-" + config.id()).unstarted(r));
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
         this.runtime = new NodeRuntime<>(rc, stored, kv, new StoragePersister(), transport, System::nanoTime,
@@ -641,63 +653,161 @@ public final class RaftServer implements AutoCloseable {
      */
     private final class StoragePersister implements Persister {
         private static final long DISK_RETRY_MS = 1000;
-        /** The write waiting for disk space, its token, and whether its snapshot part is done (loop thread). */
-        private Write blocked;
-        private long blockedToken;
-        private boolean blockedSnapshotDone;
-        private long blockedSinceNs;
+        /** Work for the storage thread, in the order handed: {@link Persist} and {@link Release}. Guarded by itself. */
+        private final ArrayDeque<Object> queue = new ArrayDeque<>();
+        /** Whether a drain is queued or running on the storage thread (guarded by {@link #queue}). */
+        private boolean draining;
+        /** Set by the storage thread after a storage failure: nothing more is written (the loop stops the node). */
+        private volatile boolean failed;
+
+        private record Persist(long token, Write write) {}
+
+        private record Release(Snapshot snapshot, long sizeBytes) {}
 
         @Override
         public void persist(long token, Write write) {
-            blockedSnapshotDone = false;
-            if (tryPersist(write, false)) {
-                runtime.persisted(token);
-            } else {
-                blocked = write;
-                blockedToken = token;
-                blockedSinceNs = System.nanoTime();
-                loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
+            enqueue(new Persist(token, write));
+        }
+
+        /** After the writes handed before it, on the storage thread like every change of the log. */
+        @Override
+        public void releaseLog(Snapshot snapshot, long sizeBytes) {
+            enqueue(new Release(snapshot, sizeBytes));
+        }
+
+        private void enqueue(Object task) {
+            synchronized (queue) {
+                queue.addLast(task);
+                if (draining) return;
+                draining = true;
+            }
+            storageWriter.execute(this::drain);
+        }
+
+        /**
+         * On the storage thread: takes everything queued and writes it, consecutive Readies' writes
+         * as one (one WAL append, one fsync: group commit across Readies, while the loop goes on
+         * taking more), then tells the loop which are durable, in order.
+         */
+        private void drain() {
+            while (!failed) {
+                List<Object> batch;
+                synchronized (queue) {
+                    if (queue.isEmpty()) {
+                        draining = false;
+                        return;
+                    }
+                    batch = new ArrayList<>(queue);
+                    queue.clear();
+                }
+                try {
+                    write(batch);
+                } catch (RuntimeException e) {
+                    failed = true;
+                    submit(() -> {
+                        throw e; // the loop stops the node, as for any storage failure
+                    });
+                }
             }
         }
 
-        /** Persists {@code write}; false if the disk is full (then nothing of the failed part was written). */
-        private boolean tryPersist(Write write, boolean snapshotDone) {
+        private void write(List<Object> batch) {
+            List<Long> tokens = new ArrayList<>();
+            HardState hs = null;
+            List<Entry> entries = new ArrayList<>();
+            for (Object task : batch) {
+                if (task instanceof Persist p && p.write().snapshot().isEmpty()) {
+                    tokens.add(p.token());
+                    if (p.write().hardState().isPresent()) hs = p.write().hardState().get();
+                    append(entries, p.write().entries());
+                    continue;
+                }
+                if (!tokens.isEmpty()) {
+                    persistOrWait(null, hs, entries);
+                    tell(tokens);
+                    tokens = new ArrayList<>();
+                    hs = null;
+                    entries = new ArrayList<>();
+                }
+                switch (task) {
+                    case Persist p -> {
+                        persistOrWait(p.write().snapshot().get(), p.write().hardState().orElse(null), p.write().entries());
+                        tell(List.of(p.token()));
+                    }
+                    case Release r -> release(r);
+                    default -> throw new IllegalStateException("unknown storage task " + task);
+                }
+            }
+            if (!tokens.isEmpty()) {
+                persistOrWait(null, hs, entries);
+                tell(tokens);
+            }
+        }
+
+        /** Adds {@code next} to {@code merged}: a later write replaces the stored suffix from its first entry on. */
+        private static void append(List<Entry> merged, List<Entry> next) {
+            if (next.isEmpty()) return;
+            long first = next.getFirst().index();
+            if (!merged.isEmpty()) {
+                long mergedFirst = merged.getFirst().index();
+                if (first <= mergedFirst) merged.clear();
+                else if (first <= merged.getLast().index()) merged.subList((int) (first - mergedFirst), merged.size()).clear();
+            }
+            merged.addAll(next);
+        }
+
+        private void tell(List<Long> tokens) {
+            submit(() -> {
+                for (long t : tokens) runtime.persisted(t);
+            });
+        }
+
+        /**
+         * Writes a leader's snapshot (if any), then the hard state and entries. A part that finds
+         * the disk full was undone by the storage; it is tried again every second (a snapshot part
+         * once done, not again) while the node refuses writes, and the loop hears of it only once
+         * it is durable.
+         */
+        private void persistOrWait(Snapshot snapshot, HardState hs, List<Entry> entries) {
+            long sinceNs = System.nanoTime();
+            boolean snapshotDone = snapshot == null;
+            while (true) {
+                try {
+                    if (!snapshotDone) {
+                        storage.installSnapshot(snapshot);
+                        snapshotDone = true;
+                    }
+                    if (hs != null || !entries.isEmpty()) storage.persist(hs, entries);
+                    break;
+                } catch (io.raftkv.storage.StorageException e) {
+                    if (!e.diskFull() || !running) throw e;
+                    if (diskFull == null) {
+                        LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
+                                        + " is room (trying again every {} ms): {}").addArgument(config.id())
+                                .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
+                                .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
+                    }
+                    diskFull = "its disk is full (" + e.getMessage() + ")";
+                    java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(DISK_RETRY_MS));
+                }
+            }
+            if (diskFull != null) {
+                diskFull = null;
+                LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
+                        .addArgument((System.nanoTime() - sinceNs) / 1_000_000).addKeyValue("event", "disk_room")
+                        .addKeyValue("node", config.id()).log();
+            }
+        }
+
+        private void release(Release r) {
             try {
-                if (!snapshotDone && write.snapshot().isPresent()) {
-                    storage.installSnapshot(write.snapshot().get());
-                    blockedSnapshotDone = true;
-                }
-                if (write.hardState().isPresent() || !write.entries().isEmpty()) {
-                    storage.persist(write.hardState().orElse(null), write.entries());
-                }
-                return true;
+                storage.snapshotWritten(r.snapshot(), r.sizeBytes());
             } catch (io.raftkv.storage.StorageException e) {
                 if (!e.diskFull()) throw e;
-                if (diskFull == null) {
-                    LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
-                                    + " is room (trying again every {} ms): {}").addArgument(config.id())
-                            .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
-                            .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
-                }
-                diskFull = "its disk is full (" + e.getMessage() + ")";
-                return false;
+                // Compaction rewrites the hard state first; without room the old segments simply stay.
+                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
+                        r.snapshot().index(), e.getMessage());
             }
-        }
-
-        private void retry() {
-            if (blocked == null) return;
-            if (!tryPersist(blocked, blockedSnapshotDone)) {
-                loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
-                return;
-            }
-            long token = blockedToken;
-            long waitedMs = (System.nanoTime() - blockedSinceNs) / 1_000_000;
-            blocked = null;
-            blockedSnapshotDone = false;
-            diskFull = null;
-            LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
-                    .addArgument(waitedMs).addKeyValue("event", "disk_room").addKeyValue("node", config.id()).log();
-            runtime.persisted(token);
         }
 
         @Override
@@ -726,17 +836,6 @@ public final class RaftServer implements AutoCloseable {
             });
         }
 
-        @Override
-        public void releaseLog(Snapshot snapshot, long sizeBytes) {
-            try {
-                storage.snapshotWritten(snapshot, sizeBytes);
-            } catch (io.raftkv.storage.StorageException e) {
-                if (!e.diskFull()) throw e;
-                // Compaction rewrites the hard state first; without room the old segments simply stay.
-                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
-                        snapshot.index(), e.getMessage());
-            }
-        }
     }
 
     /** Role changes and snapshots in the node's log. */
@@ -826,8 +925,11 @@ public final class RaftServer implements AutoCloseable {
         if (!loop.inEventLoop()) loop.submit(() -> watches.closeAll("node " + config.id() + " stopped; resume on another node"))
                 .awaitUninterruptibly(5, TimeUnit.SECONDS);
         snapshotWriter.shutdown();
+        storageWriter.shutdown();
         try {
             if (!snapshotWriter.awaitTermination(30, TimeUnit.SECONDS)) LOG.warn("node {}: snapshot still being written at stop", config.id());
+            // The writes handed before the stop finish (a torn one would be cut at the next start anyway).
+            if (!storageWriter.awaitTermination(30, TimeUnit.SECONDS)) LOG.warn("node {}: log still being written at stop", config.id());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

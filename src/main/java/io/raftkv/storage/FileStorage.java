@@ -90,6 +90,7 @@ public final class FileStorage implements RaftStorage {
             long last = r.entries().isEmpty() ? snapshotIndex : r.entries().getLast().index();
             // The commit index is a hint written after the entries; a torn write may leave it ahead.
             long commit = Math.max(snapshotIndex, Math.min(hs.commit(), last));
+            publishStats();
             return new Stored(new HardState(hs.term(), hs.votedFor(), commit), snap, r.entries());
         } catch (RuntimeException e) {
             lock.close();
@@ -99,12 +100,27 @@ public final class FileStorage implements RaftStorage {
 
     @Override
     public void persist(HardState hardState, List<Entry> entries) {
-        if (hardState != null && (hardState.term() != durableTerm || hardState.votedFor() != durableVote)) {
-            termVote.save(hardState.term(), hardState.votedFor());
-            durableTerm = hardState.term();
-            durableVote = hardState.votedFor();
+        try {
+            if (hardState != null && (hardState.term() != durableTerm || hardState.votedFor() != durableVote)) {
+                termVote.save(hardState.term(), hardState.votedFor());
+                durableTerm = hardState.term();
+                durableVote = hardState.votedFor();
+            }
+            wal.append(hardState, entries);
+        } finally {
+            publishStats();
         }
-        wal.append(hardState, entries);
+    }
+
+    /**
+     * The figures {@link #stats()} returns, taken by the thread that writes (the node's storage
+     * thread) after each change: {@code /status} and metrics read them from other threads without
+     * touching the WAL's structures while they change.
+     */
+    private volatile Stats published = new Stats(0, 0, 0, 0, 0);
+
+    private void publishStats() {
+        published = new Stats(wal.fsyncs(), wal.entriesWritten(), wal.sizeBytes(), snapshotBytes, snapshotIndex);
     }
 
     @Override
@@ -122,14 +138,22 @@ public final class FileStorage implements RaftStorage {
         if (snapshot.index() <= snapshotIndex) return;
         snapshotBytes = sizeBytes;
         snapshotIndex = snapshot.index();
-        wal.compact(snapshot.index());
+        try {
+            wal.compact(snapshot.index());
+        } finally {
+            publishStats();
+        }
     }
 
     @Override
     public void installSnapshot(Snapshot snapshot) {
         snapshotBytes = snapshots.save(snapshot);
         snapshotIndex = snapshot.index();
-        wal.resetTo(snapshot.index());
+        try {
+            wal.resetTo(snapshot.index());
+        } finally {
+            publishStats();
+        }
     }
 
     @Override
@@ -139,7 +163,7 @@ public final class FileStorage implements RaftStorage {
 
     @Override
     public Stats stats() {
-        return new Stats(wal.fsyncs(), wal.entriesWritten(), wal.sizeBytes(), snapshotBytes, snapshotIndex);
+        return published;
     }
 
     @Override

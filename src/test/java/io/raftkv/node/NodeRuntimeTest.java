@@ -186,7 +186,7 @@ class NodeRuntimeTest {
     }
 
     @Test
-    @DisplayName("Figure 2: while a write is in flight, its acknowledgement and later inputs wait for it")
+    @DisplayName("Figure 2: while a write is in flight, its acknowledgement waits for it, and so does a later answer")
     void anAsynchronousWriteHoldsItsAnswerAndLaterInputs() {
         Node n = new Node(2, new MemoryStorage(), 0);
         n.completeAtOnce = false;
@@ -196,9 +196,10 @@ class NodeRuntimeTest {
         assertThat(n.answered).as("the acknowledgement of an entry not yet on disk").isEmpty();
         assertThat(n.runtime.writing()).isTrue();
 
-        n.request(new AppendEntries(1, 2, 1, 1, 1, List.of(), 1)); // arrives during the write: held
+        n.request(new AppendEntries(1, 2, 1, 1, 1, List.of(), 1)); // arrives during the write: its answer waits
         n.runtime.process();
         assertThat(n.answered).isEmpty();
+        assertThat(n.kv.get("a")).as("committed, but this node's write of the commit index is not durable").isEmpty();
 
         n.completeWrite();
         n.runtime.process();
@@ -211,6 +212,65 @@ class NodeRuntimeTest {
         }
         assertThat(n.answered).hasSize(2);
         assertThat(n.kv.get("a")).contains("1");
+    }
+
+    @Test
+    @DisplayName("etcd's async storage writes: a follower hands out the next write before the last ends; each acknowledgement waits for its own write and every one before it")
+    void aFollowerPipelinesWritesAndAcknowledgesEachOnceDurable() {
+        Node n = new Node(2, new MemoryStorage(), 0);
+        n.completeAtOnce = false;
+        Entry e1 = new Entry(1, 1, put("a", "1", 0, 0));
+        Entry e2 = new Entry(2, 1, put("b", "2", 0, 0));
+        n.request(new AppendEntries(1, 2, 1, 0, 0, List.of(e1), 0));
+        n.runtime.process();
+        n.request(new AppendEntries(1, 2, 1, 1, 1, List.of(e2), 1));
+        n.runtime.process();
+        assertThat(n.pendingWrites).as("the second write is handed while the first is in flight").hasSize(2);
+        assertThat(n.pendingWrites.get(1).entries()).containsExactly(e2);
+        assertThat(n.answered).isEmpty();
+
+        n.completeWrite();
+        n.runtime.process();
+        assertThat(n.answered).as("only the first entry is on disk").containsExactly(AppendEntriesResponse.accept(2, 1, 1, 1));
+        assertThat(n.kv.get("a")).as("its commit index (1) is in the second write, still in flight").isEmpty();
+
+        n.completeWrite();
+        n.runtime.process();
+        assertThat(n.answered).containsExactly(AppendEntriesResponse.accept(2, 1, 1, 1), AppendEntriesResponse.accept(2, 1, 1, 2));
+        assertThat(n.kv.get("a")).contains("1");
+        assertThat(n.storage.load().entries()).containsExactly(e1, e2);
+        assertThat(n.runtime.writing()).isFalse();
+    }
+
+    @Test
+    @DisplayName("thesis §10.2.1 with async writes: the leader commits on its followers' disks alone, and answers once its own write of the commit index is durable")
+    void aLeaderCommitsOnItsFollowersWhileItsOwnWriteIsInFlight() {
+        Node n = new Node(1, new MemoryStorage(), 0);
+        long term = n.becomeLeader();
+        n.completeAtOnce = false;
+        List<WriteOutcome<ApplyResult>> outcome = new ArrayList<>();
+        n.runtime.propose(put("k", "v", 0, 0), outcome::add);
+        n.runtime.process();
+        long index = n.runtime.core().lastIndex();
+        assertThat(n.sent).as("replication leaves before the leader's own write").isNotEmpty();
+        assertThat(n.pendingWrites).hasSize(1);
+
+        n.runtime.step(AppendEntriesResponse.accept(2, 1, term, index));
+        n.runtime.process();
+        assertThat(n.runtime.core().commitIndex()).as("one follower and a leader whose entry is not on its disk").isLessThan(index);
+        n.runtime.step(AppendEntriesResponse.accept(3, 1, term, index));
+        n.runtime.process();
+        assertThat(n.runtime.core().commitIndex()).as("two followers of three voters").isEqualTo(index);
+        assertThat(n.pendingWrites).as("the commit index follows in a second write").hasSize(2);
+        assertThat(outcome).isEmpty();
+
+        n.completeWrite();
+        n.runtime.process();
+        assertThat(outcome).isEmpty();
+        n.completeWrite();
+        n.runtime.process();
+        assertThat(outcome).hasSize(1).first().isInstanceOf(WriteOutcome.Applied.class);
+        assertThat(n.kv.get("k")).contains("v");
     }
 
     @Test

@@ -47,9 +47,17 @@ final class SimServer {
     private final io.raftkv.storage.RaftStorage writes;
     /** The FileStorage disk on file seeds, null otherwise. */
     private final SimDisk disk;
-    /** The Ready write and the snapshot file in flight (a crash may catch them half-done on a disk). */
-    private Persister.Write writeInFlight;
+    /**
+     * The Ready writes in flight, oldest first, each with what waits for it (a log release); the
+     * oldest is the one on its way to the disk (a crash may catch it half-done), and the snapshot
+     * file in flight.
+     */
+    private final ArrayDeque<PendingDiskWrite> writesInFlight = new ArrayDeque<>();
     private Snapshot snapshotInFlight;
+    /** When the newest write in flight ends (simulated ms): a disk writes in order, one after another. */
+    private long lastWriteEndsMs;
+
+    private record PendingDiskWrite(long token, Persister.Write write, List<Runnable> after) {}
     final NodeRuntime<ApplyResult> runtime;
     final RaftNode core;
     final KvStateMachine kv;
@@ -134,7 +142,10 @@ final class SimServer {
      * simulated disk, what was forced, and maybe part of the write in flight).
      */
     void crash() {
-        if (alive && disk != null) disk.crash(writeInFlight, snapshotInFlight);
+        if (alive && disk != null) {
+            disk.crash(writesInFlight.isEmpty() ? null : writesInFlight.peekFirst().write(), snapshotInFlight);
+        }
+        writesInFlight.clear();
         alive = false;
         queue.clear();
         frozen.clear();
@@ -250,27 +261,40 @@ final class SimServer {
             if (cfg.has(PlantedBug.SEND_BEFORE_PERSIST)) {
                 // The bug: a disk that says "done" at once and writes after the fsync delay.
                 runtime.persisted(token);
-                writeInFlight = write;
+                PendingDiskWrite pending = new PendingDiskWrite(token, write, new ArrayList<>());
+                writesInFlight.addLast(pending);
                 later(fsyncMs, () -> {
-                    writeInFlight = null;
+                    writesInFlight.remove(pending);
                     write(write);
                 });
                 return;
             }
-            if (fsyncMs == 0) {
+            if (fsyncMs == 0 && writesInFlight.isEmpty()) {
                 if (write(write)) runtime.persisted(token);
                 return;
             }
+            // Writes end in the order they were handed, the next one no sooner than the one before.
+            long now = sim.scheduler().nowMs();
+            long endsMs = Math.max(now + fsyncMs, lastWriteEndsMs);
+            lastWriteEndsMs = endsMs;
             if (sim.faultsActive() && sim.random().nextDouble() < cfg.crashInFsyncRate()) {
                 // Power loss while the write is in flight: scheduled before its completion, so it wins.
-                long at = sim.random().nextInt((int) fsyncMs);
-                sim.scheduler().after(at, () -> sim.crash(id, incarnation, "crash during fsync"));
+                long at = now + sim.random().nextInt((int) Math.max(1, endsMs - now));
+                sim.scheduler().after(at - now, () -> sim.crash(id, incarnation, "crash during fsync"));
             }
-            writeInFlight = write;
-            later(fsyncMs, () -> {
-                writeInFlight = null;
-                if (!write(write)) return;
-                runtime.persisted(token);
+            PendingDiskWrite pending = new PendingDiskWrite(token, write, new ArrayList<>());
+            writesInFlight.addLast(pending);
+            later(endsMs - now, () -> {
+                // One writer: once this write is done, so is every one before it (a resumed
+                // process may see the completions in any order).
+                if (!writesInFlight.contains(pending)) return;
+                PendingDiskWrite w;
+                do {
+                    w = writesInFlight.pollFirst();
+                    if (!write(w.write())) return;
+                    runtime.persisted(w.token());
+                    w.after().forEach(Runnable::run);
+                } while (w != pending);
                 runtime.process();
             });
         }
@@ -313,7 +337,9 @@ final class SimServer {
 
         @Override
         public void releaseLog(Snapshot snapshot, long sizeBytes) {
-            writes.snapshotWritten(snapshot, sizeBytes);
+            // After the writes handed before it, as a storage thread would.
+            if (writesInFlight.isEmpty()) writes.snapshotWritten(snapshot, sizeBytes);
+            else writesInFlight.peekLast().after().add(() -> writes.snapshotWritten(snapshot, sizeBytes));
         }
     }
 

@@ -84,6 +84,11 @@ public final class NodeRuntime<R> {
     /** Index of the newest snapshot (taken or installed) and command bytes applied since. */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
+    /**
+     * The leader's snapshot the state machine last validated, until the Ready that installs it (or
+     * does not) is taken: see {@link StateMachine#forgetValidated()}.
+     */
+    private io.raftkv.raft.SnapshotData validatedSnapshot;
     /** The snapshot the core holds (to send to followers); released when the core takes a newer one. */
     private Snapshot heldSnapshot;
     /** Size of the newest snapshot's data (taken, installed or loaded), for {@link SnapshotPolicy#due}. */
@@ -363,6 +368,14 @@ public final class NodeRuntime<R> {
         long reads = core.readsInRounds();
         Ready rd = core.ready();
         if (core.readRoundsStarted() != rounds) listener.readRoundStarted((int) (core.readsInRounds() - reads));
+        if (validatedSnapshot != null) {
+            // The core hands out a snapshot it accepted in this Ready, or never: one it validated but
+            // did not install (its log held the snapshot's last entry, a newer one replaced it) will
+            // not be restored, and what the state machine decoded of it can go now.
+            boolean installing = rd.snapshot().filter(s -> s.data() == validatedSnapshot).isPresent();
+            validatedSnapshot = null;
+            if (!installing) sm.forgetValidated();
+        }
         return rd;
     }
 
@@ -471,6 +484,7 @@ public final class NodeRuntime<R> {
     }
 
     private void restoreSnapshot(Snapshot snap) {
+        // The very data the state machine validated: what it decoded then is installed, not decoded again.
         sm.restore(snap.data());
         lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
         snapshotIndexBefore = Math.max(snapshotIndexBefore, snap.index());
@@ -607,7 +621,9 @@ public final class NodeRuntime<R> {
     /** The state machine decodes a leader's snapshot before the core lets it replace anything. */
     private Optional<String> checkSnapshot(long index, long term, io.raftkv.raft.SnapshotData data) {
         try {
+            validatedSnapshot = null;
             sm.validate(data);
+            validatedSnapshot = data;
             return Optional.empty();
         } catch (IllegalArgumentException e) {
             listener.snapshotRefused(index, term, e.getMessage());

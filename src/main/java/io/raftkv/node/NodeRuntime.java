@@ -146,6 +146,8 @@ public final class NodeRuntime<R> {
         final long token;
         final List<Message> afterPersist;
         boolean durable;
+        /** The Ready's snapshot as the storage keeps it (null: as the Ready has it). */
+        Snapshot stored;
 
         InFlight(Ready ready, long token, List<Message> afterPersist) {
             this.ready = ready;
@@ -296,12 +298,28 @@ public final class NodeRuntime<R> {
         checkTransfers(); // a transfer the core gave up on needs no Ready to show it
     }
 
-    /** The write handed to the persister with {@code token} is durable. */
+    /** The write handed to the persister with {@code token} is durable (its snapshot, if any, kept as it was given). */
     public void persisted(long token) {
         if (inFlight == null || inFlight.token != token || inFlight.durable)
             throw new IllegalStateException("persisted(" + token + ") but the write in flight is "
                     + (inFlight == null ? "none" : inFlight.token + (inFlight.durable ? " (already durable)" : "")));
         inFlight.durable = true;
+    }
+
+    /**
+     * The write handed to the persister with {@code token} is durable, and the storage keeps its
+     * snapshot from the leader as {@code stored} ({@link RaftStorage#installSnapshot}'s answer: read
+     * from its file). The node holds that one from now on, and the received chunks become garbage;
+     * the runtime releases it when the core takes a newer snapshot.
+     */
+    public void persisted(long token, Snapshot stored) {
+        Snapshot received = inFlight == null ? null : inFlight.ready.snapshot().orElse(null);
+        if (received == null || received.index() != stored.index() || received.term() != stored.term()
+                || received.data().length() != stored.data().length())
+            throw new IllegalStateException("persisted(" + token + ") with the stored snapshot " + stored
+                    + " but the write in flight installs " + (received == null ? "none" : received));
+        persisted(token);
+        inFlight.stored = stored;
     }
 
     /**
@@ -347,7 +365,7 @@ public final class NodeRuntime<R> {
                     if (!inFlight.durable) return;
                     InFlight done = inFlight;
                     inFlight = null;
-                    afterPersist(done.ready, done.afterPersist);
+                    afterPersist(done.ready, done.afterPersist, done.stored);
                     while (inFlight == null && !heldInputs.isEmpty()) heldInputs.poll().run();
                     continue;
                 }
@@ -402,7 +420,7 @@ public final class NodeRuntime<R> {
         rd.configuration().ifPresent(listener::configurationChanged);
         rd.peers().ifPresent(this::widenPeers);
         if (!rd.mustPersist()) {
-            afterPersist(rd, rd.messages());
+            afterPersist(rd, rd.messages(), null);
             return;
         }
         // 1. The leader's replication messages leave before its own write (thesis §10.2.1);
@@ -417,9 +435,9 @@ public final class NodeRuntime<R> {
         persister.persist(inFlight.token, new Persister.Write(rd.snapshot(), rd.hardState(), rd.entries()));
     }
 
-    private void afterPersist(Ready rd, List<Message> messages) {
+    private void afterPersist(Ready rd, List<Message> messages, Snapshot stored) {
         // 3. A snapshot from the leader replaces the state machine (Raft §7).
-        rd.snapshot().ifPresent(this::restoreSnapshot);
+        rd.snapshot().ifPresent(received -> restoreSnapshot(received, stored == null ? received : stored));
         // 4. Send: answers on the exchange of the request they answer, requests to the outbox.
         for (Message m : messages) dispatch(m);
         narrowPeers();
@@ -483,9 +501,14 @@ public final class NodeRuntime<R> {
         heldSnapshot = snap;
     }
 
-    private void restoreSnapshot(Snapshot snap) {
+    /**
+     * {@code received}: the leader's snapshot as the core accepted it; {@code snap}: the same as
+     * the storage keeps it (read from its file), or {@code received} itself.
+     */
+    private void restoreSnapshot(Snapshot received, Snapshot snap) {
         // The very data the state machine validated: what it decoded then is installed, not decoded again.
-        sm.restore(snap.data());
+        sm.restore(received.data());
+        if (snap != received) core.useStoredSnapshot(snap);
         lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
         snapshotIndexBefore = Math.max(snapshotIndexBefore, snap.index());
         bytesSinceSnapshot = 0;
@@ -669,6 +692,11 @@ public final class NodeRuntime<R> {
     }
 
     // ---------------------------------------------------------------- status
+
+    /** The snapshot this node holds (the newest taken, installed or loaded), for status and checks. */
+    Optional<Snapshot> heldSnapshot() {
+        return Optional.ofNullable(heldSnapshot);
+    }
 
     /** The core, for status and checks only: every change goes through the inputs above. */
     public RaftNode core() {

@@ -641,17 +641,18 @@ public final class RaftServer implements AutoCloseable {
      */
     private final class StoragePersister implements Persister {
         private static final long DISK_RETRY_MS = 1000;
-        /** The write waiting for disk space, its token, and whether its snapshot part is done (loop thread). */
+        /** The write waiting for disk space, its token (loop thread). */
         private Write blocked;
         private long blockedToken;
-        private boolean blockedSnapshotDone;
         private long blockedSinceNs;
+        /** The write's snapshot as the storage keeps it, once stored (null before): its snapshot part is done. */
+        private Snapshot installed;
 
         @Override
         public void persist(long token, Write write) {
-            blockedSnapshotDone = false;
-            if (tryPersist(write, false)) {
-                runtime.persisted(token);
+            installed = null;
+            if (tryPersist(write)) {
+                done(token);
             } else {
                 blocked = write;
                 blockedToken = token;
@@ -660,12 +661,19 @@ public final class RaftServer implements AutoCloseable {
             }
         }
 
+        /** The write is durable; a snapshot from the leader is held as read from its file, not as received. */
+        private void done(long token) {
+            Snapshot stored = installed;
+            installed = null;
+            if (stored == null) runtime.persisted(token);
+            else runtime.persisted(token, stored);
+        }
+
         /** Persists {@code write}; false if the disk is full (then nothing of the failed part was written). */
-        private boolean tryPersist(Write write, boolean snapshotDone) {
+        private boolean tryPersist(Write write) {
             try {
-                if (!snapshotDone && write.snapshot().isPresent()) {
-                    storage.installSnapshot(write.snapshot().get());
-                    blockedSnapshotDone = true;
+                if (installed == null && write.snapshot().isPresent()) {
+                    installed = storage.installSnapshot(write.snapshot().get());
                 }
                 if (write.hardState().isPresent() || !write.entries().isEmpty()) {
                     storage.persist(write.hardState().orElse(null), write.entries());
@@ -686,18 +694,17 @@ public final class RaftServer implements AutoCloseable {
 
         private void retry() {
             if (blocked == null) return;
-            if (!tryPersist(blocked, blockedSnapshotDone)) {
+            if (!tryPersist(blocked)) {
                 loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
                 return;
             }
             long token = blockedToken;
             long waitedMs = (System.nanoTime() - blockedSinceNs) / 1_000_000;
             blocked = null;
-            blockedSnapshotDone = false;
             diskFull = null;
             LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
                     .addArgument(waitedMs).addKeyValue("event", "disk_room").addKeyValue("node", config.id()).log();
-            runtime.persisted(token);
+            done(token);
         }
 
         @Override

@@ -126,10 +126,17 @@ public final class FileStorage implements RaftStorage {
     }
 
     @Override
-    public void installSnapshot(Snapshot snapshot) {
-        snapshotBytes = snapshots.save(snapshot);
+    public Snapshot installSnapshot(Snapshot snapshot) {
+        Written written = snapshots.install(snapshot);
+        snapshotBytes = written.sizeBytes();
         snapshotIndex = snapshot.index();
-        wal.resetTo(snapshot.index());
+        try {
+            wal.resetTo(snapshot.index());
+        } catch (RuntimeException e) {
+            written.snapshot().data().release();
+            throw e;
+        }
+        return written.snapshot();
     }
 
     @Override

@@ -17,7 +17,6 @@ import io.raftkv.storage.FileStorage;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,15 +42,13 @@ import java.util.stream.Stream;
  * </pre>
  */
 public final class SnapshotInstallBench {
-    private static final int VALUE_BYTES = 64;
-
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
         boolean before = args.length > 1 && args[1].equals("before");
-        System.out.printf("%,d keys of 16 bytes, %d-byte values; follower %s%n", n, VALUE_BYTES,
-                before ? "as before issue 14 (holds the chunks, decodes twice)" : "as now");
+        System.out.printf("%,d keys of 16 bytes, %d-byte values; follower %s%n", n,
+                StateMachineScaleBench.VALUE_BYTES, before ? "as before issue 14 (holds the chunks, decodes twice)" : "as now");
 
-        long base = usedHeapAfterGc();
+        long base = StateMachineScaleBench.usedHeapAfterGc();
         // The leader's snapshot, cut into the chunks the follower will receive.
         List<byte[]> chunks = leaderChunks(n);
         long snapshotBytes = chunks.stream().mapToLong(c -> c.length).sum();
@@ -73,7 +70,7 @@ public final class SnapshotInstallBench {
             }
             chunks = null;
             if (f.kv.appliedIndex() != n) throw new AssertionError("applied " + f.kv.appliedIndex() + ", not " + n);
-            long used = usedHeapAfterGc() - base;
+            long used = StateMachineScaleBench.usedHeapAfterGc() - base;
             long stateOnly = f.kv.size();
             System.out.printf("snapshot %,d MB in %d chunks%n", snapshotBytes >> 20, (snapshotBytes + (1 << 20) - 1) >> 20);
             System.out.printf("last chunk on the loop: %,.0f ms (validate %,.0f ms, file write %,.0f ms, restore %,.0f ms)%n",
@@ -94,7 +91,7 @@ public final class SnapshotInstallBench {
         KvStateMachine leader = new KvStateMachine();
         for (int i = 0; i < n; i++) {
             leader.apply(i + 1, new KvCommand(KvCommand.Op.PUT, StateMachineScaleBench.key((int) ((i * 1_000_003L) % n)),
-                    value(i)));
+                    StateMachineScaleBench.value(i)));
         }
         SnapshotData data = leader.capture().encode();
         List<byte[]> chunks = new ArrayList<>();
@@ -106,12 +103,6 @@ public final class SnapshotInstallBench {
             }
         }
         return chunks;
-    }
-
-    private static String value(long seed) {
-        char[] c = new char[VALUE_BYTES];
-        for (int i = 0; i < c.length; i++) c[i] = (char) ('a' + (seed + i) % 26);
-        return new String(c);
     }
 
     /** Node 2 of three, on {@code disk}, its persister writing on the loop as RaftServer's does. */
@@ -188,10 +179,5 @@ public final class SnapshotInstallBench {
             kv.restore(snapshot);
             restoreNs += System.nanoTime() - t0;
         }
-    }
-
-    private static long usedHeapAfterGc() {
-        for (int i = 0; i < 3; i++) System.gc();
-        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 }

@@ -91,6 +91,11 @@ public final class NodeRuntime<R> {
     /** Index of the newest snapshot (taken or installed) and command bytes applied since. */
     private long lastSnapshotIndex;
     private long bytesSinceSnapshot;
+    /**
+     * The leader's snapshot the state machine last validated, until the Ready that installs it (or
+     * does not) is taken: see {@link StateMachine#forgetValidated()}.
+     */
+    private io.raftkv.raft.SnapshotData validatedSnapshot;
     /** The snapshot the core holds (to send to followers); released when the core takes a newer one. */
     private Snapshot heldSnapshot;
     /** Size of the newest snapshot's data (taken, installed or loaded), for {@link SnapshotPolicy#due}. */
@@ -157,6 +162,8 @@ public final class NodeRuntime<R> {
          */
         final List<Rider> riders = new ArrayList<>(1);
         boolean durable;
+        /** The Ready's snapshot as the storage keeps it (null: as the Ready has it). */
+        Snapshot stored;
 
         InFlight(Ready ready, long token, List<Message> afterPersist) {
             this.ready = ready;
@@ -323,6 +330,23 @@ public final class NodeRuntime<R> {
     }
 
     /**
+     * The write handed to the persister with {@code token} is durable, and the storage keeps its
+     * snapshot from the leader as {@code stored} ({@link RaftStorage#installSnapshot}'s answer: read
+     * from its file). The node holds that one from now on, and the received chunks become garbage;
+     * the runtime releases it when the core takes a newer snapshot.
+     */
+    public void persisted(long token, Snapshot stored) {
+        Snapshot received = barrier == null ? null : barrier.ready.snapshot().orElse(null);
+        if (received == null || received.index() != stored.index() || received.term() != stored.term()
+                || received.data().length() != stored.data().length())
+            throw new IllegalStateException("persisted(" + token + ") with the stored snapshot " + stored
+                    + " but the write in flight installs " + (received == null ? "none" : received));
+        InFlight w = barrier;
+        persisted(token);
+        w.stored = stored;
+    }
+
+    /**
      * The snapshot asked of {@link Persister#writeSnapshot} could not be written and left nothing
      * behind (the disk is full): the log stays as it is, and another snapshot is tried after
      * {@code retryAfterNs}.
@@ -385,6 +409,14 @@ public final class NodeRuntime<R> {
         long reads = core.readsInRounds();
         Ready rd = core.ready();
         if (core.readRoundsStarted() != rounds) listener.readRoundStarted((int) (core.readsInRounds() - reads));
+        if (validatedSnapshot != null) {
+            // The core hands out a snapshot it accepted in this Ready, or never: one it validated but
+            // did not install (its log held the snapshot's last entry, a newer one replaced it) will
+            // not be restored, and what the state machine decoded of it can go now.
+            boolean installing = rd.snapshot().filter(s -> s.data() == validatedSnapshot).isPresent();
+            validatedSnapshot = null;
+            if (!installing) sm.forgetValidated();
+        }
         return rd;
     }
 
@@ -411,7 +443,7 @@ public final class NodeRuntime<R> {
         rd.configuration().ifPresent(listener::configurationChanged);
         rd.peers().ifPresent(this::widenPeers);
         if (!rd.mustPersist() && writes.isEmpty()) {
-            afterPersist(rd, rd.messages());
+            afterPersist(rd, rd.messages(), null);
             return;
         }
         if (rd.snapshot().isPresent()) {
@@ -451,7 +483,7 @@ public final class NodeRuntime<R> {
     /** Ends a write that is now durable: the Readies that waited for it are finished, in order. */
     private void finishWrite(InFlight w) {
         if (w == barrier) {
-            afterPersist(w.ready, w.afterPersist);
+            afterPersist(w.ready, w.afterPersist, w.stored);
             barrier = null;
             while (barrier == null && !heldInputs.isEmpty()) heldInputs.poll().run();
             return;
@@ -473,9 +505,9 @@ public final class NodeRuntime<R> {
         return reply == null ? () -> { } : () -> reply.send(Optional.of(m));
     }
 
-    private void afterPersist(Ready rd, List<Message> messages) {
+    private void afterPersist(Ready rd, List<Message> messages, Snapshot stored) {
         // 3. A snapshot from the leader replaces the state machine (Raft §7).
-        rd.snapshot().ifPresent(this::restoreSnapshot);
+        rd.snapshot().ifPresent(received -> restoreSnapshot(received, stored == null ? received : stored));
         // 4. Send: answers on the exchange of the request they answer, requests to the outbox.
         for (Message m : messages) dispatch(m);
         narrowPeers();
@@ -544,8 +576,14 @@ public final class NodeRuntime<R> {
         heldSnapshot = snap;
     }
 
-    private void restoreSnapshot(Snapshot snap) {
-        sm.restore(snap.data());
+    /**
+     * {@code received}: the leader's snapshot as the core accepted it; {@code snap}: the same as
+     * the storage keeps it (read from its file), or {@code received} itself.
+     */
+    private void restoreSnapshot(Snapshot received, Snapshot snap) {
+        // The very data the state machine validated: what it decoded then is installed, not decoded again.
+        sm.restore(received.data());
+        if (snap != received) core.useStoredSnapshot(snap);
         lastSnapshotIndex = Math.max(lastSnapshotIndex, snap.index());
         snapshotIndexBefore = Math.max(snapshotIndexBefore, snap.index());
         bytesSinceSnapshot = 0;
@@ -681,7 +719,9 @@ public final class NodeRuntime<R> {
     /** The state machine decodes a leader's snapshot before the core lets it replace anything. */
     private Optional<String> checkSnapshot(long index, long term, io.raftkv.raft.SnapshotData data) {
         try {
+            validatedSnapshot = null;
             sm.validate(data);
+            validatedSnapshot = data;
             return Optional.empty();
         } catch (IllegalArgumentException e) {
             listener.snapshotRefused(index, term, e.getMessage());
@@ -727,6 +767,11 @@ public final class NodeRuntime<R> {
     }
 
     // ---------------------------------------------------------------- status
+
+    /** The snapshot this node holds (the newest taken, installed or loaded), for status and checks. */
+    Optional<Snapshot> heldSnapshot() {
+        return Optional.ofNullable(heldSnapshot);
+    }
 
     /** The core, for status and checks only: every change goes through the inputs above. */
     public RaftNode core() {

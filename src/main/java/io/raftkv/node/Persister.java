@@ -22,7 +22,13 @@ public interface Persister {
      */
     record Write(Optional<Snapshot> snapshot, Optional<HardState> hardState, List<Entry> entries) {}
 
-    /** Makes {@code write} durable, then has {@link NodeRuntime#persisted(long)} called with {@code token}. */
+    /**
+     * Makes {@code write} durable, then has {@link NodeRuntime#persisted(long)} called with
+     * {@code token}; or, when the storage keeps the write's snapshot as another object
+     * ({@link io.raftkv.storage.RaftStorage#installSnapshot} read it from its file),
+     * {@link NodeRuntime#persisted(long, Snapshot)} with that one, so that the node does not keep the
+     * chunks received from the leader on the heap.
+     */
     void persist(long token, Write write);
 
     /**

@@ -473,6 +473,20 @@ public final class RaftNode {
         log.compact(Math.min(compactTo, snapshot.index()));
     }
 
+    /**
+     * The runtime's storage keeps the snapshot this node installed from its leader as
+     * {@code stored}: the same index, term and bytes, read from its file. Followers are sent that one
+     * from now on, so the chunks received from the leader can go (a state of 10 million keys is over a
+     * gigabyte of them). Ignored if the core holds another snapshot by now.
+     */
+    public void useStoredSnapshot(Snapshot stored) {
+        if (latestSnapshot == null || latestSnapshot.index() != stored.index() || latestSnapshot.term() != stored.term()) return;
+        latestSnapshot = stored.withConfigurationIfAbsent(latestSnapshot.configuration().orElseThrow());
+    }
+
+    /** The newest snapshot, the one followers that need compacted entries are sent (for status and checks). */
+    public Optional<Snapshot> latestSnapshot() { return Optional.ofNullable(latestSnapshot); }
+
     /** Index of the first entry still held in memory. */
     public long firstIndex() { return log.firstIndex(); }
 

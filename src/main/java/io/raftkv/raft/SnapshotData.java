@@ -26,7 +26,9 @@ import java.util.zip.Checksum;
  * second copy of its whole state on the heap (at 10 million keys that copy was 1.2 GB of a 6 GB
  * heap, and the full GCs it caused stalled the node for seconds). Reads of a file-backed snapshot
  * (chunks sent to a follower, a restore) read the file; it stays readable after it is deleted for
- * a newer one, as the file is held open until this object is unreachable.
+ * a newer one, as the file is held open until {@link #release()}. That holds for a snapshot
+ * received from the leader too, once stored: the node keeps it as read from its file, and the
+ * chunks received go (RaftStorage#installSnapshot).
  */
 public abstract class SnapshotData {
     private static final SnapshotData EMPTY = new InMemory(new byte[0][]);
@@ -42,6 +44,11 @@ public abstract class SnapshotData {
     }
 
     public abstract long length();
+
+    /** How many of its bytes this object holds on the heap: all of them in memory, none when read from a file. */
+    public long heapBytes() {
+        return length();
+    }
 
     /** Nothing will read this any more: resources behind it (an open file) can go. In memory: nothing to do. */
     public void release() {}

@@ -731,8 +731,10 @@ public final class RaftServer implements AutoCloseable {
                 }
                 switch (task) {
                     case Persist p -> {
-                        persistOrWait(p.write().snapshot().get(), p.write().hardState().orElse(null), p.write().entries());
-                        tell(List.of(p.token()));
+                        Snapshot stored = persistOrWait(p.write().snapshot().get(), p.write().hardState().orElse(null),
+                                p.write().entries());
+                        // Held as read from its file from now on, not as received.
+                        submit(() -> runtime.persisted(p.token(), stored));
                     }
                     case Release r -> release(r);
                     default -> throw new IllegalStateException("unknown storage task " + task);
@@ -766,17 +768,14 @@ public final class RaftServer implements AutoCloseable {
          * Writes a leader's snapshot (if any), then the hard state and entries. A part that finds
          * the disk full was undone by the storage; it is tried again every second (a snapshot part
          * once done, not again) while the node refuses writes, and the loop hears of it only once
-         * it is durable.
+         * it is durable. Returns the snapshot as the storage keeps it (null without one).
          */
-        private void persistOrWait(Snapshot snapshot, HardState hs, List<Entry> entries) {
+        private Snapshot persistOrWait(Snapshot snapshot, HardState hs, List<Entry> entries) {
             long sinceNs = System.nanoTime();
-            boolean snapshotDone = snapshot == null;
+            Snapshot stored = null;
             while (true) {
                 try {
-                    if (!snapshotDone) {
-                        storage.installSnapshot(snapshot);
-                        snapshotDone = true;
-                    }
+                    if (snapshot != null && stored == null) stored = storage.installSnapshot(snapshot);
                     if (hs != null || !entries.isEmpty()) storage.persist(hs, entries);
                     break;
                 } catch (io.raftkv.storage.StorageException e) {
@@ -797,6 +796,7 @@ public final class RaftServer implements AutoCloseable {
                         .addArgument((System.nanoTime() - sinceNs) / 1_000_000).addKeyValue("event", "disk_room")
                         .addKeyValue("node", config.id()).log();
             }
+            return stored;
         }
 
         private void release(Release r) {

@@ -60,6 +60,11 @@ final class FileSnapshotData extends SnapshotData {
     }
 
     @Override
+    public long heapBytes() {
+        return 0;
+    }
+
+    @Override
     protected void copy(long from, byte[] out, int at, int n) {
         ByteBuffer buf = ByteBuffer.wrap(out, at, n);
         try {

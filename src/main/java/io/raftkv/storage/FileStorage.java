@@ -146,14 +146,19 @@ public final class FileStorage implements RaftStorage {
     }
 
     @Override
-    public void installSnapshot(Snapshot snapshot) {
-        snapshotBytes = snapshots.save(snapshot);
+    public Snapshot installSnapshot(Snapshot snapshot) {
+        Written written = snapshots.install(snapshot);
+        snapshotBytes = written.sizeBytes();
         snapshotIndex = snapshot.index();
         try {
             wal.resetTo(snapshot.index());
+        } catch (RuntimeException e) {
+            written.snapshot().data().release();
+            throw e;
         } finally {
             publishStats();
         }
+        return written.snapshot();
     }
 
     @Override

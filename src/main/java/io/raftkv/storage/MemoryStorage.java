@@ -53,9 +53,10 @@ public final class MemoryStorage implements RaftStorage {
     }
 
     @Override
-    public synchronized void installSnapshot(Snapshot snap) {
+    public synchronized Snapshot installSnapshot(Snapshot snap) {
         snapshot = snap;
         entries.clear();
+        return snap;
     }
 
     @Override

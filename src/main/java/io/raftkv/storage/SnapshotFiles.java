@@ -158,11 +158,23 @@ final class SnapshotFiles {
 
     /** Writes {@code snap} durably and deletes older snapshots. Returns the file's size. */
     synchronized long save(Snapshot snap) {
-        return write(snap.index(), snap.term(), snap.configuration(), out -> {
+        return write(snap.index(), snap.term(), snap.configuration(), copyOf(snap), false).sizeBytes();
+    }
+
+    /**
+     * Writes {@code snap} (a leader's) durably and deletes older snapshots; returns it as read from
+     * its file (to be released by the caller), and the file's size.
+     */
+    synchronized RaftStorage.Written install(Snapshot snap) {
+        return write(snap.index(), snap.term(), snap.configuration(), copyOf(snap), true);
+    }
+
+    private static RaftStorage.SnapshotWriter copyOf(Snapshot snap) {
+        return out -> {
             try (java.io.InputStream in = snap.data().stream()) {
                 in.transferTo(out);
             }
-        }, false).sizeBytes();
+        };
     }
 
     /**

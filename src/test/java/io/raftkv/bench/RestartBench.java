@@ -43,7 +43,7 @@ public final class RestartBench {
         try (FileStorage st = FileStorage.open(dir, FileStorage.Options.defaults())) {
             st.load();
             st.persist(new HardState(1, 0, index), List.of());
-            st.installSnapshot(snap);
+            st.installSnapshot(snap).data().release();
             List<Entry> batch = new ArrayList<>();
             for (int i = 0; i < tail; i++) {
                 batch.add(new Entry(++index, 1, new KvCommand(KvCommand.Op.PUT, "key-" + (i % keys), "t" + i).encode()));

@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * </pre>
  */
 public final class StateMachineScaleBench {
-    private static final int VALUE_BYTES = 64;
+    static final int VALUE_BYTES = 64;
 
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000_000;
@@ -156,13 +156,14 @@ public final class StateMachineScaleBench {
         return new String(c);
     }
 
-    private static String value(long seed) {
+    /** {@link #VALUE_BYTES} letters. */
+    static String value(long seed) {
         char[] c = new char[VALUE_BYTES];
         for (int i = 0; i < c.length; i++) c[i] = (char) ('a' + (seed + i) % 26);
         return new String(c);
     }
 
-    private static long usedHeapAfterGc() {
+    static long usedHeapAfterGc() {
         for (int i = 0; i < 3; i++) System.gc();
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }

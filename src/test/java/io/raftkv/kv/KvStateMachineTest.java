@@ -175,6 +175,87 @@ class KvStateMachineTest {
         assertThat(kv.apply(14, append("k", "x", 3, 5, 1_002))).isEqualTo(new ApplyResult.Applied("vwx"));
     }
 
+    /** A state of a few keys at index {@code at}, encoded. */
+    private static byte[] stateWith(long at, String... keys) {
+        KvStateMachine kv = new KvStateMachine();
+        long i = at - keys.length;
+        for (String k : keys) kv.apply(++i, new KvCommand(KvCommand.Op.PUT, k, "v-" + k));
+        return kv.snapshot();
+    }
+
+    @Test
+    @DisplayName("§7 + issue 14: a snapshot validated and then restored is decoded once (the restore reads none of it)")
+    void aValidatedSnapshotIsRestoredWithoutDecodingAgain() {
+        CountingSnapshotData snap = new CountingSnapshotData(stateWith(50, "a", "b", "c"));
+        KvStateMachine kv = new KvStateMachine();
+        kv.apply(1, new KvCommand(KvCommand.Op.PUT, "old", "1"));
+
+        kv.validate(snap);
+        long readByValidate = snap.bytesRead();
+        assertThat(readByValidate).as("validate decodes it").isGreaterThanOrEqualTo(snap.length());
+        assertThat(kv.get("old")).as("validate changes nothing").hasValue("1");
+        assertThat(kv.get("a")).isEmpty();
+        assertThat(kv.appliedIndex()).isEqualTo(1);
+
+        kv.restore(snap);
+        assertThat(snap.bytesRead()).as("bytes the restore read").isEqualTo(readByValidate);
+        assertThat(kv.get("a")).hasValue("v-a");
+        assertThat(kv.get("old")).isEmpty();
+        assertThat(kv.appliedIndex()).isEqualTo(50);
+
+        // Restored once: the next restore of the same object decodes it again (nothing kept).
+        kv.restore(snap);
+        assertThat(snap.bytesRead()).isEqualTo(2 * readByValidate);
+    }
+
+    @Test
+    @DisplayName("§7: what validate decoded serves only a restore of that very snapshot; another one validated or restored replaces it")
+    void onlyTheLastValidatedSnapshotIsKept() {
+        byte[] state = stateWith(50, "a");
+        CountingSnapshotData first = new CountingSnapshotData(state);
+        CountingSnapshotData second = new CountingSnapshotData(stateWith(60, "b"));
+        KvStateMachine kv = new KvStateMachine();
+        kv.validate(first);
+        kv.validate(second);
+        long read = first.bytesRead();
+        kv.restore(first);
+        assertThat(first.bytesRead()).as("decoded again: the second validate replaced it").isEqualTo(2 * read);
+        assertThat(kv.get("a")).hasValue("v-a");
+
+        // Equal bytes in another object: decoded, never taken for the validated one.
+        CountingSnapshotData copy = new CountingSnapshotData(state);
+        kv.validate(first);
+        kv.restore(copy);
+        assertThat(copy.bytesRead()).isPositive();
+
+        // Forgotten (the core did not install it): decoded again.
+        long oneDecode = second.bytesRead(); // it was validated once above
+        kv.validate(second);
+        kv.forgetValidated();
+        kv.restore(second);
+        assertThat(second.bytesRead() - oneDecode).as("validate, then a restore that decodes").isEqualTo(2 * oneDecode);
+        assertThat(kv.get("b")).hasValue("v-b");
+    }
+
+    @Test
+    @DisplayName("§7 + issue 15: a snapshot that does not decode is refused by validate and restore alike, and the state stays as it was")
+    void aBadSnapshotChangesNothingEvenAfterAGoodOneWasValidated() {
+        KvStateMachine kv = new KvStateMachine();
+        kv.apply(1, new KvCommand(KvCommand.Op.PUT, "old", "1"));
+        byte[] good = stateWith(50, "a");
+        io.raftkv.raft.SnapshotData goodData = io.raftkv.raft.SnapshotData.of(good);
+        io.raftkv.raft.SnapshotData bad = io.raftkv.raft.SnapshotData.of(java.util.Arrays.copyOf(good, good.length - 3));
+        kv.validate(goodData);
+        assertThatThrownBy(() -> kv.validate(bad)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("corrupt state machine snapshot");
+        assertThatThrownBy(() -> kv.restore(bad)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(kv.get("old")).hasValue("1");
+        assertThat(kv.get("a")).isEmpty();
+        assertThat(kv.appliedIndex()).isEqualTo(1);
+        kv.restore(goodData);
+        assertThat(kv.get("a")).hasValue("v-a");
+    }
+
     @Test
     void utf8BytesCountsAsTheEncoderWrites() {
         for (String s : new String[] {"", "abc", "é", "€", "\uD83D\uDE00", "a\uD800b", "\uDC00", "x\uD83D"}) {

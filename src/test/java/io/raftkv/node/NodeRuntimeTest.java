@@ -19,17 +19,27 @@ import io.raftkv.raft.Message.TimeoutNow;
 import io.raftkv.raft.RaftConfig;
 import io.raftkv.raft.Role;
 import io.raftkv.raft.Snapshot;
+import io.raftkv.kv.CountingSnapshotData;
+import io.raftkv.raft.SnapshotData;
+import io.raftkv.storage.FileStorage;
 import io.raftkv.storage.MemoryStorage;
+import io.raftkv.storage.RaftStorage;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The node runtime driven by hand, one input at a time: a node of a 3-voter cluster whose peers
@@ -39,10 +49,59 @@ import static org.assertj.core.api.Assertions.assertThat;
 class NodeRuntimeTest {
     private static final List<Integer> VOTERS = List.of(1, 2, 3);
 
+    /**
+     * The node's state machine as the runtime sees it: {@link KvStateMachine}, recording the
+     * snapshots it is asked to validate and restore. The state machine reads each through one
+     * {@link CountingSnapshotData} per object (so it still knows a snapshot it validated when asked
+     * to restore it), which counts how much of it was read.
+     */
+    private static final class RecordingStateMachine implements StateMachine<ApplyResult> {
+        final KvStateMachine kv;
+        final List<SnapshotData> validated = new ArrayList<>();
+        final List<SnapshotData> restored = new ArrayList<>();
+        int forgotten;
+        final Map<SnapshotData, CountingSnapshotData> views = new IdentityHashMap<>();
+
+        RecordingStateMachine(KvStateMachine kv) {
+            this.kv = kv;
+        }
+
+        CountingSnapshotData view(SnapshotData data) {
+            return views.computeIfAbsent(data, CountingSnapshotData::new);
+        }
+
+        @Override public byte[] prepare(byte[] command, long clusterTimeMs) { return kv.prepare(command, clusterTimeMs); }
+        @Override public ApplyResult apply(long index, byte[] command) { return kv.apply(index, command); }
+        @Override public void applyNoop(long index) { kv.applyNoop(index); }
+        @Override public long appliedIndex() { return kv.appliedIndex(); }
+        @Override public long clusterTimeMs() { return kv.clusterTimeMs(); }
+        @Override public byte[] housekeeping(long clusterTimeMs) { return kv.housekeeping(clusterTimeMs); }
+        @Override public Image capture() { return kv.capture(); }
+
+        @Override
+        public void validate(SnapshotData snapshot) {
+            validated.add(snapshot);
+            kv.validate(view(snapshot));
+        }
+
+        @Override
+        public void restore(SnapshotData snapshot) {
+            restored.add(snapshot);
+            kv.restore(view(snapshot));
+        }
+
+        @Override
+        public void forgetValidated() {
+            forgotten++;
+            kv.forgetValidated();
+        }
+    }
+
     /** One node under test: its runtime, storage, the requests it sent and the answers it gave. */
     private static final class Node {
-        final MemoryStorage storage;
+        final RaftStorage storage;
         final KvStateMachine kv = new KvStateMachine();
+        final RecordingStateMachine sm = new RecordingStateMachine(kv);
         final List<Message> sent = new ArrayList<>();
         final List<Message> answered = new ArrayList<>();
         final List<String> refused = new ArrayList<>();
@@ -54,16 +113,15 @@ class NodeRuntimeTest {
         long nowNs;
         final NodeRuntime<ApplyResult> runtime;
 
-        Node(int id, MemoryStorage storage, long clockOriginNs) {
+        Node(int id, RaftStorage storage, long clockOriginNs) {
             this.storage = storage;
             this.nowNs = clockOriginNs;
             RaftConfig config = RaftConfig.builder(id, VOTERS).randomSeed(42).build();
-            this.runtime = new NodeRuntime<>(config, storage.load(), kv, new Persister() {
+            this.runtime = new NodeRuntime<>(config, storage.load(), sm, new Persister() {
                 @Override
                 public void persist(long token, Write write) {
                     if (completeAtOnce) {
-                        write(write);
-                        runtime.persisted(token);
+                        persisted(token, write(write));
                     } else {
                         pendingTokens.add(token);
                         pendingWrites.add(write);
@@ -96,15 +154,23 @@ class NodeRuntimeTest {
             });
         }
 
-        void write(Persister.Write w) {
-            w.snapshot().ifPresent(storage::installSnapshot);
+        /** Writes {@code w}; returns its snapshot as the storage keeps it (null if it has none). */
+        Snapshot write(Persister.Write w) {
+            Snapshot stored = w.snapshot().map(storage::installSnapshot).orElse(null);
             storage.persist(w.hardState().orElse(null), w.entries());
+            return stored;
+        }
+
+        /** As RaftServer's persister: the leader's snapshot is held from now on as the storage keeps it. */
+        void persisted(long token, Snapshot stored) {
+            if (stored == null) runtime.persisted(token);
+            else runtime.persisted(token, stored);
         }
 
         /** Completes the write in flight, as the storage thread would. */
         void completeWrite() {
-            write(pendingWrites.removeFirst());
-            runtime.persisted(pendingTokens.removeFirst());
+            Snapshot stored = write(pendingWrites.removeFirst());
+            persisted(pendingTokens.removeFirst(), stored);
         }
 
         /** A peer's request, its answer collected. */
@@ -301,6 +367,83 @@ class NodeRuntimeTest {
         n.runtime.process();
         assertThat(n.kv.get("b")).contains("2");
         assertThat(n.storage.load().snapshot()).map(Snapshot::index).contains(100L);
+    }
+
+    /** A leader's state machine at {@code index} holding {@code key} = {@code value}, encoded. */
+    private static byte[] leaderState(long index, String key, String value) {
+        KvStateMachine leader = new KvStateMachine();
+        leader.apply(index, new KvCommand(KvCommand.Op.PUT, key, value));
+        return leader.snapshot();
+    }
+
+    /** How many bytes of {@code state} one decode reads (as {@link KvStateMachine#validate} does it). */
+    private static long oneDecode(byte[] state) {
+        CountingSnapshotData data = new CountingSnapshotData(state);
+        new KvStateMachine().validate(data);
+        return data.bytesRead();
+    }
+
+    @Test
+    @DisplayName("§7 + issue 14: a leader's snapshot is decoded once, then held as read from its file; the next one releases it")
+    void anInstalledSnapshotIsDecodedOnceAndHeldFromItsFile(@TempDir Path dir) {
+        try (FileStorage disk = FileStorage.open(dir, new FileStorage.Options(1 << 20, false))) {
+            Node n = new Node(2, disk, 0);
+            n.request(new AppendEntries(1, 2, 1, 0, 0, List.of(new Entry(1, 1, put("a", "1", 0, 0))), 1));
+            n.runtime.process();
+            byte[] state = leaderState(100, "b", "2");
+            n.request(new InstallSnapshot(1, 2, 1, 100, 1, Configuration.bootstrap(VOTERS), 0, state, true));
+            n.runtime.process();
+
+            assertThat(n.answered.getLast()).isEqualTo(new InstallSnapshotResponse(2, 1, 1, 100, state.length, true));
+            assertThat(n.kv.get("b")).contains("2");
+            assertThat(n.kv.get("a")).isEmpty();
+            // Decoded once: validated before the core took it, restored from what that decoded.
+            assertThat(n.sm.validated).hasSize(1);
+            assertThat(n.sm.restored).hasSize(1).first().isSameAs(n.sm.validated.getFirst());
+            assertThat(n.sm.view(n.sm.validated.getFirst()).bytesRead()).as("bytes of the leader's snapshot read")
+                    .isEqualTo(oneDecode(state));
+            // Held as read from the snapshot file, by the runtime and by the core (which sends it on as leader).
+            Snapshot held = n.runtime.heldSnapshot().orElseThrow();
+            assertThat(held.index()).isEqualTo(100);
+            assertThat(held.data().heapBytes()).as("bytes of the held snapshot on the heap").isZero();
+            assertThat(held.data().toByteArray()).isEqualTo(state);
+            assertThat(n.runtime.core().latestSnapshot()).get().satisfies(s -> {
+                assertThat(s.data()).isSameAs(held.data());
+                assertThat(s.configuration()).contains(Configuration.bootstrap(VOTERS));
+            });
+
+            // The next snapshot from the leader: held from its file too, and the first one's file let go.
+            byte[] next = leaderState(200, "c", "3");
+            n.request(new InstallSnapshot(1, 2, 1, 200, 1, Configuration.bootstrap(VOTERS), 0, next, true));
+            n.runtime.process();
+            assertThat(n.kv.get("c")).contains("3");
+            assertThat(n.runtime.heldSnapshot()).get().satisfies(s -> {
+                assertThat(s.index()).isEqualTo(200);
+                assertThat(s.data().heapBytes()).isZero();
+            });
+            assertThatThrownBy(() -> held.data().read(0, 1)).as("the released snapshot's file")
+                    .isInstanceOf(UncheckedIOException.class);
+        }
+    }
+
+    @Test
+    @DisplayName("§7 + issue 14: a snapshot validated but not installed (the log holds its last entry) is forgotten at once")
+    void aValidatedSnapshotTheCoreDoesNotInstallIsForgotten() {
+        Node n = new Node(2, new MemoryStorage(), 0);
+        List<Entry> entries = new ArrayList<>();
+        for (long i = 1; i <= 5; i++) entries.add(new Entry(i, 1, put("k" + i, "v", 0, 0)));
+        n.request(new AppendEntries(1, 2, 1, 0, 0, entries, 0));
+        n.runtime.process();
+        assertThat(n.kv.appliedIndex()).isZero();
+
+        n.request(new InstallSnapshot(1, 2, 1, 5, 1, Configuration.bootstrap(VOTERS), 0, leaderState(5, "k5", "v"), true));
+        n.runtime.process();
+
+        assertThat(n.sm.validated).hasSize(1);
+        assertThat(n.sm.restored).as("Raft §7: the log is kept, only the commit index learned").isEmpty();
+        assertThat(n.sm.forgotten).isEqualTo(1);
+        assertThat(n.kv.appliedIndex()).isEqualTo(5);
+        assertThat(n.runtime.core().lastIndex()).isEqualTo(5);
     }
 
     @Test

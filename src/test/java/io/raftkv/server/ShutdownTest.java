@@ -42,7 +42,7 @@ class ShutdownTest {
             @Override public Stored load() { return file.load(); }
             @Override public long writeSnapshot(Snapshot s) { return file.writeSnapshot(s); }
             @Override public void snapshotWritten(Snapshot s, long bytes) { file.snapshotWritten(s, bytes); }
-            @Override public void installSnapshot(Snapshot s) { file.installSnapshot(s); }
+            @Override public Snapshot installSnapshot(Snapshot s) { return file.installSnapshot(s); }
             @Override public Stats stats() { return file.stats(); }
             @Override public void close() { file.close(); }
 

@@ -89,7 +89,8 @@ final class SimDisk implements RaftStorage {
         if (writeInFlight != null) {
             partialWrite = writeInFlight;
             cutPowerDuring(() -> {
-                writeInFlight.snapshot().ifPresent(files::installSnapshot);
+                // Finished before the power cut: the process that would have held its file is gone.
+                writeInFlight.snapshot().ifPresent(s -> files.installSnapshot(s).data().release());
                 if (writeInFlight.hardState().isPresent() || !writeInFlight.entries().isEmpty()) {
                     files.persist(writeInFlight.hardState().orElse(null), writeInFlight.entries());
                 }
@@ -219,11 +220,13 @@ final class SimDisk implements RaftStorage {
         mirror.snapshotWritten(snapshot, sizeBytes);
     }
 
+    /** Returns what FileStorage returns, the snapshot read from its file (the harness keeps the one given). */
     @Override
-    public void installSnapshot(Snapshot snapshot) {
-        files.installSnapshot(snapshot);
+    public Snapshot installSnapshot(Snapshot snapshot) {
+        Snapshot stored = files.installSnapshot(snapshot);
         if (newestSnapshotFile == null || snapshot.index() > newestSnapshotFile.index()) newestSnapshotFile = snapshot;
         mirror.installSnapshot(snapshot);
+        return stored;
     }
 
     @Override

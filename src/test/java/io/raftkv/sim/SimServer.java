@@ -255,6 +255,9 @@ final class SimServer {
      * completes; a crash first loses it. Snapshot files take up to {@code maxSnapshotWriteMs}.
      */
     private final class SimPersister implements Persister {
+        /** The last write's snapshot from the leader as the storage keeps it (read from its file on a disk), or null. */
+        private Snapshot installed;
+
         @Override
         public void persist(long token, Write write) {
             long fsyncMs = cfg.maxFsyncMs() > 0 ? sim.random().nextInt(cfg.maxFsyncMs() + 1) : 0;
@@ -266,11 +269,14 @@ final class SimServer {
                 later(fsyncMs, () -> {
                     writesInFlight.remove(pending);
                     write(write);
+                    // The runtime kept the snapshot as it was: the stored copy is nobody's (release is explicit here).
+                    if (installed != null && installed != write.snapshot().orElse(null)) installed.data().release();
+                    installed = null;
                 });
                 return;
             }
             if (fsyncMs == 0 && writesInFlight.isEmpty()) {
-                if (write(write)) runtime.persisted(token);
+                if (write(write)) done(token);
                 return;
             }
             // Writes end in the order they were handed, the next one no sooner than the one before.
@@ -292,16 +298,24 @@ final class SimServer {
                 do {
                     w = writesInFlight.pollFirst();
                     if (!write(w.write())) return;
-                    runtime.persisted(w.token());
+                    done(w.token());
                     w.after().forEach(Runnable::run);
                 } while (w != pending);
                 runtime.process();
             });
         }
 
+        /** As RaftServer's persister: the leader's snapshot is held from now on as the storage keeps it. */
+        private void done(long token) {
+            Snapshot stored = installed;
+            installed = null;
+            if (stored == null) runtime.persisted(token);
+            else runtime.persisted(token, stored);
+        }
+
         /** Makes {@code w} durable with the checks around it; false if the node crashed right after. */
         private boolean write(Write w) {
-            w.snapshot().ifPresent(writes::installSnapshot);
+            installed = w.snapshot().map(writes::installSnapshot).orElse(null);
             if (w.hardState().isEmpty() && w.entries().isEmpty()) return true;
             HardState before = storage.hardState();
             sim.invariants().beforePersist(id, storage, w.entries());

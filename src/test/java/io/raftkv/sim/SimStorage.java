@@ -65,9 +65,10 @@ final class SimStorage implements RaftStorage {
     }
 
     @Override
-    public void installSnapshot(Snapshot snap) {
+    public Snapshot installSnapshot(Snapshot snap) {
         snapshot = snap;
         entries.clear();
+        return snap;
     }
 
     @Override

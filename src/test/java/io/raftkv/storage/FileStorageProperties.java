@@ -129,7 +129,7 @@ class FileStorageProperties {
                     long index = commit + 1 + op.a() % (last - commit + 5);
                     Snapshot snap = new Snapshot(index, term, ("leader@" + index).getBytes(StandardCharsets.UTF_8));
                     model.installSnapshot(snap);
-                    file.installSnapshot(snap);
+                    file.installSnapshot(snap).data().release();
                     snapIndex = index;
                     snapTerm = term;
                     last = index;

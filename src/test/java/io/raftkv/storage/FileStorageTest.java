@@ -305,7 +305,7 @@ class FileStorageTest {
         try (FileStorage s = open(dir, BIG)) {
             s.load();
             s.persist(new HardState(1, 1, 8), entries(1, 10, 1));
-            s.installSnapshot(new Snapshot(20, 2, config, new byte[] {20}));
+            s.installSnapshot(new Snapshot(20, 2, config, new byte[] {20})).data().release();
             RaftStorage.Written w = s.writeSnapshot(4, 1, config, out -> out.write(bytes));
             assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 20, 2));
             assertThat(w.snapshot().data().toByteArray()).isEqualTo(bytes);
@@ -343,7 +343,7 @@ class FileStorageTest {
         try (FileStorage s = open(dir, BIG)) {
             s.load();
             s.persist(new HardState(2, 1, 8), entries(1, 10, 1));
-            s.installSnapshot(fromLeader);
+            s.installSnapshot(fromLeader).data().release();
             s.persist(null, entries(21, 22, 2));
             long size = s.writeSnapshot(own);
             s.snapshotWritten(own, size);
@@ -364,7 +364,7 @@ class FileStorageTest {
             s.load();
             s.persist(hs, List.of());
             for (long i = 1; i <= 10; i++) s.persist(null, List.of(entry(i, 1)));
-            s.installSnapshot(snap);
+            s.installSnapshot(snap).data().release();
             assertThat(names(walFiles(dir))).containsExactly(Wal.openName(51));
         }
 
@@ -381,12 +381,38 @@ class FileStorageTest {
     }
 
     @Test
+    @DisplayName("issue 14: an installed snapshot is returned as read from its file, readable after a newer one deletes it, until released")
+    void installSnapshotReturnsItReadFromItsFile() {
+        byte[] bytes = new byte[io.raftkv.raft.SnapshotData.Output.CHUNK + 77];
+        new java.util.Random(9).nextBytes(bytes);
+        io.raftkv.raft.Configuration config = io.raftkv.raft.Configuration.bootstrap(List.of(1, 2, 3));
+        Snapshot fromLeader = new Snapshot(20, 2, config, io.raftkv.raft.SnapshotData.ofChunks(
+                List.of(java.util.Arrays.copyOf(bytes, 1000), java.util.Arrays.copyOfRange(bytes, 1000, bytes.length))));
+        try (FileStorage s = open(dir, BIG)) {
+            s.load();
+            s.persist(new HardState(2, 1, 8), entries(1, 10, 1));
+            Snapshot stored = s.installSnapshot(fromLeader);
+            assertThat(stored.data()).isInstanceOf(FileSnapshotData.class);
+            assertThat(stored.data().heapBytes()).isZero();
+            assertThat(stored).isEqualTo(fromLeader);
+            assertThat(stored.configuration()).contains(config);
+
+            Snapshot newer = s.installSnapshot(new Snapshot(30, 2, config, new byte[] {30}));
+            assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 30, 2));
+            assertThat(stored.data().toByteArray()).as("deleted, still open").isEqualTo(bytes);
+            stored.data().release();
+            assertThatThrownBy(() -> stored.data().read(0, 1)).isInstanceOf(java.io.UncheckedIOException.class);
+            newer.data().release();
+        }
+    }
+
+    @Test
     void installSnapshotBelowTheLastIndexAlsoDropsTheWholeLog() {
         Snapshot snap = new Snapshot(5, 2, new byte[] {5});
         try (FileStorage s = open(dir, BIG)) {
             s.load();
             s.persist(new HardState(2, 1, 0), entries(1, 10, 1));
-            s.installSnapshot(snap);
+            s.installSnapshot(snap).data().release();
             s.persist(new HardState(2, 1, 5), List.of(entry(6, 2)));
         }
 

@@ -73,7 +73,7 @@ class MembershipStorageTest {
         Snapshot installed = new Snapshot(9, 3, CONFIG.apply(new ConfChange.Promote(4)), new byte[] {9});
         try (FileStorage s = open(dir, BIG)) {
             s.load();
-            s.installSnapshot(installed);
+            s.installSnapshot(installed).data().release();
         }
         assertThat(reload(dir, BIG).snapshot()).contains(installed);
     }
@@ -99,7 +99,7 @@ class MembershipStorageTest {
     void aDamagedConfigurationIsRefused() throws Exception {
         try (FileStorage s = open(dir, BIG)) {
             s.load();
-            s.installSnapshot(new Snapshot(4, 1, CONFIG, new byte[] {1}));
+            s.installSnapshot(new Snapshot(4, 1, CONFIG, new byte[] {1})).data().release();
         }
         Path file = dir.resolve("snap").resolve(String.format("snapshot_%020d_%020d", 4, 1));
         byte[] bytes = Files.readAllBytes(file);

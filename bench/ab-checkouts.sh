@@ -38,9 +38,10 @@ run() { # checkout label
     sleep 0.2
   done
   [ -n "$leader" ] || { echo "ab-checkouts: $2 elected no leader; logs in $w" >&2; kill "${pids[@]}"; return 1; }
-  BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
+  local t=$(( conns < 2 ? conns : 2 ))
+  BENCH_PRELOAD=0 wrk -t$t -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
   local result
-  result=$(BENCH_PRELOAD=0 wrk -t2 -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-${AB_OP:-put}.lua" \
+  result=$(BENCH_PRELOAD=0 wrk -t$t -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-${AB_OP:-put}.lua" \
     "$scheme://127.0.0.1:$leader" | grep '^{"requests"')
   local changes=$(( $(cat "$w"/log* | grep -c -- '-> leader') - 1 )) rss=""
   for p in "${pids[@]}"; do rss+="${rss:+/}$(awk '$1 == "VmHWM:" {printf "%d", $2 / 1024}' "/proc/$p/status" 2>/dev/null)"; done

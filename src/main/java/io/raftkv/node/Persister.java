@@ -27,7 +27,9 @@ public interface Persister {
      * {@code token}; or, when the storage keeps the write's snapshot as another object
      * ({@link io.raftkv.storage.RaftStorage#installSnapshot} read it from its file),
      * {@link NodeRuntime#persisted(long, Snapshot)} with that one, so that the node does not keep the
-     * chunks received from the leader on the heap.
+     * chunks received from the leader on the heap. Called again before earlier writes end (the
+     * runtime pipelines them): writes must end in the order they were handed, and may be written
+     * together (one fsync for several).
      */
     void persist(long token, Write write);
 
@@ -39,6 +41,9 @@ public interface Persister {
      */
     void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image);
 
-    /** The snapshot is durable: the stored log it covers may go (on the thread that persists). */
-    void releaseLog(Snapshot snapshot, long sizeBytes);
+    /**
+     * The snapshot is durable: the stored log it covers may go (on the thread that persists, after
+     * every write handed before this call).
+     */
+        void releaseLog(Snapshot snapshot, long sizeBytes);
 }

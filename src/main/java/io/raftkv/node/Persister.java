@@ -45,5 +45,5 @@ public interface Persister {
      * The snapshot is durable: the stored log it covers may go (on the thread that persists, after
      * every write handed before this call).
      */
-        void releaseLog(Snapshot snapshot, long sizeBytes);
+    void releaseLog(Snapshot snapshot, long sizeBytes);
 }

@@ -251,6 +251,16 @@ public final class RaftKvClient implements AutoCloseable {
         token = other.token;
     }
 
+    /** Whether {@link #login} was called: the client can log in again when its token expires. */
+    boolean hasCredentials() {
+        return credentials != null;
+    }
+
+    /** Logs in again with the credentials given to {@link #login} (a {@link LoopClient} whose token expired asks). */
+    KvResult relogin() {
+        return refreshToken();
+    }
+
     private KvResult refreshToken() {
         String[] c = credentials;
         ObjectNode body = JSON.createObjectNode().put("user", c[0]).put("password", c[1]);

@@ -84,6 +84,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Stop after this many operations (default: run for --duration).")
     long count;
 
+    @Option(names = "--warm-up", paramLabel = "TIME",
+            description = {"Run the mix this long before measuring, unmeasured, so the bench's JVM has compiled its"
+                    + " request path (default: 5s; with --count: 0 unless given; 0: none)."})
+    String warmUp;
+
     @Option(names = "--mix", defaultValue = "put=1", paramLabel = "OP=W,...",
             description = "Operation weights over put, append, get, staleget, e.g. put=1 or put=20,get=70,staleget=10 (default: ${DEFAULT-VALUE}).")
     String mix;
@@ -190,6 +195,8 @@ final class BenchCommand implements Callable<Integer> {
         boolean durationGiven = duration != null;
         Duration runFor = parseDuration(durationGiven ? duration : "10s", "--duration", spec);
         if (runFor.isNegative() || runFor.isZero()) throw new ParameterException(cl, "--duration must be positive, got " + duration);
+        Duration warmUpFor = warmUp != null ? parseDuration(warmUp, "--warm-up", spec) : Duration.ofSeconds(count > 0 ? 0 : 5);
+        if (warmUpFor.isNegative()) throw new ParameterException(cl, "--warm-up must be 0 or more, got " + warmUp);
         Duration opTimeout = parseDuration(timeout, "--timeout", spec);
         if (opTimeout.toMillis() < 100) throw new ParameterException(cl, "--timeout must be at least 100ms, got " + timeout);
         Op[] table = parseMix(mix);
@@ -225,7 +232,7 @@ final class BenchCommand implements Callable<Integer> {
                 return 1;
             }
             for (RaftKvClient c : pool) if (c != pool.getFirst()) c.shareLogin(pool.getFirst());
-            return measure(nodes, pool, table, limitNs, opTimeout);
+            return measure(nodes, pool, table, limitNs, warmUpFor, opTimeout);
         } finally {
             pool.forEach(RaftKvClient::close);
             shared.shutdownNow();
@@ -233,8 +240,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Warm-up, preload and the measured run on the event loop's clients; the exit code. */
-    private int measure(List<HostPort> nodes, List<RaftKvClient> pool, Op[] table, long limitNs, Duration opTimeout)
-            throws InterruptedException {
+    private int measure(List<HostPort> nodes, List<RaftKvClient> pool, Op[] table, long limitNs, Duration warmUpFor,
+                        Duration opTimeout) throws InterruptedException {
         // The loop's clients send pool.getFirst()'s token, and log in again through it on a 401.
         try (ClientLoop loop = new ClientLoop(loopThreads, opTimeout, opTimeout, sessions, sslContext, pool.getFirst())) {
             List<LoopClient> loopClients = new ArrayList<>();
@@ -249,7 +256,13 @@ final class BenchCommand implements Callable<Integer> {
                 preloadReport = preload(pool);
                 if (preloadReport == null) return 1;
             }
-            Run run = new Run(loopClients, table, limitNs, opTimeout);
+            if (!warmUpFor.isZero()) {
+                // A JVM runs its first requests interpreted: on 2 busy cores, 10 s measured from a cold start
+                // were half warm-up. Its errors (a cluster that does not answer) show again in the measured run.
+                if (!json) err.printf("warming up for %s (--warm-up) ...%n", duration(warmUpFor));
+                new Run(loopClients, table, warmUpFor.toNanos(), 0, opTimeout, true).execute();
+            }
+            Run run = new Run(loopClients, table, limitNs, count, opTimeout, false);
             List<io.raftkv.client.Watch> watches = new ArrayList<>();
             for (int i = 0; i < watchers; i++) watches.add(pool.get(i % pool.size()).watch(keyPrefix, true, 0, run::watched));
             try {
@@ -392,8 +405,14 @@ final class BenchCommand implements Callable<Integer> {
         String stoppedBecause;
         double seconds;
 
-        Run(List<LoopClient> loopClients, Op[] table, long limitNs, Duration opTimeout) {
+        /** Operations to run (0: until the time limit), and whether to print nothing while running. */
+        final long maxOps;
+        final boolean quiet;
+
+        Run(List<LoopClient> loopClients, Op[] table, long limitNs, long maxOps, Duration opTimeout, boolean quiet) {
             this.loopClients = loopClients;
+            this.maxOps = maxOps;
+            this.quiet = quiet;
             this.table = table;
             this.limitNs = limitNs;
             // No success for this long while errors come in: the cluster is gone; stop rather than run on.
@@ -457,7 +476,7 @@ final class BenchCommand implements Callable<Integer> {
                     total.add(interval);
                     long n = total.getTotalCount();
                     if (n > lastOps) lastSuccessNs = now;
-                    if (!finished && !json) {
+                    if (!finished && !json && !quiet) {
                         err.printf("%6.1fs %9.0f ops/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%n", (now - startNs) / 1e9,
                                 (n - lastOps) * 1e9 / (now - lastNs), interval.getValueAtPercentile(50) / 1000.0,
                                 interval.getValueAtPercentile(99) / 1000.0, errorCount());
@@ -513,7 +532,7 @@ final class BenchCommand implements Callable<Integer> {
             }
 
             void next() {
-                if (stop || (count > 0 && issued.incrementAndGet() > count)) {
+                if (stop || (maxOps > 0 && issued.incrementAndGet() > maxOps)) {
                     finish();
                     return;
                 }

@@ -86,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--warm-up", paramLabel = "TIME",
             description = {"Run the mix this long before measuring, unmeasured, so the bench's JVM has compiled its"
-                    + " request path (default: 5s; with --count: 0 unless given; 0: none)."})
+                    + " request path (default: 10s; with --count: 0 unless given; 0: none)."})
     String warmUp;
 
     @Option(names = "--mix", defaultValue = "put=1", paramLabel = "OP=W,...",
@@ -195,7 +195,7 @@ final class BenchCommand implements Callable<Integer> {
         boolean durationGiven = duration != null;
         Duration runFor = parseDuration(durationGiven ? duration : "10s", "--duration", spec);
         if (runFor.isNegative() || runFor.isZero()) throw new ParameterException(cl, "--duration must be positive, got " + duration);
-        Duration warmUpFor = warmUp != null ? parseDuration(warmUp, "--warm-up", spec) : Duration.ofSeconds(count > 0 ? 0 : 5);
+        Duration warmUpFor = warmUp != null ? parseDuration(warmUp, "--warm-up", spec) : Duration.ofSeconds(count > 0 ? 0 : 10);
         if (warmUpFor.isNegative()) throw new ParameterException(cl, "--warm-up must be 0 or more, got " + warmUp);
         Duration opTimeout = parseDuration(timeout, "--timeout", spec);
         if (opTimeout.toMillis() < 100) throw new ParameterException(cl, "--timeout must be at least 100ms, got " + timeout);

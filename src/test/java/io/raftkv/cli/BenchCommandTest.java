@@ -267,7 +267,7 @@ class BenchCommandTest {
         assertThat(r.exitCode()).as("stderr: %s", r.err()).isZero();
         List<String> err = r.err().lines().toList();
         assertThat(err.getFirst()).startsWith("bench: 2 clients").contains("exactly-once sessions").contains("--no-sessions");
-        assertThat(err.get(1)).as("a timed run warms up first, by default").isEqualTo("warming up for 5 s (--warm-up) ...");
+        assertThat(err.get(1)).as("a timed run warms up first, by default").isEqualTo("warming up for 10 s (--warm-up) ...");
         assertThat(err).as("progress lines in %s", r.err())
                 .anySatisfy(l -> assertThat(l).matches(" *\\d+\\.\\ds +\\d+ ops/s  p50 +[\\d.]+ ms  p99 +[\\d.]+ ms  errors \\d+"));
         assertThat(err.size()).as("one progress line a second: %s", r.err()).isLessThanOrEqualTo(5);

@@ -175,7 +175,7 @@ public final class LoopClient {
             long start = System.nanoTime();
             long deadline = start + loop.timeoutNs;
             if (!loop.sessions) {
-                call(new Call(path, json(body), false, start, deadline, done));
+                call(new Call(path, RaftKvClient.json(body), false, start, deadline, done));
             } else {
                 sessionWrite(path, body, true, start, deadline, done);
             }
@@ -189,13 +189,13 @@ public final class LoopClient {
         }
         long s = ++seq;
         Call[] call = new Call[1];
-        call[0] = new Call(path, json(body.put("clientId", clientId).put("seq", s)), true, start, deadline, r -> {
+        call[0] = new Call(path, RaftKvClient.json(body.put("clientId", clientId).put("seq", s)), true, start, deadline, r -> {
             if (r.status() == 409 && r.body().path("sessionExpired").asBoolean()) {
                 if (call[0].maybeApplied) {
                     // An earlier send of this seq may have been applied before the session went:
                     // sending it again under a new session could apply it twice.
                     clientId = 0;
-                    done.accept(new KvResult(0, error("the session expired while this write was being resent;"
+                    done.accept(new KvResult(0, RaftKvClient.error("the session expired while this write was being resent;"
                             + " the outcome is unknown (it may have been applied once)"), r.servedBy(), r.latencyNs()));
                     return;
                 }
@@ -262,7 +262,7 @@ public final class LoopClient {
     private void call(Call c) {
         long now = System.nanoTime();
         if (now >= c.deadlineNs) {
-            finish(c, c.last != null ? c.last : new KvResult(0, error("timed out"), preferred, now - c.startNs));
+            finish(c, c.last != null ? c.last : new KvResult(0, RaftKvClient.error("timed out"), preferred, now - c.startNs));
             return;
         }
         HostPort node;
@@ -314,7 +314,7 @@ public final class LoopClient {
             } else if (!cf.isSuccess()) {
                 // Worded as RaftKvClient's, which the bench's error kinds read ("connect timed out", a refusal).
                 String why = cf.cause() instanceof io.netty.channel.ConnectTimeoutException ? "connect timed out" : describe(cf.cause());
-                failed(c, new KvResult(0, error("cannot connect to " + node + ": " + why), node,
+                failed(c, new KvResult(0, RaftKvClient.error("cannot connect to " + node + ": " + why), node,
                         System.nanoTime() - c.startNs));
             } else {
                 channel = cf.channel();
@@ -341,7 +341,7 @@ public final class LoopClient {
     private void attemptTimedOut(Call c) {
         if (inFlight != c) return;
         if (c.sentOn == null) {
-            failed(c, new KvResult(0, error("cannot connect to " + c.node + ": connect timed out"), c.node,
+            failed(c, new KvResult(0, RaftKvClient.error("cannot connect to " + c.node + ": connect timed out"), c.node,
                     System.nanoTime() - c.startNs));
             return;
         }
@@ -352,7 +352,7 @@ public final class LoopClient {
 
     /** Sent, and no answer came: a read may be resent, a write's outcome is unknown. */
     private void lost(Call c, String why) {
-        KvResult r = new KvResult(0, error("connection to " + c.node + " failed (" + why + ")"
+        KvResult r = new KvResult(0, RaftKvClient.error("connection to " + c.node + " failed (" + why + ")"
                 + (c.body != null ? "; the outcome is unknown" : "")), c.node, System.nanoTime() - c.startNs);
         if (!c.idempotent) {
             finish(c, r);
@@ -389,7 +389,7 @@ public final class LoopClient {
             c.relogin = false;
             CompletableFuture.supplyAsync(loop.login::relogin, Thread::startVirtualThread).whenCompleteAsync((l, e) -> {
                 if (l == null || !l.ok()) {
-                    finish(c, l != null ? l : new KvResult(0, error("login failed: " + describe(e)), c.node, System.nanoTime() - c.startNs));
+                    finish(c, l != null ? l : new KvResult(0, RaftKvClient.error("login failed: " + describe(e)), c.node, System.nanoTime() - c.startNs));
                 } else {
                     c.suggested = c.node;
                     call(c);
@@ -444,7 +444,7 @@ public final class LoopClient {
                 json = res.content().isReadable() ? JSON.readTree(new ByteBufInputStream(res.content())) : JSON.createObjectNode();
                 if (json == null || json.isMissingNode()) json = JSON.createObjectNode();
             } catch (IOException e) {
-                json = error("node answered with non-JSON (HTTP " + status + ")");
+                json = RaftKvClient.error("node answered with non-JSON (HTTP " + status + ")");
             }
             answered(c, new KvResult(status, json, c.node, System.nanoTime() - c.startNs));
         }
@@ -463,18 +463,6 @@ public final class LoopClient {
             ctx.close();
             if (c != null && c.sentOn == ctx.channel()) lost(c, describe(cause));
         }
-    }
-
-    private static byte[] json(ObjectNode o) {
-        try {
-            return JSON.writeValueAsBytes(o);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static ObjectNode error(String message) {
-        return JSON.createObjectNode().put("error", message);
     }
 
     private static String describe(Throwable e) {

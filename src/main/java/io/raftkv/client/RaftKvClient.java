@@ -458,7 +458,8 @@ public final class RaftKvClient implements AutoCloseable {
         return reg;
     }
 
-    private static byte[] json(ObjectNode o) {
+    /** The JSON bytes of a request body (shared with {@link LoopClient}). */
+    static byte[] json(ObjectNode o) {
         try {
             return JSON.writeValueAsBytes(o);
         } catch (IOException e) {
@@ -567,7 +568,8 @@ public final class RaftKvClient implements AutoCloseable {
         return java.util.Optional.empty();
     }
 
-    private static ObjectNode error(String message) {
+    /** The body of a result made on the client's side: {@code {"error": message}}. */
+    static ObjectNode error(String message) {
         return JSON.createObjectNode().put("error", message);
     }
 

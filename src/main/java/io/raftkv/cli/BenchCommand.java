@@ -2,7 +2,9 @@ package io.raftkv.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.raftkv.client.ClientLoop;
 import io.raftkv.client.KvResult;
+import io.raftkv.client.LoopClient;
 import io.raftkv.client.RaftKvClient;
 import io.raftkv.transport.HostPort;
 import org.HdrHistogram.Histogram;
@@ -23,21 +25,27 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
- * {@code raftkv bench}: closed-loop load from N clients (one connection each), like etcd's
- * benchmark tool. Latencies go into HdrHistograms; a progress line prints every second.
+ * {@code raftkv bench}: closed-loop load from N clients (one connection each, one request at a
+ * time), like etcd's benchmark tool and wrk. The clients are {@link LoopClient}s on one shared
+ * event loop ({@code --loop-threads}): each starts its next request from the previous one's
+ * callback, so the bench costs a few microseconds of one thread per request instead of a thread
+ * per client and the JDK HTTP client's hand-offs. Latencies go into HdrHistograms; a progress
+ * line prints every second.
  *
  * <p>Phases: a check that some node answers; a warm-up request per client (connection, leader,
- * session: kept out of the measurements); the optional preload; the measured run.
+ * session: kept out of the measurements); the optional preload; the measured run. The check,
+ * the preload and the watchers use the blocking {@link RaftKvClient}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {"Drives a running cluster with concurrent clients and reports throughput, latency (p50, p90, p99,"
@@ -61,8 +69,12 @@ final class BenchCommand implements Callable<Integer> {
     String cluster;
 
     @Option(names = "--clients", defaultValue = "16", paramLabel = "N",
-            description = "Concurrent clients, each with its own connection and thread, one request at a time (default: ${DEFAULT-VALUE}).")
+            description = "Concurrent clients, each with its own connection, one request at a time (default: ${DEFAULT-VALUE}).")
     int clients;
+
+    @Option(names = "--loop-threads", defaultValue = "1", paramLabel = "N",
+            description = "Event loop threads that all clients share (default: ${DEFAULT-VALUE}; one does tens of thousands of requests a second).")
+    int loopThreads;
 
     @Option(names = "--duration", paramLabel = "TIME",
             description = "How long to run, e.g. 30s or 2m (default: 10s; with --count: no limit unless given).")
@@ -71,6 +83,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--count", defaultValue = "0", paramLabel = "N",
             description = "Stop after this many operations (default: run for --duration).")
     long count;
+
+    @Option(names = "--warm-up", paramLabel = "TIME",
+            description = {"Run the mix this long before measuring, unmeasured, so the bench's JVM has compiled its"
+                    + " request path (default: 10s; with --count: 0 unless given; 0: none)."})
+    String warmUp;
 
     @Option(names = "--mix", defaultValue = "put=1", paramLabel = "OP=W,...",
             description = "Operation weights over put, append, get, staleget, e.g. put=1 or put=20,get=70,staleget=10 (default: ${DEFAULT-VALUE}).")
@@ -157,6 +174,7 @@ final class BenchCommand implements Callable<Integer> {
         List<HostPort> nodes = ShellCommand.parseCluster(cluster, spec);
         CommandLine cl = spec.commandLine();
         if (clients < 1 || clients > 1000) throw new ParameterException(cl, "--clients must be 1 to 1000, got " + clients);
+        if (loopThreads < 1 || loopThreads > 64) throw new ParameterException(cl, "--loop-threads must be 1 to 64, got " + loopThreads);
         if (keys < 1) throw new ParameterException(cl, "--keys must be >= 1, got " + keys);
         if (count < 0) throw new ParameterException(cl, "--count must be >= 0, got " + count);
         if (valueBytes < 0 || valueBytes > MAX_VALUE_BYTES) {
@@ -177,6 +195,8 @@ final class BenchCommand implements Callable<Integer> {
         boolean durationGiven = duration != null;
         Duration runFor = parseDuration(durationGiven ? duration : "10s", "--duration", spec);
         if (runFor.isNegative() || runFor.isZero()) throw new ParameterException(cl, "--duration must be positive, got " + duration);
+        Duration warmUpFor = warmUp != null ? parseDuration(warmUp, "--warm-up", spec) : Duration.ofSeconds(count > 0 ? 0 : 10);
+        if (warmUpFor.isNegative()) throw new ParameterException(cl, "--warm-up must be 0 or more, got " + warmUp);
         Duration opTimeout = parseDuration(timeout, "--timeout", spec);
         if (opTimeout.toMillis() < 100) throw new ParameterException(cl, "--timeout must be at least 100ms, got " + timeout);
         Op[] table = parseMix(mix);
@@ -212,7 +232,21 @@ final class BenchCommand implements Callable<Integer> {
                 return 1;
             }
             for (RaftKvClient c : pool) if (c != pool.getFirst()) c.shareLogin(pool.getFirst());
-            String warmUpFailure = runEach(pool, (w, c) -> warmUp(c, table));
+            return measure(nodes, pool, table, limitNs, warmUpFor, opTimeout);
+        } finally {
+            pool.forEach(RaftKvClient::close);
+            shared.shutdownNow();
+        }
+    }
+
+    /** Warm-up, preload and the measured run on the event loop's clients; the exit code. */
+    private int measure(List<HostPort> nodes, List<RaftKvClient> pool, Op[] table, long limitNs, Duration warmUpFor,
+                        Duration opTimeout) throws InterruptedException {
+        // The loop's clients send pool.getFirst()'s token, and log in again through it on a 401.
+        try (ClientLoop loop = new ClientLoop(loopThreads, opTimeout, opTimeout, sessions, sslContext, pool.getFirst())) {
+            List<LoopClient> loopClients = new ArrayList<>();
+            for (int w = 0; w < clients; w++) loopClients.add(loop.newClient(rotate(nodes, w)));
+            String warmUpFailure = warmUp(loopClients, table);
             if (warmUpFailure != null) {
                 err.println("raftkv: the cluster did not serve a first request within " + duration(opTimeout) + ": " + warmUpFailure);
                 return 1;
@@ -222,7 +256,13 @@ final class BenchCommand implements Callable<Integer> {
                 preloadReport = preload(pool);
                 if (preloadReport == null) return 1;
             }
-            Run run = new Run(pool, table, limitNs, opTimeout);
+            if (!warmUpFor.isZero()) {
+                // A JVM runs its first requests interpreted: on 2 busy cores, 10 s measured from a cold start
+                // were half warm-up. Its errors (a cluster that does not answer) show again in the measured run.
+                if (!json) err.printf("warming up for %s (--warm-up) ...%n", duration(warmUpFor));
+                new Run(loopClients, table, warmUpFor.toNanos(), 0, opTimeout, true).execute();
+            }
+            Run run = new Run(loopClients, table, limitNs, count, opTimeout, false);
             List<io.raftkv.client.Watch> watches = new ArrayList<>();
             for (int i = 0; i < watchers; i++) watches.add(pool.get(i % pool.size()).watch(keyPrefix, true, 0, run::watched));
             try {
@@ -240,9 +280,6 @@ final class BenchCommand implements Callable<Integer> {
                 return 1;
             }
             return 0;
-        } finally {
-            pool.forEach(RaftKvClient::close);
-            shared.shutdownNow();
         }
     }
 
@@ -261,17 +298,44 @@ final class BenchCommand implements Callable<Integer> {
         return String.join(", ", failures);
     }
 
-    /** Opens the client's connection (and session) and learns the leader; the failure, or null. */
-    private String warmUp(RaftKvClient c, Op[] table) {
+    /**
+     * Opens each client's connection (and session) and learns the leader, all clients at once;
+     * the first failure, or null. Bounded: each operation ends by --timeout.
+     */
+    private String warmUp(List<LoopClient> loopClients, Op[] table) {
         List<Op> ops = List.of(table);
         boolean writes = ops.stream().anyMatch(Op::isWrite);
-        if (c.sessions() && writes) {
-            KvResult r = c.openSession();
-            if (!r.ok()) return describe(r);
+        List<CompletableFuture<String>> results = new ArrayList<>();
+        for (LoopClient c : loopClients) {
+            CompletableFuture<String> f = new CompletableFuture<>();
+            results.add(f);
+            Consumer<KvResult> read = r -> f.complete(r.ok() || r.notFound() ? null : describe(r));
+            // A stale-only run stays on the client's first node; anything else learns the leader here.
+            Runnable first = () -> {
+                if (ops.contains(Op.GET) || writes) {
+                    c.get(key(0), read);
+                } else {
+                    c.getStale(key(0), read);
+                }
+            };
+            if (sessions && writes) {
+                c.openSession(r -> {
+                    if (r.ok()) {
+                        first.run();
+                    } else {
+                        f.complete(describe(r));
+                    }
+                });
+            } else {
+                first.run();
+            }
         }
-        // A stale-only run stays on the client's first node; anything else learns the leader here.
-        KvResult r = ops.contains(Op.GET) || writes ? c.get(key(0)) : c.getStale(key(0));
-        return r.ok() || r.notFound() ? null : describe(r);
+        String failure = null;
+        for (CompletableFuture<String> f : results) {
+            String x = f.join();
+            if (failure == null) failure = x;
+        }
+        return failure;
     }
 
     /** Puts every key once, the key space split among the clients; the report, or null after printing why not. */
@@ -317,9 +381,10 @@ final class BenchCommand implements Callable<Integer> {
 
     // ---------------------------------------------------------------- the measured run
 
-    /** The measured run: worker threads, the progress loop, and what they recorded. */
+    /** The measured run: the clients on the event loop, the progress loop, and what they recorded. */
     private final class Run {
-        final List<RaftKvClient> pool;
+        final List<LoopClient> loopClients;
+        final List<Worker> workers = new ArrayList<>();
         final Op[] table;
         final long limitNs;
         final long stallNs;
@@ -340,8 +405,14 @@ final class BenchCommand implements Callable<Integer> {
         String stoppedBecause;
         double seconds;
 
-        Run(List<RaftKvClient> pool, Op[] table, long limitNs, Duration opTimeout) {
-            this.pool = pool;
+        /** Operations to run (0: until the time limit), and whether to print nothing while running. */
+        final long maxOps;
+        final boolean quiet;
+
+        Run(List<LoopClient> loopClients, Op[] table, long limitNs, long maxOps, Duration opTimeout, boolean quiet) {
+            this.loopClients = loopClients;
+            this.maxOps = maxOps;
+            this.quiet = quiet;
             this.table = table;
             this.limitNs = limitNs;
             // No success for this long while errors come in: the cluster is gone; stop rather than run on.
@@ -374,26 +445,14 @@ final class BenchCommand implements Callable<Integer> {
         }
 
         void execute() throws InterruptedException {
-            CountDownLatch go = new CountDownLatch(1);
-            CountDownLatch done = new CountDownLatch(pool.size());
+            CountDownLatch done = new CountDownLatch(loopClients.size());
             String value = "v".repeat(valueBytes);
-            for (int w = 0; w < pool.size(); w++) {
-                int id = w;
-                // Platform threads: the client blocks inside synchronized, which pins a virtual thread's carrier before JDK 24.
-                Thread.ofPlatform().daemon().name("bench-" + w).start(() -> {
-                    try {
-                        go.await();
-                        work(pool.get(id), new SplittableRandom(id * 7919L + 1), value);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    } finally {
-                        done.countDown();
-                    }
-                });
+            for (int w = 0; w < loopClients.size(); w++) {
+                workers.add(new Worker(loopClients.get(w), new SplittableRandom(w * 7919L + 1), value, done));
             }
             long startNs = System.nanoTime();
             nextSlotNs.set(startNs);
-            go.countDown();
+            for (Worker w : workers) w.client.executor().execute(w::next);
             long lastNs = startNs;
             long lastOps = 0;
             long lastSuccessNs = startNs;
@@ -405,7 +464,7 @@ final class BenchCommand implements Callable<Integer> {
                 long wait = stop || limitNs == Long.MAX_VALUE ? nextTick - now : Math.min(nextTick, startNs + limitNs) - now;
                 boolean finished = done.await(Math.max(0, wait), TimeUnit.NANOSECONDS);
                 now = System.nanoTime();
-                if (!stop && limitNs != Long.MAX_VALUE && now - startNs >= limitNs) stop = true;
+                if (!stop && limitNs != Long.MAX_VALUE && now - startNs >= limitNs) stopNow();
                 if (finished || now >= nextTick) {
                     interval.reset();
                     for (Op op : Op.values()) {
@@ -417,7 +476,7 @@ final class BenchCommand implements Callable<Integer> {
                     total.add(interval);
                     long n = total.getTotalCount();
                     if (n > lastOps) lastSuccessNs = now;
-                    if (!finished && !json) {
+                    if (!finished && !json && !quiet) {
                         err.printf("%6.1fs %9.0f ops/s  p50 %7.2f ms  p99 %8.2f ms  errors %d%n", (now - startNs) / 1e9,
                                 (n - lastOps) * 1e9 / (now - lastNs), interval.getValueAtPercentile(50) / 1000.0,
                                 interval.getValueAtPercentile(99) / 1000.0, errorCount());
@@ -427,7 +486,7 @@ final class BenchCommand implements Callable<Integer> {
                     if (!stop && now - lastSuccessNs >= stallNs && errorCount() > 0) {
                         stoppedBecause = "no operation succeeded for " + duration(Duration.ofNanos(now - lastSuccessNs))
                                 + "; errors so far: " + errorSummary();
-                        stop = true;
+                        stopNow();
                     }
                 }
                 if (finished) break;
@@ -435,37 +494,96 @@ final class BenchCommand implements Callable<Integer> {
             seconds = (System.nanoTime() - startNs) / 1e9;
         }
 
-        private void work(RaftKvClient client, SplittableRandom rnd, String value) {
-            while (!stop && (count == 0 || issued.incrementAndGet() <= count)) {
+        /** Ends the run: no new operation starts, and clients waiting for a --rate slot end now. */
+        private void stopNow() {
+            stop = true;
+            if (intervalNs > 0) for (Worker w : workers) w.client.executor().execute(w::wake);
+        }
+
+        private void record(Op op, KvResult r, long latencyNs) {
+            if (r.ok() || (r.notFound() && !op.isWrite())) {
+                recorders.get(op).recordValue(Math.max(1, latencyNs / 1000));
+                if (r.notFound()) notFound.get(op).increment();
+            } else {
+                String kind = errorKind(r);
+                errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+                errorExamples.putIfAbsent(kind, r.error().orElse(r.body().toString()));
+            }
+        }
+
+        /**
+         * One simulated client: a closed loop on its client's event loop, where each answer's
+         * callback records it and starts the next operation (after its --rate slot, scheduled on the loop).
+         */
+        private final class Worker {
+            final LoopClient client;
+            final SplittableRandom rnd;
+            final String value;
+            final CountDownLatch done;
+            /** On the loop: the start of the next operation waiting for its --rate slot, or null. */
+            io.netty.util.concurrent.ScheduledFuture<?> waiting;
+            boolean finished;
+
+            Worker(LoopClient client, SplittableRandom rnd, String value, CountDownLatch done) {
+                this.client = client;
+                this.rnd = rnd;
+                this.value = value;
+                this.done = done;
+            }
+
+            void next() {
+                if (stop || (maxOps > 0 && issued.incrementAndGet() > maxOps)) {
+                    finish();
+                    return;
+                }
                 if (intervalNs > 0) {
-                    long slot = takeSlot();
-                    long wait;
-                    while (!stop && (wait = slot - System.nanoTime()) > 0) LockSupport.parkNanos(Math.min(wait, 100_000_000L));
-                    if (stop) return;
+                    long wait = takeSlot() - System.nanoTime();
+                    if (wait > 0) {
+                        waiting = client.executor().schedule(this::issue, wait, TimeUnit.NANOSECONDS);
+                        return;
+                    }
+                }
+                issue();
+            }
+
+            private void issue() {
+                waiting = null;
+                if (stop) {
+                    finish();
+                    return;
                 }
                 String key = key(rnd.nextInt(keys));
                 Op op = table[rnd.nextInt(table.length)];
                 long t0 = System.nanoTime();
-                KvResult r = switch (op) {
-                    case PUT -> client.put(key, watchers > 0 ? String.format("t%016x", System.nanoTime()) + value.substring(17) : value);
-                    case APPEND -> client.append(key, value);
-                    case GET -> client.get(key);
-                    case STALEGET -> client.getStale(key);
-                    case DELETE -> client.delete(key);
+                Consumer<KvResult> answered = r -> {
+                    record(op, r, System.nanoTime() - t0);
+                    next();
+                };
+                switch (op) {
+                    case PUT -> client.put(key, watchers > 0 ? String.format("t%016x", System.nanoTime()) + value.substring(17) : value, answered);
+                    case APPEND -> client.append(key, value, answered);
+                    case GET -> client.get(key, answered);
+                    case STALEGET -> client.getStale(key, answered);
+                    case DELETE -> client.delete(key, answered);
                     // Sets the key to the bench's value if it holds it already (after --preload it does):
                     // one compare and one write in the state machine, success or not.
-                    case CAS -> client.cas(key, java.util.Optional.of(value), value);
-                    case TXN -> client.txn(txn(key, value));
-                };
-                long latencyNs = System.nanoTime() - t0;
-                if (r.ok() || (r.notFound() && !op.isWrite())) {
-                    recorders.get(op).recordValue(Math.max(1, latencyNs / 1000));
-                    if (r.notFound()) notFound.get(op).increment();
-                } else {
-                    String kind = errorKind(r);
-                    errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
-                    errorExamples.putIfAbsent(kind, r.error().orElse(r.body().toString()));
+                    case CAS -> client.cas(key, java.util.Optional.of(value), value, answered);
+                    case TXN -> client.txn(txn(key, value), answered);
                 }
+            }
+
+            /** At the end of the run: a start waiting for its slot is called off. */
+            void wake() {
+                if (waiting != null && waiting.cancel(false)) {
+                    waiting = null;
+                    finish();
+                }
+            }
+
+            private void finish() {
+                if (finished) return;
+                finished = true;
+                done.countDown();
             }
         }
 

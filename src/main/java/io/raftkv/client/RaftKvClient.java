@@ -251,6 +251,16 @@ public final class RaftKvClient implements AutoCloseable {
         token = other.token;
     }
 
+    /** Whether {@link #login} was called: the client can log in again when its token expires. */
+    boolean hasCredentials() {
+        return credentials != null;
+    }
+
+    /** Logs in again with the credentials given to {@link #login} (a {@link LoopClient} whose token expired asks). */
+    KvResult relogin() {
+        return refreshToken();
+    }
+
     private KvResult refreshToken() {
         String[] c = credentials;
         ObjectNode body = JSON.createObjectNode().put("user", c[0]).put("password", c[1]);
@@ -448,7 +458,8 @@ public final class RaftKvClient implements AutoCloseable {
         return reg;
     }
 
-    private static byte[] json(ObjectNode o) {
+    /** The JSON bytes of a request body (shared with {@link LoopClient}). */
+    static byte[] json(ObjectNode o) {
         try {
             return JSON.writeValueAsBytes(o);
         } catch (IOException e) {
@@ -557,7 +568,8 @@ public final class RaftKvClient implements AutoCloseable {
         return java.util.Optional.empty();
     }
 
-    private static ObjectNode error(String message) {
+    /** The body of a result made on the client's side: {@code {"error": message}}. */
+    static ObjectNode error(String message) {
         return JSON.createObjectNode().put("error", message);
     }
 

@@ -171,6 +171,59 @@ class BenchCommandTest {
         assertThat(totalLength).isPositive().isLessThanOrEqualTo(writes * 4);
     }
 
+    @ParameterizedTest(name = "--mix {0}=1")
+    @ValueSource(strings = {"put", "append", "get", "staleget", "delete", "cas", "txn"})
+    void everyOperationOfTheMixRunsItsCountWithoutErrors(String op) throws IOException {
+        JsonNode o = okJson(bench("--preload", "--count", "150", "--clients", "6", "--keys", "20", "--key-prefix", "each-" + op + "-",
+                "--mix", op + "=1", "--value-bytes", "8", "--json"));
+        assertThat(o.get("operations").asLong()).isEqualTo(150);
+        assertThat(o.get("byOp").get(op).get("operations").asLong()).isEqualTo(150);
+        assertThat(o.get("byOp").size()).as("only %s in %s", op, o.get("byOp")).isEqualTo(1);
+        assertLatencyOrdered(o.get("byOp").get(op).get("latencyMs"));
+    }
+
+    @Test
+    void aLeaderStoppedMidRunCostsAtMostAFewOperationsAndEachAppendIsAppliedOnce() throws Exception {
+        // A cluster of its own: its leader is stopped. Appends of one byte to one key: the value's length
+        // is the number of appends applied, so a resend applied twice would show.
+        try (TestNodes own = new TestNodes(3).startAll()) {
+            int leader = own.awaitLeader(Set.of(0, 1, 2), WAIT);
+            String addresses = own.address(0) + "," + own.address(1) + "," + own.address(2);
+            String key = key("lc-", 0, 16);
+            int count = 3000;
+            int clients = 4;
+            java.util.concurrent.CompletableFuture<Result> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> run("bench",
+                    "--cluster", addresses, "--count", String.valueOf(count), "--clients", String.valueOf(clients), "--keys", "1",
+                    "--key-prefix", "lc-", "--mix", "append=1", "--value-bytes", "1", "--json"));
+            int atStop;
+            try (RaftKvClient c = own.client(WAIT)) {
+                TestNodes.awaitCondition(() -> length(c, key) >= 100 || run.isDone(), WAIT, "100 appends applied");
+                assertThat(run).as("the run is still going when the leader stops").isNotDone();
+                own.stop(leader);
+                atStop = length(c, key);
+                Result r = run.get(BOUND.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r.exitCode()).as("stderr: %s", r.err()).isZero();
+                JsonNode o = r.json();
+                long ops = o.get("operations").asLong();
+                long failed = o.get("failed").asLong();
+                assertThat(ops + failed).isEqualTo(count);
+                assertThat(failed).as("errors: %s", o.get("errors")).isLessThanOrEqualTo(clients);
+                int end = length(c, key);
+                // Every successful append applied once; a failed one may or may not have been.
+                assertThat((long) end).isBetween(ops, ops + failed);
+                assertThat(end - atStop).as("appends applied after the leader stopped").isGreaterThan(count / 2);
+            }
+        }
+    }
+
+    /** The key's value's length (0 while absent), read from any node. */
+    private static int length(RaftKvClient c, String key) {
+        KvResult r = c.get(key);
+        if (r.notFound()) return 0;
+        assertThat(r.ok()).as("%s", r).isTrue();
+        return r.value().orElseThrow().length();
+    }
+
     @Test
     void preloadMakesEveryKeyReadable() throws IOException {
         String prefix = "pre-";
@@ -214,6 +267,7 @@ class BenchCommandTest {
         assertThat(r.exitCode()).as("stderr: %s", r.err()).isZero();
         List<String> err = r.err().lines().toList();
         assertThat(err.getFirst()).startsWith("bench: 2 clients").contains("exactly-once sessions").contains("--no-sessions");
+        assertThat(err.get(1)).as("a timed run warms up first, by default").isEqualTo("warming up for 10 s (--warm-up) ...");
         assertThat(err).as("progress lines in %s", r.err())
                 .anySatisfy(l -> assertThat(l).matches(" *\\d+\\.\\ds +\\d+ ops/s  p50 +[\\d.]+ ms  p99 +[\\d.]+ ms  errors \\d+"));
         assertThat(err.size()).as("one progress line a second: %s", r.err()).isLessThanOrEqualTo(5);
@@ -271,6 +325,9 @@ class BenchCommandTest {
                 arguments(List.of("--duration", "soon"), List.of("--duration 'soon'", "10s")),
                 arguments(List.of("--duration", "0s"), List.of("--duration must be positive")),
                 arguments(List.of("--timeout", "10ms"), List.of("--timeout must be at least 100ms")),
+                arguments(List.of("--warm-up", "soon"), List.of("--warm-up 'soon'", "10s")),
+                arguments(List.of("--warm-up", "-1s"), List.of("--warm-up must be 0 or more")),
+                arguments(List.of("--loop-threads", "0"), List.of("--loop-threads must be 1 to 64, got 0")),
                 arguments(List.of("--mix", "put=1,frob=1"), List.of("--mix 'put=1,frob=1'", "staleget", "txn")),
                 arguments(List.of("--mix", "put=x"), List.of("--mix 'put=x'")),
                 arguments(List.of("--mix", "put=0"), List.of("--mix needs at least one positive weight")),
@@ -301,7 +358,8 @@ class BenchCommandTest {
         Result r = run("bench", "--help");
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).contains("--cluster", "--clients", "--duration", "--count", "--mix", "staleget", "--keys",
-                "--key-bytes", "--value-bytes", "--rate", "--preload", "--no-sessions", "--timeout", "--json");
+                "--key-bytes", "--value-bytes", "--rate", "--preload", "--no-sessions", "--timeout", "--json", "--warm-up",
+                "--loop-threads");
     }
 
     @Test

@@ -229,6 +229,33 @@ class AuthTest {
     }
 
     @Test
+    void theEventLoopClientSendsTheTokenAndLogsInAgainWhenItExpires() throws Exception {
+        try (RaftKvClient c = nodes.client(TIMEOUT)) {
+            setUp(c, 2); // JWT times are whole seconds: 2 s leaves at least 1 s of life after a login
+        }
+        try (RaftKvClient alice = nodes.client(TIMEOUT);
+             io.raftkv.client.ClientLoop loop = new io.raftkv.client.ClientLoop(1, TIMEOUT, TIMEOUT, true, null, alice)) {
+            assertThat(alice.login("alice", "alicepw").status()).isEqualTo(200);
+            io.raftkv.client.LoopClient c = loop.newClient(List.of(nodes.address(0), nodes.address(1), nodes.address(2)));
+            // Past the token's life the client logs in again through alice and the writes go through.
+            long until = System.nanoTime() + Duration.ofMillis(3500).toNanos();
+            int n = 0;
+            while (System.nanoTime() < until) {
+                java.util.concurrent.CompletableFuture<KvResult> put = new java.util.concurrent.CompletableFuture<>();
+                c.put("app/z", String.valueOf(++n), put::complete);
+                KvResult r = put.orTimeout(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
+                assertThat(r.status()).as("put %d: %s", n, r.body()).isEqualTo(200);
+            }
+        }
+        // Without the login: refused, not retried.
+        try (io.raftkv.client.ClientLoop loop = new io.raftkv.client.ClientLoop(1, TIMEOUT, TIMEOUT, true, null, null)) {
+            java.util.concurrent.CompletableFuture<KvResult> put = new java.util.concurrent.CompletableFuture<>();
+            loop.newClient(List.of(nodes.address(0))).put("app/z", "x", put::complete);
+            assertThat(put.orTimeout(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join().status()).isEqualTo(401);
+        }
+    }
+
+    @Test
     void failedLoginsAreLimitedPerUserAndAddress() throws Exception {
         try (RaftKvClient c = nodes.client(TIMEOUT)) {
             setUp(c, 600);

@@ -113,6 +113,26 @@ class TlsTest {
         return new Picture(leader, s.term(), s.lastLogIndex());
     }
 
+    /** One put through the event-loop client (raftkv bench's) trusting {@code caFile}. */
+    private KvResult loopPut(String caFile, Duration timeout) {
+        try (io.raftkv.client.ClientLoop loop = new io.raftkv.client.ClientLoop(1, timeout, timeout, true, client(caFile, null), null)) {
+            io.raftkv.client.LoopClient c = loop.newClient(List.of(nodes.address(0), nodes.address(1), nodes.address(2)));
+            java.util.concurrent.CompletableFuture<KvResult> put = new java.util.concurrent.CompletableFuture<>();
+            c.put("loop-tls", "v", put::complete);
+            return put.orTimeout(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
+        }
+    }
+
+    @Test
+    void theEventLoopClientSpeaksHttpsAndTrustsOnlyTheClustersCa() {
+        startCluster(false, client("ca.pem", null));
+        KvResult ok = loopPut("ca.pem", TIMEOUT);
+        assertThat(ok.status()).as("put: %s", ok.body()).isEqualTo(200);
+        KvResult refused = loopPut("other-ca.pem", Duration.ofSeconds(2));
+        assertThat(refused.status()).as("put trusting another CA: %s", refused.body()).isZero();
+        assertThat(refused.error().orElseThrow()).contains("failed");
+    }
+
     @Test
     void clusterServesHttpsAndPeersTalkMutualTls() throws Exception {
         startCluster(false, client("ca.pem", null));

@@ -84,6 +84,8 @@ public final class NodeRuntime<R> {
     private final ArrayDeque<InFlight> writes = new ArrayDeque<>();
     /** The write in {@link #writes} that installs a leader's snapshot (null if none), and inputs held back until it ends. */
     private InFlight barrier;
+    /** The oldest write cannot go on (the disk is full): inputs are held back until it ends ({@link #storageStalled}). */
+    private boolean stalled;
     private final ArrayDeque<Runnable> heldInputs = new ArrayDeque<>();
     private long nextToken;
     private boolean processing;
@@ -189,6 +191,7 @@ public final class NodeRuntime<R> {
         this.lastSnapshotBytes = stored.snapshot().map(s -> s.data().length()).orElse(0L);
         this.heldSnapshot = stored.snapshot().orElse(null);
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
+        core.applyOnlyStableEntries(); // Readies are taken while writes are in flight
         this.reachedPeers = core.peers();
         this.leaderContactNs = nanoClock.getAsLong();
         // A transfer whose leader stepped down waits for the new leader's word: the election the
@@ -327,6 +330,17 @@ public final class NodeRuntime<R> {
             throw new IllegalStateException("persisted(" + token + ") but the oldest write in flight is "
                     + (next == null ? "none" : String.valueOf(next.token)));
         next.durable = true;
+        stalled = false;
+    }
+
+    /**
+     * The oldest write in flight cannot be completed for now (the disk is full; the persister
+     * retries it): until it ends, the node takes no input, as a node thread blocked in its write
+     * would. So a leader stops heartbeating and another node takes over, rather than holding on
+     * to a leadership it cannot use (it could not apply what it commits).
+     */
+    public void storageStalled() {
+        if (!writes.isEmpty()) stalled = true;
     }
 
     /**
@@ -391,7 +405,11 @@ public final class NodeRuntime<R> {
                     finishWrite(oldest);
                     continue;
                 }
-                if (barrier != null) return;
+                if (barrier != null || stalled) return;
+                if (!heldInputs.isEmpty()) {
+                    while (barrier == null && !stalled && !heldInputs.isEmpty()) heldInputs.poll().run();
+                    continue;
+                }
                 if (!core.hasReady()) break;
                 beginReady(takeReady());
             }
@@ -429,7 +447,7 @@ public final class NodeRuntime<R> {
     }
 
     private boolean holdWhileWriting(Runnable input) {
-        if (barrier == null) return false;
+        if (barrier == null && !stalled) return false;
         heldInputs.add(input);
         return true;
     }
@@ -462,7 +480,6 @@ public final class NodeRuntime<R> {
         // 1. The leader's replication messages leave before its own write (thesis §10.2.1);
         //    everything else waits until the write is durable (Raft Figure 2), and so until every
         //    write before it is: a Ready with nothing to write waits for the last one in flight.
-        //    Committed entries too: applied once this node's write of the commit index is durable.
         Rider rider = new Rider(rd, new ArrayList<>());
         for (Message m : rd.messages()) {
             if (rd.mayLeaveBeforePersist(m)) dispatch(m);
@@ -472,15 +489,19 @@ public final class NodeRuntime<R> {
             InFlight w = new InFlight(rd, ++nextToken, List.of());
             w.riders.add(rider);
             writes.addLast(w);
-            // 2. Persist; the rest of this Ready happens once persisted(token) says it is durable.
+            // 2. Persist; the core counts this Ready's entries once persisted(token) says so.
             persister.persist(w.token, new Persister.Write(Optional.empty(), rd.hardState(), rd.entries()));
         } else {
             writes.peekLast().riders.add(rider);
         }
+        // 3. Everything else now: the committed entries are on a majority of disks and on this
+        //    one (RaftNode#applyOnlyStableEntries).
+        handleRest(rd);
         core.accept(rd);
+        checkTransfers();
     }
 
-    /** Ends a write that is now durable: the Readies that waited for it are finished, in order. */
+    /** Ends a write that is now durable: what waited for it leaves, and the core counts it. */
     private void finishWrite(InFlight w) {
         if (w == barrier) {
             afterPersist(w.ready, w.afterPersist, w.stored);
@@ -490,11 +511,9 @@ public final class NodeRuntime<R> {
         }
         for (Rider r : w.riders) {
             for (Runnable send : r.sends()) send.run();
-            if (writes.isEmpty()) narrowPeers();
-            handleRest(r.ready());
             core.persisted(r.ready());
-            checkTransfers();
         }
+        if (writes.isEmpty()) narrowPeers();
     }
 
     /** {@code m}'s sending, later: an answer is bound now to the exchange of the request it answers. */

@@ -25,6 +25,7 @@ final class RaftLog {
     private long applied;
     /** Committed entries up to here were handed out to be applied ({@code applied <= applying <= committed}). */
     private long applying;
+    private boolean applyOnlyStable;
     private long stableIndex;
     private long handedIndex;
     /** The configurations in this log (thesis §4.1), kept in step with every append, truncation and compaction. */
@@ -206,6 +207,20 @@ final class RaftLog {
         return applying;
     }
 
+    /**
+     * With {@code onlyStable} (asynchronous storage writes), committed entries are handed out to
+     * apply only once they are on this node's disk too (etcd's rule when writes are asynchronous):
+     * what the state machine holds, and so every snapshot of it, is never ahead of the local log.
+     */
+    void applyOnlyStable(boolean onlyStable) {
+        this.applyOnlyStable = onlyStable;
+    }
+
+    /** The last entry that may be handed out to apply. */
+    long applicableTo() {
+        return applyOnlyStable ? Math.min(committed, Math.max(stableIndex, applying)) : committed;
+    }
+
     long stableIndex() {
         return stableIndex;
     }
@@ -242,7 +257,7 @@ final class RaftLog {
     }
 
     List<Entry> unappliedCommitted() {
-        return slice(applying + 1, committed + 1);
+        return slice(applying + 1, applicableTo() + 1);
     }
 
     ConfigurationLog configurations() {

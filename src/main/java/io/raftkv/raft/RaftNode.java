@@ -378,7 +378,7 @@ public final class RaftNode {
                 || (readOnly.hasAwaitingCommit() && committedInCurrentTerm())
                 || !currentHardState().equals(handedHardState) || configurationChangedSinceReady()
                 || !peerAddresses.equals(reportedPeers)
-                || log.handedIndex() < log.lastIndex() || log.applying() < log.committed();
+                || log.handedIndex() < log.lastIndex() || log.applying() < log.applicableTo();
     }
 
     /** Collects everything to persist, send and apply; must be followed by {@link #advance(Ready)}. */
@@ -416,6 +416,16 @@ public final class RaftNode {
         return rd;
     }
 
+    /**
+     * For a runtime that takes Readies while writes are in flight ({@link #accept} before
+     * {@link #persisted}): committed entries are handed out to apply only once they are on this
+     * node's disk, so it may apply them as soon as it takes them, without waiting for its write of
+     * the commit index (which is a hint: a majority has the entries).
+     */
+    public void applyOnlyStableEntries() {
+        log.applyOnlyStable(true);
+    }
+
     /** Acknowledges that {@code rd} was persisted, sent and applied: {@link #accept} then {@link #persisted}. */
     public void advance(Ready rd) {
         if (!readyInProgress) throw new IllegalStateException("advance() without ready()");
@@ -424,12 +434,12 @@ public final class RaftNode {
     }
 
     /**
-     * Acknowledges that {@code rd} was handed to storage and its messages that may leave were sent,
-     * before its write is durable (etcd's asynchronous storage writes): the next Ready hands out
-     * only what came after it (entries, hard state, committed entries to apply). Its end is told by
+     * Acknowledges that {@code rd} was handed to storage, its messages that may leave were sent and
+     * its committed entries applied, before its write is durable (etcd's asynchronous storage
+     * writes): the next Ready hands out only what came after it. Its end is told by
      * {@link #persisted}, in the order the Readies were taken; until then the leader does not count
-     * itself for its entries, and what must wait for the write (votes, acknowledgements, applying
-     * its committed entries) is the runtime's to hold back.
+     * itself for its entries, and what must wait for the write (votes, acknowledgements) is the
+     * runtime's to hold back.
      */
     public void accept(Ready rd) {
         if (!readyInProgress) throw new IllegalStateException("accept() without ready()");
@@ -437,18 +447,18 @@ public final class RaftNode {
         rd.hardState().ifPresent(hs -> handedHardState = hs);
         log.handedTo(rd.entries());
         if (!rd.committed().isEmpty()) log.applyingTo(rd.committed().getLast().index());
-    }
-
-    /**
-     * The write of {@code rd}, {@linkplain #accept accepted} before, is durable and its committed
-     * entries are applied; Readies end in the order they were taken.
-     */
-    public void persisted(Ready rd) {
-        rd.hardState().ifPresent(hs -> persistedHardState = hs);
         // A snapshot installed since this Ready was taken may already have moved applied past it.
         if (!rd.committed().isEmpty() && rd.committed().getLast().index() > log.applied()) {
             log.appliedTo(rd.committed().getLast().index());
         }
+    }
+
+    /**
+     * The write of {@code rd}, {@linkplain #accept accepted} before, is durable; Readies end in the
+     * order they were taken.
+     */
+    public void persisted(Ready rd) {
+        rd.hardState().ifPresent(hs -> persistedHardState = hs);
         if (!rd.entries().isEmpty()) {
             Entry last = rd.entries().getLast();
             log.stableTo(last.index(), last.term());

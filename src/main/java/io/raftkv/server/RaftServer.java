@@ -67,9 +67,10 @@ import java.util.function.UnaryOperator;
  * proposals that arrive together share one log write (group commit); answers go back to the
  * client loop of their connection. What handlers read without a round trip (status, leader
  * contact, addresses, the auth state's view) is published by the node's loop. The log is written
- * on a storage thread of its own ({@code raft-storage-N}): the loop goes on while an fsync runs,
- * the writes handed meanwhile share the next fsync, and the loop hears of each write's end
- * ({@link NodeRuntime#persisted}); snapshots are encoded and written on another thread.
+ * on the node's loop ({@link RaftStorage#persist} completes before {@link NodeRuntime#persisted}
+ * is called), or with {@code -Draftkv.storageThread=true} on a storage thread of its own
+ * ({@code raft-storage-N}: the loop goes on while an fsync runs, the writes handed meanwhile
+ * share the next fsync); snapshots are encoded and written on a thread of their own.
  */
 public final class RaftServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftServer.class);
@@ -241,7 +242,7 @@ public final class RaftServer implements AutoCloseable {
                 .name("raft-storage-" + config.id()).unstarted(r));
         this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-snapshot-" + config.id()).unstarted(r));
-        this.runtime = new NodeRuntime<>(rc, stored, kv, new StoragePersister(), transport, System::nanoTime,
+        this.runtime = new NodeRuntime<>(rc, stored, kv, persister(), transport, System::nanoTime,
                 config.snapshots(), new LogListener());
         useConfiguration(runtime.core().configuration());
         usePeers(runtime.core().peers());
@@ -646,12 +647,149 @@ public final class RaftServer implements AutoCloseable {
     private volatile String diskFull;
 
     /**
-     * The runtime's writes: the log on the loop thread (for now), snapshots on the snapshot thread.
-     * A write that finds the disk full was undone by the storage; it stays in flight (the runtime
-     * sends and acknowledges nothing that depends on it) and is tried again every second until it
-     * fits, while the node refuses new writes and serves stale reads; then everything goes on.
+     * The runtime's writes, the log's on the loop thread ({@link InlinePersister}, the default) or
+     * on a storage thread of its own ({@link StorageThreadPersister}, with
+     * {@code -Draftkv.storageThread=true}); snapshots on the snapshot thread. A write that finds the
+     * disk full was undone by the storage; it stays in flight (the runtime sends and acknowledges
+     * nothing that depends on it) and is tried again every second until it fits, while the node
+     * refuses new writes and serves stale reads; then everything goes on.
      */
-    private final class StoragePersister implements Persister {
+    private Persister persister() {
+        // Off by default: on this project's 2-core test machine the thread hops cost more than the
+        // fsync time they free on the loop (BENCHMARKS.md, "Async storage writes"); the runtime
+        // pipelines writes either way.
+        return Boolean.getBoolean(STORAGE_THREAD_PROPERTY) ? new StorageThreadPersister() : new InlinePersister();
+    }
+
+    /** The system property that has nodes started from then on write the log on a storage thread. */
+    static final String STORAGE_THREAD_PROPERTY = "raftkv.storageThread";
+
+    /** What both persisters do alike: snapshots are encoded and written on the snapshot thread. */
+    private abstract class SnapshotPersister implements Persister {
+        @Override
+        public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
+            snapshotWriter.execute(() -> {
+                try {
+                    // Streamed to its file, then read from there: never whole on the heap.
+                    io.raftkv.storage.RaftStorage.Written written = storage.writeSnapshot(index, term, configuration, image::encodeTo);
+                    submit(() -> runtime.snapshotWritten(written.snapshot(), written.sizeBytes()));
+                } catch (io.raftkv.storage.StorageException e) {
+                    if (e.diskFull()) {
+                        // Nothing of it stays on disk: the log is kept as it is and a snapshot tried later.
+                        LOG.warn("node {}: snapshot at index {} not written, the disk is full; trying again in 30 s: {}",
+                                config.id(), index, e.getMessage());
+                        submit(() -> runtime.snapshotFailed(TimeUnit.SECONDS.toNanos(30)));
+                    } else {
+                        submit(() -> {
+                            throw e; // the loop stops the node, as for any storage failure
+                        });
+                    }
+                } catch (RuntimeException e) {
+                    submit(() -> {
+                        throw e; // the loop stops the node, as for any storage failure
+                    });
+                }
+            });
+        }
+    }
+
+    /** The log written on the loop thread: {@link #persist} completes before it returns, unless the disk is full. */
+    private final class InlinePersister extends SnapshotPersister {
+        private static final long DISK_RETRY_MS = 1000;
+        /** The write waiting for disk space, its token (loop thread). */
+        private Write blocked;
+        private long blockedToken;
+        private long blockedSinceNs;
+        /** The write's snapshot as the storage keeps it, once stored (null before): its snapshot part is done. */
+        private Snapshot installed;
+
+        /** Writes handed while one waits for disk space: they follow it, in order. */
+        private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+
+        private record Waiting(long token, Write write) {}
+
+        @Override
+        public void persist(long token, Write write) {
+            if (blocked != null) {
+                waiting.addLast(new Waiting(token, write));
+                return;
+            }
+            installed = null;
+            if (tryPersist(write)) {
+                done(token);
+            } else {
+                blocked = write;
+                blockedToken = token;
+                blockedSinceNs = System.nanoTime();
+                runtime.storageStalled();
+                loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
+            }
+        }
+
+        /** The write is durable; a snapshot from the leader is held as read from its file, not as received. */
+        private void done(long token) {
+            Snapshot stored = installed;
+            installed = null;
+            if (stored == null) runtime.persisted(token);
+            else runtime.persisted(token, stored);
+        }
+
+        /** Persists {@code write}; false if the disk is full (then nothing of the failed part was written). */
+        private boolean tryPersist(Write write) {
+            try {
+                if (installed == null && write.snapshot().isPresent()) {
+                    installed = storage.installSnapshot(write.snapshot().get());
+                }
+                if (write.hardState().isPresent() || !write.entries().isEmpty()) {
+                    storage.persist(write.hardState().orElse(null), write.entries());
+                }
+                return true;
+            } catch (io.raftkv.storage.StorageException e) {
+                if (!e.diskFull()) throw e;
+                if (diskFull == null) {
+                    LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
+                                    + " is room (trying again every {} ms): {}").addArgument(config.id())
+                            .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
+                            .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
+                }
+                diskFull = "its disk is full (" + e.getMessage() + ")";
+                return false;
+            }
+        }
+
+        private void retry() {
+            if (blocked == null) return;
+            if (!tryPersist(blocked)) {
+                loop.schedule(() -> submit(this::retry), DISK_RETRY_MS, TimeUnit.MILLISECONDS);
+                return;
+            }
+            long token = blockedToken;
+            long waitedMs = (System.nanoTime() - blockedSinceNs) / 1_000_000;
+            blocked = null;
+            diskFull = null;
+            LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
+                    .addArgument(waitedMs).addKeyValue("event", "disk_room").addKeyValue("node", config.id()).log();
+            done(token);
+            while (blocked == null && !waiting.isEmpty()) {
+                Waiting next = waiting.pollFirst();
+                persist(next.token(), next.write());
+            }
+        }
+
+        @Override
+        public void releaseLog(Snapshot snapshot, long sizeBytes) {
+            try {
+                storage.snapshotWritten(snapshot, sizeBytes);
+            } catch (io.raftkv.storage.StorageException e) {
+                if (!e.diskFull()) throw e;
+                // Compaction rewrites the hard state first; without room the old segments simply stay.
+                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
+                        snapshot.index(), e.getMessage());
+            }
+        }
+    }
+
+    private final class StorageThreadPersister extends SnapshotPersister {
         private static final long DISK_RETRY_MS = 1000;
         /** Work for the storage thread, in the order handed: {@link Persist} and {@link Release}. Guarded by itself. */
         private final ArrayDeque<Object> queue = new ArrayDeque<>();
@@ -786,6 +924,7 @@ public final class RaftServer implements AutoCloseable {
                                 .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
                                 .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
                     }
+                    if (diskFull == null) submit(runtime::storageStalled);
                     diskFull = "its disk is full (" + e.getMessage() + ")";
                     java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(DISK_RETRY_MS));
                 }
@@ -810,31 +949,6 @@ public final class RaftServer implements AutoCloseable {
             }
         }
 
-        @Override
-        public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
-            snapshotWriter.execute(() -> {
-                try {
-                    // Streamed to its file, then read from there: never whole on the heap.
-                    io.raftkv.storage.RaftStorage.Written written = storage.writeSnapshot(index, term, configuration, image::encodeTo);
-                    submit(() -> runtime.snapshotWritten(written.snapshot(), written.sizeBytes()));
-                } catch (io.raftkv.storage.StorageException e) {
-                    if (e.diskFull()) {
-                        // Nothing of it stays on disk: the log is kept as it is and a snapshot tried later.
-                        LOG.warn("node {}: snapshot at index {} not written, the disk is full; trying again in 30 s: {}",
-                                config.id(), index, e.getMessage());
-                        submit(() -> runtime.snapshotFailed(TimeUnit.SECONDS.toNanos(30)));
-                    } else {
-                        submit(() -> {
-                            throw e; // the loop stops the node, as for any storage failure
-                        });
-                    }
-                } catch (RuntimeException e) {
-                    submit(() -> {
-                        throw e; // the loop stops the node, as for any storage failure
-                    });
-                }
-            });
-        }
 
     }
 

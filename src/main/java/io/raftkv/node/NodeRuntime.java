@@ -67,8 +67,13 @@ public final class NodeRuntime<R> {
     private final SnapshotPolicy snapshots;
     private final RuntimeListener<R> listener;
 
-    /** Proposed writes by index, answered when their index applies (or can no longer). */
-    private final TreeMap<Long, PendingWrite<R>> pendingWrites = new TreeMap<>();
+    /**
+     * Proposed writes in index order (proposals take ever higher indexes: those left when a
+     * leader steps down are at most its commit index), answered when their index applies (or can
+     * no longer). A queue: each is added at the tail and leaves at the head as entries apply in
+     * order; the TreeMap it replaces cost 8% of the Java time of a leader taking puts.
+     */
+    private final ArrayDeque<PendingWrite<R>> pendingWrites = new ArrayDeque<>();
     /** Linearizable reads: waiting for their ReadIndex round, then for the apply of its index. */
     private final Map<Long, PendingRead<?>> readsAwaitingIndex = new HashMap<>();
     private final TreeMap<Long, List<PendingRead<?>>> readsAwaitingApply = new TreeMap<>();
@@ -140,7 +145,7 @@ public final class NodeRuntime<R> {
     /** The peers the Ready being handled reported, to narrow {@link #reachedPeers} to once its messages left. */
     private Map<Integer, String> narrowPeersTo;
 
-    private record PendingWrite<R>(long term, Consumer<WriteOutcome<R>> done) {}
+    private record PendingWrite<R>(long index, long term, Consumer<WriteOutcome<R>> done) {}
 
     /** A Ready taken while writes were in flight, and its sends that wait for them (answers bound to their exchange). */
     private record Rider(Ready ready, List<Runnable> sends) {}
@@ -211,7 +216,10 @@ public final class NodeRuntime<R> {
         switch (core.propose(sm.prepare(command, clusterTimeMs()))) {
             case ProposeResult.Accepted a -> {
                 proposalsReceived++;
-                pendingWrites.put(a.index(), new PendingWrite<>(a.term(), done));
+                if (!pendingWrites.isEmpty() && pendingWrites.peekLast().index() >= a.index())
+                    throw new IllegalStateException("proposal at index " + a.index() + " after a pending write at "
+                            + pendingWrites.peekLast().index());
+                pendingWrites.addLast(new PendingWrite<>(a.index(), a.term(), done));
             }
             case ProposeResult.NotLeader n -> done.accept(new WriteOutcome.NotLeader<>(n.leaderHint()));
             case ProposeResult.TransferInProgress t -> done.accept(new WriteOutcome.TransferInProgress<>(t.target()));
@@ -553,10 +561,12 @@ public final class NodeRuntime<R> {
             // leader removed from the configuration steps down as its own removal commits).
             long committed = core.commitIndex();
             String why = "node " + core.id() + " lost leadership before the write committed";
-            var uncommittedWrites = pendingWrites.tailMap(committed, false);
+            ArrayDeque<PendingWrite<R>> uncommittedWrites = new ArrayDeque<>();
+            while (!pendingWrites.isEmpty() && pendingWrites.peekLast().index() > committed) {
+                uncommittedWrites.addFirst(pendingWrites.pollLast());
+            }
             proposalsFailed += uncommittedWrites.size();
-            uncommittedWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(why)));
-            uncommittedWrites.clear();
+            uncommittedWrites.forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(why)));
             var uncommittedChanges = pendingChanges.tailMap(committed, false);
             uncommittedChanges.values().forEach(p -> p.done().accept(new MembershipOutcome.Unknown(
                     why.replace("the write", "the membership change"))));
@@ -610,11 +620,11 @@ public final class NodeRuntime<R> {
         hold(snap);
         listener.snapshotInstalled(snap);
         // Writes proposed here at or below the snapshot may or may not be in it.
-        var covered = pendingWrites.headMap(snap.index(), true);
-        proposalsFailed += covered.size();
-        covered.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>("node " + core.id()
-                + " was replaced by a snapshot from the leader")));
-        covered.clear();
+        while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().index() <= snap.index()) {
+            proposalsFailed++;
+            pendingWrites.pollFirst().done().accept(new WriteOutcome.Unknown<>("node " + core.id()
+                    + " was replaced by a snapshot from the leader"));
+        }
         var changes = pendingChanges.headMap(snap.index(), true);
         changes.values().forEach(p -> p.done().accept(new MembershipOutcome.Unknown("node " + core.id()
                 + " was replaced by a snapshot from the leader")));
@@ -649,7 +659,15 @@ public final class NodeRuntime<R> {
                     : new MembershipOutcome.Failed("another leader's entry took index " + e.index()
                             + " of the membership change: it was not made"));
         }
-        PendingWrite<R> p = pendingWrites.remove(e.index());
+        while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().index() < e.index()) {
+            // Not expected (every index applies in turn, a snapshot answers those it covers); an
+            // index passed over would otherwise hold back every write behind it.
+            proposalsFailed++;
+            pendingWrites.pollFirst().done().accept(new WriteOutcome.Unknown<>("node " + core.id()
+                    + " passed the write's index without applying it"));
+        }
+        PendingWrite<R> p = pendingWrites.isEmpty() || pendingWrites.peekFirst().index() != e.index() ? null
+                : pendingWrites.pollFirst();
         if (p != null) {
             boolean own = result != null && isOwnEntry(p, e);
             if (own) proposalsCommitted++;
@@ -669,7 +687,7 @@ public final class NodeRuntime<R> {
 
     private void abandonPendingWrites(String reason) {
         proposalsFailed += pendingWrites.size();
-        pendingWrites.values().forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(reason)));
+        pendingWrites.forEach(p -> p.done().accept(new WriteOutcome.Unknown<>(reason)));
         pendingWrites.clear();
         abandonPendingChanges(reason.replace("the write", "the membership change"));
     }

@@ -23,8 +23,6 @@ final class RaftLog {
     private long baseTerm;
     private long committed;
     private long applied;
-    /** Committed entries up to here were handed out to be applied ({@code applied <= applying <= committed}). */
-    private long applying;
     private boolean applyOnlyStable;
     private long stableIndex;
     private long handedIndex;
@@ -62,7 +60,6 @@ final class RaftLog {
             throw new IllegalStateException("commit index " + committed + " beyond last stored index " + lastIndex());
         this.committed = Math.max(committed, baseIndex);
         this.applied = baseIndex;
-        this.applying = baseIndex;
     }
 
     long baseIndex() {
@@ -170,7 +167,6 @@ final class RaftLog {
         baseTerm = term;
         committed = index;
         applied = index;
-        applying = index;
         stableIndex = index;
         handedIndex = index;
     }
@@ -195,16 +191,6 @@ final class RaftLog {
         if (index > committed || index < applied)
             throw new IllegalStateException("applied " + index + " outside [" + applied + ", " + committed + "]");
         applied = index;
-        if (applying < index) applying = index;
-    }
-
-    /** Committed entries up to {@code index} were handed out to be applied: the next Ready does not hand them again. */
-    void applyingTo(long index) {
-        if (index > applying) applying = Math.min(index, committed);
-    }
-
-    long applying() {
-        return applying;
     }
 
     /**
@@ -218,7 +204,7 @@ final class RaftLog {
 
     /** The last entry that may be handed out to apply. */
     long applicableTo() {
-        return applyOnlyStable ? Math.min(committed, Math.max(stableIndex, applying)) : committed;
+        return applyOnlyStable ? Math.min(committed, Math.max(stableIndex, applied)) : committed;
     }
 
     long stableIndex() {
@@ -257,7 +243,7 @@ final class RaftLog {
     }
 
     List<Entry> unappliedCommitted() {
-        return slice(applying + 1, applicableTo() + 1);
+        return slice(applied + 1, applicableTo() + 1);
     }
 
     ConfigurationLog configurations() {

@@ -378,7 +378,7 @@ public final class RaftNode {
                 || (readOnly.hasAwaitingCommit() && committedInCurrentTerm())
                 || !currentHardState().equals(handedHardState) || configurationChangedSinceReady()
                 || !peerAddresses.equals(reportedPeers)
-                || log.handedIndex() < log.lastIndex() || log.applying() < log.applicableTo();
+                || log.handedIndex() < log.lastIndex() || log.applied() < log.applicableTo();
     }
 
     /** Collects everything to persist, send and apply; must be followed by {@link #advance(Ready)}. */
@@ -446,7 +446,6 @@ public final class RaftNode {
         readyInProgress = false;
         rd.hardState().ifPresent(hs -> handedHardState = hs);
         log.handedTo(rd.entries());
-        if (!rd.committed().isEmpty()) log.applyingTo(rd.committed().getLast().index());
         // A snapshot installed since this Ready was taken may already have moved applied past it.
         if (!rd.committed().isEmpty() && rd.committed().getLast().index() > log.applied()) {
             log.appliedTo(rd.committed().getLast().index());

@@ -664,8 +664,43 @@ public final class RaftServer implements AutoCloseable {
     /** The system property that has nodes started from then on write the log on a storage thread. */
     static final String STORAGE_THREAD_PROPERTY = "raftkv.storageThread";
 
-    /** What both persisters do alike: snapshots are encoded and written on the snapshot thread. */
-    private abstract class SnapshotPersister implements Persister {
+    /**
+     * What both persisters do alike: snapshots are encoded and written on the snapshot thread; the
+     * log's compaction after one; saying when the disk fills and has room again.
+     */
+    private abstract class StoragePersister implements Persister {
+        static final long DISK_RETRY_MS = 1000;
+
+        /** Compacts the stored log up to a durable snapshot; without disk room the old segments stay. */
+        void compactLog(Snapshot snapshot, long sizeBytes) {
+            try {
+                storage.snapshotWritten(snapshot, sizeBytes);
+            } catch (io.raftkv.storage.StorageException e) {
+                if (!e.diskFull()) throw e;
+                // Compaction rewrites the hard state first; without room the old segments simply stay.
+                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
+                        snapshot.index(), e.getMessage());
+            }
+        }
+
+        /** A write found the disk full: said once, and the node refuses writes ({@link #diskFull()}). */
+        void diskIsFull(io.raftkv.storage.StorageException e) {
+            if (diskFull == null) {
+                LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
+                                + " is room (trying again every {} ms): {}").addArgument(config.id())
+                        .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
+                        .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
+            }
+            diskFull = "its disk is full (" + e.getMessage() + ")";
+        }
+
+        /** The write that found the disk full went through after {@code waitedMs}: writes resume. */
+        void diskHasRoom(long waitedMs) {
+            diskFull = null;
+            LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
+                    .addArgument(waitedMs).addKeyValue("event", "disk_room").addKeyValue("node", config.id()).log();
+        }
+
         @Override
         public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
             snapshotWriter.execute(() -> {
@@ -694,8 +729,7 @@ public final class RaftServer implements AutoCloseable {
     }
 
     /** The log written on the loop thread: {@link #persist} completes before it returns, unless the disk is full. */
-    private final class InlinePersister extends SnapshotPersister {
-        private static final long DISK_RETRY_MS = 1000;
+    private final class InlinePersister extends StoragePersister {
         /** The write waiting for disk space, its token (loop thread). */
         private Write blocked;
         private long blockedToken;
@@ -746,13 +780,7 @@ public final class RaftServer implements AutoCloseable {
                 return true;
             } catch (io.raftkv.storage.StorageException e) {
                 if (!e.diskFull()) throw e;
-                if (diskFull == null) {
-                    LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
-                                    + " is room (trying again every {} ms): {}").addArgument(config.id())
-                            .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
-                            .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
-                }
-                diskFull = "its disk is full (" + e.getMessage() + ")";
+                diskIsFull(e);
                 return false;
             }
         }
@@ -764,11 +792,8 @@ public final class RaftServer implements AutoCloseable {
                 return;
             }
             long token = blockedToken;
-            long waitedMs = (System.nanoTime() - blockedSinceNs) / 1_000_000;
             blocked = null;
-            diskFull = null;
-            LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
-                    .addArgument(waitedMs).addKeyValue("event", "disk_room").addKeyValue("node", config.id()).log();
+            diskHasRoom((System.nanoTime() - blockedSinceNs) / 1_000_000);
             done(token);
             while (blocked == null && !waiting.isEmpty()) {
                 Waiting next = waiting.pollFirst();
@@ -778,19 +803,11 @@ public final class RaftServer implements AutoCloseable {
 
         @Override
         public void releaseLog(Snapshot snapshot, long sizeBytes) {
-            try {
-                storage.snapshotWritten(snapshot, sizeBytes);
-            } catch (io.raftkv.storage.StorageException e) {
-                if (!e.diskFull()) throw e;
-                // Compaction rewrites the hard state first; without room the old segments simply stay.
-                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
-                        snapshot.index(), e.getMessage());
-            }
+            compactLog(snapshot, sizeBytes);
         }
     }
 
-    private final class StorageThreadPersister extends SnapshotPersister {
-        private static final long DISK_RETRY_MS = 1000;
+    private final class StorageThreadPersister extends StoragePersister {
         /** Work for the storage thread, in the order handed: {@link Persist} and {@link Release}. Guarded by itself. */
         private final ArrayDeque<Object> queue = new ArrayDeque<>();
         /** Whether a drain is queued or running on the storage thread (guarded by {@link #queue}). */
@@ -874,7 +891,7 @@ public final class RaftServer implements AutoCloseable {
                         // Held as read from its file from now on, not as received.
                         submit(() -> runtime.persisted(p.token(), stored));
                     }
-                    case Release r -> release(r);
+                    case Release r -> compactLog(r.snapshot(), r.sizeBytes());
                     default -> throw new IllegalStateException("unknown storage task " + task);
                 }
             }
@@ -918,38 +935,14 @@ public final class RaftServer implements AutoCloseable {
                     break;
                 } catch (io.raftkv.storage.StorageException e) {
                     if (!e.diskFull() || !running) throw e;
-                    if (diskFull == null) {
-                        LOG.atError().setMessage("node {}: disk full, refusing writes and linearizable reads until there"
-                                        + " is room (trying again every {} ms): {}").addArgument(config.id())
-                                .addArgument(DISK_RETRY_MS).addArgument(e.getMessage())
-                                .addKeyValue("event", "disk_full").addKeyValue("node", config.id()).log();
-                    }
                     if (diskFull == null) submit(runtime::storageStalled);
-                    diskFull = "its disk is full (" + e.getMessage() + ")";
+                    diskIsFull(e);
                     java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(DISK_RETRY_MS));
                 }
             }
-            if (diskFull != null) {
-                diskFull = null;
-                LOG.atInfo().setMessage("node {}: the disk has room again after {} ms; writes resume").addArgument(config.id())
-                        .addArgument((System.nanoTime() - sinceNs) / 1_000_000).addKeyValue("event", "disk_room")
-                        .addKeyValue("node", config.id()).log();
-            }
+            if (diskFull != null) diskHasRoom((System.nanoTime() - sinceNs) / 1_000_000);
             return stored;
         }
-
-        private void release(Release r) {
-            try {
-                storage.snapshotWritten(r.snapshot(), r.sizeBytes());
-            } catch (io.raftkv.storage.StorageException e) {
-                if (!e.diskFull()) throw e;
-                // Compaction rewrites the hard state first; without room the old segments simply stay.
-                LOG.warn("node {}: log not compacted after the snapshot at index {}, the disk is full: {}", config.id(),
-                        r.snapshot().index(), e.getMessage());
-            }
-        }
-
-
     }
 
     /** Role changes and snapshots in the node's log. */

@@ -10,9 +10,12 @@
 #
 # Usage: bench/compare-etcd.sh [--duration 10s] [--rounds 3] [--conns "1 16 64"] [--ops "put get"]
 #                              [--keys 10000] [--value-bytes 64] [--out DIR] [--tls] [--nodes 3]
+#                              [--via leader|follower]
 # --tls: both systems serve clients over HTTPS and talk mutual TLS between members, with the same
 # development certificates (raftkv certs: ECDSA P-256); wrk speaks HTTPS to both.
 # --nodes 5: both clusters with 5 members (3 to 5); --value-bytes 1024 / 16384 for larger values.
+# --via follower: wrk sends every request to a member that is not the leader (found before each run),
+# which forwards it: etcd through its Raft messages and ReadIndex, raftkv over HTTP to its leader.
 # --keys above 100,000 (up to 20,000,000): a large data set, loaded into both by bench/load-keys.py
 # (transactions of 128 puts); etcd then gets --quota-backend-bytes 8 GiB (its 2 GiB default is too
 # small for 10M keys), and the table adds each node's memory once loaded and per key.
@@ -20,8 +23,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 
-duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out="" tls=0 nodes=3
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+duration=10s rounds=3 conns="1 16 64" ops="put get" keys=10000 value_bytes=64 out="" tls=0 nodes=3 via=leader
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -33,6 +36,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --tls) tls=1; shift ;;
     --nodes) nodes="$2"; shift 2 ;;
+    --via) via="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare-etcd: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -43,6 +47,7 @@ done
 big=0
 [ "$keys" -gt 100000 ] && big=1
 [[ "$value_bytes" =~ ^[1-9][0-9]*$ ]] || { echo "compare-etcd: --value-bytes must be >= 1" >&2; exit 2; }
+[[ "$via" == leader || "$via" == follower ]] || { echo "compare-etcd: --via takes leader or follower, got '$via'" >&2; exit 2; }
 [[ "$nodes" =~ ^[3-5]$ ]] || { echo "compare-etcd: --nodes must be 3, 4 or 5" >&2; exit 2; }
 ids=()
 for ((i = 0; i < nodes; i++)); do ids+=("$i"); done
@@ -148,6 +153,25 @@ etcd_leader() {
   done
   return 1
 }
+etcd_follower() {
+  local i s me leader
+  for i in "${ids[@]}"; do
+    s=$(curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$scheme://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
+    me=$(grep -o '"member_id":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
+    leader=$(grep -o '"leader":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
+    if [ -n "$me" ] && [ -n "$leader" ] && [ "$leader" != 0 ] && [ "$me" != "$leader" ]; then echo "${etcd_client[$i]}"; return 0; fi
+  done
+  return 1
+}
+raftkv_follower() {
+  local i
+  for i in "${ids[@]}"; do
+    if curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} "$scheme://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"follower"'; then
+      echo "${raftkv_port[$i]}"; return 0
+    fi
+  done
+  return 1
+}
 raftkv_leader() {
   local i
   for i in "${ids[@]}"; do
@@ -180,10 +204,10 @@ for p in "${raftkv_pids[@]}"; do idle_raftkv+=("$(rss_kb "$p" VmRSS)"); done
 
 export BENCH_WRK_DIR="$here/wrk" BENCH_KEYS="$keys" BENCH_VALUE_BYTES="$value_bytes"
 
-# run_wrk SYSTEM OP CONNS DURATION [preload] -> prints wrk's JSON line
+# run_wrk SYSTEM OP CONNS DURATION [preload] [leader|follower] -> prints wrk's JSON line
 run_wrk() {
-  local system=$1 op=$2 c=$3 d=$4 preload=${5:-0} port script t
-  port=$("${system}_leader") || { wait_leader "$system"; port=$("${system}_leader"); }
+  local system=$1 op=$2 c=$3 d=$4 preload=${5:-0} to=${6:-leader} port script t
+  port=$("${system}_$to") || { wait_leader "$system"; port=$("${system}_$to"); }
   case "$system-$op" in
     etcd-put) script=etcd-put.lua ;; etcd-get) script=etcd-range.lua ;;
     raftkv-put) script=raftkv-put.lua ;; raftkv-get) script=raftkv-get.lua ;;
@@ -219,8 +243,9 @@ for system in etcd raftkv; do
     echo "compare-etcd: preloading $system wrote $n requests with $bad errors (need $keys without errors)" >&2
     exit 1
   fi
-  # The same warm-up of the read path for both (the JVM compiles it; etcd is unaffected).
-  run_wrk "$system" get 16 5s >/dev/null
+  # The same warm-up of the read path for both (the JVM compiles it; etcd is unaffected), at the
+  # member the runs will use (through a follower, it compiles the forwarding path too).
+  run_wrk "$system" get 16 5s 0 "$via" >/dev/null
 done
 
 results="$out/runs.jsonl"
@@ -230,7 +255,7 @@ for r in $(seq 1 "$rounds"); do
     for op in $ops; do
       if [ $((r % 2)) = 1 ]; then order="etcd raftkv"; else order="raftkv etcd"; fi
       for system in $order; do
-        line=$(run_wrk "$system" "$op" "$c" "$duration")
+        line=$(run_wrk "$system" "$op" "$c" "$duration" 0 "$via")
         echo "{\"round\":$r,\"system\":\"$system\",\"op\":\"$op\",\"conns\":$c,${line#\{}" >>"$results"
         log "round $r/$rounds $op c=$c $system: $(sed -E 's/.*"throughput":([0-9.]+).*"p50":([0-9]+).*"p99":([0-9]+).*/\1 ops\/s p50 \2 us p99 \3 us/' <<<"$line")"
       done
@@ -245,7 +270,7 @@ for p in "${raftkv_pids[@]}"; do peak_raftkv+=("$(rss_kb "$p" VmHWM)"); done
 # ---------------------------------------------------------------- the table (medians over rounds)
 table="$out/table.md"
 {
-  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), $nodes nodes each on loopback, fsync on$([ "$tls" = 1 ] && echo ", TLS (HTTPS clients, mutual TLS between members)");"
+  echo "raftkv vs etcd $(etcd --version 2>/dev/null | head -n 1 | awk '{print $3}'), $nodes nodes each on loopback, fsync on$([ "$tls" = 1 ] && echo ", TLS (HTTPS clients, mutual TLS between members)")$([ "$via" = follower ] && echo ", every request sent to a follower");"
   echo "wrk, ${duration} per run, ${rounds} round(s), medians; $keys keys, $value_bytes-byte values; $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "| op | conns | etcd ops/s | raftkv ops/s | ratio | etcd p50 ms | raftkv p50 ms | etcd p99 ms | raftkv p99 ms | p99 ratio | errors etcd / raftkv |"

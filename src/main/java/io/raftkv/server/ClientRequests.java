@@ -8,7 +8,6 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
 import io.raftkv.node.ReadOutcome;
@@ -190,16 +189,11 @@ final class ClientRequests implements AutoCloseable {
         }
 
         /**
-         * {@code f}, failed with a TimeoutException at the deadline. The timer lives on the
-         * connection's client loop: no timer thread wakes up per request, as
-         * with {@code orTimeout}, and answering cancels it.
+         * {@code f}, failed with a TimeoutException at the deadline: checked by the connection's
+         * client loop in its periodic sweep ({@link RequestDeadlines}), no timer per request.
          */
         <T> CompletableFuture<T> withDeadline(CompletableFuture<T> f) {
-            if (f.isDone()) return f;
-            ScheduledFuture<?> timer = executor().schedule(
-                    () -> f.completeExceptionally(new TimeoutException()), Math.max(1, remainingMs()), TimeUnit.MILLISECONDS);
-            f.whenComplete((v, e) -> timer.cancel(false));
-            return f;
+            return RequestDeadlines.failAt(executor(), deadlineNs, f);
         }
 
         void reply(FullHttpResponse res) {
@@ -860,8 +854,8 @@ final class ClientRequests implements AutoCloseable {
      * it off, the leader died), or a newer leader took over (the old one is cut off from the
      * majority, and a request on a connection into a partition gets no answer at all), the answer
      * is unlikely to come: a read is run again (on the new leader), a write is answered at once
-     * with its outcome unknown (a client with a session resends it). A timer per waiting request,
-     * set for when the silence would reach the limit; heartbeats keep pushing it back.
+     * with its outcome unknown (a client with a session resends it). A deadline per waiting request,
+     * checked when the silence would reach the limit; heartbeats keep pushing it back.
      */
     private void watchLeader(Call call, int target, CompletableFuture<Forwarder.Result> sent, AtomicBoolean answered,
                              Runnable retry) {
@@ -870,9 +864,8 @@ final class ClientRequests implements AutoCloseable {
         long silentMs = contact.silentMs(System.nanoTime());
         boolean replaced = contact.leaderId().isPresent() && contact.leaderId().getAsInt() != target;
         if (silentMs < leaderSilenceLimitMs && !replaced) {
-            ScheduledFuture<?> timer = call.executor().schedule(() -> watchLeader(call, target, sent, answered, retry),
-                    leaderSilenceLimitMs - silentMs, TimeUnit.MILLISECONDS);
-            sent.whenComplete((r, e) -> timer.cancel(false));
+            RequestDeadlines.watch(call.executor(), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaderSilenceLimitMs - silentMs),
+                    sent, () -> watchLeader(call, target, sent, answered, retry));
             return;
         }
         if (!answered.compareAndSet(false, true)) return;

@@ -60,8 +60,7 @@ final class Forwarder implements AutoCloseable {
 
     private final AbstractChannelPoolMap<HostPort, SimpleChannelPool> pools;
 
-    private record Pending(CompletableFuture<Result> result, SimpleChannelPool pool,
-                           io.netty.util.concurrent.ScheduledFuture<?> timer) {}
+    private record Pending(CompletableFuture<Result> result, SimpleChannelPool pool) {}
 
     /** {@code localAddress}: connect from the node's own address, as its peer RPCs do (a partition cuts both). */
     Forwarder(EventLoopGroup group, Optional<String> localAddress, int maxResponseBytes, int connectTimeoutMs) {
@@ -107,10 +106,12 @@ final class Forwarder implements AutoCloseable {
                 return;
             }
             Channel ch = acquired.getNow();
+            ch.attr(PENDING).set(new Pending(result, pool));
             // The connection is in an unknown state after a timeout: closed, so the pool drops it.
-            io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(
-                    () -> finish(ch, new Result.TimedOut(), true), Math.max(1, timeoutMs), TimeUnit.MILLISECONDS);
-            ch.attr(PENDING).set(new Pending(result, pool, timer));
+            // Checked by the loop's deadline sweep; once this request is answered, never (the
+            // connection may carry another request by then).
+            RequestDeadlines.watch(ch.eventLoop(), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.max(1, timeoutMs)),
+                    result, () -> finish(ch, new Result.TimedOut(), true));
             FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, uri,
                     body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
             req.headers().set(HttpHeaderNames.HOST, to.toString());
@@ -134,7 +135,6 @@ final class Forwarder implements AutoCloseable {
         if (close) ch.close();
         Pending p = ch.attr(PENDING).getAndSet(null);
         if (p == null) return;
-        p.timer().cancel(false);
         p.pool().release(ch);
         p.result().complete(r);
     }

@@ -6,7 +6,8 @@
 # Usage: bench/ab-checkouts.sh DIR_A DIR_B [rounds=3] [connections=16] [duration=8s]
 #   e.g. git worktree add /tmp/b some-branch; bench/ab-checkouts.sh . /tmp/b 3 64 10s
 # AB_TLS=1: HTTPS clients and mutual TLS between the nodes (certificates from A's 'raftkv certs').
-# AB_OP=get: measure linearizable gets instead of puts (the 3 s warm-up puts fill most keys).
+# AB_OP=get: measure linearizable gets instead of puts (after 15 s of puts that write every key, and a
+# 4 s read warm-up).
 # Each line ends with the leader changes seen during the run (elections after the first) and each
 # node's peak resident memory.
 set -u
@@ -39,7 +40,13 @@ run() { # checkout label
   done
   [ -n "$leader" ] || { echo "ab-checkouts: $2 elected no leader; logs in $w" >&2; kill "${pids[@]}"; return 1; }
   local t=$(( conns < 2 ? conns : 2 ))
-  BENCH_PRELOAD=0 wrk -t$t -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
+  if [ "${AB_OP:-put}" = get ]; then
+    # Every key written first (so the gets find them, as in compare-etcd.sh), then the read path warmed up.
+    BENCH_PRELOAD=1 wrk -t2 -c16 -d15s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
+    BENCH_PRELOAD=0 wrk -t$t -c"$conns" -d4s -s "$BENCH_WRK_DIR/raftkv-get.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
+  else
+    BENCH_PRELOAD=0 wrk -t$t -c"$conns" -d3s -s "$BENCH_WRK_DIR/raftkv-put.lua" "$scheme://127.0.0.1:$leader" >/dev/null 2>&1
+  fi
   local result
   result=$(BENCH_PRELOAD=0 wrk -t$t -c"$conns" -d"$dur" --timeout 5s -s "$BENCH_WRK_DIR/raftkv-${AB_OP:-put}.lua" \
     "$scheme://127.0.0.1:$leader" | grep '^{"requests"')

@@ -3,16 +3,16 @@
 # process and of each of the loaded node's threads, and a JFR CPU profile of that node.
 #
 # Usage: bench/profile.sh [--op put|get] [--conns 64] [--duration 15s] [--via leader|follower]
-#                         [--value-bytes 64] [--out DIR]
-# The load goes to the leader (or, with --via follower, to a follower, and that follower is the
-# node profiled). Prints: CPU seconds per process over the run (wrk, each node, the kernel's softirq
+#                         [--value-bytes 64] [--node leader|follower] [--out DIR]
+# The load goes to the leader (or, with --via follower, to a follower); the node profiled is the one
+# loaded, or the leader / a follower that --node names. Prints: CPU seconds per process over the run (wrk, each node, the kernel's softirq
 # time, idle), the profiled node's CPU per thread, and from JFR's execution samples the share of
 # samples per top frame and per code area (a frame's package or class prefix anywhere on the
-# stack). Files: DIR/recording.jfr, DIR/profile.txt.
+# stack), and the GC pauses. Files: DIR/recording.jfr, DIR/profile.txt.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-op=put conns=64 duration=15s via=leader value_bytes=64 out=""
+op=put conns=64 duration=15s via=leader value_bytes=64 out="" node=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --op) op="$2"; shift 2 ;;
@@ -21,12 +21,15 @@ while [ $# -gt 0 ]; do
     --via) via="$2"; shift 2 ;;
     --value-bytes) value_bytes="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --node) node="$2"; shift 2 ;;
     -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "profile: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
 [[ "$op" == put || "$op" == get ]] || { echo "profile: --op is put or get" >&2; exit 2; }
 [[ "$via" == leader || "$via" == follower ]] || { echo "profile: --via is leader or follower" >&2; exit 2; }
+node=${node:-$via}
+[[ "$node" == leader || "$node" == follower ]] || { echo "profile: --node is leader or follower" >&2; exit 2; }
 [[ "$conns" =~ ^[1-9][0-9]*$ ]] || { echo "profile: --conns is a whole number" >&2; exit 2; }
 [[ "$duration" =~ ^[1-9][0-9]*s$ ]] || { echo "profile: --duration is in seconds, like 15s" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "profile: needs wrk (apt-get install wrk)" >&2; exit 1; }
@@ -71,7 +74,8 @@ wrk_run put 16 15s "$(role_port leader)" 1 >/dev/null
 wrk_run get 16 5s "$port" >/dev/null
 wrk_run "$op" "$conns" 5s "$port" >/dev/null
 port=$(role_port "$via")
-pid=$(curl -s "http://127.0.0.1:$port/status" | grep -o '"pid":[0-9]*' | grep -o '[0-9]*$')
+pport=$(role_port "$node")
+pid=$(curl -s "http://127.0.0.1:$pport/status" | grep -o '"pid":[0-9]*' | grep -o '[0-9]*$')
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }                 # a process's CPU ticks
 threads() { for t in /proc/"$1"/task/*; do printf '%s\t%s\n' "$(cat "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"; done; }
@@ -97,13 +101,13 @@ read -r si1 idle1 < <(sys)
 threads "$pid" >"$work/threads.after"
 hz=$(getconf CLK_TCK)
 {
-  echo "raftkv profile: $op, $conns connections, $duration, via the $via (node pid $pid, port $port), $(nproc) cores"
+  echo "raftkv profile: $op, $conns connections, $duration, sent to the $via (port $port); profiled: the $node (pid $pid, port $pport); $(nproc) cores"
   echo "wrk: $(cat "$work/wrk.json")"
   echo
   echo "CPU seconds over the run ($(awk -v s="$start" -v e="$end" 'BEGIN {printf "%.1f", e - s}') s; the machine has $(nproc) CPU-seconds per second):"
   for i in 0 1 2; do
     p=${pids[$i]}
-    printf '  node %d%s: %.1f\n' "$i" "$([ "$((18000 + i))" = "$port" ] && echo " (profiled)")" \
+    printf '  node %d%s%s: %.1f\n' "$i" "$([ "$((18000 + i))" = "$port" ] && echo " (loaded)")" "$([ "$((18000 + i))" = "$pport" ] && echo " (profiled)")" \
       "$(awk -v a="${before[$p]}" -v b="$(ticks "$p")" -v hz="$hz" 'BEGIN {print (b - a) / hz}')"
   done
   printf '  wrk (%ss of its %s): %.1f\n' "$((secs - 1))" "$duration" "$(awk -v a="$w0" -v b="$w1" -v hz="$hz" 'BEGIN {print (b - a) / hz}')"
@@ -115,5 +119,5 @@ hz=$(getconf CLK_TCK)
                 <(sort "$work/threads.after" | awk -F'\t' '{a[$1] += $2} END {for (k in a) print k "\t" a[k]}' | sort) \
     | awk -F'\t' -v hz="$hz" '{d = ($3 - $2) / hz; if (d > 0.05) printf "  %-16s %.2f\n", $1, d}' | sort -k2 -nr -t' '
   echo
-  "$jbin/jfr" print --json --events jdk.ExecutionSample "$out/recording.jfr" | python3 "$here/jfr-summary.py"
+  "$jbin/jfr" print --json --events jdk.ExecutionSample,jdk.NativeMethodSample,jdk.GCPhasePause "$out/recording.jfr" | python3 "$here/jfr-summary.py"
 } | tee "$out/profile.txt"

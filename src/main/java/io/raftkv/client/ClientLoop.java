@@ -4,8 +4,6 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.raftkv.transport.HostPort;
 
@@ -17,7 +15,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The event loop that many {@link LoopClient}s share: one Netty NIO group (one thread is enough
+ * The event loop that many {@link LoopClient}s share: one Netty event loop group (one thread is enough
  * for thousands of requests a second), the connection settings (TLS, the login whose token goes
  * with every request) and the timeouts. Each client is pinned to one of the group's threads, on
  * which all its work and all its callbacks run: no thread per client, no locks.
@@ -54,8 +52,8 @@ public final class ClientLoop implements AutoCloseable {
         this.tls = tls;
         this.login = login;
         this.group = new MultiThreadIoEventLoopGroup(threads,
-                new io.netty.util.concurrent.DefaultThreadFactory("raftkv-client-loop", true), NioIoHandler.newFactory());
-        this.bootstrap = new Bootstrap().channel(NioSocketChannel.class)
+                new io.netty.util.concurrent.DefaultThreadFactory("raftkv-client-loop", true), io.raftkv.transport.NettyIo.ioHandlerFactory());
+        this.bootstrap = new Bootstrap().channel(io.raftkv.transport.NettyIo.socketChannel(group))
                 .option(ChannelOption.TCP_NODELAY, true)
                 // As RaftKvClient: a node that does not accept within a second is as good as down.
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(1000, timeout.toMillis()));

@@ -11,7 +11,6 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.pool.AbstractChannelPoolHandler;
 import io.netty.channel.pool.AbstractChannelPoolMap;
 import io.netty.channel.pool.SimpleChannelPool;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -70,7 +69,7 @@ final class Forwarder implements AutoCloseable {
     /** With {@code tls} not null, to the leader over TLS with the context it supplies at each connection. */
     Forwarder(EventLoopGroup group, Optional<String> localAddress, int maxResponseBytes, int connectTimeoutMs,
               java.util.function.Supplier<io.netty.handler.ssl.SslContext> tls) {
-        Bootstrap base = new Bootstrap().group(group).channel(NioSocketChannel.class)
+        Bootstrap base = new Bootstrap().group(group).channel(io.raftkv.transport.NettyIo.socketChannel(group))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs);
         localAddress.ifPresent(a -> base.localAddress(new InetSocketAddress(a, 0)));

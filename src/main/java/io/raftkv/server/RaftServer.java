@@ -3,7 +3,6 @@ package io.raftkv.server;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.raftkv.kv.ApplyResult;
 import io.raftkv.kv.KvCommand;
@@ -226,10 +225,10 @@ public final class RaftServer implements AutoCloseable {
                 .snapshotChunkBytes(config.snapshots().chunkBytes())
                 .build();
         this.ioGroup = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("raft-node-" + config.id()),
-                NioIoHandler.newFactory());
+                io.raftkv.transport.NettyIo.ioHandlerFactory());
         this.loop = ioGroup.next();
         this.clientGroup = new MultiThreadIoEventLoopGroup(CLIENT_LOOPS, new DefaultThreadFactory("raft-client-" + config.id()),
-                NioIoHandler.newFactory());
+                io.raftkv.transport.NettyIo.ioHandlerFactory());
         if (CLIENT_LOOPS == 1) this.handoff = new Handoff(clientGroup.next());
         this.peerTransport = new PeerTransport(Map.of(), config.bindAddress(), ioGroup, 64 * 1024 * 1024,
                 tls.<java.util.function.Supplier<io.netty.handler.ssl.SslContext>>map(t -> t::client).orElse(null));

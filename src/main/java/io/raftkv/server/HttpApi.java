@@ -144,9 +144,10 @@ final class HttpApi implements AutoCloseable {
         try {
             serverChannel = (address.isPresent() ? b.bind(address.get(), port) : b.bind(port)).sync().channel();
         } catch (Exception e) {
-            if (e instanceof BindException || e.getCause() instanceof BindException) {
+            Throwable bind = bindFailure(e);
+            if (bind != null) {
                 String where = "port " + port + address.map(a -> " of " + a).orElse("");
-                String why = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+                String why = String.valueOf(bind.getMessage()).toLowerCase(java.util.Locale.ROOT);
                 if (why.contains("assign") || why.contains("not available")) {
                     throw new IllegalStateException("cannot listen on " + where + ": " + address.orElse("")
                             + " is not an address of this machine; pick another --bind or --listen (0.0.0.0 for every interface)");
@@ -157,6 +158,20 @@ final class HttpApi implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * The failure to bind in {@code e} or its causes, or null: the JDK's {@link BindException} with
+     * NIO, Netty's native I/O exception of a {@code bind(..)} call with epoll.
+     */
+    private static Throwable bindFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof BindException) return t;
+            if (t instanceof io.netty.channel.unix.Errors.NativeIoException && String.valueOf(t.getMessage()).startsWith("bind(")) {
+                return t;
+            }
+        }
+        return null;
     }
 
     @Override

@@ -164,7 +164,7 @@ final class HttpApi implements AutoCloseable {
      * The failure to bind in {@code e} or its causes, or null: the JDK's {@link BindException} with
      * NIO, Netty's native I/O exception of a {@code bind(..)} call with epoll.
      */
-    private static Throwable bindFailure(Throwable e) {
+    static Throwable bindFailure(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof BindException) return t;
             if (t instanceof io.netty.channel.unix.Errors.NativeIoException && String.valueOf(t.getMessage()).startsWith("bind(")) {

@@ -290,7 +290,7 @@ public final class RaftServer implements AutoCloseable {
                         + " messages; the cluster id keeps other clusters' nodes out, not forgeries): use --tls-cert");
         LOG.info("node {} listening on {}://{} ({}; {} transport); {}", config.id(), tls.isPresent() ? "https" : "http", config.self(),
                 config.listenAddress().map(a -> "bound to " + a + " only; --listen 0.0.0.0 for every interface")
-                        .orElse("bound to every interface (--listen)"), io.raftkv.transport.NettyIo.isEpoll(ioGroup) ? "epoll" : "nio",
+                        .orElse("bound to every interface (--listen)"), io.raftkv.transport.NettyIo.name(ioGroup),
                 members.isEmpty()
                         ? "joining: no configuration until the cluster's leader sends one"
                         : "configuration " + describe(members, runtime.core().configurationIndex()));

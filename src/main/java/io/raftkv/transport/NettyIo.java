@@ -34,9 +34,9 @@ public final class NettyIo {
         return EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     }
 
-    /** "epoll" or "nio": what {@link #ioHandlerFactory()} makes (for logs and status). */
-    public static String name() {
-        return EPOLL ? "epoll" : "nio";
+    /** "epoll" or "nio": the transport of {@code group}'s loops (for logs). */
+    public static String name(EventLoopGroup group) {
+        return isEpoll(group) ? "epoll" : "nio";
     }
 
     /** Whether {@code group}'s loops are native epoll loops. */

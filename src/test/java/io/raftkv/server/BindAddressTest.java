@@ -37,6 +37,23 @@ class BindAddressTest {
         servers.forEach(RaftServer::close);
     }
 
+    /**
+     * The server's bind error is recognised from either transport: NIO's {@link java.net.BindException}
+     * (also wrapped) and epoll's native exception of {@code bind(..)}; any other failure is not one.
+     */
+    @Test
+    void aBindFailureIsRecognisedFromEitherTransport() {
+        var nio = new java.net.BindException("Address already in use");
+        assertThat(HttpApi.bindFailure(nio)).isSameAs(nio);
+        assertThat(HttpApi.bindFailure(new io.netty.channel.ChannelException("bind", nio))).isSameAs(nio);
+        assertThat(HttpApi.bindFailure(new IOException("connection reset"))).isNull();
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "no native epoll here");
+        var epoll = new io.netty.channel.unix.Errors.NativeIoException("bind", -98);
+        assertThat(HttpApi.bindFailure(epoll)).isSameAs(epoll);
+        assertThat(epoll.getMessage()).startsWith("bind(");
+        assertThat(HttpApi.bindFailure(new io.netty.channel.unix.Errors.NativeIoException("connect", -111))).isNull();
+    }
+
     /** A port free on each of {@code hosts}. */
     private static int portFreeOn(String... hosts) throws IOException {
         for (int attempt = 0; attempt < 100; attempt++) {

@@ -142,40 +142,26 @@ done
 # The java process of a node started by ./raftkv (which execs java, so it is the same pid).
 rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-etcd_leader() {
-  local i s
-  for i in "${ids[@]}"; do
-    s=$(curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$scheme://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
-    local me leader
-    me=$(grep -o '"member_id":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
-    leader=$(grep -o '"leader":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
-    if [ -n "$me" ] && [ "$me" = "$leader" ]; then echo "${etcd_client[$i]}"; return 0; fi
-  done
-  return 1
-}
-etcd_follower() {
+# etcd_member leader|follower -> the client port of a member in that role (a follower: one that
+# knows a leader and is not it).
+etcd_member() {
   local i s me leader
   for i in "${ids[@]}"; do
     s=$(curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} -X POST "$scheme://127.0.0.1:${etcd_client[$i]}/v3/maintenance/status" -d '{}' 2>/dev/null) || continue
     me=$(grep -o '"member_id":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
     leader=$(grep -o '"leader":"[0-9]*"' <<<"$s" | grep -o '[0-9]*' || true)
-    if [ -n "$me" ] && [ -n "$leader" ] && [ "$leader" != 0 ] && [ "$me" != "$leader" ]; then echo "${etcd_client[$i]}"; return 0; fi
-  done
-  return 1
-}
-raftkv_follower() {
-  local i
-  for i in "${ids[@]}"; do
-    if curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} "$scheme://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"follower"'; then
-      echo "${raftkv_port[$i]}"; return 0
+    [ -n "$me" ] && [ -n "$leader" ] && [ "$leader" != 0 ] || continue
+    if { [ "$1" = leader ] && [ "$me" = "$leader" ]; } || { [ "$1" = follower ] && [ "$me" != "$leader" ]; }; then
+      echo "${etcd_client[$i]}"; return 0
     fi
   done
   return 1
 }
-raftkv_leader() {
+# raftkv_member leader|follower -> the port of a node whose /status has that role.
+raftkv_member() {
   local i
   for i in "${ids[@]}"; do
-    if curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} "$scheme://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q '"role":"leader"'; then
+    if curl -s -m 2 ${curl_tls[@]+"${curl_tls[@]}"} "$scheme://127.0.0.1:${raftkv_port[$i]}/status" 2>/dev/null | grep -q "\"role\":\"$1\""; then
       echo "${raftkv_port[$i]}"; return 0
     fi
   done
@@ -183,7 +169,7 @@ raftkv_leader() {
 }
 wait_leader() {  # $1 = etcd|raftkv
   local deadline=$((SECONDS + 90))
-  until "$1_leader" >/dev/null; do
+  until "$1_member" leader >/dev/null; do
     if [ $SECONDS -ge $deadline ]; then
       echo "compare-etcd: $1 elected no leader within 90 s; see its logs in $out" >&2
       exit 1
@@ -207,7 +193,7 @@ export BENCH_WRK_DIR="$here/wrk" BENCH_KEYS="$keys" BENCH_VALUE_BYTES="$value_by
 # run_wrk SYSTEM OP CONNS DURATION [preload] [leader|follower] -> prints wrk's JSON line
 run_wrk() {
   local system=$1 op=$2 c=$3 d=$4 preload=${5:-0} to=${6:-leader} port script t
-  port=$("${system}_$to") || { wait_leader "$system"; port=$("${system}_$to"); }
+  port=$("${system}_member" "$to") || { wait_leader "$system"; port=$("${system}_member" "$to"); }
   case "$system-$op" in
     etcd-put) script=etcd-put.lua ;; etcd-get) script=etcd-range.lua ;;
     raftkv-put) script=raftkv-put.lua ;; raftkv-get) script=raftkv-get.lua ;;
@@ -221,7 +207,7 @@ loaded_etcd=() loaded_raftkv=()
 for system in etcd raftkv; do
   log "preloading $keys keys of $value_bytes bytes into $system"
   if [ "$big" = 1 ]; then
-    port=$("${system}_leader")
+    port=$("${system}_member" leader)
     line=$(python3 "$here/load-keys.py" --system "$system" --url "$scheme://127.0.0.1:$port" --keys "$keys" \
       --value-bytes "$value_bytes" $([ "$tls" = 1 ] && echo --cacert "$work/certs/ca.pem")) \
       || { echo "compare-etcd: loading $keys keys into $system failed; see its logs in $out" >&2; exit 1; }

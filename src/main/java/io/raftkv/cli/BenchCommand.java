@@ -723,6 +723,7 @@ final class BenchCommand implements Callable<Integer> {
                 if (msg.startsWith("cannot connect") || msg.startsWith("unreachable")) {
                     // The JDK's HttpClient says ConnectException without details when the port is closed.
                     if (msg.contains("connect timed out")) yield "connect timeout";
+                    if (msg.contains("TLS handshake failed")) yield "TLS handshake failed";
                     if (msg.contains("timed out")) yield "timeout";
                     yield "connection refused";
                 }

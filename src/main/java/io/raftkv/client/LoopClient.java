@@ -242,6 +242,8 @@ public final class LoopClient {
         HostPort suggested;
         Set<HostPort> triedThisRound;
         KvResult last;
+        /** A TLS handshake an attempt failed, reported at the deadline in place of a later attempt's timeout. */
+        KvResult tlsFailure;
         /** The current attempt: its number, node, channel once written, timer. */
         int attempt;
         HostPort node;
@@ -262,7 +264,9 @@ public final class LoopClient {
     private void call(Call c) {
         long now = System.nanoTime();
         if (now >= c.deadlineNs) {
-            finish(c, c.last != null ? c.last : new KvResult(0, RaftKvClient.error("timed out"), preferred, now - c.startNs));
+            // A refused certificate says what to fix; a later attempt's timeout would hide it.
+            KvResult end = c.tlsFailure != null ? c.tlsFailure : c.last;
+            finish(c, end != null ? end : new KvResult(0, RaftKvClient.error("timed out"), preferred, now - c.startNs));
             return;
         }
         HostPort node;
@@ -317,11 +321,34 @@ public final class LoopClient {
                 failed(c, new KvResult(0, RaftKvClient.error("cannot connect to " + node + ": " + why), node,
                         System.nanoTime() - c.startNs));
             } else {
-                channel = cf.channel();
-                channelNode = node;
-                send(channel, c);
+                SslHandler ssl = cf.channel().pipeline().get(SslHandler.class);
+                if (ssl == null) {
+                    connected(cf.channel(), node, c);
+                    return;
+                }
+                // Over TLS the connection is made once the handshake is: nothing is sent before, so a
+                // refused certificate is a connect failure (the request was not applied), not a lost request.
+                ssl.handshakeFuture().addListener(hf -> {
+                    if (inFlight != c || c.attempt != attempt) {
+                        cf.channel().close();
+                    } else if (!hf.isSuccess()) {
+                        cf.channel().close();
+                        c.tlsFailure = new KvResult(0, RaftKvClient.error("cannot connect to " + node
+                                + ": TLS handshake failed (" + describe(hf.cause()) + "); check that the CA file is the cluster's"),
+                                node, System.nanoTime() - c.startNs);
+                        failed(c, c.tlsFailure);
+                    } else {
+                        connected(cf.channel(), node, c);
+                    }
+                });
             }
         });
+    }
+
+    private void connected(Channel ch, HostPort node, Call c) {
+        channel = ch;
+        channelNode = node;
+        send(ch, c);
     }
 
     private void send(Channel ch, Call c) {

@@ -494,6 +494,7 @@ public final class RaftKvClient implements AutoCloseable {
         // each at most once per round, so two cut-off nodes naming each other cannot ping-pong.
         HostPort suggested = null;
         java.util.Set<HostPort> triedThisRound = new java.util.HashSet<>();
+        KvResult tlsFailure = null;
         while (System.nanoTime() < deadline) {
             HostPort node = suggested != null ? suggested : order.get(i++ % order.size());
             suggested = null;
@@ -517,6 +518,11 @@ public final class RaftKvClient implements AutoCloseable {
             } catch (ConnectException | HttpConnectTimeoutException e) {
                 last = new KvResult(0, error("cannot connect to " + node + ": " + describe(e)), node,
                         System.nanoTime() - start);
+            } catch (javax.net.ssl.SSLHandshakeException e) {
+                // Nothing is sent before the handshake: a refused certificate is a connect failure, and what
+                // the call reports at its deadline (a later attempt's timeout would hide what to fix).
+                last = tlsFailure = new KvResult(0, error("cannot connect to " + node + ": TLS handshake failed ("
+                        + describe(e) + "); check that the CA file is the cluster's"), node, System.nanoTime() - start);
             } catch (IOException e) {
                 // Sent, and the connection failed: a read may be retried, a write's outcome is unknown.
                 KvResult r = new KvResult(0, error("connection to " + node + " failed (" + describe(e)
@@ -533,6 +539,7 @@ public final class RaftKvClient implements AutoCloseable {
                 triedThisRound.clear();
             }
         }
+        if (tlsFailure != null) return tlsFailure;
         return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
     }
 

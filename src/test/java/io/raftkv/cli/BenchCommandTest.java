@@ -369,6 +369,8 @@ class BenchCommandTest {
                 .isEqualTo("connection refused");
         assertThat(BenchCommand.errorKind(result(0, "{\"error\":\"cannot connect to 127.0.0.1:9: HTTP connect timed out\"}", n)))
                 .isEqualTo("connect timeout");
+        assertThat(BenchCommand.errorKind(result(0, "{\"error\":\"cannot connect to 127.0.0.1:9: TLS handshake failed"
+                + " (PKIX path building failed); check that the CA file is the cluster's\"}", n))).isEqualTo("TLS handshake failed");
         assertThat(BenchCommand.errorKind(result(0, "{\"error\":\"connection to 127.0.0.1:9 failed (request timed out)\"}", n)))
                 .isEqualTo("timeout");
         assertThat(BenchCommand.errorKind(result(0, "{\"error\":\"timed out\"}", n))).isEqualTo("timeout");

@@ -113,6 +113,12 @@ public final class Main implements Callable<Integer> {
                     + " with compactRevision (default: ${DEFAULT-VALUE})."})
     int watchHistory;
 
+    @Option(names = "--watch-history-bytes", defaultValue = "67108864", paramLabel = "BYTES",
+            description = {"The most the kept watch events may hold (their keys and values, plus "
+                    + io.raftkv.kv.WatchHistory.EVENT_OVERHEAD_BYTES + " bytes each); beyond it the oldest are compacted"
+                    + " too, so that large values do not fill the heap (default: ${DEFAULT-VALUE}, 64 MiB)."})
+    long watchHistoryBytes;
+
     @Option(names = "--watch-progress-ms", defaultValue = "2000", paramLabel = "MS",
             description = "How often an idle watch stream gets a progress event with the current revision (default: ${DEFAULT-VALUE}).")
     long watchProgressMs;
@@ -467,7 +473,7 @@ public final class Main implements Callable<Integer> {
             peerMap = PeerSpec.parse(peers, id, self);
             NodeConfig config = new NodeConfig(id, self, peerMap, tickMs, heartbeatMs, electionMinMs, electionMaxMs,
                     requestTimeoutMs, maxKeyBytes, maxValueBytes, new io.raftkv.node.SnapshotPolicy(snapshotEntries,
-                    snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024)).withWatch(watchHistory, watchProgressMs);
+                    snapshotBytes, Math.min(1000, snapshotEntries), 1024 * 1024)).withWatch(watchHistory, watchHistoryBytes, watchProgressMs);
             if (bind != null) config = config.withBindAddress(bind);
             config = config.withClientLimits(new NodeConfig.Limits(maxConnections, requestReadTimeoutMs, idleTimeoutMs,
                     maxUnreadReplyBytes, maxWatches, maxReceivingBytes, maxSessionsPerAddress));

@@ -128,7 +128,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
 
     /** {@code watchHistory}: how many recent changes a watch can start from. */
     public KvStateMachine(long sessionTtlMs, int maxSessions, int maxValueBytes, int watchHistory) {
-        this.history = new WatchHistory(watchHistory);
+        this(sessionTtlMs, maxSessions, maxValueBytes, watchHistory, WatchHistory.DEFAULT_MAX_BYTES);
+    }
+
+    /** {@code watchHistoryBytes}: the most those changes may hold ({@link WatchHistory#sizeOf}). */
+    public KvStateMachine(long sessionTtlMs, int maxSessions, int maxValueBytes, int watchHistory, long watchHistoryBytes) {
+        this.history = new WatchHistory(watchHistory, watchHistoryBytes);
         if (sessionTtlMs < 1 || maxSessions < 1) throw new IllegalArgumentException("bad session limits");
         if (maxValueBytes < 0) throw new IllegalArgumentException("bad value limit " + maxValueBytes);
         this.sessionTtlMs = sessionTtlMs;

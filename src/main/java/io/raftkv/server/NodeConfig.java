@@ -44,6 +44,9 @@ import java.util.TreeMap;
  *                      to measure what they cost)
  * @param watchHistory  watch events kept in memory for watches resuming from an earlier revision;
  *                      older ones are compacted (410 with compactRevision)
+ * @param watchHistoryBytes the most those events may hold (their keys' and values' characters plus
+ *                      {@link io.raftkv.kv.WatchHistory#EVENT_OVERHEAD_BYTES} each); beyond it the oldest
+ *                      are compacted too, so that large values do not fill the heap
  * @param watchProgressMs how often an idle watch stream gets a progress event with the revision
  * @param limits        what one node lets its clients take ({@link Limits})
  * @param listen        where to listen ({@code --listen}): empty for the default, this node's own
@@ -54,9 +57,11 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                          int electionMinMs, int electionMaxMs, long requestTimeoutMs, int maxKeyBytes,
                          int maxValueBytes, SnapshotPolicy snapshots, long sessionTtlMs,
                          Optional<String> bindAddress, boolean join, boolean metrics, int watchHistory,
-                         long watchProgressMs, Optional<String> listen, Limits limits) {
+                         long watchHistoryBytes, long watchProgressMs, Optional<String> listen, Limits limits) {
     /** Watch events kept for watches that resume from an earlier revision ({@code --watch-history}). */
     public static final int DEFAULT_WATCH_HISTORY = io.raftkv.kv.KvStateMachine.DEFAULT_WATCH_HISTORY;
+    /** The most the kept watch events may hold ({@code --watch-history-bytes}). */
+    public static final long DEFAULT_WATCH_HISTORY_BYTES = io.raftkv.kv.WatchHistory.DEFAULT_MAX_BYTES;
     /** How often an idle watch stream gets a progress event ({@code --watch-progress-ms}). */
     public static final long DEFAULT_WATCH_PROGRESS_MS = 2000;
     public static final int DEFAULT_MAX_KEY_BYTES = 4 * 1024;
@@ -93,7 +98,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
                       SnapshotPolicy snapshots, long sessionTtlMs) {
         this(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs, maxKeyBytes,
                 maxValueBytes, snapshots, sessionTtlMs, Optional.empty(), false, true, DEFAULT_WATCH_HISTORY,
-                DEFAULT_WATCH_PROGRESS_MS, Optional.empty(), Limits.DEFAULTS);
+                DEFAULT_WATCH_HISTORY_BYTES, DEFAULT_WATCH_PROGRESS_MS, Optional.empty(), Limits.DEFAULTS);
     }
 
     public NodeConfig {
@@ -117,14 +122,22 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
         checkOneEntryFitsAPeerRequest(maxKeyBytes, maxValueBytes);
         if (watchHistory < 1)
             throw new IllegalArgumentException("--watch-history must be at least 1 event, got " + watchHistory);
+        if (watchHistoryBytes < 1)
+            throw new IllegalArgumentException("--watch-history-bytes must be at least 1, got " + watchHistoryBytes);
         if (watchProgressMs < 10)
             throw new IllegalArgumentException("--watch-progress-ms must be at least 10 ms, got " + watchProgressMs);
     }
 
     /** Keep {@code history} watch events, send idle watches a progress event every {@code progressMs}. */
     public NodeConfig withWatch(int history, long progressMs) {
+        return withWatch(history, watchHistoryBytes, progressMs);
+    }
+
+    /** Keep at most {@code history} watch events holding at most {@code historyBytes}; progress every {@code progressMs}. */
+    public NodeConfig withWatch(int history, long historyBytes, long progressMs) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, history, progressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, history, historyBytes,
+                progressMs, listen, limits);
     }
 
     /**
@@ -149,40 +162,40 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
 
     public NodeConfig withRequestTimeoutMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, ms, maxKeyBytes,
-                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
+                maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     public NodeConfig withLimits(int keyBytes, int valueBytes) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
+                keyBytes, valueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     public NodeConfig withSnapshots(SnapshotPolicy policy) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, policy, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     public NodeConfig withSessionTtlMs(long ms) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics, watchHistory, watchProgressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, snapshots, ms, bindAddress, join, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     /** The same node with metrics on or off ({@code --no-metrics}). */
     public NodeConfig withMetrics(boolean on) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on, watchHistory, watchProgressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, on, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     /** Listen on {@code address} only, and connect to peers from it (see {@code bindAddress}). */
     public NodeConfig withBindAddress(String address) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics, watchHistory, watchProgressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, Optional.of(address), join, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     /** The same node with these client limits. */
     public NodeConfig withClientLimits(Limits l) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchHistoryBytes, watchProgressMs,
                 listen, l);
     }
 
@@ -227,7 +240,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
     /** Listen on {@code address} ({@code --listen}; 0.0.0.0 or :: for every interface). */
     public NodeConfig withListen(String address) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchProgressMs,
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, join, metrics, watchHistory, watchHistoryBytes, watchProgressMs,
                 Optional.of(address), limits);
     }
 
@@ -247,7 +260,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
     /** The same node with {@code peers} as its bootstrap peers. */
     public NodeConfig withPeers(Map<Integer, HostPort> peers) {
         return new NodeConfig(id, self, peers, tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics, watchHistory, watchProgressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, false, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     /**
@@ -256,7 +269,7 @@ public record NodeConfig(int id, HostPort self, Map<Integer, HostPort> peers, in
      */
     public NodeConfig joining() {
         return new NodeConfig(id, self, Map.of(), tickMs, heartbeatMs, electionMinMs, electionMaxMs, requestTimeoutMs,
-                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics, watchHistory, watchProgressMs, listen, limits);
+                maxKeyBytes, maxValueBytes, snapshots, sessionTtlMs, bindAddress, true, metrics, watchHistory, watchHistoryBytes, watchProgressMs, listen, limits);
     }
 
     /** The bootstrap voters, this node included, by id (only this node when it joins). */

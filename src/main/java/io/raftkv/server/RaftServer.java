@@ -205,7 +205,7 @@ public final class RaftServer implements AutoCloseable {
         this.storage = storage;
         this.fatalHandler = fatalHandler;
         this.kv = new KvStateMachine(config.sessionTtlMs(), KvStateMachine.DEFAULT_MAX_SESSIONS, config.maxValueBytes(),
-                config.watchHistory());
+                config.watchHistory(), config.watchHistoryBytes());
         this.watches = new WatchHub(kv, config.id(), this::submit);
         this.metrics = config.metrics()
                 ? NodeMetrics.create(config.id(), () -> lastStatus, () -> lastCounters, () -> sessions)

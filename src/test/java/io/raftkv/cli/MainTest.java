@@ -66,6 +66,8 @@ class MainTest {
                 arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,localhost:8002",
                         "--watch-history", "0"), List.of("--watch-history must be at least 1")),
                 arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,localhost:8002",
+                        "--watch-history-bytes", "0"), List.of("--watch-history-bytes must be at least 1")),
+                arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8001,localhost:8002",
                         "--watch-progress-ms", "5"), List.of("--watch-progress-ms must be at least 10")),
                 // self listed as a peer
                 arguments(List.of("-id", "0", "-port", "8000", "-peers", "localhost:8000,localhost:8001"),

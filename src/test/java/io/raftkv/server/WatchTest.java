@@ -98,6 +98,37 @@ class WatchTest {
     }
 
     @Test
+    @DisplayName("--watch-history-bytes bounds what the kept events hold: large values compact the history long before the event count does")
+    void historyBytesBoundLargeValues() throws Exception {
+        String big = "x".repeat(4096);
+        try (TestNodes nodes = new TestNodes(1, c -> c.withWatch(100_000, 3 * 4096 + 1024, 50)).startAll();
+             RaftKvClient c = nodes.client(WAIT)) {
+            nodes.awaitLeader(Set.of(0), WAIT);
+            long[] revisions = new long[6];
+            for (int i = 0; i < revisions.length; i++) {
+                KvResult r = c.put("b/" + i, big);
+                assertThat(r.ok()).as("%s", r.body()).isTrue();
+                revisions[i] = r.body().path("revision").asLong();
+            }
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            String base = "http://" + nodes.address(0) + "/watch?prefix=b/&fromRevision=";
+            java.net.http.HttpResponse<String> old = http.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(base + revisions[0])).timeout(WAIT).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(old.statusCode()).as(old.body()).isEqualTo(410);
+            // Three 4 KiB values fit the bound, a fourth does not: the last three revisions are kept, and
+            // compactRevision (as etcd's) is the newest revision compacted, the one before them.
+            long compact = io.raftkv.server.HttpApi.JSON.readTree(old.body()).path("compactRevision").asLong();
+            assertThat(compact).as(old.body()).isEqualTo(revisions[2]);
+            java.net.http.HttpResponse<java.util.stream.Stream<String>> kept = http.send(java.net.http.HttpRequest
+                    .newBuilder(java.net.URI.create(base + revisions[3])).timeout(WAIT).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofLines());
+            assertThat(kept.statusCode()).isEqualTo(200);
+            kept.body().close();
+        }
+    }
+
+    @Test
     @DisplayName("a node whose history is too short (410) is passed over for one that has it; only when none has it does the watch end as compacted")
     void compactedOnOneNodeResumesOnAnother() {
         // node 0 keeps 5 events, the others the default

@@ -280,8 +280,13 @@ public final class RaftServer implements AutoCloseable {
             ioGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
-        loop.scheduleAtFixedRate(() -> submit(runtime::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
-        loop.scheduleAtFixedRate(() -> submit(watches::progress), config.watchProgressMs(), config.watchProgressMs(),
+        // With a fixed delay, not a fixed rate: after the loop stood still (a GC pause, a descheduled VM)
+        // the ticks it missed are dropped, as Go's ticker drops them for etcd. Run back to back they
+        // would time out every election timer and the leader's check-quorum before one heartbeat, or
+        // its answer waiting in a socket, was read: a healthy cluster would elect a new leader after
+        // every long pause (PausedNodesTest). Raft's safety does not rest on ticks; reads are ReadIndex.
+        loop.scheduleWithFixedDelay(() -> submit(runtime::tick), config.tickMs(), config.tickMs(), TimeUnit.MILLISECONDS);
+        loop.scheduleWithFixedDelay(() -> submit(watches::progress), config.watchProgressMs(), config.watchProgressMs(),
                 TimeUnit.MILLISECONDS);
         Configuration members = runtime.core().configuration();
         LOG.info("node {}: cluster {}{}", config.id(), identity.id().orElse("not known yet (learned from the cluster that adds it)"),

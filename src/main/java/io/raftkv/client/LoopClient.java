@@ -265,7 +265,9 @@ public final class LoopClient {
         long now = System.nanoTime();
         if (now >= c.deadlineNs) {
             // A refused certificate says what to fix; a later attempt's timeout would hide it.
-            KvResult end = c.tlsFailure != null ? c.tlsFailure : c.last;
+            // Not when an earlier attempt may have applied the write: its unknown outcome is what counts.
+            KvResult end = c.tlsFailure != null && !c.maybeApplied ? c.tlsFailure : c.last;
+            if (end != null && c.body != null && c.maybeApplied) end = RaftKvClient.withUnknownOutcome(end);
             finish(c, end != null ? end : new KvResult(0, RaftKvClient.error("timed out"), preferred, now - c.startNs));
             return;
         }

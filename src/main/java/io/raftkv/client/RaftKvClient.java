@@ -539,8 +539,18 @@ public final class RaftKvClient implements AutoCloseable {
                 triedThisRound.clear();
             }
         }
-        if (tlsFailure != null) return tlsFailure;
-        return last != null ? last : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
+        // Not when an earlier attempt may have applied the write: its unknown outcome is what counts.
+        if (tlsFailure != null && !maybeApplied[0]) return tlsFailure;
+        if (last == null) return new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
+        return body != null && maybeApplied[0] ? withUnknownOutcome(last) : last;
+    }
+
+    /** {@code r} (no answer) said of a write an earlier attempt of which was sent and lost. */
+    static KvResult withUnknownOutcome(KvResult r) {
+        String why = r.error().orElse("no answer");
+        if (r.status() != 0 || why.contains("outcome is unknown")) return r;
+        return new KvResult(0, error(why + "; an earlier attempt was sent and lost: the outcome is unknown"), r.servedBy(),
+                r.latencyNs());
     }
 
     private KvResult send(HostPort node, String path, byte[] body, long start, Duration attemptTimeout)

@@ -49,7 +49,9 @@ public final class WatchHistory {
             events.addLast(e);
             bytes += sizeOf(e);
         }
-        while (events.size() > maxEvents || bytes > maxBytes) {
+        long newest = revisionEvents.getLast().revision();
+        // The byte bound never drops the newest revision (a watch from now must find it), the count bound may.
+        while (events.size() > maxEvents || bytes > maxBytes && events.peekFirst().revision() != newest) {
             long oldest = events.peekFirst().revision();
             while (!events.isEmpty() && events.peekFirst().revision() == oldest) bytes -= sizeOf(events.pollFirst());
             firstKeptRevision = oldest + 1;

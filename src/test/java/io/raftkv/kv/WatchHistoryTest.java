@@ -56,13 +56,17 @@ class WatchHistoryTest {
     }
 
     @Test
-    void aRevisionLargerThanTheBoundIsNotKeptAndTheHistoryStaysConsistent() {
+    void theNewestRevisionIsKeptEvenWhenItAloneIsLargerThanTheBound() {
         WatchHistory h = new WatchHistory(100, 500);
         h.add(List.of(put("a", "small", 1)));
         h.add(List.of(put("b", value(1000), 2)));
-        assertThat(h.size()).isZero();
-        assertThat(h.bytes()).isZero();
+        assertThat(h.size()).isEqualTo(1);
+        assertThat(h.bytes()).isEqualTo(WatchHistory.sizeOf(put("b", value(1000), 2)));
+        assertThat(h.firstKeptRevision()).isEqualTo(2);
+        assertThat(h.since(2, "", true)).extracting(WatchEvent::key).containsExactly("b");
+        // The next revision makes room by dropping it.
+        h.add(List.of(put("c", "small", 3)));
         assertThat(h.firstKeptRevision()).isEqualTo(3);
-        assertThat(h.since(3, "", true)).isEmpty();
+        assertThat(h.size()).isEqualTo(1);
     }
 }

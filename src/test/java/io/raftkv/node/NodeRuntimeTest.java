@@ -424,6 +424,9 @@ class NodeRuntimeTest {
                 assertThat(s.index()).isEqualTo(200);
                 assertThat(s.data().heapBytes()).isZero();
             });
+            // Closed on the file closer's thread (the last close of a deleted file frees its blocks, off the loop).
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline && readsStill(held)) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             assertThatThrownBy(() -> held.data().read(0, 1)).as("the released snapshot's file")
                     .isInstanceOf(UncheckedIOException.class);
         }
@@ -679,5 +682,15 @@ class NodeRuntimeTest {
         follower.runtime.transferLeadership(OptionalInt.empty(), asked::add);
         follower.runtime.transferLeadership(OptionalInt.of(3), asked::add);
         assertThat(asked).containsOnly(new TransferOutcome.NotLeader(OptionalInt.of(1)));
+    }
+
+    /** Whether {@code snap}'s data can still be read (its file not closed yet). */
+    private static boolean readsStill(io.raftkv.raft.Snapshot snap) {
+        try {
+            snap.data().read(0, 1);
+            return true;
+        } catch (UncheckedIOException e) {
+            return false;
+        }
     }
 }

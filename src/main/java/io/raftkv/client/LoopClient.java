@@ -72,6 +72,8 @@ public final class LoopClient {
     /** Everything below is touched on {@link #executor} only. */
     private HostPort preferred;
     private Channel channel;
+    /** A connection whose TLS handshake is in progress (not yet {@link #channel}), closed with the client or its attempt. */
+    private Channel handshaking;
     private HostPort channelNode;
     /** The session (0: none yet) and the last seq used in it. */
     private long clientId;
@@ -149,6 +151,7 @@ public final class LoopClient {
     public void close() {
         onLoop(() -> {
             if (channel != null) channel.close();
+            dropHandshaking();
         });
     }
 
@@ -299,6 +302,7 @@ public final class LoopClient {
     }
 
     private void connect(Call c) {
+        dropHandshaking();
         if (channel != null) {
             Channel old = channel;
             channel = null; // its events are ignored from now on
@@ -330,8 +334,11 @@ public final class LoopClient {
                 }
                 // Over TLS the connection is made once the handshake is: nothing is sent before, so a
                 // refused certificate is a connect failure (the request was not applied), not a lost request.
+                handshaking = cf.channel();
                 ssl.handshakeFuture().addListener(hf -> {
-                    if (inFlight != c || c.attempt != attempt) {
+                    boolean dropped = handshaking != cf.channel(); // closed by us: the attempt or the client ended
+                    if (!dropped) handshaking = null;
+                    if (dropped || inFlight != c || c.attempt != attempt) {
                         cf.channel().close();
                     } else if (!hf.isSuccess()) {
                         cf.channel().close();
@@ -370,6 +377,7 @@ public final class LoopClient {
     private void attemptTimedOut(Call c) {
         if (inFlight != c) return;
         if (c.sentOn == null) {
+            dropHandshaking();
             failed(c, new KvResult(0, RaftKvClient.error("cannot connect to " + c.node + ": connect timed out"), c.node,
                     System.nanoTime() - c.startNs));
             return;
@@ -441,6 +449,14 @@ public final class LoopClient {
         if (c.timer != null) c.timer.cancel(false);
         if (inFlight == c) inFlight = null;
         c.then.accept(r);
+    }
+
+    /** Closes the connection whose TLS handshake is in progress, if any (its attempt ended). */
+    private void dropHandshaking() {
+        if (handshaking == null) return;
+        Channel h = handshaking;
+        handshaking = null;
+        h.close();
     }
 
     private void dropChannel() {

@@ -111,7 +111,7 @@ final class UiStream implements AutoCloseable {
 
     private synchronized void startTicking() {
         if (ticking == null && !pages.isEmpty()) {
-            ticking = executor.scheduleAtFixedRate(this::tick, 0, PERIOD_MS, TimeUnit.MILLISECONDS);
+            ticking = executor.scheduleWithFixedDelay(this::tick, 0, PERIOD_MS, TimeUnit.MILLISECONDS); // no catch-up burst after a pause
         }
     }
 

@@ -137,6 +137,33 @@ class TlsTest {
     }
 
     @Test
+    void anAttemptThatTimesOutInItsHandshakeClosesItsConnection() throws Exception {
+        // A port that accepts connections and never answers the TLS handshake.
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            HostPort node = new HostPort("127.0.0.1", silent.getLocalPort());
+            Duration timeout = Duration.ofMillis(500);
+            try (io.raftkv.client.ClientLoop loop = new io.raftkv.client.ClientLoop(1, timeout, timeout, false, client("ca.pem", null), null)) {
+                io.raftkv.client.LoopClient c = loop.newClient(List.of(node));
+                java.util.concurrent.CompletableFuture<KvResult> get = new java.util.concurrent.CompletableFuture<>();
+                c.get("k", get::complete);
+                try (java.net.Socket accepted = silent.accept()) {
+                    KvResult r = get.orTimeout(TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS).join();
+                    assertThat(r.error().orElseThrow()).contains("connect timed out");
+                    // The client closed the half-made connection with the attempt (Netty's own handshake
+                    // timeout, 10 s, would close it much later): the server reads its end well before.
+                    accepted.setSoTimeout(5_000);
+                    java.io.InputStream in = accepted.getInputStream();
+                    byte[] buf = new byte[4096];
+                    int n;
+                    do {
+                        n = in.read(buf);
+                    } while (n >= 0);
+                }
+            }
+        }
+    }
+
+    @Test
     void theBlockingClientReportsARefusedCertificateAsAConnectFailure() {
         startCluster(false, client("ca.pem", null));
         List<HostPort> all = List.of(nodes.address(0), nodes.address(1), nodes.address(2));

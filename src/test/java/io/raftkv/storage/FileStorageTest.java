@@ -291,6 +291,7 @@ class FileStorageTest {
             assertThat(kept.data().toByteArray()).as("read after its file was deleted").isEqualTo(bytes);
             assertThat(kept.data().read(99_990, 10)).isEqualTo(java.util.Arrays.copyOfRange(bytes, 99_990, 100_000));
             kept.data().release();
+            awaitClosed(kept.data());
             assertThatThrownBy(() -> kept.data().read(0, 1)).as("released: its file is closed")
                     .isInstanceOf(java.io.UncheckedIOException.class);
         }
@@ -401,6 +402,7 @@ class FileStorageTest {
             assertThat(names(list(dir.resolve("snap")))).containsExactly(String.format("snapshot_%020d_%020d", 30, 2));
             assertThat(stored.data().toByteArray()).as("deleted, still open").isEqualTo(bytes);
             stored.data().release();
+            awaitClosed(stored.data());
             assertThatThrownBy(() -> stored.data().read(0, 1)).isInstanceOf(java.io.UncheckedIOException.class);
             newer.data().release();
         }
@@ -514,5 +516,13 @@ class FileStorageTest {
         Files.writeString(dir.resolve("wal").resolve("log_inprogress_00000000000000000003.tmp"), "junk");
 
         assertThat(reload(dir, BIG).entries()).isEqualTo(entries(1, 2, 1));
+    }
+
+    /** A released file snapshot is closed on the file closer's thread ({@link FileSnapshotData}): waits for it, bounded. */
+    private static void awaitClosed(io.raftkv.raft.SnapshotData data) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && ((FileSnapshotData) data).isOpen()) {
+            java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+        }
     }
 }

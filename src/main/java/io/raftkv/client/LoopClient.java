@@ -267,10 +267,7 @@ public final class LoopClient {
     private void call(Call c) {
         long now = System.nanoTime();
         if (now >= c.deadlineNs) {
-            // A refused certificate says what to fix; a later attempt's timeout would hide it.
-            // Not when an earlier attempt may have applied the write: its unknown outcome is what counts.
-            KvResult end = c.tlsFailure != null && !c.maybeApplied ? c.tlsFailure : c.last;
-            if (end != null && c.body != null && c.maybeApplied) end = RaftKvClient.withUnknownOutcome(end);
+            KvResult end = RaftKvClient.atDeadline(c.last, c.tlsFailure, c.body != null, c.maybeApplied);
             finish(c, end != null ? end : new KvResult(0, RaftKvClient.error("timed out"), preferred, now - c.startNs));
             return;
         }
@@ -342,9 +339,7 @@ public final class LoopClient {
                         cf.channel().close();
                     } else if (!hf.isSuccess()) {
                         cf.channel().close();
-                        c.tlsFailure = new KvResult(0, RaftKvClient.error("cannot connect to " + node
-                                + ": TLS handshake failed (" + describe(hf.cause()) + "); check that the CA file is the cluster's"),
-                                node, System.nanoTime() - c.startNs);
+                        c.tlsFailure = RaftKvClient.tlsRefused(node, describe(hf.cause()), System.nanoTime() - c.startNs);
                         failed(c, c.tlsFailure);
                     } else {
                         connected(cf.channel(), node, c);

@@ -521,8 +521,7 @@ public final class RaftKvClient implements AutoCloseable {
             } catch (javax.net.ssl.SSLHandshakeException e) {
                 // Nothing is sent before the handshake: a refused certificate is a connect failure, and what
                 // the call reports at its deadline (a later attempt's timeout would hide what to fix).
-                last = tlsFailure = new KvResult(0, error("cannot connect to " + node + ": TLS handshake failed ("
-                        + describe(e) + "); check that the CA file is the cluster's"), node, System.nanoTime() - start);
+                last = tlsFailure = tlsRefused(node, describe(e), System.nanoTime() - start);
             } catch (IOException e) {
                 // Sent, and the connection failed: a read may be retried, a write's outcome is unknown.
                 KvResult r = new KvResult(0, error("connection to " + node + " failed (" + describe(e)
@@ -539,10 +538,24 @@ public final class RaftKvClient implements AutoCloseable {
                 triedThisRound.clear();
             }
         }
-        // Not when an earlier attempt may have applied the write: its unknown outcome is what counts.
-        if (tlsFailure != null && !maybeApplied[0]) return tlsFailure;
-        if (last == null) return new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
-        return body != null && maybeApplied[0] ? withUnknownOutcome(last) : last;
+        KvResult end = atDeadline(last, tlsFailure, body != null, maybeApplied[0]);
+        return end != null ? end : new KvResult(0, error("timed out"), preferred, System.nanoTime() - start);
+    }
+
+    /** An attempt's TLS handshake failed: nothing was sent, so a connect failure saying what to fix. */
+    static KvResult tlsRefused(HostPort node, String why, long latencyNs) {
+        return new KvResult(0, error("cannot connect to " + node + ": TLS handshake failed (" + why
+                + "); check that the CA file is the cluster's"), node, latencyNs);
+    }
+
+    /**
+     * What a call that reached its deadline answers (null: no attempt ended at all): a refused
+     * certificate, which a later attempt's timeout would hide, unless an earlier attempt of a write
+     * was sent and lost: then its unknown outcome is what counts.
+     */
+    static KvResult atDeadline(KvResult last, KvResult tlsFailure, boolean write, boolean maybeApplied) {
+        if (tlsFailure != null && !maybeApplied) return tlsFailure;
+        return last != null && write && maybeApplied ? withUnknownOutcome(last) : last;
     }
 
     /** {@code r} (no answer) said of a write an earlier attempt of which was sent and lost. */

@@ -25,22 +25,13 @@ import java.nio.file.StandardOpenOption;
  * pauses"). Files of other file systems (the simulation's) are closed at once, as before.
  */
 final class FileSnapshotData extends SnapshotData {
-    /** Where released files are closed: one daemon thread, made when first needed. */
-    static volatile java.util.concurrent.Executor closer = new java.util.concurrent.Executor() {
-        private java.util.concurrent.ExecutorService thread;
+    /** Where released files are closed: one daemon thread, made when first needed (a test may swap it). */
+    static volatile java.util.concurrent.Executor closer = close -> Closer.THREAD.execute(close);
 
-        @Override
-        public synchronized void execute(Runnable close) {
-            if (thread == null) {
-                thread = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-                    Thread t = new Thread(r, "raft-file-closer");
-                    t.setDaemon(true);
-                    return t;
-                });
-            }
-            thread.execute(close);
-        }
-    };
+    private static final class Closer {
+        static final java.util.concurrent.ExecutorService THREAD = java.util.concurrent.Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().name("raft-file-closer").daemon().factory());
+    }
 
     private final Path file;
     private final FileChannel ch;

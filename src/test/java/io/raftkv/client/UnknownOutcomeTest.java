@@ -24,4 +24,16 @@ class UnknownOutcomeTest {
         KvResult answered = new KvResult(503, RaftKvClient.error("no leader"), NODE, 1);
         assertThat(RaftKvClient.withUnknownOutcome(answered)).isSameAs(answered);
     }
+
+    @Test
+    void atTheDeadlineARefusedCertificateIsReportedUnlessAWriteMayHaveBeenApplied() {
+        KvResult tls = RaftKvClient.tlsRefused(NODE, "PKIX path building failed", 1);
+        KvResult timeout = new KvResult(0, RaftKvClient.error("cannot connect to 127.0.0.1:9: connect timed out"), NODE, 1);
+        assertThat(RaftKvClient.atDeadline(timeout, tls, true, false)).isSameAs(tls);
+        assertThat(RaftKvClient.atDeadline(timeout, tls, false, false)).isSameAs(tls);
+        assertThat(RaftKvClient.atDeadline(timeout, tls, true, true).error().orElseThrow())
+                .contains("connect timed out").endsWith("the outcome is unknown");
+        assertThat(RaftKvClient.atDeadline(timeout, null, false, true)).isSameAs(timeout); // a read: nothing to apply
+        assertThat(RaftKvClient.atDeadline(null, null, true, false)).isNull();
+    }
 }

@@ -28,14 +28,7 @@ class FileSnapshotDataTest {
         data.copy(0, out, 0, 3);
         assertThat(out).containsExactly(2, 3, 4);
 
-        List<Runnable> handed = new ArrayList<>();
-        Executor before = FileSnapshotData.closer;
-        FileSnapshotData.closer = handed::add;
-        try {
-            data.release();
-        } finally {
-            FileSnapshotData.closer = before;
-        }
+        List<Runnable> handed = releaseRecordingTheClose(data);
         assertThat(handed).as("the close is handed to the closer, not run by the releasing thread").hasSize(1);
         assertThat(data.isOpen()).isTrue();
         handed.getFirst().run();
@@ -48,14 +41,7 @@ class FileSnapshotDataTest {
         Path file = fs.getPath("/snapshot");
         Files.write(file, new byte[] {1, 2});
         FileSnapshotData data = (FileSnapshotData) FileSnapshotData.open(file, 0, 2);
-        List<Runnable> handed = new ArrayList<>();
-        Executor before = FileSnapshotData.closer;
-        FileSnapshotData.closer = handed::add;
-        try {
-            data.release();
-        } finally {
-            FileSnapshotData.closer = before;
-        }
+        List<Runnable> handed = releaseRecordingTheClose(data);
         assertThat(handed).isEmpty();
         assertThat(data.isOpen()).isFalse();
     }
@@ -69,5 +55,18 @@ class FileSnapshotDataTest {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (data.isOpen() && System.nanoTime() < deadline) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
         assertThat(data.isOpen()).as("closed by the closer thread within 10 s").isFalse();
+    }
+
+    /** Releases {@code data} with a closer that only records what it is handed. */
+    private static List<Runnable> releaseRecordingTheClose(FileSnapshotData data) {
+        List<Runnable> handed = new ArrayList<>();
+        Executor before = FileSnapshotData.closer;
+        FileSnapshotData.closer = handed::add;
+        try {
+            data.release();
+        } finally {
+            FileSnapshotData.closer = before;
+        }
+        return handed;
     }
 }

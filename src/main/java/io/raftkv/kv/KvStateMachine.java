@@ -697,24 +697,15 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
          */
         @Override
         public void encodeTo(java.io.OutputStream sink) throws IOException {
-            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            java.io.BufferedOutputStream buffered = new java.io.BufferedOutputStream(sink, 1 << 16);
-            DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(buffered, crc));
-            out.writeByte(SNAPSHOT_VERSION);
-            out.writeLong(appliedIndex);
-            out.writeLong(logTimeMs);
-            out.writeInt(data.size());
+            BlockEncoder out = new BlockEncoder(sink);
+            out.room(21).put(SNAPSHOT_VERSION).putLong(appliedIndex).putLong(logTimeMs).putInt(data.size());
             for (KeyTree.Cursor c = data.cursor(); c.valid(); c.next()) {
-                out.writeInt(c.key().length);
-                out.write(c.key());
-                out.writeInt(c.value().length);
-                out.write(c.value());
-                for (int f = 0; f < 4; f++) out.writeLong(c.meta(f)); // createRevision, modRevision, version, lease
+                out.bytes(c.key());
+                out.bytes(c.value());
+                out.room(32).putLong(c.meta(0)).putLong(c.meta(1)).putLong(c.meta(2)).putLong(c.meta(3)); // createRevision, modRevision, version, lease
             }
-            out.write(encodeRest());
-            out.flush();
-            new DataOutputStream(buffered).writeInt((int) crc.getValue()); // not part of the checksum
-            buffered.flush();
+            out.raw(encodeRest());
+            out.finish();
         }
 
         /** Sessions, leases and auth: what follows the keys. */
@@ -878,5 +869,63 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
         byte[] b = in.readNBytes(len);
         if (b.length != len) throw new EOFException("string cut short");
         return b;
+    }
+
+    /**
+     * Writes a snapshot's bytes through one 64 KiB block, big-endian like {@link DataOutputStream}
+     * (the format is the same), with the CRC-32C taken over whole blocks. Encoding 10 million keys
+     * through a {@code DataOutputStream} over a {@code CheckedOutputStream} cost ~310 ns per key,
+     * most of it per-call overhead (eight small writes per key, each a CRC update of 4-16 bytes).
+     */
+    private static final class BlockEncoder {
+        private final java.io.OutputStream sink;
+        private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        private final java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(1 << 16);
+
+        BlockEncoder(java.io.OutputStream sink) {
+            this.sink = sink;
+        }
+
+        /** The block, with at least {@code bytes} (at most its capacity) free. */
+        java.nio.ByteBuffer room(int bytes) throws IOException {
+            if (block.remaining() < bytes) flush();
+            return block;
+        }
+
+        /** A length-prefixed byte string. */
+        void bytes(byte[] b) throws IOException {
+            room(4).putInt(b.length);
+            raw(b);
+        }
+
+        /** Bytes as they are: copied into the block, or past it when larger than what is free. */
+        void raw(byte[] b) throws IOException {
+            if (b.length <= block.remaining()) {
+                block.put(b);
+                return;
+            }
+            flush();
+            if (b.length <= block.capacity()) {
+                block.put(b);
+            } else {
+                crc.update(b);
+                sink.write(b);
+            }
+        }
+
+        private void flush() throws IOException {
+            crc.update(block.array(), 0, block.position());
+            sink.write(block.array(), 0, block.position());
+            block.clear();
+        }
+
+        /** Flushes what is left and writes the checksum of everything before it (not part of it). */
+        void finish() throws IOException {
+            flush();
+            block.putInt((int) crc.getValue());
+            sink.write(block.array(), 0, 4);
+            block.clear();
+            sink.flush();
+        }
     }
 }

@@ -151,6 +151,36 @@ class KvStateMachineTest {
                 .isEqualTo(new ApplyResult.Duplicate(appliedAt));
     }
 
+    /**
+     * The snapshot is encoded through one 64 KiB block: values smaller than what is left of it,
+     * larger than what is left, and larger than the block itself all come back in key order, and
+     * the checksum is the CRC-32C of every byte before it.
+     */
+    @Test
+    void valuesOfEverySizeAroundTheEncodingBlockComeBackWhole() {
+        KvStateMachine kv = new KvStateMachine(10_000, 100, 1 << 20);
+        java.util.Random random = new java.util.Random(7);
+        java.util.TreeMap<String, String> expected = new java.util.TreeMap<>();
+        int[] sizes = {0, 1, 65_536 - 60, 65_536, 65_537, 200_000, 30_000, 40_000, 3};
+        for (int i = 0; i < 300; i++) {
+            int size = i < sizes.length ? sizes[i] : random.nextInt(i % 7 == 0 ? 100_000 : 100);
+            String key = String.format("k%05d", random.nextInt(100_000));
+            String value = String.valueOf((char) ('a' + i % 26)).repeat(size);
+            apply(kv, new KvCommand(KvCommand.Op.PUT, key, value));
+            expected.put(key, value);
+        }
+        byte[] snap = kv.snapshot();
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(snap, 0, snap.length - 4);
+        assertThat(java.nio.ByteBuffer.wrap(snap, snap.length - 4, 4).getInt()).isEqualTo((int) crc.getValue());
+
+        KvStateMachine restored = new KvStateMachine(10_000, 100, 1 << 20);
+        restored.restore(snap);
+        assertThat(restored.size()).isEqualTo(expected.size());
+        expected.forEach((k, v) -> assertThat(restored.get(k)).as(k).hasValue(v));
+        assertThat(restored.snapshot()).as("a restored state encodes to the same bytes").isEqualTo(snap);
+    }
+
     /** Snapshots of the previous version (2: no refused size per session) still restore. */
     @Test
     void restoresAVersion2Snapshot() throws java.io.IOException {

@@ -854,5 +854,8 @@ public final class NodeRuntime<R> {
     public void stop(String reason) {
         abandonPendingWrites(reason);
         transfers.failAll(reason);
+        // The held snapshot's file descriptor goes now, not when the GC finds it (after the loop has
+        // stopped: nothing sends from it any more).
+        hold(null);
     }
 }

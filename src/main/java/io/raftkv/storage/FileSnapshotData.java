@@ -22,17 +22,9 @@ import java.nio.file.StandardOpenOption;
  * deleted already, so this close is its last reference and the kernel frees its blocks in it,
  * which for a 1.2 GB snapshot on ext4 took 360-410 ms here: all three nodes' loops stopped that long
  * as their snapshots ended, and the leader stepped down for lost contact (BENCHMARKS.md, "Long
- * pauses"). Files of other file systems (the simulation's) are closed at once, as before.
+ * pauses"). Closed by the {@link FileReleaser}.
  */
 final class FileSnapshotData extends SnapshotData {
-    /** Where released files are closed: one daemon thread, made when first needed (a test may swap it). */
-    static volatile java.util.concurrent.Executor closer = close -> Closer.THREAD.execute(close);
-
-    private static final class Closer {
-        static final java.util.concurrent.ExecutorService THREAD = java.util.concurrent.Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().name("raft-file-closer").daemon().factory());
-    }
-
     private final Path file;
     private final FileChannel ch;
     private final long offset;
@@ -61,8 +53,7 @@ final class FileSnapshotData extends SnapshotData {
 
     @Override
     public void release() {
-        if (file.getFileSystem() == java.nio.file.FileSystems.getDefault()) closer.execute(this::close);
-        else close();
+        FileReleaser.release(file, this::close);
     }
 
     private void close() {

@@ -47,6 +47,8 @@ final class Wal implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Wal.class);
     private static final Pattern CLOSED = Pattern.compile("log_(\\d{20})-(\\d{20})");
     private static final Pattern OPEN = Pattern.compile("log_inprogress_(\\d{20})");
+    /** The last deletion of covered segments handed off ({@link #compact}; the releaser runs them in order): close waits for it. */
+    private java.util.concurrent.CompletableFuture<Void> deletions = java.util.concurrent.CompletableFuture.completedFuture(null);
 
     /** One segment file and where its entries start. */
     private static final class Segment {
@@ -423,19 +425,30 @@ final class Wal implements AutoCloseable {
 
     /** Deletes closed segments whose entries are all at or below {@code snapshotIndex}. */
     void compact(long snapshotIndex) {
+        if (segments.size() > 1 && segments.getFirst().lastIndex() <= snapshotIndex) {
+            // The newest state record may sit in a segment about to be deleted: write the hard
+            // state again first (durably), so the term and vote survive the compaction.
+            append(hardState, List.of());
+        }
+        List<Path> covered = new ArrayList<>();
+        while (segments.size() > 1 && segments.getFirst().lastIndex() <= snapshotIndex) {
+            covered.add(segments.removeFirst().path);
+        }
+        baseIndex = Math.max(baseIndex, snapshotIndex);
+        // Unlinked off the caller's thread (the node's loop), oldest first: the kernel frees the
+        // blocks in the unlink. A crash before it leaves segments the snapshot covers, which
+        // recovery skips and the next compaction deletes.
+        if (!covered.isEmpty()) deletions = FileReleaser.release(dir, () -> delete(covered));
+    }
+
+    private void delete(List<Path> covered) {
         try {
-            if (segments.size() > 1 && segments.getFirst().lastIndex() <= snapshotIndex) {
-                // The newest state record may sit in a segment about to be deleted: write the hard
-                // state again first (durably), so the term and vote survive the compaction.
-                append(hardState, List.of());
-            }
-            while (segments.size() > 1 && segments.getFirst().lastIndex() <= snapshotIndex) {
-                Files.deleteIfExists(segments.removeFirst().path);
-            }
-            baseIndex = Math.max(baseIndex, snapshotIndex);
+            for (Path p : covered) Files.deleteIfExists(p);
             syncDir();
         } catch (IOException e) {
-            throw new StorageException("cannot delete old WAL segments in " + dir + ": " + e.getMessage(), e);
+            // Not fatal: the segments stay, and recovery skips what the snapshot covers.
+            LOG.warn("cannot delete WAL segments the snapshot covers in {} (they stay; the next snapshot tries again): {}",
+                    dir, e.getMessage());
         }
     }
 
@@ -504,6 +517,13 @@ final class Wal implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            deletions.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            LOG.warn("WAL segments in {} still being deleted at close: {}", dir, e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             if (open != null && open.isOpen()) {
                 if (fsync) open.force(false);

@@ -429,6 +429,15 @@ class NodeRuntimeTest {
             while (System.nanoTime() < deadline && readsStill(held)) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             assertThatThrownBy(() -> held.data().read(0, 1)).as("the released snapshot's file")
                     .isInstanceOf(UncheckedIOException.class);
+
+            // At stop, the snapshot held then lets its file go too.
+            Snapshot last = n.runtime.heldSnapshot().orElseThrow();
+            n.runtime.stop("node stopped");
+            assertThat(n.runtime.heldSnapshot()).isEmpty();
+            long stopDeadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < stopDeadline && readsStill(last)) java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            assertThatThrownBy(() -> last.data().read(0, 1)).as("the snapshot held at stop")
+                    .isInstanceOf(UncheckedIOException.class);
         }
     }
 

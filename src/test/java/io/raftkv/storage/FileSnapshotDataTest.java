@@ -60,12 +60,12 @@ class FileSnapshotDataTest {
     /** Releases {@code data} with a closer that only records what it is handed. */
     private static List<Runnable> releaseRecordingTheClose(FileSnapshotData data) {
         List<Runnable> handed = new ArrayList<>();
-        Executor before = FileSnapshotData.closer;
-        FileSnapshotData.closer = handed::add;
+        Executor before = FileReleaser.executor;
+        FileReleaser.executor = handed::add;
         try {
             data.release();
         } finally {
-            FileSnapshotData.closer = before;
+            FileReleaser.executor = before;
         }
         return handed;
     }

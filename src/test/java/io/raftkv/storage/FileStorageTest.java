@@ -218,6 +218,57 @@ class FileStorageTest {
         assertThat(reload(dir, TINY)).isEqualTo(new Stored(hs, Optional.of(snap), entries(13, 20, 1)));
     }
 
+    /**
+     * The segments a snapshot covers are unlinked on the file releaser's thread, not the caller's
+     * (the node's loop: the kernel frees their blocks in the unlink). A crash before that leaves
+     * them on disk: recovery skips what the snapshot covers, and the next compaction deletes them.
+     */
+    @Test
+    void coveredSegmentsAreDeletedOffTheCallersThreadAndACrashBeforeThatRecovers(@TempDir Path copy) throws Exception {
+        Snapshot snap = new Snapshot(12, 1, "state@12".getBytes(StandardCharsets.UTF_8));
+        HardState hs = new HardState(1, 1, 15);
+        List<Runnable> handed = new ArrayList<>();
+        java.util.concurrent.Executor before = FileReleaser.executor;
+        FileReleaser.executor = handed::add;
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            for (long i = 1; i <= 20; i++) s.persist(i == 15 ? hs : null, List.of(entry(i, 1)));
+            List<String> segments = names(walFiles(dir));
+            s.saveSnapshot(snap);
+            assertThat(handed).as("the deletion is handed to the releaser").hasSize(1);
+            assertThat(names(walFiles(dir))).as("nothing deleted by the caller").containsAll(segments);
+
+            // A crash now: a copy of the folder as it is on disk.
+            copyFolder(dir, copy);
+
+            handed.getFirst().run();
+            assertThat(walFiles(dir)).as("the covered segments, once the releaser ran").hasSizeLessThan(segments.size());
+        } finally {
+            FileReleaser.executor = before;
+        }
+        Stored expected = new Stored(hs, Optional.of(snap), entries(13, 20, 1));
+        assertThat(reload(dir, TINY)).isEqualTo(expected);
+        assertThat(reload(copy, TINY)).as("recovered from the crash before the deletion").isEqualTo(expected);
+        try (FileStorage s = open(copy, TINY)) {
+            s.load();
+            s.saveSnapshot(new Snapshot(14, 1, "state@14".getBytes(StandardCharsets.UTF_8)));
+        }
+        assertThat(assertSegmentLayout(copy).stream().filter(n -> !n.isOpen()))
+                .as("the next compaction deleted what the crash left")
+                .allSatisfy(n -> assertThat(n.last()).isGreaterThan(14));
+    }
+
+    /** Every file of {@code from} but its lock, as a crash would leave them. */
+    private static void copyFolder(Path from, Path to) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> all = Files.walk(from)) {
+            for (Path p : all.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else if (!p.getFileName().toString().equals("LOCK")) Files.copy(p, target);
+            }
+        }
+    }
+
     @Test
     void compactionKeepsTheHardStateEvenWhenItsRecordWasInADeletedSegment() {
         // the only state record sits in the first segment, which the snapshot covers entirely

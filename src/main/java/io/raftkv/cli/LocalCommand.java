@@ -41,6 +41,14 @@ final class LocalCommand implements Callable<Integer> {
             + " certificates made in <dir>/certs on the first run (a CA, one per node, client-root for the shell)."})
     boolean tls;
 
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "The nodes' logs (<dir>/node-<id>.log): text or json, as a node's --log-format (default: ${DEFAULT-VALUE}).")
+    String logFormat;
+
+    @Option(names = "--metrics", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "The nodes keep metrics and serve GET /metrics (default: on); --no-metrics as a node's.")
+    boolean metrics;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -50,9 +58,17 @@ final class LocalCommand implements Callable<Integer> {
         if (basePort < 1 || basePort + nodes - 1 > 65535) {
             throw new ParameterException(spec.commandLine(), "--base-port " + basePort + " leaves no room for " + nodes + " ports");
         }
+        List<String> nodeArgs = new java.util.ArrayList<>();
+        try {
+            nodeArgs.addAll(List.of("--log-format", LogFormat.parse(logFormat).name().toLowerCase(java.util.Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        if (!metrics) nodeArgs.add("--no-metrics");
         // The web view's kill / restart / cut / heal reach this process through it (only here do they exist).
         LocalControl control = LocalControl.start();
-        LocalCluster cluster = new LocalCluster(nodes, host, basePort, dir, List.of("--local-control", control.url()));
+        nodeArgs.addAll(List.of("--local-control", control.url()));
+        LocalCluster cluster = new LocalCluster(nodes, host, basePort, dir, nodeArgs);
         control.attach(cluster);
         LocalTls certs = tls ? LocalTls.in(dir.resolve("certs"), List.of(host)) : null;
         if (certs != null) cluster.useTls(certs);

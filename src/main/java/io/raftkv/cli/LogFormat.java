@@ -18,6 +18,15 @@ import java.io.OutputStream;
 public enum LogFormat {
     TEXT, JSON;
 
+    /** The format named {@code name} (any case), or a message that lists the formats. */
+    static LogFormat parse(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+            case "text" -> TEXT;
+            case "json" -> JSON;
+            default -> throw new IllegalArgumentException("--log-format must be text or json, not '" + name + "'");
+        };
+    }
+
     /** Makes this the format of every log line from now on, written to {@code out}. */
     void apply(OutputStream out) {
         if (this == TEXT) return; // logback.xml's

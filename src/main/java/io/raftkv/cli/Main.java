@@ -419,12 +419,11 @@ public final class Main implements Callable<Integer> {
 
     /** The {@code --log-format}, or a usage error that lists the formats. */
     LogFormat logFormat() {
-        return switch (logFormat.toLowerCase(java.util.Locale.ROOT)) {
-            case "text" -> LogFormat.TEXT;
-            case "json" -> LogFormat.JSON;
-            default -> throw new ParameterException(spec.commandLine(), "--log-format must be text or json, not '"
-                    + logFormat + "'");
-        };
+        try {
+            return LogFormat.parse(logFormat);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     private List<HostPort> joinAddresses() {

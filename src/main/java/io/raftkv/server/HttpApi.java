@@ -616,7 +616,10 @@ final class HttpApi implements AutoCloseable {
                 return;
             }
             HttpMethod allowed = ROUTES.get(path);
-            if (metrics.enabled() && !isPeerRpc(path) && !WebUi.owns(path)) reply.observe(metrics.request(path), startNs);
+            if (metrics.enabled() && !isPeerRpc(path) && !WebUi.owns(path)) {
+                String hops = req.headers().get(ClientRequests.HOPS_HEADER);
+                reply.observe(metrics.request(path, hops != null && !hops.equals("0")), startNs);
+            }
             if (allowed == null) {
                 reply.send(error(HttpResponseStatus.NOT_FOUND, "unknown path " + path
                         + "; the API is POST /put, POST /append, POST /delete, POST /cas, POST /txn, GET /get?key=K,"

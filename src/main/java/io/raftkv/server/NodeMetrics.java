@@ -73,6 +73,8 @@ final class NodeMetrics implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry;
     private final Map<String, RequestMeter> requestMeters;
+    /** The same operations when another node forwarded them here (answered to that node, not to a client). */
+    private final Map<String, RequestMeter> forwardedMeters;
     /** A request to a path that does not exist. */
     private final RequestMeter unknownPath;
     private final Map<Integer, Timer> roundTrips = new ConcurrentHashMap<>();
@@ -111,6 +113,7 @@ final class NodeMetrics implements AutoCloseable {
     private NodeMetrics() {
         registry = null;
         requestMeters = Map.of();
+        forwardedMeters = Map.of();
         unknownPath = null;
         status = null;
         counters = null;
@@ -213,9 +216,14 @@ final class NodeMetrics implements AutoCloseable {
         this.forwardTimedOut = forwardCounter("timed_out");
         this.forwardLost = forwardCounter("lost");
         Map<String, RequestMeter> meters = new java.util.HashMap<>();
-        for (String path : CLIENT_PATHS) meters.put(path, new RequestMeter(registry, opName(path)));
+        Map<String, RequestMeter> forwarded = new java.util.HashMap<>();
+        for (String path : CLIENT_PATHS) {
+            meters.put(path, new RequestMeter(registry, RequestMeter.CLIENT, opName(path)));
+            forwarded.put(path, new RequestMeter(registry, RequestMeter.FORWARDED, opName(path)));
+        }
         this.requestMeters = Map.copyOf(meters);
-        this.unknownPath = new RequestMeter(registry, "unknown");
+        this.forwardedMeters = Map.copyOf(forwarded);
+        this.unknownPath = new RequestMeter(registry, RequestMeter.CLIENT, "unknown");
 
         // --- the JVM
         new JvmMemoryMetrics().bindTo(registry);
@@ -244,10 +252,14 @@ final class NodeMetrics implements AutoCloseable {
 
     // ---------------------------------------------------------------- recording
 
-    /** The meter of requests to {@code path} (null with metrics off: record nothing). */
-    RequestMeter request(String path) {
+    /**
+     * The meter of requests to {@code path} (null with metrics off: record nothing); of those
+     * another node {@code forwarded} here in their own meter, so that the client requests summed
+     * over the nodes count each request once, where the client sent it.
+     */
+    RequestMeter request(String path, boolean forwarded) {
         if (registry == null) return null;
-        RequestMeter m = requestMeters.get(path);
+        RequestMeter m = (forwarded ? forwardedMeters : requestMeters).get(path);
         return m != null ? m : unknownPath;
     }
 
@@ -393,13 +405,25 @@ final class NodeMetrics implements AutoCloseable {
      * use and then read from an array: no lookup or allocation per request.
      */
     static final class RequestMeter {
+        /** {@code raftkv_client_requests_seconds}: requests from clients. */
+        static final String[] CLIENT = {"raftkv.client.requests",
+                "Client requests answered by this node, by operation and HTTP status (not those another node"
+                        + " forwarded here: raftkv_received_forwarded_requests_seconds)"};
+        /** {@code raftkv_received_forwarded_requests_seconds}: requests another node forwarded here. */
+        static final String[] FORWARDED = {"raftkv.received.forwarded.requests",
+                "Requests another node forwarded to this one (its client's request, answered to that node),"
+                        + " by operation and HTTP status"};
+
         private final PrometheusMeterRegistry registry;
+        /** The timer's name and description. */
+        private final String[] kind;
         private final String op;
         /** By status code - 100 (a benign race: registering twice returns the same timer). */
         private final Timer[] byStatus = new Timer[500];
 
-        private RequestMeter(PrometheusMeterRegistry registry, String op) {
+        private RequestMeter(PrometheusMeterRegistry registry, String[] kind, String op) {
             this.registry = registry;
+            this.kind = kind;
             this.op = op;
         }
 
@@ -408,8 +432,8 @@ final class NodeMetrics implements AutoCloseable {
             if (i < 0 || i >= byStatus.length) return;
             Timer t = byStatus[i];
             if (t == null) {
-                t = Timer.builder("raftkv.client.requests")
-                        .description("Client requests answered by this node, by operation and HTTP status")
+                t = Timer.builder(kind[0])
+                        .description(kind[1])
                         .tags("op", op, "status", Integer.toString(status))
                         .serviceLevelObjectives(REQUEST_BUCKETS).register(registry);
                 byStatus[i] = t;

@@ -145,6 +145,7 @@ class MainTest {
                 arguments(List.of("local", "--nodes", "three"), List.of("--nodes", "'three'")),
                 arguments(List.of("local", "--nodes", "3", "--base-port", "65534"), List.of("--base-port 65534", "3 ports")),
                 arguments(List.of("local", "--bogus"), List.of("Unknown option", "--bogus")),
+                arguments(List.of("local", "--log-format", "xml"), List.of("--log-format must be text or json, not 'xml'")),
                 arguments(List.of("shell"), List.of("--cluster")),
                 arguments(List.of("shell", "--cluster", ""), List.of("bad address in --cluster")),
                 arguments(List.of("shell", "--cluster", "localhost"), List.of("bad address in --cluster", "'localhost'")),

@@ -101,6 +101,13 @@ class LocalShellIT {
         assertThat(answers.get(5)).as("the read after the kill is served by a new leader")
                 .doesNotContain("(leader node " + killedId + ",");
 
+        // --log-format json reached the nodes: their log lines are JSON objects, none in the text format.
+        for (int i = 0; i < NODES; i++) {
+            List<String> logLines = ProcessGroup.read(session.dir().resolve("node-" + i + ".log")).lines().toList();
+            assertThat(logLines).as("node %d's log", i).anyMatch(l -> l.startsWith("{\"") && l.contains("\"level\":\"INFO\""))
+                    .noneMatch(l -> l.matches("^\\d\\d:\\d\\d:\\d\\d\\.\\d{3} (INFO|WARN|ERROR|DEBUG).*"));
+        }
+
         // 'exit' stopped every node: their pids are gone and their ports are free again.
         List<Long> nodePids = rows.stream().map(m -> Long.parseLong(m.group(9))).toList();
         ItEnv.awaitTrue("the node processes " + nodePids + " to exit and ports " + basePort + ".." + (basePort + NODES - 1)
@@ -119,7 +126,8 @@ class LocalShellIT {
         for (int i = 0; i < NODES; i++) procs.watch(dir.resolve("node-" + i + ".log"));
         Path log = dir.resolve("local.log");
         Process local = procs.start(log, List.of(ItEnv.javaBinary(), "-Duser.home=" + home, "-jar", ItEnv.jar().toString(),
-                "local", "--nodes", String.valueOf(NODES), "--base-port", String.valueOf(basePort), "--dir", dirName),
+                "local", "--nodes", String.valueOf(NODES), "--base-port", String.valueOf(basePort), "--dir", dirName,
+                "--log-format", "json"),
                 ItEnv.projectDir());
         try (OutputStream stdin = local.getOutputStream()) {
             stdin.write(COMMANDS.getBytes(StandardCharsets.UTF_8));

@@ -147,8 +147,7 @@ class MetricsTest {
             assertThat(value(m, "raftkv_http_open_connections")).isPositive();
         }
 
-        // The operations performed, counted where they were answered (a follower that forwards and the
-        // leader that runs a request both count it): at least once each.
+        // The operations performed, counted where the client sent them (at least once: a client may retry).
         assertThat(sum(scrapes, "raftkv_client_requests_seconds_count", Map.of("op", "put", "status", "200"))).isGreaterThanOrEqualTo(PUTS);
         assertThat(sum(scrapes, "raftkv_client_requests_seconds_count", Map.of("op", "get", "status", "200"))).isGreaterThanOrEqualTo(GETS);
         assertThat(sum(scrapes, "raftkv_proposals_committed_total", Map.of())).isGreaterThanOrEqualTo(PUTS);
@@ -171,6 +170,31 @@ class MetricsTest {
         // A follower has no follower lag to show.
         int aFollower = ALL.stream().filter(i -> i != leader).findFirst().orElseThrow();
         assertThat(scrapeOf(aFollower)).doesNotContainKey("raftkv_follower_match_lag_entries");
+    }
+
+    @Test
+    @DisplayName("a put sent to a follower is a client request there and a received forwarded request at the leader, counted once each")
+    void aForwardedRequestIsCountedOnceAsAClientRequest() throws Exception {
+        int leader = nodes.awaitLeader(ALL, WAIT);
+        int follower = ALL.stream().filter(id -> id != leader).findFirst().orElseThrow();
+        Map<String, String> put = Map.of("op", "put", "status", "200");
+        double followerClientBefore = sum(List.of(scrapeOf(follower)), "raftkv_client_requests_seconds_count", put);
+        double leaderClientBefore = sum(List.of(scrapeOf(leader)), "raftkv_client_requests_seconds_count", put);
+        double leaderForwardedBefore = sum(List.of(scrapeOf(leader)), "raftkv_received_forwarded_requests_seconds_count", put);
+        int sent = 5;
+        for (int i = 0; i < sent; i++) {
+            HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create("http://" + nodes.address(follower) + "/put"))
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"k" + i + "\",\"value\":\"v" + i + "\"}")) // as loaded
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(res.statusCode()).as("put through node %d: %s", follower, res.body()).isEqualTo(200);
+        }
+        assertThat(nodes.awaitLeader(ALL, WAIT)).as("the leader stayed").isEqualTo(leader);
+        assertThat(sum(List.of(scrapeOf(follower)), "raftkv_client_requests_seconds_count", put) - followerClientBefore)
+                .as("client puts counted at the follower that received them").isEqualTo(sent);
+        assertThat(sum(List.of(scrapeOf(leader)), "raftkv_received_forwarded_requests_seconds_count", put) - leaderForwardedBefore)
+                .as("forwarded puts counted at the leader").isEqualTo(sent);
+        assertThat(sum(List.of(scrapeOf(leader)), "raftkv_client_requests_seconds_count", put) - leaderClientBefore)
+                .as("not counted again as client puts at the leader").isZero();
     }
 
     @Test

@@ -20,11 +20,11 @@ import java.util.concurrent.Executors;
  */
 final class FileReleaser {
     /** The thread that releases, made when first needed (a test may swap it). */
-    static volatile Executor executor = task -> Thread.THREAD.execute(task);
+    static volatile Executor executor = task -> Holder.THREAD.execute(task);
 
-    private static final class Thread {
+    private static final class Holder {
         static final ExecutorService THREAD = Executors.newSingleThreadExecutor(
-                java.lang.Thread.ofPlatform().name("raft-file-releaser").daemon().factory());
+                Thread.ofPlatform().name("raft-file-releaser").daemon().factory());
     }
 
     private FileReleaser() {

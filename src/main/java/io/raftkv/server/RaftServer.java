@@ -239,8 +239,8 @@ public final class RaftServer implements AutoCloseable {
         this.transport = transportWrapper.apply(network.<Transport>map(n -> n).orElse(peerTransport));
         this.storageWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("raft-storage-" + config.id()).unstarted(r));
-        this.snapshotWriter = Executors.newSingleThreadExecutor(BackgroundPriority.daemonThreads(
-                "raft-snapshot-" + config.id(), BackgroundPriority.SNAPSHOT_NICE));
+        this.snapshotWriter = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                .name("raft-snapshot-" + config.id()).unstarted(r));
         this.runtime = new NodeRuntime<>(rc, stored, kv, persister(), transport, System::nanoTime,
                 config.snapshots(), new LogListener());
         useConfiguration(runtime.core().configuration());

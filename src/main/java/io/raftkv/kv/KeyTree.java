@@ -22,6 +22,10 @@ import java.util.Map;
  * reachable from that root is ever written again, so the frozen view can be read on another thread
  * (the snapshot writer) while the node's loop goes on writing; the first write to each part of the
  * tree after a freeze copies that part's path once (a leaf and its inner nodes up to the root).
+ * Once every frozen view is {@linkplain Frozen#release() released} (the snapshot is written), the
+ * tree changes its nodes in place again: otherwise the first write to each leaf after every
+ * snapshot would copy it, which at 10 million keys is ~200,000 leaves of ~2.6 KB, copied at the
+ * pace of random writes for minutes after each snapshot (garbage, and survivors for the GC to copy).
  *
  * <p>Leaves hold up to {@link #MAX} entries and inner nodes up to {@link #MAX} children; a node
  * under {@link #MIN} after a delete takes entries from a neighbour or merges with it. An inner
@@ -35,8 +39,14 @@ final class KeyTree {
     /** Revision fields per entry: createRevision, modRevision, version, lease. */
     private static final int META = 4;
 
-    /** Identity token of a generation of nodes that may be changed in place. */
-    private static final class Owner {}
+    /** The generation a node was made in: nodes of generations a frozen view may read are copied before a change. */
+    private static final class Owner {
+        final long generation;
+
+        Owner(long generation) {
+            this.generation = generation;
+        }
+    }
 
     private abstract static sealed class Node permits Leaf, Inner {
         final Owner owner;
@@ -73,7 +83,13 @@ final class KeyTree {
     /** A create revision that asks {@link #insert} for {@link #write}'s rules. */
     private static final long WRITE = Long.MIN_VALUE;
 
-    private Owner owner = new Owner();
+    private Owner owner = new Owner(0);
+    /** Nodes of a generation below this may be read through a frozen view: changed only in a copy. 0: none. */
+    private long frozenBelow;
+    /** Frozen views not yet released. */
+    private int frozenViews;
+    /** Nodes copied because a frozen view could read them (for tests). */
+    private long copies;
     /** What the last {@link #write} found and made: see {@link #previousLease()}; create revision and version. */
     private long previousLease;
     private final long[] written = new long[2];
@@ -431,7 +447,8 @@ final class KeyTree {
 
     /** {@code node} itself if the current owner may change it, else a copy it may change. */
     private Node writable(Node node) {
-        if (node.owner == owner) return node;
+        if (node.owner.generation >= frozenBelow) return node;
+        copies++;
         if (node instanceof Leaf l) {
             return new Leaf(owner, l.n, l.keys.clone(), l.values.clone(), l.meta.clone());
         }
@@ -450,17 +467,30 @@ final class KeyTree {
      * with a happens-before edge (an executor, a queue). O(1): later writes copy what they change.
      */
     Frozen freeze() {
-        Frozen f = new Frozen(root, size);
-        owner = new Owner();
+        Frozen f = new Frozen(this, root, size);
+        frozenViews++;
+        owner = new Owner(owner.generation + 1);
+        frozenBelow = owner.generation;
         return f;
     }
 
-    /** An unchanging view made by {@link #freeze()}. */
+    /** Nodes copied so far because a frozen view could read them. */
+    long copies() {
+        return copies;
+    }
+
+    /**
+     * An unchanging view made by {@link #freeze()}, until {@link #release()}: then the tree may change
+     * what it shares with the view in place, and the view may not be read any more.
+     */
     static final class Frozen {
+        private final KeyTree tree;
         private final Node root;
         private final int size;
+        private boolean released;
 
-        private Frozen(Node root, int size) {
+        private Frozen(KeyTree tree, Node root, int size) {
+            this.tree = tree;
             this.root = root;
             this.size = size;
         }
@@ -470,7 +500,18 @@ final class KeyTree {
         }
 
         Cursor cursor() {
+            if (released) throw new IllegalStateException("this frozen view was released: the tree may have changed it");
             return new Cursor(root, null, true);
+        }
+
+        /**
+         * Nothing reads this view any more (called on the tree's thread, after a happens-before edge
+         * from every thread that read it). Once all views are released the tree changes in place again.
+         */
+        void release() {
+            if (released) return;
+            released = true;
+            if (--tree.frozenViews == 0) tree.frozenBelow = 0;
         }
     }
 

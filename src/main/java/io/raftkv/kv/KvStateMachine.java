@@ -617,7 +617,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
      * states (the runtime encodes a {@link #capture()} into chunks).
      */
     public byte[] snapshot() {
-        return capture().encode().toByteArray();
+        Image image = capture();
+        try {
+            return image.encode().toByteArray();
+        } finally {
+            image.release();
+        }
     }
 
     /**
@@ -706,6 +711,12 @@ public final class KvStateMachine implements io.raftkv.node.StateMachine<ApplyRe
             }
             out.raw(encodeRest());
             out.finish();
+        }
+
+        /** The keys' frozen view goes: the tree writes in place again once no view is left. */
+        @Override
+        public void release() {
+            data.release();
         }
 
         /** Sessions, leases and auth: what follows the keys. */

@@ -108,6 +108,8 @@ public final class NodeRuntime<R> {
     /** Size of the newest snapshot's data (taken, installed or loaded), for {@link SnapshotPolicy#due}. */
     private long lastSnapshotBytes;
     private boolean snapshotInFlight;
+    /** The image of the snapshot in flight, released (on this loop) when its write ends either way. */
+    private StateMachine.Image imageInFlight;
     /** The last snapshot's index before the one in flight: where a failed one leaves things. */
     private long snapshotIndexBefore;
     /** No snapshot is started before this time (after one failed for want of disk space). */
@@ -377,6 +379,7 @@ public final class NodeRuntime<R> {
         if (holdWhileWriting(() -> snapshotFailed(retryAfterNs))) return;
         if (!snapshotInFlight) return;
         snapshotInFlight = false;
+        releaseImage();
         lastSnapshotIndex = snapshotIndexBefore;
         snapshotRetryAtNs = nanoClock.getAsLong() + retryAfterNs;
     }
@@ -385,6 +388,7 @@ public final class NodeRuntime<R> {
     public void snapshotWritten(Snapshot snapshot, long sizeBytes) {
         if (holdWhileWriting(() -> snapshotWritten(snapshot, sizeBytes))) return;
         snapshotInFlight = false;
+        releaseImage();
         persister.releaseLog(snapshot, sizeBytes);
         if (snapshot.index() < lastSnapshotIndex) {
             snapshot.data().release(); // a newer snapshot came from the leader meanwhile
@@ -599,6 +603,11 @@ public final class NodeRuntime<R> {
         transfers.check(core, (long) core.config().electionTicksMin() * core.config().tickMs());
     }
 
+    private void releaseImage() {
+        if (imageInFlight != null) imageInFlight.release();
+        imageInFlight = null;
+    }
+
     /** The core now holds {@code snap}: the one it held before will not be read again. */
     private void hold(Snapshot snap) {
         if (heldSnapshot != null && heldSnapshot != snap) heldSnapshot.data().release();
@@ -780,6 +789,7 @@ public final class NodeRuntime<R> {
         StateMachine.Image image = sm.capture();
         snapshotCaptureNs = nanoClock.getAsLong() - snapshotStartNs;
         snapshotInFlight = true;
+        imageInFlight = image;
         snapshotIndexBefore = lastSnapshotIndex;
         lastSnapshotIndex = applied;
         bytesSinceSnapshot = 0;

@@ -73,6 +73,13 @@ public interface StateMachine<R> {
         /** Writes the snapshot's bytes to {@code out} (which a file store streams to disk). */
         void encodeTo(java.io.OutputStream out) throws java.io.IOException;
 
+        /**
+         * Nothing reads this image any more (its snapshot was written, or failed): called on the
+         * node's loop, after the thread that encoded it handed the outcome there. The state machine
+         * may then change in place again what the image shares with it.
+         */
+        default void release() {}
+
         /** The snapshot's bytes, in chunks: a large state is never one huge array (see {@link io.raftkv.raft.SnapshotData}). */
         default io.raftkv.raft.SnapshotData encode() {
             io.raftkv.raft.SnapshotData.Output out = new io.raftkv.raft.SnapshotData.Output();

@@ -1,7 +1,9 @@
 package io.raftkv.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +47,15 @@ class KeyTreeProperties {
                 frozen.add(tree.freeze());
                 frozenModels.add(new TreeMap<>(model));
             }
+            // A view released (its snapshot written): the others must stay as they were all the same,
+            // while the tree goes back to changing in place what no view can read.
+            if (!frozen.isEmpty() && random.nextInt(Math.max(1, ops / 6)) == 0) {
+                int i = random.nextInt(frozen.size());
+                KeyTree.Frozen gone = frozen.remove(i);
+                frozenModels.remove(i);
+                gone.release();
+                assertThatThrownBy(gone::cursor).isInstanceOf(IllegalStateException.class);
+            }
             if (op % (ops / 4 + 1) == 0) {
                 tree.check();
                 assertThat(tree.size()).isEqualTo(model.size());
@@ -64,6 +75,37 @@ class KeyTreeProperties {
             assertThat(scan(frozen.get(i).cursor(), Integer.MAX_VALUE)).as("frozen view %d", i)
                     .isEqualTo(first(frozenModels.get(i), Integer.MAX_VALUE));
         }
+    }
+
+    @Test
+    @DisplayName("after a freeze the first write to a leaf copies it; once the view is released, writes change leaves in place")
+    void writesCopyOnlyWhileAFrozenViewIsHeld() {
+        KeyTree tree = new KeyTree();
+        for (int i = 0; i < 10_000; i++) tree.put(String.format("key%06d", i), new KeyValue("v", i, i, 1, 0));
+        long before = tree.copies();
+        KeyTree.Frozen view = tree.freeze();
+        tree.put("key000000", new KeyValue("w", 1, 2, 2, 0));
+        long afterFirst = tree.copies();
+        assertThat(afterFirst - before).as("a leaf and its inner nodes up to the root copied").isGreaterThanOrEqualTo(2);
+        tree.put("key000001", new KeyValue("w", 1, 3, 2, 0));
+        assertThat(tree.copies()).as("the same leaf again: already copied").isEqualTo(afterFirst);
+        tree.put("key009999", new KeyValue("w", 1, 4, 2, 0));
+        assertThat(tree.copies()).as("another leaf: copied").isGreaterThan(afterFirst);
+        assertThat(view.cursor().value()).as("the view keeps the value it had").isEqualTo("v".getBytes(StandardCharsets.UTF_8));
+
+        view.release();
+        long released = tree.copies();
+        for (int i = 0; i < 10_000; i += 97) tree.put(String.format("key%06d", i), new KeyValue("x", i, i + 5, 3, 0));
+        assertThat(tree.copies()).as("no copy once no view is held").isEqualTo(released);
+        assertThat(tree.get("key000097").value()).isEqualTo("x");
+
+        // Two views: releasing one keeps the other intact.
+        KeyTree.Frozen first = tree.freeze();
+        KeyTree.Frozen second = tree.freeze();
+        first.release();
+        tree.put("key000000", new KeyValue("y", 1, 9, 4, 0));
+        assertThat(second.cursor().value()).isEqualTo("x".getBytes(StandardCharsets.UTF_8));
+        assertThat(tree.copies()).as("copied for the view still held").isGreaterThan(released);
     }
 
     @Test

@@ -76,7 +76,25 @@ class NodeRuntimeTest {
         @Override public long appliedIndex() { return kv.appliedIndex(); }
         @Override public long clusterTimeMs() { return kv.clusterTimeMs(); }
         @Override public byte[] housekeeping(long clusterTimeMs) { return kv.housekeeping(clusterTimeMs); }
-        @Override public Image capture() { return kv.capture(); }
+        /** Per image captured: whether it was released. */
+        final List<boolean[]> images = new ArrayList<>();
+
+        @Override
+        public Image capture() {
+            Image image = kv.capture();
+            boolean[] released = new boolean[1];
+            images.add(released);
+            return new Image() {
+                @Override public long appliedIndex() { return image.appliedIndex(); }
+                @Override public void encodeTo(java.io.OutputStream out) throws java.io.IOException { image.encodeTo(out); }
+
+                @Override
+                public void release() {
+                    released[0] = true;
+                    image.release();
+                }
+            };
+        }
 
         @Override
         public void validate(SnapshotData snapshot) {
@@ -113,7 +131,14 @@ class NodeRuntimeTest {
         long nowNs;
         final NodeRuntime<ApplyResult> runtime;
 
+        /** The snapshot writes fail (as for a full disk), to be tried again at once. */
+        boolean snapshotsFail;
+
         Node(int id, RaftStorage storage, long clockOriginNs) {
+            this(id, storage, clockOriginNs, SnapshotPolicy.defaults());
+        }
+
+        Node(int id, RaftStorage storage, long clockOriginNs, SnapshotPolicy snapshots) {
             this.storage = storage;
             this.nowNs = clockOriginNs;
             RaftConfig config = RaftConfig.builder(id, VOTERS).randomSeed(42).build();
@@ -130,6 +155,10 @@ class NodeRuntimeTest {
 
                 @Override
                 public void writeSnapshot(long index, long term, Configuration configuration, StateMachine.Image image) {
+                    if (snapshotsFail) {
+                        runtime.snapshotFailed(0);
+                        return;
+                    }
                     Snapshot snap = new Snapshot(index, term, configuration, image.encode());
                     runtime.snapshotWritten(snap, storage.writeSnapshot(snap));
                 }
@@ -141,7 +170,7 @@ class NodeRuntimeTest {
             }, m -> {
                 sent.add(m);
                 events.add(m);
-            }, () -> nowNs, SnapshotPolicy.defaults(), new RuntimeListener<>() {
+            }, () -> nowNs, snapshots, new RuntimeListener<>() {
                 @Override
                 public void snapshotRefused(long index, long term, String reason) {
                     refused.add(reason);
@@ -439,6 +468,29 @@ class NodeRuntimeTest {
             assertThatThrownBy(() -> last.data().read(0, 1)).as("the snapshot held at stop")
                     .isInstanceOf(UncheckedIOException.class);
         }
+    }
+
+    @Test
+    @DisplayName("§7 + issue 14: the state machine's image is released once its snapshot is written, or failed")
+    void theImageOfASnapshotIsReleasedWhenItsWriteEnds() {
+        SnapshotPolicy everyThree = new SnapshotPolicy(3, 1L << 40, 1, 1 << 20, 0);
+        Node n = new Node(2, new MemoryStorage(), 0, everyThree);
+        n.snapshotsFail = true;
+        List<Entry> entries = new ArrayList<>();
+        for (long i = 1; i <= 4; i++) entries.add(new Entry(i, 1, put("k" + i, "v", 0, 0)));
+        n.request(new AppendEntries(1, 2, 1, 0, 0, entries, 4));
+        n.runtime.process();
+        assertThat(n.sm.images).as("a snapshot was tried after 4 entries").isNotEmpty();
+        assertThat(n.sm.images).as("each failed write released its image").allSatisfy(r -> assertThat(r[0]).isTrue());
+        assertThat(n.runtime.core().latestSnapshot()).isEmpty();
+
+        n.snapshotsFail = false;
+        List<Entry> more = new ArrayList<>();
+        for (long i = 5; i <= 8; i++) more.add(new Entry(i, 1, put("k" + i, "v", 0, 0)));
+        n.request(new AppendEntries(1, 2, 1, 4, 1, more, 8));
+        n.runtime.process();
+        assertThat(n.runtime.core().latestSnapshot()).as("a snapshot written").isPresent();
+        assertThat(n.sm.images).as("every image released, the written one too").allSatisfy(r -> assertThat(r[0]).isTrue());
     }
 
     @Test

@@ -107,6 +107,8 @@ public final class NodeRuntime<R> {
     private Snapshot heldSnapshot;
     /** Size of the newest snapshot's data (taken, installed or loaded), for {@link SnapshotPolicy#due}. */
     private long lastSnapshotBytes;
+    /** This node's {@link SnapshotPolicy#stagger}, from the configuration it started with. */
+    private final double snapshotStagger;
     private boolean snapshotInFlight;
     /** The image of the snapshot in flight, released (on this loop) when its write ends either way. */
     private StateMachine.Image imageInFlight;
@@ -200,6 +202,7 @@ public final class NodeRuntime<R> {
         this.core = new RaftNode(config, stored.hardState(), stored.snapshot(), stored.entries(), this::checkSnapshot);
         core.applyOnlyStableEntries(); // Readies are taken while writes are in flight
         this.reachedPeers = core.peers();
+        this.snapshotStagger = SnapshotPolicy.stagger(config.id(), core.configuration().members());
         this.leaderContactNs = nanoClock.getAsLong();
         // A transfer whose leader stepped down waits for the new leader's word: the election the
         // transfer started, or failing that one ordinary election (a randomized timeout) after it.
@@ -784,7 +787,7 @@ public final class NodeRuntime<R> {
         if (snapshotRetryAtNs != Long.MIN_VALUE && nanoClock.getAsLong() - snapshotRetryAtNs < 0) return;
         long applied = core.appliedIndex();
         if (applied <= lastSnapshotIndex) return;
-        if (!snapshots.due(applied - lastSnapshotIndex, bytesSinceSnapshot, lastSnapshotBytes)) return;
+        if (!snapshots.due(applied - lastSnapshotIndex, bytesSinceSnapshot, lastSnapshotBytes, snapshotStagger)) return;
         snapshotStartNs = nanoClock.getAsLong();
         StateMachine.Image image = sm.capture();
         snapshotCaptureNs = nanoClock.getAsLong() - snapshotStartNs;

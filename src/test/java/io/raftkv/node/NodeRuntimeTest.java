@@ -471,6 +471,40 @@ class NodeRuntimeTest {
     }
 
     @Test
+    @DisplayName("issue 14: nodes of different ranks snapshot a large state at different points of the same log")
+    void nodesSnapshotALargeStateAtDifferentPointsOfTheLog() {
+        // A stored state of ~40 KB at index 100; a snapshot is due after a quarter of it in commands
+        // (sizeShare 4), and a sixth of that later again for each rank.
+        KvStateMachine big = new KvStateMachine();
+        for (int i = 1; i <= 100; i++) big.apply(i, new KvCommand(KvCommand.Op.PUT, "key" + i, "x".repeat(400)));
+        byte[] state = big.snapshot();
+        SnapshotPolicy bySize = new SnapshotPolicy(1, 1L << 40, 1, 1 << 20, 4);
+        Map<Integer, Long> firstSnapshotAt = new java.util.TreeMap<>();
+        for (int id : List.of(1, 3)) {
+            MemoryStorage storage = new MemoryStorage();
+            storage.saveSnapshot(new Snapshot(100, 1, Configuration.bootstrap(VOTERS), state));
+            Node n = new Node(id, storage, 0, bySize);
+            for (long i = 101; i <= 160; i++) {
+                n.request(new AppendEntries(2, id, 1, i - 1, 1, List.of(new Entry(i, 1, put("k" + i, "y".repeat(400), 0, 0))), i));
+                n.runtime.process();
+                long at = n.runtime.core().latestSnapshot().orElseThrow().index();
+                if (at > 100) {
+                    firstSnapshotAt.put(id, at);
+                    break;
+                }
+            }
+        }
+        assertThat(firstSnapshotAt).as("both took one").containsOnlyKeys(1, 3);
+        long command = put("k101", "y".repeat(400), 0, 0).length; // every entry's command has this length
+        long rank0 = state.length / 4;
+        long rank2 = (long) (state.length / 4 * (1 + 1.0 / 3));
+        assertThat(firstSnapshotAt.get(1) - 100).as("rank 0: once a quarter of the state was applied")
+                .isEqualTo((rank0 + command - 1) / command);
+        assertThat(firstSnapshotAt.get(3) - 100).as("rank 2: a third of that later")
+                .isEqualTo((rank2 + command - 1) / command);
+    }
+
+    @Test
     @DisplayName("§7 + issue 14: the state machine's image is released once its snapshot is written, or failed")
     void theImageOfASnapshotIsReleasedWhenItsWriteEnds() {
         SnapshotPolicy everyThree = new SnapshotPolicy(3, 1L << 40, 1, 1 << 20, 0);

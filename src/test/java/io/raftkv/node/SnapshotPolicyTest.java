@@ -30,6 +30,23 @@ class SnapshotPolicyTest {
     }
 
     @Test
+    @DisplayName("a staggered node waits its share more for a large state's snapshot, and nothing more for a small one")
+    void staggered() {
+        long snapshot = 1_200_000_000L;
+        double third = SnapshotPolicy.stagger(3, new java.util.TreeSet<>(java.util.List.of(1, 3, 7)));
+        assertThat(third).isEqualTo(1.0 / 6);
+        assertThat(SnapshotPolicy.stagger(1, new java.util.TreeSet<>(java.util.List.of(1, 3, 7)))).isZero();
+        assertThat(SnapshotPolicy.stagger(7, new java.util.TreeSet<>(java.util.List.of(1, 3, 7)))).isEqualTo(1.0 / 3);
+        assertThat(SnapshotPolicy.stagger(4, new java.util.TreeSet<>(java.util.List.of(1, 3, 7)))).as("not a member").isZero();
+        assertThat(SnapshotPolicy.stagger(1, new java.util.TreeSet<>(java.util.List.of(1)))).isZero();
+
+        assertThat(policy.due(2_000_000, snapshot / 4, snapshot, third)).isFalse();
+        assertThat(policy.due(2_000_000, snapshot / 4 * 7 / 6 - 1, snapshot, third)).isFalse();
+        assertThat(policy.due(2_000_000, snapshot / 4 * 7 / 6, snapshot, third)).isTrue();
+        assertThat(policy.due(100, 5_000, 1_000, 1.0 / 3)).as("small state: as before").isTrue();
+    }
+
+    @Test
     void aNegativeShareIsRefused() {
         assertThatThrownBy(() -> new SnapshotPolicy(100, 1_000_000, 10, 4096, -1)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("size share -1");

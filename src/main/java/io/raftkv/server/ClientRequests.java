@@ -862,7 +862,11 @@ final class ClientRequests implements AutoCloseable {
         if (sent.isDone()) return;
         LeaderContact contact = server.leaderContact();
         long silentMs = contact.silentMs(System.nanoTime());
-        boolean replaced = contact.leaderId().isPresent() && contact.leaderId().getAsInt() != target;
+        // A transfer replaces the leader on purpose, and its answer (the new leader, once the old one
+        // hears from it) is on its way: run again here (on the new leader, maybe this node) it would
+        // move the leadership a second time.
+        boolean replaced = call.kind() != Kind.TRANSFER && contact.leaderId().isPresent()
+                && contact.leaderId().getAsInt() != target;
         if (silentMs < leaderSilenceLimitMs && !replaced) {
             RequestDeadlines.watch(call.executor(), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(leaderSilenceLimitMs - silentMs),
                     sent, () -> watchLeader(call, target, sent, answered, retry));
@@ -870,17 +874,18 @@ final class ClientRequests implements AutoCloseable {
         }
         if (!answered.compareAndSet(false, true)) return;
         if (replaced) {
-            int now = contact.leaderId().getAsInt();
-            if (call.isWrite()) {
-                call.reply(unknownOutcome("leader node " + target + ", to which node " + server.config().id()
-                        + " forwarded the write, was replaced by node " + now + " before it answered"));
-            } else {
-                retryLater(call, retry);
-            }
+            // A read runs again, a write's outcome is unknown, a membership change may or may not be made.
+            failedAfterSending(call, retry, "leader node " + target + ", to which node " + server.config().id()
+                    + " forwarded the " + (call.isWrite() ? "write" : "request") + ", was replaced by node "
+                    + contact.leaderId().getAsInt() + " before it answered");
             return;
         }
         String why = "it has not heard from a leader for " + silentMs + " ms (election timeout " + leaderSilenceLimitMs
                 + " ms) while waiting for the leader's answer";
+        if (call.kind() == Kind.TRANSFER || call.kind() == Kind.MEMBERSHIP) {
+            failedAfterSending(call, retry, why); // not "try another node": it may have been done
+            return;
+        }
         call.reply(noLeaderReachable(call, contact, why, !call.isWrite()));
     }
 

@@ -64,6 +64,31 @@ class TransferLeaderTest {
     }
 
     @Test
+    @DisplayName("§3.10: a transfer without a target, asked through either follower, moves the leadership exactly once")
+    void aTransferWithoutATargetMovesTheLeadershipOnce() {
+        try (TestNodes nodes = new TestNodes(3).startAll()) {
+            for (int round = 0; round < 20; round++) {
+                int leader = nodes.awaitLeader(ALL, WAIT);
+                long termBefore = nodes.node(leader).status().term();
+                int via = (leader + 1 + round % 2) % 3; // each follower in turn: one of them becomes the leader
+                KvResult r;
+                try (RaftKvClient c = nodes.client(WAIT, via)) {
+                    r = c.transferLeader(OptionalInt.empty());
+                }
+                assertThat(r.ok()).as("round %d, via %d: %s", round, via, r.body()).isTrue();
+                int now = r.leaderId().orElseThrow();
+                long term = r.body().path("term").asLong();
+                assertThat(now).as("round %d: another node leads", round).isNotEqualTo(leader);
+                int expected = now;
+                awaitCondition(() -> nodes.leader(ALL).orElse(-1) == expected, WAIT, "node " + expected + " to lead");
+                assertThat(nodes.node(expected).status().term()).as("round %d: the term it answered (one transfer, from %d)",
+                        round, termBefore).isEqualTo(term);
+            }
+            assertThat(nodes.fatalErrors()).isEmpty();
+        }
+    }
+
+    @Test
     @DisplayName("§3.10: writes sent during transfers are held and forwarded to the new leader: none fails")
     void writesDuringTransfersSucceed() throws Exception {
         try (TestNodes nodes = new TestNodes(3).startAll(); RaftKvClient admin = nodes.client(WAIT)) {

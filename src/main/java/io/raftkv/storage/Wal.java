@@ -131,14 +131,24 @@ final class Wal implements AutoCloseable {
                         .replaceAll("$1"))));
             }
             List<Entry> entries = new ArrayList<>();
+            List<Segment> covered = new ArrayList<>();
             long expected = -1;
             long lastTerm = 0;
             for (int i = 0; i < found.size(); i++) {
                 Segment seg = found.get(i);
                 boolean last = i == found.size() - 1;
                 if (expected >= 0 && seg.firstIndex != expected) {
-                    throw new StorageException("WAL gap: " + seg.path + " starts at index " + seg.firstIndex
-                            + " but the previous segment ends at " + (expected - 1));
+                    if (seg.firstIndex > expected && seg.firstIndex <= snapshotIndex + 1) {
+                        // Every entry missing is in the snapshot: the segments before the gap are
+                        // ones a compaction or a reset let go, whose deletion (off the loop, see
+                        // compact) did not happen before a crash. They hold nothing the snapshot
+                        // does not, and go now.
+                        covered.addAll(segments);
+                        segments.clear();
+                    } else {
+                        throw new StorageException("WAL gap: " + seg.path + " starts at index " + seg.firstIndex
+                                + " but the previous segment ends at " + (expected - 1));
+                    }
                 }
                 lastTerm = readSegment(seg, last, entries, snapshotIndex, lastTerm);
                 expected = seg.firstIndex + seg.count;
@@ -148,6 +158,11 @@ final class Wal implements AutoCloseable {
                             + c.group(2) + " but holds entries up to " + seg.lastIndex());
                 }
                 segments.add(seg);
+            }
+            if (!covered.isEmpty()) {
+                LOG.info("WAL in {}: deleting {} segments the snapshot at index {} covers, left by a crash before their deletion",
+                        dir, covered.size(), snapshotIndex);
+                delete(covered.stream().map(c -> c.path).toList());
             }
             // installSnapshot writes the snapshot, then resets the WAL: a crash in between leaves a
             // WAL that ends before the snapshot or disagrees with it. Raft §7: keep the entries
@@ -441,14 +456,23 @@ final class Wal implements AutoCloseable {
         if (!covered.isEmpty()) deletions = FileReleaser.release(dir, () -> delete(covered));
     }
 
+    /**
+     * Deletes segments a snapshot covers, oldest first. A failure is not fatal: what stays holds only
+     * entries in the snapshot, and recovery deletes it at the next start (a gap the snapshot covers).
+     */
     private void delete(List<Path> covered) {
+        for (Path p : covered) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                LOG.warn("cannot delete WAL segment {}, which a snapshot covers (it is deleted at the next start): {}",
+                        p, e.getMessage());
+            }
+        }
         try {
-            for (Path p : covered) Files.deleteIfExists(p);
             syncDir();
         } catch (IOException e) {
-            // Not fatal: the segments stay, and recovery skips what the snapshot covers.
-            LOG.warn("cannot delete WAL segments the snapshot covers in {} (they stay; the next snapshot tries again): {}",
-                    dir, e.getMessage());
+            LOG.warn("cannot sync the WAL folder {} after deleting segments: {}", dir, e.getMessage());
         }
     }
 

@@ -258,6 +258,51 @@ class FileStorageTest {
                 .allSatisfy(n -> assertThat(n.last()).isGreaterThan(14));
     }
 
+    /**
+     * The deletion of segments a snapshot covered is still pending when the leader's snapshot is
+     * installed (the WAL reset to after it), and the node crashes: the folder holds the old covered
+     * segments and the new log after a gap. The gap lies inside the snapshot, so recovery deletes
+     * those segments and starts; a gap the snapshot does not cover still stops the node.
+     */
+    @Test
+    void segmentsLeftByACrashBeforeTheirDeletionAndAnInstallAreDeletedAtRecovery(@TempDir Path copy) throws Exception {
+        Snapshot own = new Snapshot(12, 1, "state@12".getBytes(StandardCharsets.UTF_8));
+        Snapshot fromLeader = new Snapshot(50, 2, "state@50".getBytes(StandardCharsets.UTF_8));
+        List<Runnable> handed = new ArrayList<>();
+        java.util.concurrent.Executor before = FileReleaser.executor;
+        FileReleaser.executor = handed::add;
+        try (FileStorage s = open(dir, TINY)) {
+            s.load();
+            for (long i = 1; i <= 20; i++) s.persist(i == 15 ? new HardState(1, 1, 15) : null, List.of(entry(i, 1)));
+            s.saveSnapshot(own);
+            s.installSnapshot(fromLeader).data().release();
+            s.persist(new HardState(2, 2, 50), entries(51, 52, 2));
+            copyFolder(dir, copy); // a crash now, the covered segments' deletion still pending
+            handed.forEach(Runnable::run);
+        } finally {
+            FileReleaser.executor = before;
+        }
+        assertThat(names(walFiles(copy)).stream().filter(n -> !n.startsWith("log_inprogress_"))).as("left by the crash")
+                .isNotEmpty();
+        Stored expected = new Stored(new HardState(2, 2, 50), Optional.of(fromLeader), entries(51, 52, 2));
+        assertThat(reload(copy, TINY)).isEqualTo(expected);
+        assertThat(names(walFiles(copy))).as("only the log after the snapshot").containsExactly(Wal.openName(51));
+        assertThat(reload(dir, TINY)).isEqualTo(expected);
+
+        // A gap the snapshot does not cover is still refused: entries after it would be missing.
+        Path other = copy.resolve("other");
+        try (FileStorage s = open(other, TINY)) {
+            s.load();
+            for (long i = 1; i <= 20; i++) s.persist(null, List.of(entry(i, 1)));
+            s.saveSnapshot(new Snapshot(5, 1, new byte[] {5}));
+        }
+        List<Path> closed = walFiles(other).stream().filter(f -> !f.getFileName().toString().startsWith("log_inprogress_")).toList();
+        assertThat(closed).hasSizeGreaterThan(2);
+        Path middle = closed.get(closed.size() / 2);
+        Files.delete(middle);
+        assertThatThrownBy(() -> reload(other, TINY)).isInstanceOf(StorageException.class).hasMessageContaining("WAL gap");
+    }
+
     /** Every file of {@code from} but its lock, as a crash would leave them. */
     private static void copyFolder(Path from, Path to) throws java.io.IOException {
         try (java.util.stream.Stream<Path> all = Files.walk(from)) {

@@ -405,25 +405,27 @@ final class NodeMetrics implements AutoCloseable {
      * use and then read from an array: no lookup or allocation per request.
      */
     static final class RequestMeter {
+        /** A timer's name and description. */
+        record Family(String name, String description) {}
+
         /** {@code raftkv_client_requests_seconds}: requests from clients. */
-        static final String[] CLIENT = {"raftkv.client.requests",
+        static final Family CLIENT = new Family("raftkv.client.requests",
                 "Client requests answered by this node, by operation and HTTP status (not those another node"
-                        + " forwarded here: raftkv_received_forwarded_requests_seconds)"};
+                        + " forwarded here: raftkv_received_forwarded_requests_seconds)");
         /** {@code raftkv_received_forwarded_requests_seconds}: requests another node forwarded here. */
-        static final String[] FORWARDED = {"raftkv.received.forwarded.requests",
+        static final Family FORWARDED = new Family("raftkv.received.forwarded.requests",
                 "Requests another node forwarded to this one (its client's request, answered to that node),"
-                        + " by operation and HTTP status"};
+                        + " by operation and HTTP status");
 
         private final PrometheusMeterRegistry registry;
-        /** The timer's name and description. */
-        private final String[] kind;
+        private final Family family;
         private final String op;
         /** By status code - 100 (a benign race: registering twice returns the same timer). */
         private final Timer[] byStatus = new Timer[500];
 
-        private RequestMeter(PrometheusMeterRegistry registry, String[] kind, String op) {
+        private RequestMeter(PrometheusMeterRegistry registry, Family family, String op) {
             this.registry = registry;
-            this.kind = kind;
+            this.family = family;
             this.op = op;
         }
 
@@ -432,8 +434,8 @@ final class NodeMetrics implements AutoCloseable {
             if (i < 0 || i >= byStatus.length) return;
             Timer t = byStatus[i];
             if (t == null) {
-                t = Timer.builder(kind[0])
-                        .description(kind[1])
+                t = Timer.builder(family.name())
+                        .description(family.description())
                         .tags("op", op, "status", Integer.toString(status))
                         .serviceLevelObjectives(REQUEST_BUCKETS).register(registry);
                 byStatus[i] = t;

@@ -451,8 +451,8 @@ final class Wal implements AutoCloseable {
         }
         baseIndex = Math.max(baseIndex, snapshotIndex);
         // Unlinked off the caller's thread (the node's loop), oldest first: the kernel frees the
-        // blocks in the unlink. A crash before it leaves segments the snapshot covers, which
-        // recovery skips and the next compaction deletes.
+        // blocks in the unlink. A crash before it leaves segments the snapshot covers: the next
+        // compaction deletes them, or recovery does if a reset since left a gap after them.
         if (!covered.isEmpty()) deletions = FileReleaser.release(dir, () -> delete(covered));
     }
 
